@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Canopy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "canopy", targets: ["canopy"]),
+        .library(name: "CanopyCore", targets: ["CanopyCore"]),
+        .library(name: "CanopyScenario", targets: ["CanopyScenario"]),
+        .library(name: "CanopyTracking", targets: ["CanopyTracking"]),
+        .library(name: "CanopyTEWA", targets: ["CanopyTEWA"]),
+        .library(name: "CanopyAlerting", targets: ["CanopyAlerting"]),
+        .library(name: "CanopyBattle", targets: ["CanopyBattle"]),
+        .library(name: "CanopySimulation", targets: ["CanopySimulation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Units, WGS-84 geodesy, small fixed-size linear algebra, seeded random streams.
+        .target(name: "CanopyCore"),
+        // Scenario model, catalogue of types, YAML/JSON loading, validation.
+        .target(
+            name: "CanopyScenario",
+            dependencies: ["CanopyCore", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources")]
+        ),
+        // Filters, gating, assignment, association, track management. Knows no scenario.
+        .target(name: "CanopyTracking", dependencies: ["CanopyCore"]),
+        // Threat evaluation and weapon-target assignment. Knows tracks, not truth.
+        .target(name: "CanopyTEWA", dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking"]),
+        // Civil alerts from predicted threat paths.
+        .target(name: "CanopyAlerting", dependencies: ["CanopyCore"]),
+        // The BattleManager: tracker, assessor, assigner and alerter fed by detections only.
+        // It cannot see the World: CanopySimulation is not among its dependencies.
+        .target(
+            name: "CanopyBattle",
+            dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking", "CanopyTEWA", "CanopyAlerting"]
+        ),
+        // The World (truth), the clock, the loop, outcomes.
+        .target(
+            name: "CanopySimulation",
+            dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking", "CanopyTEWA", "CanopyAlerting", "CanopyBattle"]
+        ),
+        .executableTarget(
+            name: "canopy",
+            dependencies: [
+                "CanopyCore", "CanopyScenario", "CanopySimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CanopyCoreTests", dependencies: ["CanopyCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CanopyScenarioTests", dependencies: ["CanopyScenario"]),
+        .testTarget(name: "CanopyTrackingTests", dependencies: ["CanopyTracking"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CanopyTEWATests", dependencies: ["CanopyTEWA"]),
+        .testTarget(name: "CanopyBattleTests", dependencies: ["CanopyBattle"]),
+        .testTarget(name: "CanopyAlertingTests", dependencies: ["CanopyAlerting"]),
+        .testTarget(name: "CanopySimulationTests", dependencies: ["CanopySimulation"]),
+        .testTarget(name: "CanopyCLITests", dependencies: ["CanopySimulation"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

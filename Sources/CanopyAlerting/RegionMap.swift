@@ -1,0 +1,125 @@
+import CanopyCore
+import Foundation
+
+/// Fast point-in-region lookup over a set of polygonal regions in latitude/longitude.
+///
+/// A raster over the regions' bounding box stores, per cell, the region containing the cell's
+/// centre, and flags cells crossed by a boundary; lookups in unflagged cells are one array read,
+/// flagged cells fall back to exact ray-casting on the candidate regions.
+public struct RegionMap: Sendable {
+    public struct Region: Sendable {
+        public var id: String
+        public var name: String
+        /// Polygons, each a list of rings of (lat, lon) radians; ring 0 outer, others holes.
+        public var polygons: [[[SIMD2<Double>]]]
+        public var bboxMin: SIMD2<Double>
+        public var bboxMax: SIMD2<Double>
+        /// Representative point (lat, lon) radians: the centre of the largest polygon's bounding box
+        /// moved inside if needed; used for labels.
+        public init(id: String, name: String, polygons: [[[SIMD2<Double>]]]) {
+            self.id = id; self.name = name; self.polygons = polygons
+            var lo = SIMD2(Double.infinity, Double.infinity), hi = -lo
+            for poly in polygons { for p in poly.first ?? [] { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) } }
+            bboxMin = lo; bboxMax = hi
+        }
+
+        /// Exact point-in-region test (even-odd rule over all rings of each polygon).
+        public func contains(_ p: SIMD2<Double>) -> Bool {
+            guard p.x >= bboxMin.x, p.x <= bboxMax.x, p.y >= bboxMin.y, p.y <= bboxMax.y else { return false }
+            for poly in polygons {
+                var inside = false
+                for ring in poly where ring.count >= 3 {
+                    var j = ring.count - 1
+                    for i in 0..<ring.count {
+                        let a = ring[i], b = ring[j]
+                        if (a.x > p.x) != (b.x > p.x) {
+                            let lon = a.y + (p.x - a.x) / (b.x - a.x) * (b.y - a.y)
+                            if p.y < lon { inside.toggle() }
+                        }
+                        j = i
+                    }
+                }
+                if inside { return true }
+            }
+            return false
+        }
+    }
+
+    public let regions: [Region]
+    private let origin: SIMD2<Double>
+    private let step: Double
+    private let rows: Int, cols: Int
+    /// Region index + 1 at the cell centre (0 = none); negative = boundary cell.
+    private let cells: [Int32]
+
+    /// Builds the raster with cells of `cellDegrees` (default 0.05°, about 5 km).
+    public init(regions: [Region], cellDegrees: Double = 0.05) {
+        self.regions = regions
+        step = radians(cellDegrees)
+        guard !regions.isEmpty else {
+            origin = .zero; rows = 0; cols = 0; cells = []
+            return
+        }
+        var lo = SIMD2(Double.infinity, Double.infinity), hi = -lo
+        for r in regions { lo = pointwiseMin(lo, r.bboxMin); hi = pointwiseMax(hi, r.bboxMax) }
+        origin = lo - step
+        rows = Int(((hi.x - origin.x) / step).rounded(.up)) + 2
+        cols = Int(((hi.y - origin.y) / step).rounded(.up)) + 2
+        var grid = [Int32](repeating: 0, count: rows * cols)
+        // Centre classification, with per-region bounding boxes limiting the work.
+        for (k, r) in regions.enumerated() {
+            let r0 = max(0, Int((r.bboxMin.x - origin.x) / step)), r1 = min(rows - 1, Int((r.bboxMax.x - origin.x) / step))
+            let c0 = max(0, Int((r.bboxMin.y - origin.y) / step)), c1 = min(cols - 1, Int((r.bboxMax.y - origin.y) / step))
+            if r0 > r1 || c0 > c1 { continue }
+            for i in r0...r1 {
+                for j in c0...c1 where grid[i * cols + j] == 0 {
+                    let centre = SIMD2(origin.x + (Double(i) + 0.5) * step, origin.y + (Double(j) + 0.5) * step)
+                    if r.contains(centre) { grid[i * cols + j] = Int32(k + 1) }
+                }
+            }
+        }
+        // Flag every cell an edge passes through (and its neighbours, for safety at corners).
+        var flagged = [Bool](repeating: false, count: rows * cols)
+        let o = origin, s = step, nr = rows, nc = cols
+        func flag(_ p: SIMD2<Double>) {
+            let i = Int((p.x - o.x) / s), j = Int((p.y - o.y) / s)
+            for di in -1...1 {
+                for dj in -1...1 {
+                    let a = i + di, b = j + dj
+                    if a >= 0 && a < nr && b >= 0 && b < nc { flagged[a * nc + b] = true }
+                }
+            }
+        }
+        for r in regions {
+            for poly in r.polygons {
+                for ring in poly where ring.count >= 2 {
+                    for e in 0..<ring.count {
+                        let a = ring[e], b = ring[(e + 1) % ring.count]
+                        let n = max(1, Int((max(abs(b.x - a.x), abs(b.y - a.y)) / (s * 0.5)).rounded(.up)))
+                        for t in 0...n { flag(a + (b - a) * (Double(t) / Double(n))) }
+                    }
+                }
+            }
+        }
+        for k in 0..<grid.count where flagged[k] { grid[k] = -1 }
+        cells = grid
+    }
+
+    /// Index of the region containing (lat, lon) in radians, or nil.
+    public func region(latitude: Double, longitude: Double) -> Int? {
+        guard rows > 0 else { return nil }
+        let i = Int(((latitude - origin.x) / step).rounded(.down))
+        let j = Int(((longitude - origin.y) / step).rounded(.down))
+        guard i >= 0, i < rows, j >= 0, j < cols else { return nil }
+        let v = cells[i * cols + j]
+        if v > 0 { return Int(v - 1) }
+        if v == 0 { return nil }
+        return exactRegion(SIMD2(latitude, longitude))
+    }
+
+    /// Exact lookup without the raster.
+    public func exactRegion(_ p: SIMD2<Double>) -> Int? {
+        for (k, r) in regions.enumerated() where r.contains(p) { return k }
+        return nil
+    }
+}

@@ -1,0 +1,292 @@
+import CanopyAlerting
+import CanopyCore
+import CanopyScenario
+import CanopyTEWA
+import CanopyTracking
+import Foundation
+
+/// What the defence is told before the raid: its own sensors and fire units, what it defends,
+/// the alert regions, the catalogue of types and its doctrine. Nothing about the raid itself.
+public struct Briefing: Sendable {
+    public var origin: Geodetic
+    public var catalogue: Catalogue
+    public var assets: [Asset]
+    public var regions: [AlertRegion]
+    public var sensors: [Sensor]
+    public var acousticNetworks: [AcousticNetwork]
+    public var citizenNetworks: [CitizenNetwork]
+    public var fireUnits: [FireUnit]
+    public var doctrine: Doctrine
+    public var alerting: AlertingSettings
+    public var tracker: TrackerSettings
+
+    /// Takes from a scenario only what the defence may know (no threats, no waves, no seed).
+    public init(scenario s: Scenario) {
+        origin = s.origin; catalogue = s.catalogue; assets = s.assets; regions = s.regions
+        sensors = s.sensors; acousticNetworks = s.acousticNetworks; citizenNetworks = s.citizenNetworks
+        fireUnits = s.fireUnits; doctrine = s.doctrine; alerting = s.alerting; tracker = s.tracker
+    }
+}
+
+/// A bearing report from a citizen's phone: where the observer stood and the bearing they saw.
+public struct CitizenReport: Sendable {
+    public var id: UInt64
+    public var time: Double
+    public var observer: Geodetic
+    public var bearing: Double
+    public init(id: UInt64, time: Double, observer: Geodetic, bearing: Double) {
+        self.id = id; self.time = time; self.observer = observer; self.bearing = bearing
+    }
+}
+
+/// An order to a fire unit.
+public struct EngagementOrder: Sendable {
+    public var id: Int
+    public var fireUnit: Int
+    public var track: Int
+    /// The last detection the track used: the fire unit's own radar cues on it.
+    public var cueDetection: UInt64
+    public var rounds: Int
+    public var orderTime: Double
+    public var launchTime: Double
+    public var predictedIntercept: InterceptSolution
+    public var killProbability: Double
+    public var threatClass: ThreatClass
+}
+
+/// What a fire unit reports after an engagement (its own kill assessment).
+public struct EngagementReport: Sendable {
+    public enum Outcome: String, Sendable { case killed, missed, completed }
+    public var order: Int
+    public var time: Double
+    public var outcome: Outcome
+    public init(order: Int, time: Double, outcome: Outcome) { self.order = order; self.time = time; self.outcome = outcome }
+}
+
+/// One decision cycle's output.
+public struct CycleOutput: Sendable {
+    public var orders: [EngagementOrder] = []
+    public var alertChanges: [AlertChange] = []
+    public var trackEvents: [TrackEvent] = []
+    public var associations: [Association] = []
+}
+
+/// Time spent per stage (wall seconds), for benchmarks.
+public struct StageTimes: Sendable {
+    public var tracking = 0.0, assessment = 0.0, assignment = 0.0, alerting = 0.0
+    public init() {}
+}
+
+/// The BattleManager: detections in; tracks, threat assessments, engagement orders and civil
+/// alerts out. It never sees truth — only detections, its own fire units and its briefing — so
+/// the same code runs in simulation and live.
+public final class BattleManager {
+    public let briefing: Briefing
+    public let tracker: Tracker
+    public let assessor: ThreatAssessor
+    public let assigner: Assigner
+    public private(set) var alerter: Alerter
+    public private(set) var fireUnits: [FireUnitState]
+    /// Index of the first acoustic node in the tracker's sensor list (radars come first).
+    public let firstAcousticSensor: Int
+    /// Index of the template sensor used for citizen reports.
+    public let citizenSensor: Int
+    public private(set) var assessments: [Int: ThreatAssessment] = [:]
+    public private(set) var stageTimes = StageTimes()
+
+    private var pendingDetections: [Detection] = []
+    private var pendingCitizen: [CitizenReport] = []
+    private var histories: [Int: TrackHistory] = [:]
+    private var engagedTracks: [Int: Int] = [:]   // track → order in flight
+    private var openOrders: [Int: EngagementOrder] = [:]
+    private var nextOrder = 1
+    private var lastAlertTime = -Double.infinity
+    private let alertPeriod: Double
+    private var batch: [Detection] = []
+
+    public init(briefing b: Briefing) {
+        briefing = b
+        var sensors: [TrackerSensor] = []
+        for s in b.sensors {
+            guard let type = b.catalogue.sensors[s.type], let r = type.radar else { continue }
+            sensors.append(TrackerSensor(name: s.id, kind: .rangeAzimuthElevation, position: s.position,
+                                         sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
+                                         maxRange: r.maxRange, period: r.period, canInitiate: true))
+        }
+        firstAcousticSensor = sensors.count
+        for net in b.acousticNetworks {
+            guard let a = b.catalogue.sensors[net.type]?.acoustic else { continue }
+            let radius = a.detectionRadius.values.max() ?? 3000
+            for (k, p) in net.nodePositions().enumerated() {
+                sensors.append(TrackerSensor(name: "\(net.id)#\(k)", kind: .bearing, position: p,
+                                             sigma: Vector3(a.sigmaBearing, 0, 0), maxRange: radius, period: a.period,
+                                             canInitiate: true, initiationRange: radius / 2,
+                                             initiationAltitude: min(a.altitudeCeiling / 2, 1000)))
+            }
+        }
+        citizenSensor = sensors.count
+        let citizenSigma = b.citizenNetworks.compactMap { b.catalogue.sensors[$0.type]?.citizen?.sigmaBearing }.first ?? radians(15)
+        let citizenRange = b.citizenNetworks.compactMap { b.catalogue.sensors[$0.type]?.citizen?.observerDistance }.first ?? 3000
+        sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(citizenSigma, 0, 0),
+                                     maxRange: citizenRange * 2, period: 30, canInitiate: false))
+        let t = b.tracker
+        tracker = Tracker(configuration: TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
+                                                              gateProbability: t.gateProbability, processNoise: t.processNoise),
+                          sensors: sensors)
+        assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue)
+        assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise)
+        let map = RegionMap(regions: b.regions.map { r in
+            RegionMap.Region(id: r.id, name: r.name, polygons: r.polygons.map { $0.rings })
+        })
+        alerter = Alerter(map: map, horizon: b.alerting.horizon, clearDelay: b.alerting.clearDelay, latency: b.alerting.latency)
+        alertPeriod = max(b.doctrine.cycle, 4)
+        fireUnits = b.fireUnits.compactMap { fu in
+            guard let type = b.catalogue.effectors[fu.type] else { return nil }
+            let reserve = b.doctrine.reserves.first { $0.effectorType == fu.type }
+            return FireUnitState(id: fu.id, type: type, position: fu.position, magazine: fu.magazine, launchers: fu.launchers,
+                                 reserveRounds: reserve?.rounds ?? 0, reserveClasses: Set(reserve?.forClasses ?? []))
+        }
+    }
+
+    // MARK: Inputs
+
+    public func receive(_ detections: [Detection]) { pendingDetections.append(contentsOf: detections) }
+    public func receive(_ detection: Detection) { pendingDetections.append(detection) }
+    public func receive(citizen report: CitizenReport) { pendingCitizen.append(report) }
+
+    public func receive(_ report: EngagementReport) {
+        guard let order = openOrders.removeValue(forKey: report.order) else { return }
+        fireUnits[order.fireUnit].channelsBusy = max(0, fireUnits[order.fireUnit].channelsBusy - 1)
+        engagedTracks.removeValue(forKey: order.track)
+        if report.outcome == .killed {
+            tracker.drop(track: order.track, time: report.time, reason: "killed by \(fireUnits[order.fireUnit].id)")
+            assessments.removeValue(forKey: order.track)
+        }
+    }
+
+    // MARK: The cycle
+
+    /// Runs one decision cycle at time `now`: tracking of everything received, assessment,
+    /// assignment, alerting.
+    public func cycle(now: Double) -> CycleOutput {
+        var out = CycleOutput()
+        var clock = ContinuousClock.now
+        func lap(_ field: inout Double) {
+            let n = ContinuousClock.now
+            let d = n - clock
+            field += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            clock = n
+        }
+        // Tracking: in measurement-time order, one batch per (sensor, time).
+        pendingDetections.sort { $0.time != $1.time ? $0.time < $1.time : ($0.sensor != $1.sensor ? $0.sensor < $1.sensor : $0.id < $1.id) }
+        var i = 0
+        var citizenIndex = 0
+        pendingCitizen.sort { $0.time != $1.time ? $0.time < $1.time : $0.id < $1.id }
+        while i < pendingDetections.count || citizenIndex < pendingCitizen.count {
+            let nextDetTime = i < pendingDetections.count ? pendingDetections[i].time : .infinity
+            if citizenIndex < pendingCitizen.count && pendingCitizen[citizenIndex].time < nextDetTime {
+                let r = pendingCitizen[citizenIndex]
+                citizenIndex += 1
+                var s = tracker.sensors[citizenSensor]
+                s.frame = LocalFrame(origin: r.observer)
+                tracker.process([Detection(id: r.id, time: r.time, sensor: citizenSensor, z: Vector3(r.bearing, 0, 0))], sensorOverride: s)
+                continue
+            }
+            batch.removeAll(keepingCapacity: true)
+            let first = pendingDetections[i]
+            while i < pendingDetections.count && pendingDetections[i].time == first.time && pendingDetections[i].sensor == first.sensor {
+                batch.append(pendingDetections[i])
+                i += 1
+            }
+            tracker.process(batch)
+        }
+        pendingDetections.removeAll(keepingCapacity: true)
+        pendingCitizen.removeAll(keepingCapacity: true)
+        tracker.maintain(now: now)
+        out.trackEvents = tracker.events
+        out.associations = tracker.associations
+        tracker.events.removeAll(keepingCapacity: true)
+        tracker.associations.removeAll(keepingCapacity: true)
+        for e in out.trackEvents where e.kind == .dropped {
+            histories.removeValue(forKey: e.track)
+            assessments.removeValue(forKey: e.track)
+        }
+        lap(&stageTimes.tracking)
+
+        // Assessment of confirmed tracks.
+        var current: [ThreatAssessment] = []
+        var trackByID: [Int: Track] = [:]
+        for trk in tracker.tracks where trk.status == .confirmed {
+            var h = histories[trk.id] ?? TrackHistory()
+            let (x, _) = trk.predicted(to: now, processNoise: tracker.configuration.processNoise)
+            let speed = norm(x.velocity)
+            let alt = WGS84.geodetic(ecef: x.position).height
+            if trk.hits >= 4 {
+                h.maxSpeed = max(h.maxSpeed, speed)
+                h.maxAltitude = max(h.maxAltitude, alt)
+            }
+            h.updates = trk.hits
+            histories[trk.id] = h
+            let a = assessor.assess(track: trk, now: now, history: h, processNoise: tracker.configuration.processNoise)
+            assessments[trk.id] = a
+            current.append(a)
+            trackByID[trk.id] = trk
+        }
+        lap(&stageTimes.assessment)
+
+        // Assignment.
+        let plans = assigner.assign(now: now, assessments: current, tracks: trackByID, fireUnits: fireUnits,
+                                    engaged: Set(engagedTracks.keys))
+        for p in plans {
+            let order = EngagementOrder(id: nextOrder, fireUnit: p.fireUnit, track: p.track,
+                                        cueDetection: trackByID[p.track]?.lastDetection ?? 0, rounds: p.rounds,
+                                        orderTime: now, launchTime: p.launchTime, predictedIntercept: p.intercept,
+                                        killProbability: p.killProbability,
+                                        threatClass: assessments[p.track]?.threatClass ?? .drone)
+            nextOrder += 1
+            fireUnits[p.fireUnit].commit(rounds: p.rounds, at: p.launchTime)
+            engagedTracks[p.track] = order.id
+            openOrders[order.id] = order
+            out.orders.append(order)
+        }
+        lap(&stageTimes.assignment)
+
+        // Alerting.
+        if now - lastAlertTime >= alertPeriod - 1e-9 {
+            lastAlertTime = now
+            var paths: [PredictedPath] = []
+            for a in current {
+                guard let trk = trackByID[a.track] else { continue }
+                paths.append(predictedPath(trk, a, now: now))
+            }
+            out.alertChanges = alerter.update(now: now, paths: paths)
+        }
+        lap(&stageTimes.alerting)
+        return out
+    }
+
+    /// Ground points of a track's predicted path over the alert horizon, ending at the predicted impact.
+    func predictedPath(_ trk: Track, _ a: ThreatAssessment, now: Double) -> PredictedPath {
+        let horizon = min(briefing.alerting.horizon, a.timeToImpact)
+        let path = Assigner.path(track: trk, now: now, ballistic: a.ballistic, processNoise: tracker.configuration.processNoise)
+        let step = max(5, min(30, 2_000 / max(a.speed, 1)))
+        var pts: [(lat: Double, lon: Double, time: Double)] = []
+        var t = 0.0
+        while t <= horizon {
+            let g = WGS84.geodetic(ecef: path(now + t))
+            pts.append((g.latitude, g.longitude, now + t))
+            t += step
+        }
+        if a.timeToImpact.isFinite && a.timeToImpact <= briefing.alerting.horizon {
+            pts.append((a.aimPoint.latitude, a.aimPoint.longitude, now + a.timeToImpact))
+        }
+        return PredictedPath(track: trk.id, points: pts)
+    }
+
+    /// Clears all alerts at the end of a run.
+    public func finish(now: Double) -> [AlertChange] { alerter.clearAll(now: now) }
+
+    /// Number of engagements in flight.
+    public var openEngagements: Int { openOrders.count }
+}
+

@@ -1,0 +1,205 @@
+import CanopyCore
+import CanopyScenario
+import CanopyTEWA
+import Foundation
+
+/// The true trajectory of one threat: position as a function of time since launch.
+public enum FlightPath: Sendable {
+    case waypoints(WaypointPath)
+    case ballistic(BallisticPath)
+
+    /// Seconds from launch to impact.
+    public var duration: Double {
+        switch self {
+        case .waypoints(let w): w.duration
+        case .ballistic(let b): b.duration
+        }
+    }
+
+    /// ECEF position at time τ after launch (clamped to [0, duration]).
+    public func position(at tau: Double) -> Vector3 {
+        switch self {
+        case .waypoints(let w): w.position(at: tau)
+        case .ballistic(let b): b.position(at: tau)
+        }
+    }
+
+    public var impactPoint: Geodetic { WGS84.geodetic(ecef: position(at: duration)) }
+}
+
+/// Great-circle legs between waypoints flown at constant ground speed, with an altitude profile:
+/// climb after launch, cruise, terminal dive onto the aim point.
+public struct WaypointPath: Sendable {
+    /// Unit vectors (geocentric) of the route points, and the cumulative ground distance to each.
+    let units: [Vector3]
+    let cumulative: [Double]
+    let legAngles: [Double]
+    let cruise: [Double]
+    public let length: Double
+    public let speed: Double
+    let climb: Double, dive: Double, launchAltitude: Double
+
+    public init(route: [Geodetic], cruiseAltitudes: [Double], speed: Double, climbAngle: Double, diveAngle: Double,
+                launchAltitude: Double) {
+        var u: [Vector3] = [], cum: [Double] = [0], ang: [Double] = []
+        for p in route {
+            let e = WGS84.ecef(Geodetic(latitude: p.latitude, longitude: p.longitude, height: 0))
+            u.append(e / norm(e))
+        }
+        for k in 1..<route.count {
+            let d = Geodesic.inverse(route[k - 1], route[k]).distance
+            cum.append(cum[k - 1] + d)
+            ang.append(acos(min(1, max(-1, dot(u[k - 1], u[k])))))
+        }
+        units = u; cumulative = cum; legAngles = ang; cruise = cruiseAltitudes
+        length = cum.last ?? 0
+        self.speed = speed; climb = tan(climbAngle); dive = tan(diveAngle); self.launchAltitude = launchAltitude
+    }
+
+    public var duration: Double { length / speed }
+
+    /// Ground distance flown → (leg, fraction along the leg).
+    @inline(__always) func locate(_ s: Double) -> (Int, Double) {
+        var k = 0
+        while k < legAngles.count - 1 && cumulative[k + 1] < s { k += 1 }
+        let legLength = cumulative[k + 1] - cumulative[k]
+        return (k, legLength > 0 ? (s - cumulative[k]) / legLength : 1)
+    }
+
+    /// Point on the great circle of leg k at fraction f (spherical linear interpolation of the
+    /// geocentric directions, which keeps it in the plane through the earth's centre).
+    @inline(__always) func groundDirection(leg k: Int, fraction f: Double) -> Vector3 {
+        let a = units[k], b = units[k + 1], om = legAngles[k]
+        if om < 1e-12 { return a }
+        let so = sin(om)
+        return a * (sin((1 - f) * om) / so) + b * (sin(f * om) / so)
+    }
+
+    public func altitude(atDistance s: Double) -> Double {
+        let (k, f) = locate(s)
+        let cruiseHere = cruise[k] + (cruise[k + 1] - cruise[k]) * f
+        return max(0, min(cruiseHere, launchAltitude + s * climb, (length - s) * dive))
+    }
+
+    public func position(at tau: Double) -> Vector3 {
+        let s = min(max(tau, 0), duration) * speed
+        let (k, f) = locate(s)
+        let dir = groundDirection(leg: k, fraction: f)
+        // Geocentric direction → geodetic latitude on the ellipsoid.
+        let psi = asin(max(-1, min(1, dir.z)))
+        let lat = atan(tan(psi) / (1 - WGS84.e2))
+        let lon = atan2(dir.y, dir.x)
+        return WGS84.ecef(Geodetic(latitude: lat, longitude: lon, height: altitude(atDistance: s)))
+    }
+}
+
+/// A ballistic or aeroballistic arc: free flight under central gravity from the launch point to
+/// the aim point, solved once and tabulated.
+public struct BallisticPath: Sendable {
+    let table: [Vector3]
+    let step: Double
+    public let duration: Double
+
+    /// Propagates a launch state until the ground (height 0); returns the sampled positions and the time of flight.
+    public static func fly(from p0: Vector3, velocity v0: Vector3, step: Double, maxTime: Double = 3600)
+        -> (table: [Vector3], duration: Double)
+    {
+        var p = p0, v = v0, t = 0.0
+        var table = [p0]
+        var h = WGS84.geodetic(ecef: p).height
+        while t < maxTime {
+            let pp = p
+            BallisticPredictor.step(&p, &v, dt: step)
+            let hn = WGS84.geodetic(ecef: p).height
+            if hn <= 0 && t > 0 {
+                let f = h / (h - hn)
+                table.append(pp + (p - pp) * f)
+                return (table, t + f * step)
+            }
+            table.append(p)
+            h = hn
+            t += step
+        }
+        return (table, t)
+    }
+
+    /// Launch velocity (ECEF) for speed v, flight-path angle gamma above the local horizontal and azimuth az at p.
+    static func launchVelocity(at g: Geodetic, speed: Double, loft gamma: Double, azimuth az: Double) -> Vector3 {
+        let f = LocalFrame(origin: g)
+        return f.ecefVector(Vector3(speed * cos(gamma) * sin(az), speed * cos(gamma) * cos(az), speed * sin(gamma)))
+    }
+
+    /// Solves the launch speed (and corrects the azimuth) so that the arc from `launch` with
+    /// loft angle `gamma` falls on `target`; nil if out of reach of a sub-orbital arc.
+    public init?(launch: Geodetic, target: Geodetic, loft gamma: Double, step: Double = 0.5) {
+        let p0 = WGS84.ecef(launch)
+        let aim = Geodesic.inverse(launch, target)
+        var azimuth = aim.azimuth1
+        let wanted = aim.distance
+        var best: ([Vector3], Double)? = nil
+        for _ in 0..<3 {
+            var lo = 10.0, hi = 7_500.0
+            var found: ([Vector3], Double, Geodetic)? = nil
+            for _ in 0..<60 {
+                let v = 0.5 * (lo + hi)
+                let (tab, dur) = Self.fly(from: p0, velocity: Self.launchVelocity(at: launch, speed: v, loft: gamma, azimuth: azimuth), step: step)
+                let end = WGS84.geodetic(ecef: tab[tab.count - 1])
+                let reached = Geodesic.inverse(launch, end).distance
+                found = (tab, dur, end)
+                if reached < wanted { lo = v } else { hi = v }
+                if abs(reached - wanted) < 1 { break }
+            }
+            guard let f = found else { return nil }
+            best = (f.0, f.1)
+            // Correct the azimuth by the miss direction.
+            let miss = Geodesic.inverse(launch, f.2)
+            let dAz = wrapAngle(aim.azimuth1 - miss.azimuth1)
+            if abs(dAz) < 1e-7 { break }
+            azimuth += dAz
+        }
+        guard let (tab, dur) = best, dur > 0 else { return nil }
+        table = tab; self.step = step; duration = dur
+    }
+
+    public func position(at tau: Double) -> Vector3 {
+        let u = min(max(tau, 0), duration) / step
+        let i = Int(u)
+        if i >= table.count - 1 { return table[table.count - 1] }
+        let f = u - Double(i)
+        return table[i] + (table[i + 1] - table[i]) * f
+    }
+}
+
+/// Analytic free-flight range and time of flight over a spherical, non-rotating earth for a
+/// symmetric trajectory (Bate, Mueller & White 1971, §6.2): launch and re-entry at radius r,
+/// speed v, flight-path angle γ.
+public enum BallisticFormula {
+    /// Range angle Ψ (rad): cos(Ψ/2) = (1 − Q cos²γ) / sqrt(1 + Q(Q − 2) cos²γ), Q = v² r / μ.
+    public static func rangeAngle(speed v: Double, loft gamma: Double, radius r: Double, mu: Double = WGS84.mu) -> Double {
+        let q = v * v * r / mu
+        let c2 = cos(gamma) * cos(gamma)
+        return 2 * acos((1 - q * c2) / (1 + q * (q - 2) * c2).squareRoot())
+    }
+
+    /// Time of flight (s) from Kepler's equation on the free-flight ellipse.
+    public static func timeOfFlight(speed v: Double, loft gamma: Double, radius r: Double, mu: Double = WGS84.mu) -> Double {
+        let q = v * v * r / mu
+        let a = r / (2 - q)                                  // semi-major axis (vis-viva)
+        let h = r * v * cos(gamma)                           // specific angular momentum
+        let p = h * h / mu                                   // semi-latus rectum
+        let e = (max(0, 1 - p / a)).squareRoot()
+        // True anomaly at launch, on the rising branch (0, π): r = p / (1 + e cos ν).
+        let cosNu = (p / r - 1) / e
+        let nu = acos(max(-1, min(1, cosNu)))
+        let E = 2 * atan(((1 - e) / (1 + e)).squareRoot() * tan(nu / 2))
+        let M = E - e * sin(E)
+        let n = (mu / (a * a * a)).squareRoot()
+        // Symmetric arc: from ν to apogee (M = π) and down again.
+        return 2 * (.pi - M) / n
+    }
+
+    /// Flat-earth, constant-gravity range v² sin 2γ / g and time of flight 2 v sin γ / g.
+    public static func flatEarth(speed v: Double, loft gamma: Double, g: Double) -> (range: Double, time: Double) {
+        (v * v * sin(2 * gamma) / g, 2 * v * sin(gamma) / g)
+    }
+}

@@ -1,0 +1,297 @@
+import CanopyCore
+import CanopyScenario
+import Foundation
+
+extension Simulation {
+    func makeResult(endTime: Double, timings: RunTimings) -> RunResult {
+        let s = scenario
+        // Per threat type.
+        var typeNames: [String] = []
+        for t in threats where !typeNames.contains(t.typeName) { typeNames.append(t.typeName) }
+        typeNames.sort()
+        var byType: [(String, JSONValue)] = []
+        var rows: [[String]] = []
+        var totals = [Int](repeating: 0, count: 8)
+        for name in typeNames {
+            let ts = threats.filter { $0.typeName == name }
+            var counts = [Int](repeating: 0, count: 8)
+            for t in ts {
+                counts[0] += 1
+                if t.detected { counts[1] += 1 }
+                if t.tracked { counts[2] += 1 }
+                if t.engaged { counts[3] += 1 }
+                switch t.fate {
+                case .destroyed: counts[4] += 1
+                case .lost: counts[5] += 1
+                case .impacted: counts[6] += 1
+                case .airborne, .pending: counts[7] += 1
+                }
+            }
+            for k in 0..<8 { totals[k] += counts[k] }
+            let keys = ["launched", "detected", "tracked", "engaged", "destroyed", "lostJammed", "leaked", "airborneAtEnd"]
+            byType.append((name, .object(Array(zip(keys, counts.map { JSONValue.int($0) })) + [("class", .string(ts[0].type.threatClass.rawValue))])))
+            rows.append([name] + counts.map(String.init))
+        }
+        rows.append(["total"] + totals.map(String.init))
+
+        // Damage: each impact of a threat with a warhead on each asset within its radius.
+        var assetHits = [Int](repeating: 0, count: s.assets.count)
+        var valueLost = [Double](repeating: 0, count: s.assets.count)
+        var peopleAffected = [Double](repeating: 0, count: s.assets.count)
+        var valueAtRisk = 0.0, peopleAtRisk = 0.0
+        for t in threats where t.type.warheadKg > 0 {
+            if let a = t.targetAsset {
+                let frac = min(1, t.type.warheadKg * s.assets[a].damagePerKg)
+                valueAtRisk += s.assets[a].value * frac
+                peopleAtRisk += s.assets[a].population * frac
+            }
+            guard t.fate == .impacted else { continue }
+            let e = WGS84.ecef(t.path.impactPoint)
+            for (k, asset) in s.assets.enumerated() where norm(WGS84.ecef(asset.position) - e) <= asset.radius {
+                let frac = min(1, t.type.warheadKg * asset.damagePerKg)
+                assetHits[k] += 1
+                valueLost[k] += asset.value * frac
+                peopleAffected[k] += asset.population * frac
+            }
+        }
+        let totalLost = valueLost.reduce(0, +), totalPeople = peopleAffected.reduce(0, +)
+        var assetsJSON: [JSONValue] = []
+        for (k, a) in s.assets.enumerated() where assetHits[k] > 0 {
+            assetsJSON.append(.object([("asset", .string(a.name)), ("hits", .int(assetHits[k])),
+                                       ("valueLost", .number(valueLost[k])), ("peopleAffected", .number(peopleAffected[k]))]))
+        }
+
+        // Interceptors per effector type.
+        var effNames: [String] = []
+        for fu in s.fireUnits where !effNames.contains(fu.type) { effNames.append(fu.type) }
+        effNames.sort()
+        var interceptors: [(String, JSONValue)] = []
+        var totalCost = 0.0
+        var effRows: [[String]] = []
+        for name in effNames {
+            let n = s.fireUnits.indices.filter { s.fireUnits[$0].type == name }.reduce(0) { $0 + fired[$1] }
+            let stock = s.fireUnits.filter { $0.type == name }.reduce(0) { $0 + $1.magazine }
+            let cost = Double(n) * (s.catalogue.effectors[name]?.costPerShot ?? 0)
+            totalCost += cost
+            interceptors.append((name, .object([("fired", .int(n)), ("stock", .int(stock)), ("cost", .number(cost))])))
+            effRows.append([name, String(n), String(stock), Self.money(cost)])
+        }
+
+        // Alerts per region.
+        var regionsJSON: [(String, JSONValue)] = []
+        var falseMinutes = 0.0
+        var alertRows: [[String]] = []
+        for (r, region) in s.regions.enumerated() {
+            let episodes = regionEpisodes[r]
+            let hits = impacts.filter { $0.region == r }
+            guard !episodes.isEmpty || !hits.isEmpty else { continue }
+            var minutes = 0.0, falseM = 0.0
+            for e in episodes {
+                minutes += (e.end - e.start) / 60
+                let anyImpact = hits.contains { $0.time >= e.start && $0.time <= e.end }
+                if !anyImpact { falseM += (e.end - e.start) / 60 }
+            }
+            falseMinutes += falseM
+            let leads = hits.compactMap(\.lead).sorted()
+            let unwarned = hits.filter { $0.lead == nil }.count
+            var obj: [(String, JSONValue)] = [("name", .string(region.name)), ("alerts", .int(episodes.count)),
+                                              ("alertMinutes", .number(minutes)), ("impacts", .int(hits.count)),
+                                              ("unwarnedImpacts", .int(unwarned)), ("falseAlarmMinutes", .number(falseM))]
+            obj.append(("leadTimeMin", leads.first.map { .number($0) } ?? .null))
+            obj.append(("leadTimeMedian", leads.isEmpty ? .null : .number(Self.median(leads))))
+            regionsJSON.append((region.id, .object(obj)))
+            alertRows.append([region.name, String(episodes.count), String(format: "%.0f", minutes), String(hits.count),
+                              String(unwarned), leads.first.map { String(format: "%.0f", $0) } ?? "-",
+                              leads.isEmpty ? "-" : String(format: "%.0f", Self.median(leads)),
+                              String(format: "%.0f", falseM)])
+        }
+
+        let summary: JSONValue = .object([
+            ("scenario", .string(s.name)),
+            ("seed", .int(Int(truncatingIfNeeded: s.seed))),
+            ("replication", .int(Int(options.replication))),
+            ("simulatedSeconds", .number(endTime)),
+            ("threats", .object(byType)),
+            ("assetsHit", .array(assetsJSON)),
+            ("interceptors", .object(interceptors)),
+            ("interceptorCost", .number(totalCost)),
+            ("valueAtRisk", .number(valueAtRisk)),
+            ("valueLost", .number(totalLost)),
+            ("valueProtected", .number(valueAtRisk - totalLost)),
+            ("populationAtRisk", .number(peopleAtRisk)),
+            ("populationAffected", .number(totalPeople)),
+            ("populationProtected", .number(peopleAtRisk - totalPeople)),
+            ("alerts", .object(regionsJSON)),
+            ("falseAlarmRegionMinutes", .number(falseMinutes)),
+            ("tracker", .object([("detections", .int(battle.tracker.detectionsProcessed)),
+                                 ("confirmedTracks", .int(confirmedTracks.count)),
+                                 ("falseTracks", .int(confirmedTracks.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
+                                 ("tentativeDropped", .int(battle.tracker.tentativeDropped))])),
+        ])
+
+        var table = "Canopy — \(s.name) (seed \(s.seed)), \(Self.clock(endTime)) simulated\n\n"
+        table += Self.render(["threat type", "launched", "detected", "tracked", "engaged", "destroyed", "lost/jammed", "leaked", "airborne"], rows)
+        table += "\n"
+        table += Self.render(["effector", "fired", "stock", "cost"], effRows + [["total", "", "", Self.money(totalCost)]])
+        table += "\n"
+        if !assetsJSON.isEmpty {
+            var ar: [[String]] = []
+            for (k, a) in s.assets.enumerated() where assetHits[k] > 0 {
+                ar.append([a.name, String(assetHits[k]), String(format: "%.0f", valueLost[k]), String(format: "%.0f", peopleAffected[k])])
+            }
+            table += Self.render(["asset hit", "impacts", "value lost", "people affected"], ar)
+            table += "\n"
+        }
+        table += String(format: "value protected %.0f of %.0f at risk (%.1f %%); people protected %.0f of %.0f\n",
+                        valueAtRisk - totalLost, valueAtRisk, valueAtRisk > 0 ? 100 * (valueAtRisk - totalLost) / valueAtRisk : 100,
+                        peopleAtRisk - totalPeople, peopleAtRisk)
+        table += "\n"
+        if !alertRows.isEmpty {
+            table += Self.render(["region", "alerts", "minutes", "impacts", "unwarned", "lead min s", "lead median s", "false-alarm min"], alertRows)
+        }
+        table += String(format: "false-alarm region-minutes: %.0f\n", falseMinutes)
+        return RunResult(summary: summary, events: events, trackRows: trackRows, timings: timings, simulatedSeconds: endTime, table: table)
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        let n = xs.count
+        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
+
+    static func money(_ x: Double) -> String {
+        if x >= 1e6 { return String(format: "$%.1fM", x / 1e6) }
+        if x >= 1e3 { return String(format: "$%.0fk", x / 1e3) }
+        return String(format: "$%.0f", x)
+    }
+
+    static func clock(_ t: Double) -> String {
+        let s = Int(t.rounded())
+        return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
+    }
+
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        var w = header.map(\.count)
+        for r in rows { for (k, c) in r.enumerated() where k < w.count { w[k] = max(w[k], c.count) } }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { k, c in
+                k == 0 ? c.padding(toLength: w[k], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: max(0, w[k] - c.count)) + c
+            }.joined(separator: "  ")
+        }
+        var out = line(header) + "\n" + w.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for r in rows { out += line(r) + "\n" }
+        return out
+    }
+}
+
+// MARK: - Deterministic JSON and files
+
+extension JSONValue {
+    /// Compact, key order as built, numbers with 17 significant digits trimmed: byte-identical for equal values.
+    public func render(into s: inout String, pretty: Bool = false, indent: Int = 0) {
+        let nl = pretty ? "\n" : ""
+        let pad = pretty ? String(repeating: "  ", count: indent + 1) : ""
+        let endPad = pretty ? String(repeating: "  ", count: indent) : ""
+        switch self {
+        case .string(let v): Self.quote(v, into: &s)
+        case .int(let v): s += String(v)
+        case .bool(let v): s += v ? "true" : "false"
+        case .null: s += "null"
+        case .number(let v): s += Self.format(v)
+        case .array(let a):
+            if a.isEmpty { s += "[]"; return }
+            s += "[" + nl
+            for (k, v) in a.enumerated() {
+                s += pad
+                v.render(into: &s, pretty: pretty, indent: indent + 1)
+                s += k < a.count - 1 ? "," + nl : nl
+            }
+            s += endPad + "]"
+        case .object(let o):
+            if o.isEmpty { s += "{}"; return }
+            s += "{" + nl
+            for (k, kv) in o.enumerated() {
+                s += pad
+                Self.quote(kv.0, into: &s)
+                s += pretty ? ": " : ":"
+                kv.1.render(into: &s, pretty: pretty, indent: indent + 1)
+                s += k < o.count - 1 ? "," + nl : nl
+            }
+            s += endPad + "}"
+        }
+    }
+
+    public func rendered(pretty: Bool = false) -> String {
+        var s = ""
+        render(into: &s, pretty: pretty)
+        return s
+    }
+
+    static func format(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        // Round to 6 decimals for stable, readable output.
+        let r = (v * 1e6).rounded() / 1e6
+        return "\(r)"
+    }
+
+    static func quote(_ v: String, into s: inout String) {
+        s += "\""
+        for c in v.unicodeScalars {
+            switch c {
+            case "\"": s += "\\\""
+            case "\\": s += "\\\\"
+            case "\n": s += "\\n"
+            case "\r": s += "\\r"
+            case "\t": s += "\\t"
+            default:
+                if c.value < 0x20 { s += String(format: "\\u%04x", c.value) } else { s.unicodeScalars.append(c) }
+            }
+        }
+        s += "\""
+    }
+}
+
+/// Writing a run's outputs: every file goes to a temporary name and is renamed when complete,
+/// so an interrupted run never leaves a half-written output.
+public enum OutputWriter {
+    public static func write(_ result: RunResult, to directory: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var summary = ""
+        result.summary.render(into: &summary, pretty: true)
+        summary += "\n"
+        var events = ""
+        events.reserveCapacity(result.events.count * 120)
+        // Stable order: by time, then in the order they were logged.
+        let ordered = result.events.enumerated().sorted { a, b in
+            a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
+        }
+        for (_, e) in ordered {
+            JSONValue.object([("t", .number(e.time)), ("type", .string(e.kind))] + e.fields).render(into: &events)
+            events += "\n"
+        }
+        var csv = "time,track,class,lat,lon,alt,ground_speed,heading_deg,aim_asset,time_to_impact,truth\n"
+        for r in result.trackRows {
+            csv += String(format: "%.1f,%d,", r.time, r.track) + r.threatClass
+            csv += String(format: ",%.6f,%.6f,%.0f,%.1f,%.1f,", r.position.latitudeDegrees,
+                          r.position.longitudeDegrees, r.position.height, r.speed, degrees(r.heading))
+            csv += "\(csvField(r.aimAsset)),\(r.timeToImpact.isFinite ? String(format: "%.0f", r.timeToImpact) : ""),\(csvField(r.truth))\n"
+        }
+        try atomicWrite(summary, to: directory + "/summary.json")
+        try atomicWrite(events, to: directory + "/events.ndjson")
+        try atomicWrite(csv, to: directory + "/tracks.csv")
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    public static func atomicWrite(_ text: String, to path: String) throws {
+        let tmp = path + ".partial"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+        try fm.moveItem(atPath: tmp, toPath: path)
+    }
+}

@@ -1,0 +1,591 @@
+import CanopyAlerting
+import CanopyBattle
+import CanopyCore
+import CanopyScenario
+import CanopyTEWA
+import CanopyTracking
+import Foundation
+
+/// Something that happened, for the event log (every launch, track start/confirm/drop,
+/// engagement, intercept, miss, jam, impact, alert on/off), in simulated time.
+public struct SimEvent: Sendable {
+    public var time: Double
+    public var kind: String
+    public var fields: [(String, JSONValue)]
+}
+
+/// A minimal JSON value for deterministic output.
+public enum JSONValue: Sendable {
+    case string(String), number(Double), int(Int), bool(Bool), null
+    case array([JSONValue]), object([(String, JSONValue)])
+}
+
+/// Options of one run.
+public struct RunOptions: Sendable {
+    public var replication: UInt64 = 0
+    /// Record per-track rows every this many seconds (0 = none).
+    public var trackRowInterval: Double = 10
+    /// Called now and then with (simulated time, end time).
+    public var progress: (@Sendable (Double, Double) -> Void)? = nil
+    public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil) {
+        self.replication = replication; self.trackRowInterval = trackRowInterval; self.progress = progress
+    }
+}
+
+/// Wall-clock time per stage of a run (not part of the deterministic outputs).
+public struct RunTimings: Sendable {
+    public var total = 0.0, world = 0.0, sensing = 0.0
+    public var battle = StageTimes()
+}
+
+/// One row of tracks.csv.
+public struct TrackRow: Sendable {
+    public var time: Double
+    public var track: Int
+    public var threatClass: String
+    public var position: Geodetic
+    public var speed: Double
+    public var heading: Double
+    public var aimAsset: String
+    public var timeToImpact: Double
+    public var truth: String
+}
+
+/// Everything a run produced.
+public struct RunResult: Sendable {
+    public var summary: JSONValue
+    public var events: [SimEvent]
+    public var trackRows: [TrackRow]
+    public var timings: RunTimings
+    public var simulatedSeconds: Double
+    public var table: String
+}
+
+/// The World and the loop: threats fly, sensors observe truth and hand detections to the
+/// BattleManager, whose orders the World carries out. Only this module knows truth.
+public final class Simulation {
+    public let scenario: Scenario
+    public let options: RunOptions
+    var threats: [ThreatInstance]
+    let battle: BattleManager
+    var events: [SimEvent] = []
+    var trackRows: [TrackRow] = []
+
+    // Random streams, one per component.
+    var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream
+
+    // Sensors (truth side).
+    struct RadarState { var sensor: Sensor; var params: RadarParameters; var frame: LocalFrame; var index: Int; var nextScan: Double }
+    var radars: [RadarState] = []
+    struct AcousticNode { var position: Vector3; var frame: LocalFrame; var sensorIndex: Int }
+    struct AcousticNet { var params: AcousticParameters; var nodes: [AcousticNode]; var frame: LocalFrame; var grid: [Int64: [Int32]]; var cell: Double; var nextTick: Double }
+    var acoustic: [AcousticNet] = []
+    struct CitizenNet { var net: CitizenNetwork; var params: CitizenParameters; var centre: Vector3; var frame: LocalFrame; var nextTick: Double }
+    var citizens: [CitizenNet] = []
+    let citizenTick = 10.0
+
+    // Detections: id → threat index (−1 for clutter/false).
+    var detectionTruth: [Int32] = [0]
+    var delayed: [(deliver: Double, detection: Detection?, citizen: CitizenReport?)] = []
+
+    // Fire units (truth side: what is really in the magazine).
+    var roundsLeft: [Int]
+    var fired: [Int]
+    struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
+    var flights: [Flight] = []
+    var confirmedTracks = Set<Int>()
+    var trackTruth: [Int: Int] = [:]
+
+    // Alerts bookkeeping.
+    var regionOnSince: [Double?]
+    var regionEpisodes: [[(start: Double, end: Double)]]
+    var impacts: [(time: Double, threat: Int, region: Int?, lead: Double?)] = []
+
+    public init(scenario: Scenario, options: RunOptions = RunOptions()) throws {
+        self.scenario = scenario
+        self.options = options
+        threats = try RaidBuilder.build(scenario, replication: options.replication)
+        battle = BattleManager(briefing: Briefing(scenario: scenario))
+        let seed = scenario.seed, rep = options.replication
+        radarRNG = RandomStream(seed: seed, replication: rep, component: "radar")
+        acousticRNG = RandomStream(seed: seed, replication: rep, component: "acoustic")
+        citizenRNG = RandomStream(seed: seed, replication: rep, component: "citizen")
+        engageRNG = RandomStream(seed: seed, replication: rep, component: "engagement")
+        roundsLeft = scenario.fireUnits.map(\.magazine)
+        fired = Array(repeating: 0, count: scenario.fireUnits.count)
+        regionOnSince = Array(repeating: nil, count: scenario.regions.count)
+        regionEpisodes = Array(repeating: [], count: scenario.regions.count)
+        // Sensor layout: the same order as the BattleManager's registry (radars, then acoustic nodes).
+        var index = 0
+        var offsetRNG = RandomStream(seed: seed, replication: rep, component: "scan-offsets")
+        for s in scenario.sensors {
+            guard let r = scenario.catalogue.sensors[s.type]?.radar else { continue }
+            radars.append(RadarState(sensor: s, params: r, frame: LocalFrame(origin: s.position), index: index,
+                                     nextScan: offsetRNG.uniform(0, r.period)))
+            index += 1
+        }
+        for net in scenario.acousticNetworks {
+            guard let a = scenario.catalogue.sensors[net.type]?.acoustic else { continue }
+            let cell = max(a.detectionRadius.values.max() ?? 3000, 1000)
+            let frame = LocalFrame(origin: Geodetic(latitude: net.center.latitude, longitude: net.center.longitude, height: 0))
+            var nodes: [AcousticNode] = []
+            var grid: [Int64: [Int32]] = [:]
+            for p in net.nodePositions() {
+                let e = WGS84.ecef(p)
+                let enu = frame.enu(ecef: e)
+                let key = Self.cellKey(enu.x, enu.y, cell)
+                grid[key, default: []].append(Int32(nodes.count))
+                nodes.append(AcousticNode(position: e, frame: LocalFrame(origin: p), sensorIndex: index))
+                index += 1
+            }
+            acoustic.append(AcousticNet(params: a, nodes: nodes, frame: frame, grid: grid, cell: cell,
+                                        nextTick: offsetRNG.uniform(0, a.period)))
+        }
+        for net in scenario.citizenNetworks {
+            guard let c = scenario.catalogue.sensors[net.type]?.citizen else { continue }
+            citizens.append(CitizenNet(net: net, params: c, centre: WGS84.ecef(net.center), frame: LocalFrame(origin: net.center),
+                                       nextTick: offsetRNG.uniform(0, citizenTick)))
+        }
+    }
+
+    static func cellKey(_ e: Double, _ n: Double, _ cell: Double) -> Int64 {
+        let i = Int64((e / cell).rounded(.down)), j = Int64((n / cell).rounded(.down))
+        return (i << 32) ^ (j & 0xFFFF_FFFF)
+    }
+
+    func emit(_ t: Double, _ kind: String, _ fields: [(String, JSONValue)]) {
+        events.append(SimEvent(time: t, kind: kind, fields: fields))
+    }
+
+    func newDetection(threat: Int) -> UInt64 {
+        detectionTruth.append(Int32(threat))
+        return UInt64(detectionTruth.count - 1)
+    }
+
+    // MARK: The loop
+
+    public func run() -> RunResult {
+        let wallStart = ContinuousClock.now
+        var timings = RunTimings()
+        let cycle = scenario.doctrine.cycle
+        let lastLaunch = threats.map(\.launchTime).max() ?? 0
+        var now = 0.0
+        var nextProgress = ContinuousClock.now + .seconds(1)
+        var quietSince: Double? = nil
+        var nextTrackRow = 0.0
+        var finished = false
+        while !finished {
+            let stepEnd = min(now + cycle, scenario.duration)
+            let t0 = ContinuousClock.now
+            // Launches and impacts inside (now, stepEnd].
+            advanceThreats(to: stepEnd)
+            let t1 = ContinuousClock.now
+            sense(from: now, to: stepEnd)
+            deliver(upTo: stepEnd)
+            let t2 = ContinuousClock.now
+            now = stepEnd
+            let out = battle.cycle(now: now)
+            let t3 = ContinuousClock.now
+            record(out, now: now)
+            resolveFlights(upTo: now + cycle)
+            timings.world += seconds(t1 - t0) + seconds(ContinuousClock.now - t3)
+            timings.sensing += seconds(t2 - t1)
+            if options.trackRowInterval > 0 && now >= nextTrackRow {
+                recordTrackRows(now: now)
+                nextTrackRow = now + options.trackRowInterval
+            }
+            if let p = options.progress, ContinuousClock.now >= nextProgress {
+                p(now, scenario.duration)
+                nextProgress = ContinuousClock.now + .seconds(1)
+            }
+            // End: duration reached, or everything resolved and the alerts had time to clear.
+            let allResolved = now > lastLaunch && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne }
+                && flights.isEmpty
+            if allResolved {
+                if quietSince == nil { quietSince = now }
+                let anyOn = battle.alerter.isOn.contains(true)
+                if (!anyOn && now - quietSince! > 2 * cycle) || now - quietSince! > scenario.alerting.clearDelay + 60 { finished = true }
+            } else {
+                quietSince = nil
+            }
+            if now >= scenario.duration { finished = true }
+            // Skip idle time before the next launch.
+            if !finished && threats.allSatisfy({ $0.fate != .airborne }) && flights.isEmpty && tracksIdle() {
+                if let next = threats.first(where: { $0.fate == .pending })?.launchTime, next > now + cycle {
+                    let skipTo = (floor((next - cycle) / cycle) * cycle)
+                    if skipTo > now { now = skipTo; for k in radars.indices { radars[k].nextScan = max(radars[k].nextScan, now) } }
+                }
+            }
+        }
+        for c in battle.finish(now: now) { applyAlert(c) }
+        // Whatever is still flying at the end stays airborne.
+        timings.total = seconds(ContinuousClock.now - wallStart)
+        timings.battle = battle.stageTimes
+        return makeResult(endTime: now, timings: timings)
+    }
+
+    func tracksIdle() -> Bool {
+        battle.tracker.tracks.isEmpty && !battle.alerter.isOn.contains(true) && delayed.isEmpty
+    }
+
+    func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    // MARK: Threats
+
+    func advanceThreats(to t: Double) {
+        for k in threats.indices {
+            switch threats[k].fate {
+            case .pending where threats[k].launchTime <= t:
+                threats[k].fate = .airborne
+                let th = threats[k]
+                let g = th.route[0]
+                emit(th.launchTime, "launch", [("threat", .string(th.id)), ("threatType", .string(th.typeName)),
+                                              ("lat", .number(g.latitudeDegrees)), ("lon", .number(g.longitudeDegrees))])
+                if th.impactTime <= t { impact(k) }
+            case .airborne where threats[k].impactTime <= t:
+                impact(k)
+            default: break
+            }
+        }
+    }
+
+    func impact(_ k: Int) {
+        threats[k].fate = .impacted
+        threats[k].endTime = threats[k].impactTime
+        let th = threats[k]
+        let g = th.path.impactPoint
+        let e = WGS84.ecef(g)
+        var hit: [JSONValue] = []
+        if th.type.warheadKg > 0 {
+            for (a, asset) in scenario.assets.enumerated() where norm(WGS84.ecef(asset.position) - e) <= asset.radius {
+                hit.append(.string(asset.name))
+                _ = a
+            }
+        }
+        var region: Int? = nil
+        var lead: Double? = nil
+        if let r = battle.alerter.map.exactRegion(SIMD2(g.latitude, g.longitude)) {
+            region = r
+            if let since = regionOnSince[r], since <= th.impactTime { lead = th.impactTime - since }
+        }
+        if th.type.warheadKg > 0 { impacts.append((th.impactTime, k, region, lead)) }
+        var f: [(String, JSONValue)] = [("threat", .string(th.id)), ("threatType", .string(th.typeName)),
+                                        ("lat", .number(g.latitudeDegrees)), ("lon", .number(g.longitudeDegrees)),
+                                        ("assetsHit", .array(hit))]
+        if let r = region { f.append(("region", .string(scenario.regions[r].id))) }
+        f.append(("alertLead", lead.map { .number($0) } ?? .null))
+        emit(th.impactTime, "impact", f)
+    }
+
+    // MARK: Sensing
+
+    func sense(from t0: Double, to t1: Double) {
+        for r in radars.indices {
+            while radars[r].nextScan <= t1 {
+                let t = radars[r].nextScan
+                if t > t0 || t0 == 0 { radarScan(r, at: t) }
+                radars[r].nextScan += radars[r].params.period
+            }
+        }
+        for a in acoustic.indices {
+            while acoustic[a].nextTick <= t1 {
+                acousticTick(a, at: acoustic[a].nextTick)
+                acoustic[a].nextTick += acoustic[a].params.period
+            }
+        }
+        for c in citizens.indices {
+            while citizens[c].nextTick <= t1 {
+                citizenTickRun(c, at: citizens[c].nextTick)
+                citizens[c].nextTick += citizenTick
+            }
+        }
+    }
+
+    /// 4/3-earth radar horizon: the farthest distance (m) at which a target at height ht is above
+    /// the horizon of an antenna at height hr (heights above the surface).
+    public static func horizonDistance(antennaHeight hr: Double, targetHeight ht: Double) -> Double {
+        let k = 4.0 / 3.0 * WGS84.meanRadius
+        return (2 * k * max(hr, 0)).squareRoot() + (2 * k * max(ht, 0)).squareRoot()
+    }
+
+    /// Swerling I detection probability: Pd = Pfa^(1/(1+SNR)), with SNR ∝ RCS / R⁴ scaled so that
+    /// Pd = 0.5 at the reference range for the reference cross section.
+    public static func detectionProbability(_ p: RadarParameters, rcs: Double, range: Double) -> Double {
+        let pfa = p.falseAlarmProbability
+        let snr0 = log(pfa) / log(0.5) - 1
+        let ratio = p.referenceRange / max(range, 1)
+        let snr = snr0 * (rcs / p.referenceRCS) * ratio * ratio * ratio * ratio
+        return pow(pfa, 1 / (1 + snr))
+    }
+
+    func radarScan(_ r: Int, at t: Double) {
+        let radar = radars[r]
+        let p = radar.params
+        var batch: [Detection] = []
+        for k in threats.indices where threats[k].isAirborne(at: t) {
+            let pos = threats[k].position(at: t)
+            let enu = radar.frame.enu(ecef: pos)
+            let aer = AER(enu: enu)
+            guard aer.range <= p.maxRange, aer.elevation >= p.minElevation else { continue }
+            let targetHeight = WGS84.geodetic(ecef: pos).height
+            guard aer.range <= Self.horizonDistance(antennaHeight: radar.sensor.position.height, targetHeight: targetHeight) else { continue }
+            let pd = Self.detectionProbability(p, rcs: threats[k].type.rcs, range: aer.range)
+            // Swerling I: the cross section fluctuates scan to scan (exponential), folded into Pd.
+            guard radarRNG.bernoulli(pd) else { continue }
+            let z = Vector3(aer.range + radarRNG.normal() * p.sigmaRange,
+                            wrapAngleZeroTwoPi(aer.azimuth + radarRNG.normal() * p.sigmaAzimuth),
+                            aer.elevation + radarRNG.normal() * p.sigmaElevation)
+            batch.append(Detection(id: newDetection(threat: k), time: t, sensor: radar.index, z: z))
+            if !threats[k].detected { threats[k].detected = true }
+        }
+        let clutter = radarRNG.poisson(p.clutterPerScan)
+        for _ in 0..<clutter {
+            let z = Vector3(radarRNG.uniform(2_000, p.maxRange), radarRNG.uniform(0, 2 * .pi),
+                            radarRNG.uniform(p.minElevation, p.minElevation + radians(8)))
+            batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: radar.index, z: z))
+        }
+        if !batch.isEmpty { battle.receive(batch) }
+    }
+
+    func acousticTick(_ a: Int, at t: Double) {
+        let net = acoustic[a]
+        let p = net.params
+        for k in threats.indices where threats[k].isAirborne(at: t) {
+            guard let radius = p.detectionRadius[threats[k].type.threatClass] else { continue }
+            let pos = threats[k].position(at: t)
+            let enu = net.frame.enu(ecef: pos)
+            guard enu.z <= p.altitudeCeiling + 50 else { continue }
+            guard WGS84.geodetic(ecef: pos).height <= p.altitudeCeiling else { continue }
+            let reach = Int64((radius / net.cell).rounded(.up))
+            let ci = Int64((enu.x / net.cell).rounded(.down)), cj = Int64((enu.y / net.cell).rounded(.down))
+            for di in -reach...reach {
+                for dj in -reach...reach {
+                    guard let list = net.grid[((ci + di) << 32) ^ ((cj + dj) & 0xFFFF_FFFF)] else { continue }
+                    for n in list {
+                        let node = net.nodes[Int(n)]
+                        let d = norm(pos - node.position)
+                        guard d <= radius, acousticRNG.bernoulli(p.detectionProbability) else { continue }
+                        let az = AER(enu: node.frame.enu(ecef: pos)).azimuth
+                        let z = Vector3(wrapAngleZeroTwoPi(az + acousticRNG.normal() * p.sigmaBearing), 0, 0)
+                        let det = Detection(id: newDetection(threat: k), time: t, sensor: node.sensorIndex, z: z)
+                        delayed.append((t + p.latency, det, nil))
+                        threats[k].detected = true
+                    }
+                }
+            }
+        }
+    }
+
+    func citizenTickRun(_ c: Int, at t: Double) {
+        let cn = citizens[c]
+        let p = cn.params
+        let perTick = p.reportsPerMinute * citizenTick / 60
+        for k in threats.indices where threats[k].isAirborne(at: t) {
+            let pos = threats[k].position(at: t)
+            let g = WGS84.geodetic(ecef: pos)
+            guard g.height <= p.altitudeCeiling, norm(pos - cn.centre) <= cn.net.radius else { continue }
+            let n = citizenRNG.poisson(perTick)
+            for _ in 0..<n {
+                let off = citizenRNG.pointInDisc(radius: p.observerDistance)
+                let ground = LocalFrame(origin: Geodetic(latitude: g.latitude, longitude: g.longitude, height: 0))
+                var obs = ground.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
+                let az = LocalFrame(origin: obs).aer(ecef: pos).azimuth
+                let rep = CitizenReport(id: newDetection(threat: k), time: t, observer: obs,
+                                        bearing: wrapAngleZeroTwoPi(az + citizenRNG.normal() * p.sigmaBearing))
+                delayed.append((t + citizenRNG.exponential(mean: p.meanDelay), nil, rep))
+                threats[k].detected = true
+            }
+        }
+        let falseCount = citizenRNG.poisson(p.falseReportsPerHour * citizenTick / 3600)
+        for _ in 0..<falseCount {
+            let off = citizenRNG.pointInDisc(radius: cn.net.radius)
+            var obs = cn.frame.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
+            let rep = CitizenReport(id: newDetection(threat: -1), time: t, observer: obs, bearing: citizenRNG.uniform(0, 2 * .pi))
+            delayed.append((t + citizenRNG.exponential(mean: p.meanDelay), nil, rep))
+        }
+    }
+
+    func deliver(upTo t: Double) {
+        guard !delayed.isEmpty else { return }
+        var keep: [(deliver: Double, detection: Detection?, citizen: CitizenReport?)] = []
+        for d in delayed {
+            if d.deliver <= t {
+                if let det = d.detection { battle.receive(det) }
+                if let c = d.citizen { battle.receive(citizen: c) }
+            } else {
+                keep.append(d)
+            }
+        }
+        delayed = keep
+    }
+
+    // MARK: Engagements
+
+    func record(_ out: CycleOutput, now: Double) {
+        for a in out.associations {
+            let truth = Int(detectionTruth[Int(a.detection)])
+            if truth >= 0 { trackTruth[a.track] = truth } else if trackTruth[a.track] == nil { trackTruth[a.track] = -1 }
+            if confirmedTracks.contains(a.track), truth >= 0 { threats[truth].tracked = true }
+        }
+        for e in out.trackEvents {
+            if e.kind == .confirmed {
+                confirmedTracks.insert(e.track)
+                if let truth = trackTruth[e.track], truth >= 0 { threats[truth].tracked = true }
+            }
+            var f: [(String, JSONValue)] = [("track", .int(e.track))]
+            if let truth = trackTruth[e.track] { f.append(("truth", truth >= 0 ? .string(threats[truth].id) : .string("false"))) }
+            if e.kind == .dropped || e.kind == .started { f.append(("reason", .string(e.reason))) }
+            emit(e.time, "track_\(e.kind == .started ? "start" : (e.kind == .confirmed ? "confirm" : "drop"))", f)
+        }
+        for o in out.orders { execute(o) }
+        for c in out.alertChanges { applyAlert(c) }
+    }
+
+    func execute(_ o: EngagementOrder) {
+        let fu = scenario.fireUnits[o.fireUnit]
+        guard let type = scenario.catalogue.effectors[fu.type] else { return }
+        let rounds = min(o.rounds, roundsLeft[o.fireUnit])
+        guard rounds > 0 else {
+            emit(o.orderTime, "order_rejected", [("fireUnit", .string(fu.id)), ("track", .int(o.track)), ("reason", .string("magazine empty"))])
+            battle.receive(EngagementReport(order: o.id, time: o.orderTime, outcome: .missed))
+            return
+        }
+        roundsLeft[o.fireUnit] -= rounds
+        fired[o.fireUnit] += rounds
+        let truth = Int(detectionTruth[Int(o.cueDetection)])
+        var order = o
+        order.rounds = rounds
+        var target: Int? = truth >= 0 ? truth : nil
+        if let k = target, threats[k].fate != .airborne { target = k }
+        if let k = target { threats[k].engaged = true }
+        let frame = LocalFrame(origin: fu.position)
+        var solution: InterceptSolution? = nil
+        var reason = ""
+        var resolve = o.predictedIntercept.time
+        if let k = target {
+            let th = threats[k]
+            if type.kind == .ew {
+                let s = InterceptGeometry.make(frame, o.launchTime, th.position(at: o.launchTime))
+                solution = s
+                resolve = o.launchTime
+            } else {
+                let flyout = type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
+                if let s = InterceptGeometry.solve(fireUnit: frame, launchTime: o.launchTime, speed: type.interceptorSpeed,
+                                                   maxFlyout: flyout, path: { th.position(at: $0) }) {
+                    solution = s
+                    resolve = s.time
+                } else {
+                    reason = "target out of reach"
+                    resolve = o.launchTime + flyout
+                }
+            }
+        } else {
+            reason = "no target at the cued position"
+        }
+        emit(o.orderTime, "engage", [("fireUnit", .string(fu.id)), ("effector", .string(fu.type)), ("track", .int(o.track)),
+                                    ("target", target.map { .string(threats[$0].id) } ?? .string("false")),
+                                    ("class", .string(o.threatClass.rawValue)), ("rounds", .int(rounds)),
+                                    ("launchTime", .number(o.launchTime)), ("pk", .number(o.killProbability)),
+                                    ("cost", .number(type.costPerShot * Double(rounds)))])
+        flights.append(Flight(order: order, target: target, resolveTime: max(resolve, o.launchTime), solution: solution, reason: reason))
+    }
+
+    func resolveFlights(upTo t: Double) {
+        guard !flights.isEmpty else { return }
+        flights.sort { $0.resolveTime != $1.resolveTime ? $0.resolveTime < $1.resolveTime : $0.order.id < $1.order.id }
+        var remaining: [Flight] = []
+        for f in flights {
+            // Resolve only what happens before the BattleManager's next look.
+            if f.resolveTime > t { remaining.append(f); continue }
+            resolve(f)
+        }
+        flights = remaining
+    }
+
+    func resolve(_ f: Flight) {
+        let fu = scenario.fireUnits[f.order.fireUnit]
+        let type = scenario.catalogue.effectors[fu.type]!
+        let t = f.resolveTime
+        var outcome = EngagementReport.Outcome.missed
+        var fields: [(String, JSONValue)] = [("fireUnit", .string(fu.id)), ("effector", .string(fu.type)), ("track", .int(f.order.track))]
+        if let k = f.target, let s = f.solution {
+            fields.append(("target", .string(threats[k].id)))
+            fields.append(("groundRange", .number(s.groundRange)))
+            fields.append(("altitude", .number(s.altitude)))
+            let alive = threats[k].isAirborne(at: t)
+            let inside = InterceptGeometry.inEnvelope(s, type)
+            if !alive {
+                fields.append(("reason", .string(threats[k].fate == .impacted ? "target impacted first" : "target already gone")))
+                emit(t, "miss", fields)
+            } else if !inside {
+                fields.append(("reason", .string("intercept point outside the envelope")))
+                emit(t, "miss", fields)
+            } else {
+                let pk1 = type.killProbability[threats[k].type.threatClass] ?? 0
+                var success = false
+                for _ in 0..<f.order.rounds where engageRNG.bernoulli(pk1) { success = true }
+                if success {
+                    threats[k].endTime = t
+                    if type.kind == .ew {
+                        threats[k].fate = .lost
+                        outcome = .completed
+                        emit(t, "jam", fields)
+                    } else {
+                        threats[k].fate = .destroyed
+                        outcome = .killed
+                        emit(t, "intercept", fields)
+                    }
+                } else {
+                    if type.kind == .ew { outcome = .completed }
+                    emit(t, "miss", fields)
+                }
+            }
+        } else {
+            fields.append(("target", f.target.map { .string(threats[$0].id) } ?? .string("false")))
+            fields.append(("reason", .string(f.reason)))
+            emit(t, "miss", fields)
+        }
+        battle.receive(EngagementReport(order: f.order.id, time: t, outcome: outcome))
+    }
+
+    // MARK: Alerts
+
+    func applyAlert(_ c: AlertChange) {
+        let r = c.region
+        let region = scenario.regions[r]
+        if c.on {
+            regionOnSince[r] = c.time
+            emit(c.time, "alert_on", [("region", .string(region.id)), ("name", .string(region.name)),
+                                     ("tracks", .array(c.tracks.map { .int($0) }))])
+        } else if let since = regionOnSince[r] {
+            regionEpisodes[r].append((since, c.time))
+            regionOnSince[r] = nil
+            emit(c.time, "alert_off", [("region", .string(region.id)), ("name", .string(region.name)),
+                                      ("minutes", .number((c.time - since) / 60))])
+        }
+    }
+
+    func recordTrackRows(now: Double) {
+        for trk in battle.tracker.tracks where trk.status == .confirmed {
+            let (x, _) = trk.predicted(to: now, processNoise: battle.tracker.configuration.processNoise)
+            let g = WGS84.geodetic(ecef: x.position)
+            let venu = LocalFrame(origin: g).enuVector(x.velocity)
+            let a = battle.assessments[trk.id]
+            var heading = atan2(venu.x, venu.y)
+            if heading < 0 { heading += 2 * .pi }
+            let truth = trackTruth[trk.id].map { $0 >= 0 ? threats[$0].id : "false" } ?? ""
+            trackRows.append(TrackRow(time: now, track: trk.id, threatClass: a?.threatClass.rawValue ?? "",
+                                      position: g, speed: (venu.x * venu.x + venu.y * venu.y).squareRoot(),
+                                      heading: heading, aimAsset: a?.aimAsset.map { scenario.assets[$0].name } ?? "",
+                                      timeToImpact: a?.timeToImpact ?? .infinity, truth: truth))
+        }
+    }
+}
+
+@inlinable func wrapAngleZeroTwoPi(_ a: Double) -> Double {
+    var x = a.truncatingRemainder(dividingBy: 2 * .pi)
+    if x < 0 { x += 2 * .pi }
+    return x
+}

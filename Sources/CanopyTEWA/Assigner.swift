@@ -1,0 +1,211 @@
+import CanopyCore
+import CanopyScenario
+import CanopyTracking
+import Foundation
+
+/// A fire unit as the battle manager knows it: its type, where it stands, and what it has left.
+public struct FireUnitState: Sendable {
+    public var id: String
+    public var type: EffectorType
+    public var position: Geodetic
+    public var frame: LocalFrame
+    public var roundsLeft: Int
+    /// Engagements being guided now.
+    public var channelsBusy: Int
+    /// When each launcher can fire again.
+    public var launcherFreeAt: [Double]
+    /// Rounds held back for `reserveClasses` only.
+    public var reserveRounds: Int
+    public var reserveClasses: Set<ThreatClass>
+
+    public init(id: String, type: EffectorType, position: Geodetic, magazine: Int, launchers: Int,
+                reserveRounds: Int = 0, reserveClasses: Set<ThreatClass> = []) {
+        self.id = id; self.type = type; self.position = position; self.frame = LocalFrame(origin: position)
+        self.roundsLeft = magazine; self.channelsBusy = 0
+        self.launcherFreeAt = Array(repeating: -.infinity, count: max(1, launchers))
+        self.reserveRounds = reserveRounds; self.reserveClasses = reserveClasses
+    }
+
+    /// Rounds this unit may spend on a threat of class c.
+    public func roundsAvailable(for c: ThreatClass) -> Int {
+        reserveClasses.contains(c) ? roundsLeft : max(0, roundsLeft - reserveRounds)
+    }
+
+    public func freeLaunchers(at t: Double) -> Int { launcherFreeAt.reduce(0) { $0 + ($1 <= t ? 1 : 0) } }
+
+    /// Books `rounds` launched at `launchTime`: rounds, a fire channel, launchers until reloaded.
+    public mutating func commit(rounds: Int, at launchTime: Double) {
+        roundsLeft -= rounds
+        channelsBusy += 1
+        var used = 0
+        for l in launcherFreeAt.indices where used < rounds && launcherFreeAt[l] <= launchTime {
+            launcherFreeAt[l] = launchTime + type.reloadTime
+            used += 1
+        }
+    }
+}
+
+/// A predicted intercept.
+public struct InterceptSolution: Sendable {
+    /// Time (s) of the intercept, and where (ECEF).
+    public var time: Double
+    public var point: Vector3
+    /// Ground range (m) from the fire unit and altitude (m) of the intercept point.
+    public var groundRange: Double
+    public var altitude: Double
+}
+
+/// Kinematic feasibility: where and when an interceptor launched after the reaction time meets
+/// a target moving along `path`.
+public enum InterceptGeometry {
+    /// Solves |path(t) − f| = s·(t − launch) for the first t in (launch, launch + maxFlyout].
+    /// The caller checks envelope and timing.
+    public static func solve(fireUnit frame: LocalFrame, launchTime: Double, speed s: Double, maxFlyout: Double,
+                             path: (Double) -> Vector3) -> InterceptSolution? {
+        let f = frame.originECEF
+        func g(_ t: Double) -> Double { s * (t - launchTime) - norm(path(t) - f) }
+        let steps = 48
+        let dt = maxFlyout / Double(steps)
+        var a = launchTime, ga = g(a)
+        if ga >= 0 { return make(frame, launchTime, path(launchTime)) }
+        for k in 1...steps {
+            let b = launchTime + Double(k) * dt
+            let gb = g(b)
+            if gb >= 0 {
+                var lo = a, hi = b
+                for _ in 0..<40 {
+                    let m = 0.5 * (lo + hi)
+                    if g(m) >= 0 { hi = m } else { lo = m }
+                    if hi - lo < 1e-3 { break }
+                }
+                return make(frame, hi, path(hi))
+            }
+            a = b; ga = gb
+        }
+        return nil
+    }
+
+    public static func make(_ frame: LocalFrame, _ t: Double, _ p: Vector3) -> InterceptSolution {
+        let enu = frame.enu(ecef: p)
+        let h = WGS84.geodetic(ecef: p).height
+        return InterceptSolution(time: t, point: p, groundRange: (enu.x * enu.x + enu.y * enu.y).squareRoot(), altitude: h)
+    }
+
+    /// Whether an intercept point lies inside the effector's envelope.
+    public static func inEnvelope(_ s: InterceptSolution, _ type: EffectorType) -> Bool {
+        s.groundRange >= type.minRange && s.groundRange <= type.maxRange
+            && s.altitude >= type.minAltitude && s.altitude <= type.maxAltitude
+    }
+}
+
+/// One decided engagement.
+public struct EngagementPlan: Sendable {
+    public var fireUnit: Int
+    public var track: Int
+    public var rounds: Int
+    public var killProbability: Double
+    public var launchTime: Double
+    public var intercept: InterceptSolution
+    /// Expected value saved minus the money worth of the rounds.
+    public var expectedGain: Double
+}
+
+/// Cost-aware maximum-marginal-return assignment: every feasible (fire unit, threat) pair is
+/// scored by expected value saved minus money worth × shot cost, and pairs are taken best first
+/// while fire channels, launchers and rounds last. Under shoot-look-shoot a threat gets one
+/// engagement per look; salvo fires `salvoSize` rounds at once.
+public struct Assigner: Sendable {
+    public var doctrine: Doctrine
+    public var processNoise: Double
+
+    public init(doctrine: Doctrine, processNoise: Double) {
+        self.doctrine = doctrine
+        self.processNoise = processNoise
+    }
+
+    /// A target's predicted path from its track: straight line, or free flight for ballistic tracks.
+    public static func path(track: Track, now: Double, ballistic: Bool, processNoise: Double) -> (Double) -> Vector3 {
+        let (x, _) = track.predicted(to: now, processNoise: processNoise)
+        let p0 = x.position, v0 = x.velocity
+        if !ballistic { return { t in p0 + v0 * (t - now) } }
+        // Tabulate free flight at 1 s for up to 10 min, interpolate linearly.
+        var table: [Vector3] = [p0]
+        var p = p0, v = v0
+        for _ in 0..<600 {
+            BallisticPredictor.step(&p, &v, dt: 1)
+            table.append(p)
+            if WGS84.geodetic(ecef: p).height < -1000 { break }
+        }
+        let tab = table
+        return { t in
+            let u = max(0, t - now)
+            let i = Int(u)
+            if i >= tab.count - 1 { return tab[tab.count - 1] }
+            let f = u - Double(i)
+            return tab[i] + (tab[i + 1] - tab[i]) * f
+        }
+    }
+
+    /// Decides engagements at time `now`. `engaged` are tracks with an engagement in flight
+    /// (shoot-look-shoot waits for its outcome).
+    public func assign(now: Double, assessments: [ThreatAssessment], tracks: [Int: Track],
+                       fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
+        var candidates: [EngagementPlan] = []
+        let moneyWorth = doctrine.moneyWorth
+        for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
+            guard let trk = tracks[a.track] else { continue }
+            var path: ((Double) -> Vector3)? = nil
+            let pNow = trk.predicted(to: now, processNoise: processNoise).x.position
+            for (u, fu) in fireUnits.enumerated() {
+                let type = fu.type
+                let pk1 = type.killProbability[a.threatClass] ?? 0
+                guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
+                guard fu.roundsAvailable(for: a.threatClass) > 0, fu.channelsBusy < type.fireChannels,
+                      fu.freeLaunchers(at: now) > 0 else { continue }
+                // Quick reject: too far to reach within the flyout window.
+                let dist = norm(pNow - fu.frame.originECEF)
+                let launch = now + type.reactionTime
+                let flyout = type.kind == .ew ? 0 : type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
+                let reach = type.maxRange + 2_000 + max(a.speed, 100) * (type.reactionTime + flyout) * 1.5
+                if dist > reach + 30_000 { continue }
+                if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
+                let solution: InterceptSolution
+                if type.kind == .ew {
+                    solution = InterceptGeometry.make(fu.frame, launch, path!(launch))
+                } else {
+                    guard let s = InterceptGeometry.solve(fireUnit: fu.frame, launchTime: launch,
+                                                          speed: type.interceptorSpeed, maxFlyout: flyout, path: path!)
+                    else { continue }
+                    solution = s
+                }
+                guard InterceptGeometry.inEnvelope(solution, type), solution.time < now + a.timeToImpact else { continue }
+                let rounds = doctrine.mode == .salvo && type.kind == .missile
+                    ? min(doctrine.salvoSize, fu.roundsAvailable(for: a.threatClass), fu.freeLaunchers(at: now)) : 1
+                let pk = 1 - pow(1 - pk1, Double(rounds))
+                let gain = pk * a.valueAtRisk - moneyWorth * type.costPerShot * Double(rounds)
+                guard gain > 0 else { continue }
+                candidates.append(EngagementPlan(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk,
+                                                 launchTime: launch, intercept: solution, expectedGain: gain))
+            }
+        }
+        // Best first; ties broken by unit then track so the result is deterministic.
+        candidates.sort { a, b in
+            a.expectedGain != b.expectedGain ? a.expectedGain > b.expectedGain
+                : (a.fireUnit != b.fireUnit ? a.fireUnit < b.fireUnit : a.track < b.track)
+        }
+        var units = fireUnits
+        var taken = Set<Int>()
+        var plans: [EngagementPlan] = []
+        let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
+        for c in candidates where !taken.contains(c.track) {
+            let fu = units[c.fireUnit]
+            let cls = classOf[c.track] ?? .drone
+            guard fu.channelsBusy < fu.type.fireChannels, fu.roundsAvailable(for: cls) >= c.rounds,
+                  fu.freeLaunchers(at: now) >= c.rounds else { continue }
+            taken.insert(c.track)
+            units[c.fireUnit].commit(rounds: c.rounds, at: c.launchTime)
+            plans.append(c)
+        }
+        return plans
+    }
+}

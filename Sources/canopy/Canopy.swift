@@ -1,0 +1,103 @@
+import ArgumentParser
+import CanopyCore
+import CanopyScenario
+import CanopySimulation
+import Foundation
+
+@main
+struct Canopy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "canopy",
+        abstract: "Canopy: an open engine for defending cities against missile and drone raids.",
+        discussion: "For simulation, analysis, training and decision support.",
+        subcommands: [Simulate.self, Validate.self]
+    )
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Loads a scenario or prints every problem and exits with status 1.
+func loadScenario(_ path: String) throws -> Scenario {
+    do {
+        return try ScenarioLoader.load(path: path)
+    } catch let e as ScenarioError {
+        printError(e.description)
+        printError("\(e.problems.count) problem\(e.problems.count == 1 ? "" : "s") found; see docs/scenario.md for the format.")
+        throw ExitCode(1)
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a scenario file and report every problem in it.")
+
+    @Argument(help: "Scenario file (.yaml, .yml or .json).")
+    var scenario: String
+
+    func run() throws {
+        let s = try loadScenario(scenario)
+        let nodes = s.acousticNetworks.reduce(0) { $0 + $1.nodeCount }
+        let threats = s.threats.count + s.waves.reduce(0) { $0 + $1.count }
+        print("\(scenario): OK — \(threats) threats, \(s.assets.count) assets, \(s.regions.count) regions, "
+              + "\(s.sensors.count) sensors, \(nodes) acoustic nodes, \(s.fireUnits.count) fire units")
+    }
+}
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a raid scenario and report what the defence achieved.")
+
+    @Argument(help: "Scenario file (.yaml, .yml or .json).")
+    var scenario: String
+
+    @Option(help: "Random seed (replaces the scenario's).")
+    var seed: UInt64?
+
+    @Option(help: "Output directory for summary.json, events.ndjson and tracks.csv (default: out/<scenario file name>).")
+    var out: String?
+
+    @Flag(help: "No progress line and no timing report.")
+    var quiet = false
+
+    func run() throws {
+        var s = try loadScenario(scenario)
+        if let seed { s.seed = seed }
+        let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
+        let dir = out ?? "out/\(name)"
+        let showProgress = !quiet
+        let progress: @Sendable (Double, Double) -> Void = { t, end in
+            guard showProgress else { return }
+            let pct = end > 0 ? 100 * t / end : 0
+            let line = "\r  simulated \(clock(t)) of at most \(clock(end)) (" + String(format: "%.0f", pct) + " %)   "
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        let sim: Simulation
+        do {
+            sim = try Simulation(scenario: s, options: RunOptions(progress: progress))
+        } catch {
+            printError("\(scenario): \(error)")
+            throw ExitCode(1)
+        }
+        let result = sim.run()
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print(result.table)
+        do {
+            try OutputWriter.write(result, to: dir)
+        } catch {
+            printError("cannot write outputs to \(dir): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        print("wrote \(dir)/summary.json, \(dir)/events.ndjson (\(result.events.count) events), \(dir)/tracks.csv (\(result.trackRows.count) rows)")
+        if !quiet {
+            let t = result.timings
+            print(String(format: "wall %.2f s; %.0f simulated s per wall s; stages: world %.2f s, sensing %.2f s, tracking %.2f s, assessment %.2f s, assignment %.2f s, alerting %.2f s",
+                         t.total, result.simulatedSeconds / max(t.total, 1e-9), t.world, t.sensing, t.battle.tracking,
+                         t.battle.assessment, t.battle.assignment, t.battle.alerting))
+        }
+    }
+}
+
+func clock(_ t: Double) -> String {
+    let s = Int(t.rounded())
+    return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
+}
