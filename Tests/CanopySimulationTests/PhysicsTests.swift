@@ -1,0 +1,108 @@
+import CanopyCore
+import CanopyScenario
+import Foundation
+import Testing
+
+@testable import CanopySimulation
+
+@Suite("World physics")
+struct PhysicsTests {
+    @Test("A ballistic arc along the equator matches the analytic free-flight range and time of flight",
+          arguments: [(1_500.0, 45.0), (2_200.0, 40.0), (900.0, 60.0)])
+    func ballisticArc(speed: Double, loftDegrees: Double) {
+        // On the equator the ellipsoid's radius is a everywhere and height = r − a, so the
+        // spherical symmetric-trajectory formula applies exactly to central gravity.
+        let launch = Geodetic(latitude: 0, longitude: 0, height: 0)
+        let v = BallisticPath.launchVelocity(at: launch, speed: speed, loft: radians(loftDegrees), azimuth: .pi / 2)
+        let (table, tof) = BallisticPath.fly(from: WGS84.ecef(launch), velocity: v, step: 0.05)
+        let end = WGS84.geodetic(ecef: table[table.count - 1])
+        let range = WGS84.a * end.longitude
+        let psi = BallisticFormula.rangeAngle(speed: speed, loft: radians(loftDegrees), radius: WGS84.a)
+        let tofAnalytic = BallisticFormula.timeOfFlight(speed: speed, loft: radians(loftDegrees), radius: WGS84.a)
+        #expect(abs(range - WGS84.a * psi) < 0.001 * WGS84.a * psi)
+        #expect(abs(tof - tofAnalytic) < 0.002 * tofAnalytic)
+        #expect(abs(end.latitude) < 1e-9)
+    }
+
+    @Test("Short arcs approach the flat-earth formula v² sin 2γ / g")
+    func flatEarthLimit() {
+        let g = WGS84.mu / (WGS84.a * WGS84.a)
+        let speed = 300.0, loft = radians(45)
+        let (r, t) = BallisticFormula.flatEarth(speed: speed, loft: loft, g: g)
+        let psi = BallisticFormula.rangeAngle(speed: speed, loft: loft, radius: WGS84.a)
+        #expect(abs(WGS84.a * psi - r) / r < 0.005)
+        #expect(abs(BallisticFormula.timeOfFlight(speed: speed, loft: loft, radius: WGS84.a) - t) / t < 0.005)
+    }
+
+    @Test("A ballistic path solved to an aim point lands on it")
+    func ballisticAim() throws {
+        let launch = Geodetic(latitudeDegrees: 50.6, longitudeDegrees: 36.6)  // near Belgorod
+        let target = Geodetic(latitudeDegrees: 49.99, longitudeDegrees: 36.23)  // Kharkiv
+        let path = try #require(BallisticPath(launch: launch, target: target, loft: radians(40)))
+        let end = WGS84.geodetic(ecef: path.position(at: path.duration))
+        #expect(Geodesic.inverse(end, target).distance < 50)
+        #expect(path.duration > 60 && path.duration < 200)
+    }
+
+    @Test("Cruise legs stay on the great circle and have the geodesic's length")
+    func greatCircleLegs() {
+        let a = Geodetic(latitudeDegrees: 46.5, longitudeDegrees: 36.0)
+        let b = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.52)
+        let w = WaypointPath(route: [a, b], cruiseAltitudes: [0, 0], speed: 250, climbAngle: radians(10),
+                             diveAngle: radians(30), launchAltitude: 0)
+        let ua = WGS84.ecef(a), ub = WGS84.ecef(b)
+        let normal = cross(ua, ub) / norm(cross(ua, ub))
+        var length = 0.0
+        var prev = WGS84.ecef(a)
+        for k in 1...200 {
+            let p = w.position(at: w.duration * Double(k) / 200)
+            // Geodetic latitude back to the geocentric direction: in the plane through the centre.
+            let g = WGS84.geodetic(ecef: p)
+            let psi = atan((1 - WGS84.e2) * tan(g.latitude))
+            let dir = Vector3(cos(psi) * cos(g.longitude), cos(psi) * sin(g.longitude), sin(psi))
+            #expect(abs(dot(dir, normal)) < 1e-9)
+            let ground = WGS84.ecef(Geodetic(latitude: g.latitude, longitude: g.longitude, height: 0))
+            length += norm(ground - prev)
+            prev = ground
+        }
+        #expect(abs(length - Geodesic.inverse(a, b).distance) < 0.001 * length)
+        #expect(abs(w.duration - Geodesic.inverse(a, b).distance / 250) < 1e-6)
+    }
+
+    @Test("The altitude profile climbs, cruises and dives")
+    func altitudeProfile() {
+        let a = Geodetic(latitudeDegrees: 48, longitudeDegrees: 35), b = Geodetic(latitudeDegrees: 48, longitudeDegrees: 37)
+        let w = WaypointPath(route: [a, b], cruiseAltitudes: [1000, 1000], speed: 50, climbAngle: radians(10),
+                             diveAngle: radians(30), launchAltitude: 0)
+        #expect(w.altitude(atDistance: 0) == 0)
+        #expect(abs(w.altitude(atDistance: 1000) - 1000 * tan(radians(10))) < 1e-6)
+        #expect(w.altitude(atDistance: w.length / 2) == 1000)
+        #expect(abs(w.altitude(atDistance: w.length - 500) - 500 * tan(radians(30))) < 1e-6)
+        #expect(w.altitude(atDistance: w.length) == 0)
+    }
+
+    @Test("Radar horizon on a 4/3 earth")
+    func radarHorizon() {
+        // 4/3 earth: d ≈ 4.12 km × (√h_r + √h_t) with heights in metres (the radar engineer's rule).
+        let d = Simulation.horizonDistance(antennaHeight: 10, targetHeight: 50)
+        let rule = 4_120 * (10.0.squareRoot() + 50.0.squareRoot())
+        #expect(abs(d - rule) / rule < 0.01)
+        // A cruise missile at 50 m is hidden at 60 km from a 10 m mast; an aircraft at 10 km is not.
+        #expect(d < 60_000)
+        #expect(Simulation.horizonDistance(antennaHeight: 10, targetHeight: 10_000) > 400_000)
+    }
+
+    @Test("Swerling I detection probability: 0.5 at the reference range, falling as R⁻⁴")
+    func detectionProbability() {
+        let p = RadarParameters(referenceRange: 100_000, referenceRCS: 1, maxRange: 300_000, period: 10, sigmaRange: 50,
+                                sigmaAzimuth: 0.005, sigmaElevation: 0.005, minElevation: 0, clutterPerScan: 0,
+                                falseAlarmProbability: 1e-6)
+        #expect(abs(Simulation.detectionProbability(p, rcs: 1, range: 100_000) - 0.5) < 1e-12)
+        #expect(Simulation.detectionProbability(p, rcs: 1, range: 50_000) > 0.9)
+        #expect(Simulation.detectionProbability(p, rcs: 0.01, range: 100_000) < 0.05)
+        // Same SNR: a 16× smaller target at half the range.
+        let a = Simulation.detectionProbability(p, rcs: 1, range: 80_000)
+        let b = Simulation.detectionProbability(p, rcs: 1.0 / 16, range: 40_000)
+        #expect(abs(a - b) < 1e-12)
+    }
+}

@@ -1,0 +1,118 @@
+import CanopyCore
+import CanopyScenario
+import CanopyTracking
+import Foundation
+import Testing
+
+@testable import CanopyTEWA
+
+@Suite("Threat evaluation and assignment")
+struct TEWATests {
+    static let site = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.52)
+
+    static func effector(_ name: String, kind: EffectorKind = .missile, maxRange: Double, cost: Double,
+                         pk: [ThreatClass: Double], speed: Double = 1000) -> EffectorType {
+        EffectorType(name: name, displayName: name, kind: kind, minRange: 500, maxRange: maxRange, minAltitude: 10,
+                     maxAltitude: 20_000, interceptorSpeed: speed, killProbability: pk, reactionTime: 5, reloadTime: 3,
+                     fireChannels: 2, costPerShot: cost)
+    }
+
+    /// A confirmed track heading straight for the site from `distance` metres north at `speed`.
+    static func inbound(distance: Double, speed: Double, altitude: Double) -> Track {
+        let f = LocalFrame(origin: site)
+        let tracker = Tracker(configuration: TrackerConfiguration(confirmM: 2, confirmN: 3),
+                              sensors: [TrackerSensor(name: "r", kind: .rangeAzimuthElevation, position: site,
+                                                      sigma: Vector3(1, 1e-5, 1e-5), maxRange: 400_000, period: 1, canInitiate: true)])
+        for k in 0..<4 {
+            let p = f.ecef(enu: Vector3(0, distance - speed * Double(k), altitude))
+            tracker.process([Detection(id: UInt64(k + 1), time: Double(k), sensor: 0, z: Vector3(
+                f.aer(ecef: p).range, f.aer(ecef: p).azimuth, f.aer(ecef: p).elevation))])
+        }
+        return tracker.confirmedTracks[0]
+    }
+
+    static let city = Asset(name: "City", kind: .city, position: site, population: 1_000_000, value: 1_000_000,
+                            radius: 8000, damagePerKg: 1e-5)
+
+    @Test("Classes from kinematics")
+    func classify() {
+        let h = TrackHistory()
+        #expect(ThreatAssessor.classify(speed: 50, altitude: 1500, verticalSpeed: 0, history: h) == .drone)
+        #expect(ThreatAssessor.classify(speed: 240, altitude: 60, verticalSpeed: 0, history: h) == .cruise)
+        #expect(ThreatAssessor.classify(speed: 1100, altitude: 20_000, verticalSpeed: 0, history: h) == .supersonicCruise)
+        #expect(ThreatAssessor.classify(speed: 1800, altitude: 60_000, verticalSpeed: -900, history: h) == .ballistic)
+        #expect(ThreatAssessor.classify(speed: 3000, altitude: 25_000, verticalSpeed: -500, history: h) == .aeroballistic)
+    }
+
+    @Test("Aim point and time to impact of a track flying at a city")
+    func aimPoint() {
+        let trk = Self.inbound(distance: 30_000, speed: 50, altitude: 1000)
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
+        let a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        #expect(a.aimAsset == 0)
+        #expect(a.threatClass == .drone)
+        #expect(abs(a.timeToImpact - (30_000 - 150) / 50) < 5)
+        #expect(a.valueAtRisk > 0)
+    }
+
+    @Test("Intercept geometry: head-on closing speed")
+    func interceptHeadOn() {
+        let f = LocalFrame(origin: Self.site)
+        // Target 20 km north at 1 km altitude flying south at 200 m/s; interceptor 800 m/s launched at t=0.
+        let path: (Double) -> Vector3 = { t in f.ecef(enu: Vector3(0, 20_000 - 200 * t, 1000)) }
+        let s = InterceptGeometry.solve(fireUnit: f, launchTime: 0, speed: 800, maxFlyout: 60, path: path)!
+        // |(0, 20000 − 200t, 1000)| = 800t → solve exactly.
+        let a = 800.0 * 800 - 200 * 200, b = 2 * 20_000 * 200.0, c = -(20_000.0 * 20_000 + 1000 * 1000)
+        let t = (-b + (b * b - 4 * a * c).squareRoot()) / (2 * a)
+        #expect(abs(s.time - t) < 0.01)
+        #expect(abs(s.groundRange - (20_000 - 200 * t)) < 5)
+    }
+
+    @Test("Cost-aware: the cheap effector takes the drone; a $4M round is not spent on it")
+    func costAware() {
+        let trk = Self.inbound(distance: 12_000, speed: 50, altitude: 1000)
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
+        let a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        let big = FireUnitState(id: "P", type: Self.effector("pac3", maxRange: 60_000, cost: 4_000_000, pk: [.drone: 0.9]),
+                                position: Self.site, magazine: 8, launchers: 2)
+        let gun = FireUnitState(id: "G", type: Self.effector("gun", kind: .gun, maxRange: 4_000, cost: 1_000, pk: [.drone: 0.5]),
+                                position: LocalFrame(origin: Self.site).geodetic(enu: Vector3(0, 3000, 0)), magazine: 50, launchers: 1)
+        let assigner = Assigner(doctrine: Doctrine(minKillProbability: 0.3, moneyWorth: 1e-4), processNoise: 1)
+        // Far out only the missile reaches, but its money worth (400) exceeds 0.9 × value at risk (≈ 450 × 0.9)? Check both ways.
+        let plans = assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [big, gun], engaged: [])
+        let gain = 0.9 * a.valueAtRisk - 1e-4 * 4_000_000
+        if gain <= 0 { #expect(plans.allSatisfy { $0.fireUnit != 0 }) }
+        // Raise the money worth: nobody fires a $4M round at a $50k drone's damage.
+        let stingy = Assigner(doctrine: Doctrine(minKillProbability: 0.3, moneyWorth: 1), processNoise: 1)
+        #expect(stingy.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [big], engaged: []).isEmpty)
+    }
+
+    @Test("Magazines, reserves, channels and envelopes are respected")
+    func constraints() {
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
+        let trk = Self.inbound(distance: 15_000, speed: 250, altitude: 100)
+        var a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        a.valueAtRisk = 1e9
+        let type = Self.effector("sam", maxRange: 40_000, cost: 400_000, pk: [.cruise: 0.8, .ballistic: 0.7])
+        let doctrine = Doctrine(minKillProbability: 0.3, moneyWorth: 1e-4)
+        let assigner = Assigner(doctrine: doctrine, processNoise: 1)
+        // Empty magazine: nothing.
+        var empty = FireUnitState(id: "E", type: type, position: Self.site, magazine: 1, launchers: 1)
+        empty.roundsLeft = 0
+        #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [empty], engaged: []).isEmpty)
+        // Reserve of 2 for ballistic threats with 2 rounds left: a cruise missile gets nothing.
+        let reserved = FireUnitState(id: "R", type: type, position: Self.site, magazine: 2, launchers: 2,
+                                     reserveRounds: 2, reserveClasses: [.ballistic])
+        #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [reserved], engaged: []).isEmpty)
+        // Out of range: a unit 200 km away cannot reach.
+        let far = FireUnitState(id: "F", type: type, position: LocalFrame(origin: Self.site).geodetic(enu: Vector3(200_000, 0, 0)),
+                                magazine: 8, launchers: 2)
+        #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [far], engaged: []).isEmpty)
+        // A good unit engages once (shoot-look-shoot), inside its envelope; not again while engaged.
+        let good = FireUnitState(id: "G", type: type, position: Self.site, magazine: 8, launchers: 2)
+        let plans = assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [good], engaged: [])
+        #expect(plans.count == 1)
+        #expect(plans.allSatisfy { InterceptGeometry.inEnvelope($0.intercept, type) && $0.rounds == 1 })
+        #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [good], engaged: [trk.id]).isEmpty)
+    }
+}

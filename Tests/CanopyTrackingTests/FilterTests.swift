@@ -1,0 +1,180 @@
+import CanopyCore
+import Foundation
+import Testing
+
+@testable import CanopyTracking
+
+@Suite("Filters")
+struct FilterTests {
+    @Test("NCV predict matches the hand-computed state and covariance")
+    func ncvPredict() {
+        var x = Vector6(0, 0, 0, 10, -4, 2)
+        var P = Matrix6.identity
+        NearlyConstantVelocity.predict(&x, &P, dt: 2, q: 1)
+        #expect(x.position == Vector3(20, -8, 4))
+        #expect(x.velocity == Vector3(10, -4, 2))
+        // P_pp = 1 + dt²·1 + q dt³/3 = 1 + 4 + 8/3; P_pv = dt + q dt²/2 = 4; P_vv = 1 + q dt = 3.
+        #expect(abs(P[0, 0] - (5 + 8.0 / 3)) < 1e-12)
+        #expect(abs(P[0, 3] - 4) < 1e-12)
+        #expect(abs(P[3, 0] - 4) < 1e-12)
+        #expect(abs(P[3, 3] - 3) < 1e-12)
+        #expect(P[0, 1] == 0 && P[0, 4] == 0)
+    }
+
+    @Test("Bearing-only EKF update matches the hand-computed gain")
+    func bearingUpdate() {
+        // Sensor on the equator at longitude 0: east = +y, north = +z in ECEF.
+        let sensor = TrackerSensor(name: "n", kind: .bearing, position: Geodetic(latitude: 0, longitude: 0, height: 0),
+                                   sigma: Vector3(0.01, 0, 0), maxRange: 5000, period: 5, canInitiate: false)
+        let p0 = sensor.frame.originECEF + Vector3(0, 1000, 0)  // 1 km east: azimuth 90°
+        var x = Vector6(position: p0, velocity: .zero)
+        var P = Matrix6.diagonal(Vector6(1e4, 1e4, 1e4, 1, 1, 1))
+        let (h, Hp) = MeasurementModel.predict(sensor: sensor, position: p0)
+        #expect(abs(h.x - .pi / 2) < 1e-12)
+        let z = Vector3(.pi / 2 + 0.01, 0, 0)
+        let y = MeasurementModel.innovation(kind: .bearing, z: z, h: h)
+        let r = ExtendedKalman.update(&x, &P, Hp: Hp, Hv: .zero, R: MeasurementModel.noise(sensor), y: y)
+        // H = (0, 0, -1e-3); S = 1e-6·1e4 + 1e-4 = 0.0101; K_z = -10 / 0.0101; Δz = K_z · 0.01.
+        #expect(r != nil)
+        #expect(abs(r!.distanceSquared - 0.0001 / 0.0101) < 1e-12)
+        #expect(abs((x.position.z - p0.z) - (-10 / 0.0101 * 0.01)) < 1e-9)
+        #expect(abs(x.position.y - p0.y) < 1e-9)
+        #expect(abs(P[2, 2] - 1e4 * 0.0001 / 0.0101) < 1e-6)
+        #expect(abs(P[1, 1] - 1e4) < 1e-9)
+    }
+
+    @Test("Radar measurement function and its polar-to-Cartesian inverse agree")
+    func radarRoundTrip() {
+        let sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation,
+                                   position: Geodetic(latitudeDegrees: 50.4, longitudeDegrees: 30.5, height: 150),
+                                   sigma: Vector3(50, radians(0.3), radians(0.3)), maxRange: 300_000, period: 10, canInitiate: true)
+        let z = Vector3(123_456, radians(211.5), radians(3.2))
+        let (p, C) = MeasurementModel.radarToECEF(sensor: sensor, z: z)
+        let (h, Hp) = MeasurementModel.predict(sensor: sensor, position: p)
+        #expect(abs(h.x - z.x) < 1e-6)
+        #expect(abs(h.y - z.y) < 1e-12)
+        #expect(abs(h.z - z.z) < 1e-12)
+        // The Jacobian matches finite differences.
+        for axis in 0..<3 {
+            var d = Vector3.zero
+            d[axis] = 1
+            let (h2, _) = MeasurementModel.predict(sensor: sensor, position: p + d)
+            let fd = h2 - h
+            let row = Vector3(Hp.c0[0], Hp.c1[0], Hp.c2[0])
+            #expect(abs(fd.x - row[axis]) < 1e-5)
+        }
+        // Cross-range standard deviation ≈ range × σ_az.
+        #expect(C.determinant > 0)
+    }
+
+    @Test("Chi-square quantiles match tables")
+    func chiSquare() {
+        #expect(abs(ChiSquare.quantile(probability: 0.99, dof: 1) - 6.634897) < 1e-5)
+        #expect(abs(ChiSquare.quantile(probability: 0.99, dof: 2) - 9.210340) < 1e-5)
+        #expect(abs(ChiSquare.quantile(probability: 0.999, dof: 3) - 16.266236) < 1e-5)
+    }
+}
+
+@Suite("Tracker")
+struct TrackerTests {
+    static let radarSite = Geodetic(latitudeDegrees: 50.0, longitudeDegrees: 30.0, height: 100)
+
+    func makeTracker() -> Tracker {
+        let s = TrackerSensor(name: "R", kind: .rangeAzimuthElevation, position: Self.radarSite,
+                              sigma: Vector3(40, radians(0.2), radians(0.2)), maxRange: 250_000, period: 5, canInitiate: true)
+        return Tracker(configuration: TrackerConfiguration(confirmM: 3, confirmN: 5, maxCoast: 30, processNoise: 2), sensors: [s])
+    }
+
+    /// Two targets on straight lines, seen every 5 s with noise and clutter.
+    func scan(_ tracker: Tracker, _ t: Double, _ targets: [Vector3], _ rng: inout RandomStream, clutter: Int, idBase: inout UInt64) {
+        let s = tracker.sensors[0]
+        var batch: [Detection] = []
+        for p in targets {
+            let aer = s.frame.aer(ecef: p)
+            idBase += 1
+            batch.append(Detection(id: idBase, time: t, sensor: 0,
+                                   z: Vector3(aer.range + 40 * rng.normal(), aer.azimuth + radians(0.2) * rng.normal(),
+                                              aer.elevation + radians(0.2) * rng.normal())))
+        }
+        for _ in 0..<clutter {
+            idBase += 1
+            batch.append(Detection(id: 1_000_000 + idBase, time: t, sensor: 0,
+                                   z: Vector3(rng.uniform(5_000, 240_000), rng.uniform(0, 2 * .pi), rng.uniform(0, 0.1))))
+        }
+        tracker.process(batch)
+        tracker.maintain(now: t)
+    }
+
+    @Test("Two targets are tracked, confirmed, accurate, and clutter makes no confirmed track")
+    func twoTargets() {
+        let tracker = makeTracker()
+        let f = LocalFrame(origin: Self.radarSite)
+        var rng = RandomStream(seed: 7, component: "test")
+        var id: UInt64 = 0
+        let a0 = Vector3(-40_000, 60_000, 3_000), va = Vector3(200, 0, 0)
+        let b0 = Vector3(40_000, 80_000, 1_000), vb = Vector3(-50, -30, 0)
+        for k in 0..<60 {
+            let t = Double(k) * 5
+            scan(tracker, t, [f.ecef(enu: a0 + va * t), f.ecef(enu: b0 + vb * t)], &rng, clutter: 3, idBase: &id)
+        }
+        let confirmed = tracker.confirmedTracks
+        #expect(confirmed.count == 2)
+        let t = 295.0
+        for truth in [a0 + va * t, b0 + vb * t] {
+            let p = f.ecef(enu: truth)
+            let best = confirmed.map { norm($0.position - p) }.min() ?? .infinity
+            #expect(best < 300)
+        }
+        // Velocity of the fast one within 15 m/s.
+        let fast = confirmed.max { norm($0.velocity) < norm($1.velocity) }!
+        #expect(abs(norm(fast.velocity) - 200) < 15)
+    }
+
+    @Test("A track coasts, then is dropped after maxCoast without updates")
+    func deletion() {
+        let tracker = makeTracker()
+        let f = LocalFrame(origin: Self.radarSite)
+        var rng = RandomStream(seed: 3, component: "test")
+        var id: UInt64 = 0
+        for k in 0..<10 { scan(tracker, Double(k) * 5, [f.ecef(enu: Vector3(0, 50_000 + 100 * Double(k) * 5, 2_000))], &rng, clutter: 0, idBase: &id) }
+        #expect(tracker.confirmedTracks.count == 1)
+        tracker.maintain(now: 45 + 29)
+        #expect(tracker.confirmedTracks.count == 1)
+        tracker.maintain(now: 45 + 31)
+        #expect(tracker.confirmedTracks.isEmpty)
+        #expect(tracker.events.contains { $0.kind == .dropped })
+    }
+
+    @Test("An out-of-sequence measurement moves the estimate like the in-order one")
+    func outOfSequence() {
+        let f = LocalFrame(origin: Self.radarSite)
+        var rng = RandomStream(seed: 11, component: "test")
+        var id: UInt64 = 0
+        let inOrder = makeTracker(), late = makeTracker()
+        for k in 0..<8 {
+            var r1 = rng, r2 = rng
+            scan(inOrder, Double(k) * 5, [f.ecef(enu: Vector3(1000, 40_000 + 150 * Double(k) * 5, 2_000))], &r1, clutter: 0, idBase: &id)
+            id -= 1
+            scan(late, Double(k) * 5, [f.ecef(enu: Vector3(1000, 40_000 + 150 * Double(k) * 5, 2_000))], &r2, clutter: 0, idBase: &id)
+            rng = r1
+        }
+        // A bearing sensor reports at t = 37 (in order for one tracker, after t = 40 for the other).
+        let node = TrackerSensor(name: "n", kind: .bearing, position: f.geodetic(enu: Vector3(-3000, 45_500, 0)),
+                                 sigma: Vector3(radians(1), 0, 0), maxRange: 10_000, period: 5, canInitiate: false)
+        let truth = f.ecef(enu: Vector3(1000, 40_000 + 150 * 37, 2_000))
+        let az = node.frame.aer(ecef: truth).azimuth + radians(0.5)
+        let det = Detection(id: 999, time: 37, sensor: 0, z: Vector3(az, 0, 0))
+        inOrder.process([det], sensorOverride: node)
+        var r1 = rng
+        scan(inOrder, 40, [f.ecef(enu: Vector3(1000, 40_000 + 150 * 40, 2_000))], &r1, clutter: 0, idBase: &id)
+        var r2 = rng
+        id -= 1
+        scan(late, 40, [f.ecef(enu: Vector3(1000, 40_000 + 150 * 40, 2_000))], &r2, clutter: 0, idBase: &id)
+        let before = late.confirmedTracks[0]
+        late.process([det], sensorOverride: node)
+        let a = inOrder.confirmedTracks[0], b = late.confirmedTracks[0]
+        // The late measurement was used, and lands within a metre-scale of the in-order estimate.
+        #expect(b.lastDetection == 999)
+        #expect(norm(a.position - b.position) < 0.2 * norm(before.position - a.position) + 2)
+    }
+}
