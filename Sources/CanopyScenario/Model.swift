@@ -439,7 +439,7 @@ public struct Doctrine: Sendable, Hashable {
         }
     }
     public init(mode: EngagementMode = .shootLookShoot, salvoSize: Int = 2, minKillProbability: Double = 0.3,
-                moneyWorth: Double = 1e-4, reserves: [Reserve] = [], cycle: Double = 2) {
+                moneyWorth: Double = 1e-5, reserves: [Reserve] = [], cycle: Double = 2) {
         self.mode = mode; self.salvoSize = salvoSize; self.minKillProbability = minKillProbability
         self.moneyWorth = moneyWorth; self.reserves = reserves; self.cycle = cycle
     }

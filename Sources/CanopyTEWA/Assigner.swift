@@ -91,10 +91,12 @@ public enum InterceptGeometry {
         return InterceptSolution(time: t, point: p, groundRange: (enu.x * enu.x + enu.y * enu.y).squareRoot(), altitude: h)
     }
 
-    /// Whether an intercept point lies inside the effector's envelope.
-    public static func inEnvelope(_ s: InterceptSolution, _ type: EffectorType) -> Bool {
-        s.groundRange >= type.minRange && s.groundRange <= type.maxRange
-            && s.altitude >= type.minAltitude && s.altitude <= type.maxAltitude
+    /// Whether an intercept point lies inside the effector's envelope, shrunk by `margin` (a
+    /// fraction of each extent) so that a plan made on an estimate holds for the truth.
+    public static func inEnvelope(_ s: InterceptSolution, _ type: EffectorType, margin: Double = 0) -> Bool {
+        let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
+        return s.groundRange >= type.minRange + r && s.groundRange <= type.maxRange - r
+            && s.altitude >= type.minAltitude + min(h, 50) && s.altitude <= type.maxAltitude - h
     }
 }
 
@@ -117,6 +119,8 @@ public struct EngagementPlan: Sendable {
 public struct Assigner: Sendable {
     public var doctrine: Doctrine
     public var processNoise: Double
+    /// Fraction of the envelope kept clear when planning on estimated tracks.
+    public var planningMargin = 0.05
 
     public init(doctrine: Doctrine, processNoise: Double) {
         self.doctrine = doctrine
@@ -178,7 +182,7 @@ public struct Assigner: Sendable {
                     else { continue }
                     solution = s
                 }
-                guard InterceptGeometry.inEnvelope(solution, type), solution.time < now + a.timeToImpact else { continue }
+                guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
                 let rounds = doctrine.mode == .salvo && type.kind == .missile
                     ? min(doctrine.salvoSize, fu.roundsAvailable(for: a.threatClass), fu.freeLaunchers(at: now)) : 1
                 let pk = 1 - pow(1 - pk1, Double(rounds))

@@ -102,6 +102,8 @@ public final class Tracker {
     // Spatial index: (cell key, track index), sorted by key; rebuilt when tracks change.
     private var index: [(key: Int64, track: Int32)] = []
     private var indexDirty = true
+    /// Tracks started since the index was built: scanned linearly until the next rebuild.
+    private var unindexed: [Int32] = []
     // Work buffers reused across batches.
     private var pairs: [(det: Int32, trk: Int32, cost: Double, root: Int32)] = []
     private var candidateBuffer: [Int32] = []
@@ -139,11 +141,15 @@ public final class Tracker {
         for (i, t) in tracks.enumerated() { index.append((key(cell(t.x.position)), Int32(i))) }
         index.sort { $0.key < $1.key }
         indexDirty = false
+        unindexed.removeAll(keepingCapacity: true)
     }
 
-    /// Track indices in the cells around p (a box of ± `reach` cells).
+    /// Track indices in the cells around p (a box of ± `reach` cells). The index is rebuilt once
+    /// per cycle; tracks move little against the cell size in between, and new ones are scanned.
     private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
         if indexDirty { rebuildIndex() }
+        let limit = radius + configuration.cellSize
+        for ti in unindexed where norm(tracks[Int(ti)].x.position - p) <= limit { out.append(ti) }
         let c = cell(p)
         let reach = Int64((radius / configuration.cellSize).rounded(.up))
         for dx in -reach...reach {
@@ -191,9 +197,20 @@ public final class Tracker {
                 radius = sensor.maxRange + 5_000
             }
             candidates(near: center, radius: radius, into: &candidateBuffer)
+            // Measurement spread around `center` (m, squared): radar cross-range and range noise;
+            // for a bearing, the whole detection radius.
+            let spread2: Double
+            switch sensor.kind {
+            case .rangeAzimuthElevation:
+                let cr = det.z.x * max(sensor.sigma.y, sensor.sigma.z)
+                spread2 = sensor.sigma.x * sensor.sigma.x + 2 * cr * cr
+            case .bearing:
+                spread2 = sensor.maxRange * sensor.maxRange
+            }
             for ti in candidateBuffer {
-                let trk = tracks[Int(ti)]
-                guard let cost = gateCost(track: trk, sensor: sensor, z: det.z, t: t, q: q, gate: gate) else { continue }
+                // Cheap Euclidean pre-gate on the extrapolated position before any matrix work.
+                guard preGate(Int(ti), center: center, t: t, spread2: spread2, bearing: sensor.kind == .bearing) else { continue }
+                guard let cost = gateCost(track: tracks[Int(ti)], sensor: sensor, z: det.z, t: t, q: q, gate: gate) else { continue }
                 pairs.append((Int32(di), ti, cost, 0))
             }
         }
@@ -216,6 +233,33 @@ public final class Tracker {
                 startTrack(sensor: sensor, detection: det)
             }
         }
+    }
+
+    /// Whether a track's extrapolated position can be within a gate of a measurement centred at
+    /// `center`: a conservative 5-sigma sphere from the traces of the covariances.
+    @inline(__always)
+    private func preGate(_ ti: Int, center: Vector3, t: Double, spread2: Double, bearing: Bool) -> Bool {
+        let trk = tracks[ti]
+        let dt = t - trk.time
+        let P = trk.P
+        let dta = abs(dt)
+        let trPos = P[0, 0] + P[1, 1] + P[2, 2]
+        let trPV = P[0, 3] + P[1, 4] + P[2, 5]
+        let trVel = P[3, 3] + P[4, 4] + P[5, 5]
+        let q = configuration.processNoise
+        var predicted2 = trPos + 2 * dt * trPV + dt * dt * trVel + q * dta * dta * dta
+        if !trk.hasVelocity {
+            let sv = configuration.maxSpeed * dta
+            predicted2 = trPos + sv * sv
+        }
+        let p = trk.hasVelocity ? trk.x.position + trk.x.velocity * dt : trk.x.position
+        let d = p - center
+        let d2 = dot(d, d)
+        if bearing {
+            let r = spread2.squareRoot() + 5 * max(predicted2, 0).squareRoot()
+            return d2 <= r * r
+        }
+        return d2 <= 25 * (max(predicted2, 0) + spread2)
     }
 
     /// Gate cost d² of a detection against a track, or nil if outside the gate.
@@ -391,7 +435,6 @@ public final class Tracker {
         }
         tracks[ti] = trk
         associations.append(Association(track: trk.id, detection: det.id, time: t))
-        indexDirty = true
     }
 
     private func startTrack(sensor: TrackerSensor, detection det: Detection) {
@@ -433,7 +476,7 @@ public final class Tracker {
         nextID += 1
         tracks.append(trk)
         associations.append(Association(track: trk.id, detection: det.id, time: t))
-        indexDirty = true
+        if !indexDirty { unindexed.append(Int32(tracks.count - 1)) }
     }
 
     /// Drops stale tracks and duplicates; call once per decision cycle with the current time.
@@ -462,7 +505,8 @@ public final class Tracker {
                 i += 1
             }
         }
-        if removed { indexDirty = true }
+        // Positions have moved since the last build: rebuild once per cycle.
+        indexDirty = true
         removeDuplicates(now: now)
     }
 

@@ -1,0 +1,141 @@
+import CanopyCore
+import CanopyScenario
+import Foundation
+import Testing
+
+@testable import CanopySimulation
+
+/// The repository root, found from this file's path (tests run from the source tree).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+func example(_ name: String) throws -> Scenario {
+    try ScenarioLoader.load(path: repositoryRoot + "/examples/\(name).yaml")
+}
+
+func fields(_ e: SimEvent) -> [String: JSONValue] {
+    Dictionary(e.fields, uniquingKeysWith: { a, _ in a })
+}
+
+extension JSONValue {
+    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    var doubleValue: Double? {
+        switch self {
+        case .number(let d): return d
+        case .int(let i): return Double(i)
+        default: return nil
+        }
+    }
+}
+
+/// Checks that hold for every run: conservation, magazines, envelopes.
+func checkInvariants(_ scenario: Scenario, _ sim: Simulation, _ result: RunResult) {
+    // Conservation: launched = destroyed + lost + leaked + airborne at end, per type.
+    guard case .object(let byType) = fieldsOf(result.summary)["threats"] ?? .null else {
+        Issue.record("summary has no threats")
+        return
+    }
+    var launchedTotal = 0
+    for (name, v) in byType {
+        let f = fieldsOf(v)
+        let n = { (k: String) in Int(f[k]?.doubleValue ?? -1) }
+        #expect(n("launched") == n("destroyed") + n("lostJammed") + n("leaked") + n("airborneAtEnd"), "conservation for \(name)")
+        #expect(n("detected") <= n("launched") && n("engaged") <= n("launched") && n("tracked") <= n("detected"))
+        launchedTotal += n("launched")
+    }
+    #expect(launchedTotal == sim.threats.count)
+    // Interceptors fired ≤ magazines, per fire unit.
+    for (k, fu) in scenario.fireUnits.enumerated() {
+        #expect(sim.fired[k] <= fu.magazine, "fire unit \(fu.id) fired \(sim.fired[k]) of \(fu.magazine)")
+        #expect(sim.fired[k] + sim.roundsLeft[k] == fu.magazine)
+    }
+    // No kill or jam outside the effector's envelope.
+    for e in result.events where e.kind == "intercept" || e.kind == "jam" {
+        let f = fields(e)
+        guard let effector = f["effector"]?.stringValue, let type = scenario.catalogue.effectors[effector],
+              let range = f["groundRange"]?.doubleValue, let alt = f["altitude"]?.doubleValue else {
+            Issue.record("\(e.kind) event without envelope fields")
+            continue
+        }
+        #expect(range >= type.minRange && range <= type.maxRange, "\(effector) at \(range) m")
+        #expect(alt >= type.minAltitude && alt <= type.maxAltitude, "\(effector) at \(alt) m altitude")
+    }
+    // Events are consistent with fates.
+    let kills = result.events.filter { $0.kind == "intercept" }.count
+    #expect(kills == sim.threats.filter { $0.fate == .destroyed }.count)
+    let impacts = result.events.filter { $0.kind == "impact" }.count
+    #expect(impacts == sim.threats.filter { $0.fate == .impacted }.count)
+}
+
+func fieldsOf(_ v: JSONValue) -> [String: JSONValue] {
+    if case .object(let o) = v { return Dictionary(o, uniquingKeysWith: { a, _ in a }) }
+    return [:]
+}
+
+@Suite("End to end", .serialized)
+struct EndToEndTests {
+    @Test("The quickstart runs, defends, and keeps every invariant")
+    func quickstart() throws {
+        let s = try example("quickstart")
+        let sim = try Simulation(scenario: s)
+        let r = sim.run()
+        checkInvariants(s, sim, r)
+        let kinds = Set(r.events.map(\.kind))
+        for k in ["launch", "track_start", "track_confirm", "engage", "alert_on", "alert_off"] {
+            #expect(kinds.contains(k), "no \(k) event")
+        }
+        #expect(sim.threats.allSatisfy(\.detected))
+        #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)
+        #expect(sim.threats.contains { $0.fate == .destroyed || $0.fate == .lost })
+        #expect(!r.trackRows.isEmpty)
+    }
+
+    @Test("The same seed gives a byte-identical summary; another seed a different one")
+    func determinism() throws {
+        let s = try example("quickstart")
+        let a = try Simulation(scenario: s).run().summary.rendered(pretty: true)
+        let b = try Simulation(scenario: s).run().summary.rendered(pretty: true)
+        #expect(a == b)
+        var s2 = s
+        s2.seed = s.seed &+ 1
+        let c = try Simulation(scenario: s2).run().summary.rendered(pretty: true)
+        #expect(a != c)
+    }
+
+    @Test("Outputs are written whole: summary.json, events.ndjson, tracks.csv")
+    func outputs() throws {
+        let s = try example("quickstart")
+        let r = try Simulation(scenario: s).run()
+        let dir = NSTemporaryDirectory() + "canopy-e2e-\(UInt32.random(in: 0...UInt32.max))"
+        try OutputWriter.write(r, to: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let summary = try Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))
+        let obj = try JSONSerialization.jsonObject(with: summary) as? [String: Any]
+        #expect(obj?["threats"] != nil && obj?["alerts"] != nil && obj?["interceptors"] != nil)
+        let lines = try String(contentsOfFile: dir + "/events.ndjson", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == r.events.count)
+        var last = -Double.infinity
+        for l in lines {
+            let e = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any]
+            let t = e?["t"] as? Double ?? Double(e?["t"] as? Int ?? -1)
+            #expect(t >= last)
+            last = t
+        }
+        let csv = try String(contentsOfFile: dir + "/tracks.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.first?.hasPrefix("time,track,class,lat,lon") == true)
+        #expect(csv.count == r.trackRows.count + 1)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/summary.json.partial"))
+    }
+
+    @Test("The winter raid and the 2025 drone swarm run to the end with every invariant", arguments: ["winter-raid", "drone-swarm-2025"])
+    func bigExamples(name: String) throws {
+        let s = try example(name)
+        let sim = try Simulation(scenario: s)
+        let r = sim.run()
+        checkInvariants(s, sim, r)
+        #expect(sim.threats.count >= (name == "winter-raid" ? 140 : 650))
+        #expect(r.events.contains { $0.kind == "intercept" })
+        #expect(r.events.contains { $0.kind == "alert_on" })
+        if name == "drone-swarm-2025" { #expect(r.events.contains { $0.kind == "jam" }) }
+    }
+}
