@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "CanopyBattleTests", dependencies: ["CanopyBattle"]),
         .testTarget(name: "CanopyAlertingTests", dependencies: ["CanopyAlerting"]),
         .testTarget(name: "CanopySimulationTests", dependencies: ["CanopySimulation"]),
-        .testTarget(name: "CanopyCLITests", dependencies: ["CanopySimulation"]),
+        .testTarget(name: "CanopyCLITests", dependencies: ["canopy"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -484,17 +484,17 @@ public final class Tracker {
         var removed = false
         var i = 0
         while i < tracks.count {
-            let t = tracks[i]
+            let status = tracks[i].status
             var drop: String? = nil
-            switch t.status {
+            switch status {
             case .tentative:
-                if now > t.confirmDeadline { drop = "not confirmed" }
+                if now > tracks[i].confirmDeadline { drop = "not confirmed" }
             case .confirmed:
-                if now - t.lastUpdate > configuration.maxCoast { drop = "no update for \(Int(configuration.maxCoast)) s" }
+                if now - tracks[i].lastUpdate > configuration.maxCoast { drop = "no update for \(Int(configuration.maxCoast)) s" }
             }
             if let reason = drop {
-                if t.status == .confirmed {
-                    events.append(TrackEvent(time: now, track: t.id, kind: .dropped, reason: reason))
+                if status == .confirmed {
+                    events.append(TrackEvent(time: now, track: tracks[i].id, kind: .dropped, reason: reason))
                 } else {
                     tentativeDropped += 1
                 }
@@ -527,13 +527,17 @@ public final class Tracker {
         if indexDirty { rebuildIndex() }
         var doomed = Set<Int>()
         var buf: [Int32] = []
-        for (i, a) in tracks.enumerated() where a.hasVelocity && !doomed.contains(i) {
+        for i in tracks.indices where tracks[i].hasVelocity && !doomed.contains(i) {
             buf.removeAll(keepingCapacity: true)
-            candidates(near: a.x.position, radius: 1, into: &buf)
+            let pa = tracks[i].x.position
+            candidates(near: pa, radius: 1, into: &buf)
             for j32 in buf {
                 let j = Int(j32)
                 guard j > i, !doomed.contains(j), tracks[j].hasVelocity else { continue }
-                let b = tracks[j]
+                // Cheap distance test before any copying: 20 km plus 2 minutes of closing.
+                let pb = tracks[j].x.position
+                guard norm(pa - pb) < 20_000 else { continue }
+                let a = tracks[i], b = tracks[j]
                 let q = configuration.processNoise
                 let t = max(a.time, b.time)
                 let (xa, Pa) = a.predicted(to: t, processNoise: q)
