@@ -256,7 +256,11 @@ public final class BattleManager {
             lastAlertTime = now
             var paths: [PredictedPath] = []
             for a in current {
-                guard let trk = trackByID[a.track] else { continue }
+                guard let trk = trackByID[a.track], trk.hits >= 5 else { continue }
+                // A direction still this uncertain would alert regions the threat is not heading for.
+                let P = trk.P
+                let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
+                guard a.ballistic || velocitySigma < 0.5 * max(norm(trk.velocity), 20) else { continue }
                 paths.append(predictedPath(trk, a, now: now))
             }
             out.alertChanges = alerter.update(now: now, paths: paths)

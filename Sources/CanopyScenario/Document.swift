@@ -1,0 +1,149 @@
+import Foundation
+import Yams
+
+/// A format-neutral document tree: what YAML and JSON files both become, so that one validator
+/// serves both formats.
+indirect enum Document {
+    case mapping([(key: String, value: Document)], line: Int?)
+    case sequence([Document], line: Int?)
+    /// A scalar as written; `quoted` when it was a string literal (JSON string, quoted YAML).
+    case scalar(String, quoted: Bool, line: Int?)
+    case null(line: Int?)
+
+    var line: Int? {
+        switch self {
+        case .mapping(_, let l), .sequence(_, let l), .scalar(_, _, let l), .null(let l): l
+        }
+    }
+
+    /// How the value looks in a message: `"abc"`, `12`, `a list`, `a mapping`.
+    var shown: String {
+        switch self {
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .scalar(let s, let q, _): q ? "\"\(s)\"" : s
+        case .null: "nothing"
+        }
+    }
+
+    /// Parses YAML text. Throws a message with the line on a syntax error.
+    static func yaml(_ text: String) throws -> Document {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw DocumentError(message: Self.describe(e), line: Self.line(of: e))
+        } catch {
+            throw DocumentError(message: "not valid YAML: \(error)", line: nil)
+        }
+        guard let node else { return .null(line: 1) }
+        return try convert(node)
+    }
+
+    private static func convert(_ n: Node) throws -> Document {
+        let line = n.mark.map { $0.line }
+        switch n {
+        case .scalar(let s):
+            let quoted = s.style == .singleQuoted || s.style == .doubleQuoted
+            if !quoted && (s.string == "~" || s.string == "null" || s.string == "Null" || s.string == "NULL" || s.string.isEmpty) {
+                return .null(line: line)
+            }
+            return .scalar(s.string, quoted: quoted, line: line)
+        case .mapping(let m):
+            var pairs: [(String, Document)] = []
+            for (k, v) in m {
+                guard case .scalar(let ks) = k else {
+                    throw DocumentError(message: "a mapping key must be a plain name", line: k.mark.map { $0.line })
+                }
+                pairs.append((ks.string, try convert(v)))
+            }
+            return .mapping(pairs.map { (key: $0.0, value: $0.1) }, line: line)
+        case .sequence(let s):
+            return .sequence(try s.map(convert), line: line)
+        case .alias:
+            throw DocumentError(message: "YAML aliases are not supported", line: line)
+        }
+    }
+
+    private static func describe(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            let c = context.map { "\($0.text) " } ?? ""
+            return "not valid YAML: \(c)\(problem)".trimmingCharacters(in: .whitespaces)
+        default:
+            return "not valid YAML: \(e)"
+        }
+    }
+
+    private static func line(of e: YamlError) -> Int? {
+        switch e {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    /// Parses JSON text.
+    static func json(_ text: String) throws -> Document {
+        let obj: Any
+        do {
+            obj = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            let ns = error as NSError
+            let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+            throw DocumentError(message: "not valid JSON: \(detail)", line: nil)
+        }
+        return convert(json: obj)
+    }
+
+    private static func convert(json x: Any) -> Document {
+        if x is NSNull { return .null(line: nil) }
+        if let b = x as? Bool, type(of: x) == Bool.self { return .scalar(b ? "true" : "false", quoted: false, line: nil) }
+        if let s = x as? String { return .scalar(s, quoted: true, line: nil) }
+        if let n = x as? NSNumber {
+            return .scalar(n.stringValue, quoted: false, line: nil)
+        }
+        if let a = x as? [Any] { return .sequence(a.map { convert(json: $0) }, line: nil) }
+        if let d = x as? [String: Any] {
+            // JSON objects have no order; sort keys so messages come out in a stable order.
+            return .mapping(d.keys.sorted().map { (key: $0, value: convert(json: d[$0]!)) }, line: nil)
+        }
+        return .scalar("\(x)", quoted: true, line: nil)
+    }
+}
+
+struct DocumentError: Error {
+    var message: String
+    var line: Int?
+}
+
+/// Edit distance (optimal string alignment: insertions, deletions, substitutions, adjacent swaps).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.lowercased()), y = Array(b.lowercased())
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { d[i][0] = i }
+    for j in 0...y.count { d[0][j] = j }
+    for i in 1...x.count {
+        for j in 1...y.count {
+            let c = x[i - 1] == y[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + c)
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+        }
+    }
+    return d[x.count][y.count]
+}
+
+/// The closest candidate to `word`, if close enough to be a likely typo.
+func suggestion(for word: String, among candidates: [String]) -> String? {
+    var best: (String, Int)? = nil
+    for c in candidates {
+        let d = editDistance(word, c)
+        if best == nil || d < best!.1 { best = (c, d) }
+    }
+    guard let (c, d) = best else { return nil }
+    let limit = max(2, min(word.count, c.count) / 3)
+    if d <= limit || c.lowercased().hasPrefix(word.lowercased()) || word.lowercased().hasPrefix(c.lowercased()) { return c }
+    return nil
+}
