@@ -137,13 +137,15 @@ func editDistance(_ a: String, _ b: String) -> Int {
 
 /// The closest candidate to `word`, if close enough to be a likely typo.
 func suggestion(for word: String, among candidates: [String]) -> String? {
+    let w = word.lowercased()
+    // A candidate that extends or is extended by the word wins (shortest first, then by name).
+    let prefixed = candidates.filter { $0.lowercased().hasPrefix(w) || w.hasPrefix($0.lowercased()) }
+    if let p = prefixed.min(by: { ($0.count, $0) < ($1.count, $1) }), !w.isEmpty { return p }
     var best: (String, Int)? = nil
-    for c in candidates {
+    for c in candidates.sorted() {
         let d = editDistance(word, c)
         if best == nil || d < best!.1 { best = (c, d) }
     }
     guard let (c, d) = best else { return nil }
-    let limit = max(2, min(word.count, c.count) / 3)
-    if d <= limit || c.lowercased().hasPrefix(word.lowercased()) || word.lowercased().hasPrefix(c.lowercased()) { return c }
-    return nil
+    return d <= max(2, min(word.count, c.count) / 3) ? c : nil
 }

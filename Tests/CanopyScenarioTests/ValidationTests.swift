@@ -1,0 +1,174 @@
+import CanopyCore
+import Foundation
+import Testing
+
+@testable import CanopyScenario
+
+/// A small valid scenario; tests change one thing at a time.
+let validYAML = """
+name: Test
+seed: 3
+duration: 7200
+origin: {lat: 50.45, lon: 30.52}
+assets:
+  - city: Kyiv
+    radius: 12000
+  - {name: Plant, lat: 50.3, lon: 30.3, value: 5000, radius: 1500}
+regions: ukraine-oblasts
+sensors:
+  - {id: R1, type: radar-medium, lat: 50.3, lon: 31.1, alt: 20}
+acousticNetworks:
+  - {id: A1, type: acoustic-node, lat: 50.45, lon: 30.52, radius: 30000, spacing: 10000}
+citizenNetworks:
+  - {id: C1, type: citizen-app, lat: 50.4, lon: 31.0, radius: 200000}
+fireUnits:
+  - {id: FU1, type: iris-t-slm, lat: 50.4, lon: 30.7, magazine: 8, launchers: 2}
+  - {id: FU2, type: gepard, lat: 50.5, lon: 30.7, magazine: 20}
+raids:
+  - name: night
+    threats:
+      - id: CM1
+        type: kh-101
+        launchTime: 100
+        route:
+          - {lat: 49.0, lon: 34.0}
+          - {lat: 50.45, lon: 30.52}
+    waves:
+      - type: shahed-136
+        count: 4
+        launchArea: {lat: 50.6, lon: 33.5, radius: 5000}
+        launchWindow: [0, 600]
+        targets: {Kyiv: 2, Plant: 1}
+doctrine:
+  mode: shoot-look-shoot
+  reserves:
+    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}
+"""
+
+func load(_ yaml: String, file: String = "test.yaml") throws -> Scenario {
+    try ScenarioLoader.load(text: yaml, fileName: file, baseDirectory: nil)
+}
+
+/// The messages of a scenario that must fail.
+func problems(_ yaml: String, file: String = "test.yaml") -> [String] {
+    do {
+        _ = try load(yaml, file: file)
+        return []
+    } catch let e as ScenarioError {
+        return e.problems.map { "\($0.file): \($0.path.isEmpty ? "" : $0.path + ": ")\($0.message)" }
+    } catch {
+        return ["unexpected error \(error)"]
+    }
+}
+
+@Suite("Scenario loading and validation")
+struct ScenarioValidationTests {
+    @Test("A valid scenario loads with units converted and defaults applied")
+    func valid() throws {
+        let s = try load(validYAML)
+        #expect(s.name == "Test" && s.seed == 3 && s.duration == 7200)
+        #expect(s.assets.count == 2 && s.assets[0].name == "Kyiv" && s.assets[0].population > 2_000_000)
+        #expect(s.assets[0].radius == 12_000 && s.assets[1].kind == .site && s.assets[1].damagePerKg == 2e-3)
+        #expect(abs(s.assets[1].position.latitude - radians(50.3)) < 1e-15)
+        #expect(s.regions.count == 27)
+        #expect(s.threats.count == 1 && s.threats[0].route.count == 2)
+        #expect(s.waves.count == 1 && s.waves[0].name == "night-wave1" && s.waves[0].aimSpread == 2000)
+        #expect(s.fireUnits[1].launchers == 1)
+        #expect(s.doctrine.reserves.first?.forClasses == [.ballistic])
+        #expect(s.tracker.confirmM == 3 && s.alerting.latency == 10)
+        // Angles in the catalogue arrive in radians.
+        let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)
+        #expect(radar.sigmaAzimuth < 0.05)
+    }
+
+    @Test("YAML and JSON give the same scenario")
+    func jsonEqualsYAML() throws {
+        let json = """
+        {"name": "Test", "seed": 3, "duration": 7200, "origin": {"lat": 50.45, "lon": 30.52},
+         "assets": [{"city": "Kyiv", "radius": 12000}, {"name": "Plant", "lat": 50.3, "lon": 30.3, "value": 5000, "radius": 1500}],
+         "regions": "ukraine-oblasts",
+         "sensors": [{"id": "R1", "type": "radar-medium", "lat": 50.3, "lon": 31.1, "alt": 20}],
+         "acousticNetworks": [{"id": "A1", "type": "acoustic-node", "lat": 50.45, "lon": 30.52, "radius": 30000, "spacing": 10000}],
+         "citizenNetworks": [{"id": "C1", "type": "citizen-app", "lat": 50.4, "lon": 31.0, "radius": 200000}],
+         "fireUnits": [{"id": "FU1", "type": "iris-t-slm", "lat": 50.4, "lon": 30.7, "magazine": 8, "launchers": 2},
+                       {"id": "FU2", "type": "gepard", "lat": 50.5, "lon": 30.7, "magazine": 20}],
+         "raids": [{"name": "night",
+                    "threats": [{"id": "CM1", "type": "kh-101", "launchTime": 100,
+                                 "route": [{"lat": 49.0, "lon": 34.0}, {"lat": 50.45, "lon": 30.52}]}],
+                    "waves": [{"type": "shahed-136", "count": 4, "launchArea": {"lat": 50.6, "lon": 33.5, "radius": 5000},
+                               "launchWindow": [0, 600], "targets": {"Kyiv": 2, "Plant": 1}}]}],
+         "doctrine": {"mode": "shoot-look-shoot", "reserves": [{"effector": "iris-t-slm", "rounds": 2, "for": ["ballistic"]}]}}
+        """
+        let a = try load(validYAML), b = try load(json, file: "test.json")
+        #expect(a.assets == b.assets && a.sensors == b.sensors && a.fireUnits == b.fireUnits)
+        #expect(a.threats == b.threats && a.waves.map(\.count) == b.waves.map(\.count))
+        #expect(Set(a.waves[0].targets.map(\.asset)) == Set(b.waves[0].targets.map(\.asset)))
+        #expect(a.acousticNetworks == b.acousticNetworks && a.citizenNetworks == b.citizenNetworks)
+        #expect(a.doctrine == b.doctrine && a.regions.count == b.regions.count)
+    }
+
+    @Test("The built-in catalogue gives every figure a source and a confidence label")
+    func catalogueSources() throws {
+        let cat = try Catalogue.builtIn()
+        #expect(cat.threats.count >= 8 && cat.effectors.count >= 9 && cat.sensors.count >= 5)
+        for t in cat.threats.values {
+            for f in ["speed", "rcs", "warheadKg", "unitCost", "maxRange"] { #expect(t.provenance[f] != nil, "\(t.name).\(f) has no source") }
+        }
+        for e in cat.effectors.values {
+            for f in ["maxRange", "costPerShot", "reactionTime", "fireChannels"] { #expect(e.provenance[f] != nil, "\(e.name).\(f) has no source") }
+            #expect(e.killProbability.count == ThreatClass.allCases.count, "\(e.name) lacks a class")
+        }
+        #expect(Set(cat.effectors.values.map(\.kind)) == Set(EffectorKind.allCases))
+    }
+
+    // Each bad input gives its own message, with the file and the path.
+    static let badCases: [(String, String, String)] = [
+        ("magazine: 8, launchers: 2}", "magazine: 0, launchers: 2}", "test.yaml: fireUnits[0].magazine: must be ≥ 1 (got 0)"),
+        ("magazine: 8, launchers: 2}", "magazin: 8, launchers: 2}", "test.yaml: fireUnits[0].magazin: unknown key 'magazin' — did you mean 'magazine'?"),
+        ("type: iris-t-slm", "type: iris-t", "test.yaml: fireUnits[0].type: unknown effector type 'iris-t' — did you mean 'iris-t-slm'?"),
+        ("{lat: 49.0, lon: 34.0}", "{lat: 95.0, lon: 34.0}", "test.yaml: raids[0].threats[0].route[0].lat: must be ≤ 90 (got 95)"),
+        ("launchWindow: [0, 600]", "launchWindow: [600, 0]", "test.yaml: raids[0].waves[0].launchWindow: start must be ≤ end (got [600, 0])"),
+        ("targets: {Kyiv: 2, Plant: 1}", "targets: {Kyiw: 2, Plant: 1}", "test.yaml: raids[0].waves[0].targets.Kyiw: 'Kyiw' is not an asset of this scenario — did you mean 'Kyiv'?"),
+        ("  - city: Kyiv", "  - city: Kiev", "test.yaml: assets[0].city: unknown city 'Kiev'"),
+        ("mode: shoot-look-shoot", "mode: shoot-and-pray", "test.yaml: doctrine.mode: must be one of shoot-look-shoot, salvo (got shoot-and-pray)"),
+        ("count: 4", "count: four", "test.yaml: raids[0].waves[0].count: must be a whole number (got four)"),
+        ("{id: R1, type: radar-medium", "{id: R1, type: acoustic-node", "test.yaml: sensors[0].type: 'acoustic-node' is a acoustic sensor; this list needs a radar type"),
+        ("{id: FU2, type: gepard", "{id: FU1, type: gepard", "test.yaml: fireUnits[1].id: duplicate id 'FU1'"),
+        ("duration: 7200", "duration: -5", "test.yaml: duration: must be > 0 (got -5)"),
+        ("          - {lat: 49.0, lon: 34.0}\n", "", "test.yaml: raids[0].threats[0].route: needs at least 2 points: launch point first, aim point last (got 1)"),
+        ("regions: ukraine-oblasts", "regions: nowhere.geojson", "test.yaml: regions: cannot read 'nowhere.geojson'"),
+        ("launchArea: {lat: 50.6, lon: 33.5, radius: 5000}", "launchArea: {lat: 40.0, lon: 65.0, radius: 5000}", "test.yaml: raids[0].waves[0].targets.Kyiv: route of"),
+        ("spacing: 10000", "spacing: 100", "test.yaml: acousticNetworks[0]: would place"),
+        ("name: Test\n", "", "test.yaml: name: is required"),
+    ]
+
+    @Test("Bad input: each kind gives its message", arguments: 0..<badCases.count)
+    func badInput(_ k: Int) {
+        let (from, to, expected) = Self.badCases[k]
+        #expect(validYAML.contains(from), "case \(k) does not apply")
+        let msgs = problems(validYAML.replacingOccurrences(of: from, with: to))
+        #expect(msgs.contains { $0.hasPrefix(expected) }, "case \(k): expected \(expected), got \(msgs)")
+    }
+
+    @Test("Every problem is reported at once")
+    func allAtOnce() {
+        var y = validYAML.replacingOccurrences(of: "magazine: 8, launchers: 2}", with: "magazine: 0, launchers: 2}")
+        y = y.replacingOccurrences(of: "count: 4", with: "count: 0")
+        y = y.replacingOccurrences(of: "seed: 3", with: "seed: 3\nspeed: 4")
+        let msgs = problems(y)
+        #expect(msgs.count == 3, "\(msgs)")
+        #expect(msgs.contains("test.yaml: fireUnits[0].magazine: must be ≥ 1 (got 0)"))
+        #expect(msgs.contains("test.yaml: raids[0].waves[0].count: must be ≥ 1 (got 0)"))
+        #expect(msgs.contains { $0.hasPrefix("test.yaml: speed: unknown key 'speed' — did you mean 'seed'?") })
+    }
+
+    @Test("Malformed YAML and JSON are clean errors with a line")
+    func malformed() {
+        let y = problems("name: [unclosed\norigin: {lat: 1")
+        #expect(y.count == 1 && y[0].hasPrefix("test.yaml: not valid YAML"))
+        let j = problems("{\"name\": ", file: "x.json")
+        #expect(j.count == 1 && j[0].hasPrefix("x.json: not valid JSON"))
+        #expect(problems("", file: "x.txt") == ["x.txt: unknown format '.txt': use .yaml, .yml or .json"])
+        #expect(problems("- 1\n- 2").first?.hasPrefix("test.yaml: must be a mapping") == true)
+    }
+}
