@@ -137,7 +137,7 @@ public struct BallisticPath: Sendable {
         var azimuth = aim.azimuth1
         let wanted = aim.distance
         var best: ([Vector3], Double)? = nil
-        for _ in 0..<3 {
+        for _ in 0..<8 {
             var lo = 10.0, hi = 7_500.0
             var found: ([Vector3], Double, Geodetic)? = nil
             for _ in 0..<60 {
@@ -147,25 +147,27 @@ public struct BallisticPath: Sendable {
                 let reached = Geodesic.inverse(launch, end).distance
                 found = (tab, dur, end)
                 if reached < wanted { lo = v } else { hi = v }
-                if abs(reached - wanted) < 1 { break }
+                if abs(reached - wanted) < 0.5 { break }
             }
             guard let f = found else { return nil }
             best = (f.0, f.1)
-            // Correct the azimuth by the miss direction.
+            // Correct the azimuth by the miss direction; stop when the arc lands within a metre.
+            if Geodesic.inverse(f.2, target).distance < 1 { break }
             let miss = Geodesic.inverse(launch, f.2)
-            let dAz = wrapAngle(aim.azimuth1 - miss.azimuth1)
-            if abs(dAz) < 1e-7 { break }
-            azimuth += dAz
+            azimuth += wrapAngle(aim.azimuth1 - miss.azimuth1)
         }
         guard let (tab, dur) = best, dur > 0 else { return nil }
         table = tab; self.step = step; duration = dur
     }
 
     public func position(at tau: Double) -> Vector3 {
-        let u = min(max(tau, 0), duration) / step
+        if tau >= duration { return table[table.count - 1] }
+        let u = max(tau, 0) / step
         let i = Int(u)
         if i >= table.count - 1 { return table[table.count - 1] }
-        let f = u - Double(i)
+        // The last sample sits at the impact time, less than a step after the one before it.
+        let span = i == table.count - 2 ? duration / step - Double(i) : 1
+        let f = span > 0 ? (u - Double(i)) / span : 1
         return table[i] + (table[i + 1] - table[i]) * f
     }
 }

@@ -481,7 +481,6 @@ public final class Tracker {
 
     /// Drops stale tracks and duplicates; call once per decision cycle with the current time.
     public func maintain(now: Double) {
-        var removed = false
         var i = 0
         while i < tracks.count {
             let status = tracks[i].status
@@ -500,7 +499,6 @@ public final class Tracker {
                 }
                 tracks.swapAt(i, tracks.count - 1)
                 tracks.removeLast()
-                removed = true
             } else {
                 i += 1
             }

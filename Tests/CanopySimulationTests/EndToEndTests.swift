@@ -84,7 +84,7 @@ struct EndToEndTests {
         for k in ["launch", "track_start", "track_confirm", "engage", "alert_on", "alert_off"] {
             #expect(kinds.contains(k), "no \(k) event")
         }
-        #expect(sim.threats.allSatisfy(\.detected))
+        #expect(sim.threats.allSatisfy { $0.detected })
         #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)
         #expect(sim.threats.contains { $0.fate == .destroyed || $0.fate == .lost })
         #expect(!r.trackRows.isEmpty)
