@@ -78,11 +78,17 @@ public final class Simulation {
     struct RadarState { var sensor: Sensor; var params: RadarParameters; var frame: LocalFrame; var index: Int; var nextScan: Double }
     var radars: [RadarState] = []
     struct AcousticNode { var position: Vector3; var frame: LocalFrame; var sensorIndex: Int }
-    struct AcousticNet { var params: AcousticParameters; var nodes: [AcousticNode]; var frame: LocalFrame; var grid: [Int64: [Int32]]; var cell: Double; var nextTick: Double }
+    struct AcousticNet { var params: AcousticParameters; var nodes: [AcousticNode]; var frame: LocalFrame; var grid: [Int64: [Int32]]; var cell: Double; var radius: Double; var nextTick: Double }
     var acoustic: [AcousticNet] = []
     struct CitizenNet { var net: CitizenNetwork; var params: CitizenParameters; var centre: Vector3; var frame: LocalFrame; var nextTick: Double }
     var citizens: [CitizenNet] = []
     let citizenTick = 10.0
+
+    // Airborne threats' positions at the start of the current step, and how far each can move
+    // within the step: sensors reject far threats with one distance test before any trigonometry.
+    var stepPosition: [Vector3] = []
+    var stepReach: [Double] = []
+    var stepAirborne: [Int] = []
 
     // Detections: id → threat index (−1 for clutter/false).
     var detectionTruth: [Int32] = [0]
@@ -138,7 +144,7 @@ public final class Simulation {
                 nodes.append(AcousticNode(position: e, frame: LocalFrame(origin: p), sensorIndex: index))
                 index += 1
             }
-            acoustic.append(AcousticNet(params: a, nodes: nodes, frame: frame, grid: grid, cell: cell,
+            acoustic.append(AcousticNet(params: a, nodes: nodes, frame: frame, grid: grid, cell: cell, radius: net.radius,
                                         nextTick: offsetRNG.uniform(0, a.period)))
         }
         for net in scenario.citizenNetworks {
@@ -180,6 +186,7 @@ public final class Simulation {
             // Launches and impacts inside (now, stepEnd].
             advanceThreats(to: stepEnd)
             let t1 = ContinuousClock.now
+            cachePositions(at: now, stepLength: stepEnd - now)
             sense(from: now, to: stepEnd)
             deliver(upTo: stepEnd)
             let t2 = ContinuousClock.now
@@ -281,6 +288,32 @@ public final class Simulation {
 
     // MARK: Sensing
 
+    func cachePositions(at t: Double, stepLength: Double) {
+        if stepPosition.count != threats.count {
+            stepPosition = Array(repeating: .zero, count: threats.count)
+            stepReach = Array(repeating: 0, count: threats.count)
+        }
+        stepAirborne.removeAll(keepingCapacity: true)
+        for k in threats.indices where threats[k].fate == .airborne || (threats[k].fate == .pending && threats[k].launchTime <= t + stepLength) {
+            let th = threats[k]
+            let speed: Double
+            switch th.type.flightModel {
+            case .ballistic, .aeroballistic: speed = 4_000
+            default: speed = th.type.speed * 1.1 + 50
+            }
+            stepPosition[k] = th.position(at: max(t, th.launchTime))
+            stepReach[k] = speed * (stepLength + 1) + 1_000
+            stepAirborne.append(k)
+        }
+    }
+
+    /// Whether threat k can be within `range` of `point` during the step.
+    @inline(__always) func mayBeWithin(_ k: Int, _ point: Vector3, _ range: Double) -> Bool {
+        let d = stepPosition[k] - point
+        let r = range + stepReach[k]
+        return dot(d, d) <= r * r
+    }
+
     func sense(from t0: Double, to t1: Double) {
         for r in radars.indices {
             while radars[r].nextScan <= t1 {
@@ -324,7 +357,7 @@ public final class Simulation {
         let radar = radars[r]
         let p = radar.params
         var batch: [Detection] = []
-        for k in threats.indices where threats[k].isAirborne(at: t) {
+        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, radar.frame.originECEF, p.maxRange) {
             let pos = threats[k].position(at: t)
             let enu = radar.frame.enu(ecef: pos)
             let aer = AER(enu: enu)
@@ -352,7 +385,7 @@ public final class Simulation {
     func acousticTick(_ a: Int, at t: Double) {
         let net = acoustic[a]
         let p = net.params
-        for k in threats.indices where threats[k].isAirborne(at: t) {
+        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, net.frame.originECEF, net.radius + 10_000) {
             guard let radius = p.detectionRadius[threats[k].type.threatClass] else { continue }
             let pos = threats[k].position(at: t)
             let enu = net.frame.enu(ecef: pos)
@@ -382,7 +415,7 @@ public final class Simulation {
         let cn = citizens[c]
         let p = cn.params
         let perTick = p.reportsPerMinute * citizenTick / 60
-        for k in threats.indices where threats[k].isAirborne(at: t) {
+        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, cn.centre, cn.net.radius) {
             let pos = threats[k].position(at: t)
             let g = WGS84.geodetic(ecef: pos)
             guard g.height <= p.altitudeCeiling, norm(pos - cn.centre) <= cn.net.radius else { continue }
@@ -409,16 +442,19 @@ public final class Simulation {
 
     func deliver(upTo t: Double) {
         guard !delayed.isEmpty else { return }
-        var keep: [(deliver: Double, detection: Detection?, citizen: CitizenReport?)] = []
-        for d in delayed {
+        // Hand over what has arrived; compact the rest in place.
+        var w = 0
+        for i in delayed.indices {
+            let d = delayed[i]
             if d.deliver <= t {
                 if let det = d.detection { battle.receive(det) }
                 if let c = d.citizen { battle.receive(citizen: c) }
             } else {
-                keep.append(d)
+                delayed[w] = d
+                w += 1
             }
         }
-        delayed = keep
+        delayed.removeLast(delayed.count - w)
     }
 
     // MARK: Engagements
