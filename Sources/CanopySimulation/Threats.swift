@@ -2,8 +2,9 @@ import CanopyCore
 import CanopyScenario
 import Foundation
 
-/// One threat in the World (truth).
-public struct ThreatInstance: Sendable {
+/// One threat in the World (truth). A reference type: the World's hot loops read and update
+/// threats in place without copying their routes and flight paths.
+public final class ThreatInstance {
     public enum Fate: String, Sendable { case pending, airborne, destroyed, lost, impacted }
     public let index: Int
     public let id: String
@@ -14,17 +15,23 @@ public struct ThreatInstance: Sendable {
     public let path: FlightPath
     /// The asset the raid planner aimed it at (for "value protected"), if any.
     public let targetAsset: Int?
+    public let impactTime: Double
     public var fate: Fate = .pending
     public var endTime: Double = .infinity
     public var detected = false
     public var tracked = false
     public var engaged = false
 
-    public var impactTime: Double { launchTime + path.duration }
+    public init(index: Int, id: String, typeName: String, type: ThreatType, launchTime: Double, route: [Geodetic],
+                path: FlightPath, targetAsset: Int?) {
+        self.index = index; self.id = id; self.typeName = typeName; self.type = type; self.launchTime = launchTime
+        self.route = route; self.path = path; self.targetAsset = targetAsset
+        impactTime = launchTime + path.duration
+    }
 
     public func position(at t: Double) -> Vector3 { path.position(at: t - launchTime) }
 
-    public func isAirborne(at t: Double) -> Bool {
+    @inline(__always) public func isAirborne(at t: Double) -> Bool {
         fate == .airborne && t >= launchTime && t < endTime && t < impactTime
     }
 }
