@@ -156,35 +156,45 @@ public struct Assigner: Sendable {
                        fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
         var candidates: [EngagementPlan] = []
         let moneyWorth = doctrine.moneyWorth
+        // Per-unit figures looked up once per call, not once per pair.
+        let classes = ThreatClass.allCases
+        let pkTable: [[Double]] = fireUnits.map { fu in classes.map { fu.type.killProbability[$0] ?? 0 } }
+        let unitECEF = fireUnits.map { $0.frame.originECEF }
+        let freeNow = fireUnits.map { $0.freeLaunchers(at: now) }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let trk = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
             let pNow = trk.predicted(to: now, processNoise: processNoise).x.position
-            for (u, fu) in fireUnits.enumerated() {
-                let type = fu.type
-                let pk1 = type.killProbability[a.threatClass] ?? 0
-                guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
-                guard fu.roundsAvailable(for: a.threatClass) > 0, fu.channelsBusy < type.fireChannels,
-                      fu.freeLaunchers(at: now) > 0 else { continue }
+            let ci = classes.firstIndex(of: a.threatClass) ?? 0
+            for u in fireUnits.indices {
+                let pk1 = pkTable[u][ci]
+                guard pk1 > 0, pk1 >= doctrine.minKillProbability, freeNow[u] > 0 else { continue }
+                let maxRange = fireUnits[u].type.maxRange
+                let speed = fireUnits[u].type.interceptorSpeed
+                let reaction = fireUnits[u].type.reactionTime
+                let kind = fireUnits[u].type.kind
                 // Quick reject: too far to reach within the flyout window.
-                let dist = norm(pNow - fu.frame.originECEF)
-                let launch = now + type.reactionTime
-                let flyout = type.kind == .ew ? 0 : type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
-                let reach = type.maxRange + 2_000 + max(a.speed, 100) * (type.reactionTime + flyout) * 1.5
+                let dist = norm(pNow - unitECEF[u])
+                let flyout = kind == .ew ? 0 : maxRange * 1.5 / max(speed, 1)
+                let reach = maxRange + 2_000 + max(a.speed, 100) * (reaction + flyout) * 1.5
                 if dist > reach + 30_000 { continue }
+                let fu = fireUnits[u]
+                let type = fu.type
+                guard fu.roundsAvailable(for: a.threatClass) > 0, fu.channelsBusy < type.fireChannels else { continue }
+                let launch = now + reaction
                 if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                 let solution: InterceptSolution
-                if type.kind == .ew {
+                if kind == .ew {
                     solution = InterceptGeometry.make(fu.frame, launch, path!(launch))
                 } else {
                     guard let s = InterceptGeometry.solve(fireUnit: fu.frame, launchTime: launch,
-                                                          speed: type.interceptorSpeed, maxFlyout: flyout, path: path!)
+                                                          speed: speed, maxFlyout: flyout, path: path!)
                     else { continue }
                     solution = s
                 }
                 guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
-                let rounds = doctrine.mode == .salvo && type.kind == .missile
-                    ? min(doctrine.salvoSize, fu.roundsAvailable(for: a.threatClass), fu.freeLaunchers(at: now)) : 1
+                let rounds = doctrine.mode == .salvo && kind == .missile
+                    ? min(doctrine.salvoSize, fu.roundsAvailable(for: a.threatClass), freeNow[u]) : 1
                 let pk = 1 - pow(1 - pk1, Double(rounds))
                 let gain = pk * a.valueAtRisk - moneyWorth * type.costPerShot * Double(rounds)
                 guard gain > 0 else { continue }
