@@ -149,21 +149,35 @@ public final class Tracker {
     private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
         if indexDirty { rebuildIndex() }
         let limit = radius + configuration.cellSize
-        for ti in unindexed where norm(tracks[Int(ti)].x.position - p) <= limit { out.append(ti) }
+        if !unindexed.isEmpty {
+            let tr = tracks
+            for ti in unindexed where norm(tr[Int(ti)].x.position - p) <= limit { out.append(ti) }
+        }
         let c = cell(p)
         let reach = Int64((radius / configuration.cellSize).rounded(.up))
-        for dx in -reach...reach {
-            for dy in -reach...reach {
-                for dz in -reach...reach {
-                    let k = key(c &+ SIMD3(dx, dy, dz))
-                    var lo = 0, hi = index.count
-                    while lo < hi {
-                        let mid = (lo + hi) / 2
-                        if index[mid].key < k { lo = mid + 1 } else { hi = mid }
-                    }
-                    while lo < index.count && index[lo].key == k {
-                        out.append(index[lo].track)
-                        lo += 1
+        index.withUnsafeBufferPointer { idx in
+            // Keys of one (x, y) column are contiguous in z: one search per column.
+            func firstAtLeast(_ k: Int64) -> Int {
+                var lo = 0, hi = idx.count
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if idx[mid].key < k { lo = mid + 1 } else { hi = mid }
+                }
+                return lo
+            }
+            for dx in -reach...reach {
+                for dy in -reach...reach {
+                    let k0 = key(c &+ SIMD3(dx, dy, -reach)), k1 = key(c &+ SIMD3(dx, dy, reach))
+                    if k0 <= k1 {
+                        var i = firstAtLeast(k0)
+                        while i < idx.count && idx[i].key <= k1 { out.append(idx[i].track); i += 1 }
+                    } else {
+                        // The z range wraps the key's bit field: search each cell.
+                        for dz in -reach...reach {
+                            let k = key(c &+ SIMD3(dx, dy, dz))
+                            var i = firstAtLeast(k)
+                            while i < idx.count && idx[i].key == k { out.append(idx[i].track); i += 1 }
+                        }
                     }
                 }
             }
