@@ -107,10 +107,18 @@ public struct BallisticPath: Sendable {
         var p = p0, v = v0, t = 0.0
         var table = [p0]
         var h = WGS84.geodetic(ecef: p).height
+        table.reserveCapacity(Int(min(maxTime, 1200) / step))
+        /// Height above the ellipsoid: a cheap bound high up (within ~25 m of the truth), exact near the ground.
+        @inline(__always) func height(_ p: Vector3) -> Double {
+            let r = norm(p)
+            let s = p.z / r
+            let approx = r - WGS84.a * (1 - WGS84.f * s * s)
+            return approx > 2_000 ? approx : WGS84.geodetic(ecef: p).height
+        }
         while t < maxTime {
             let pp = p
             BallisticPredictor.step(&p, &v, dt: step)
-            let hn = WGS84.geodetic(ecef: p).height
+            let hn = height(p)
             if hn <= 0 && t > 0 {
                 let f = h / (h - hn)
                 table.append(pp + (p - pp) * f)
