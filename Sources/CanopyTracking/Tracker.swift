@@ -537,15 +537,16 @@ public final class Tracker {
     private func removeDuplicates(now: Double) {
         guard tracks.count > 1 else { return }
         if indexDirty { rebuildIndex() }
-        var doomed = Set<Int>()
+        var doomed = [Bool](repeating: false, count: tracks.count)
+        var anyDoomed = false
         var buf: [Int32] = []
-        for i in tracks.indices where tracks[i].hasVelocity && !doomed.contains(i) {
+        for i in tracks.indices where tracks[i].hasVelocity && !doomed[i] {
             buf.removeAll(keepingCapacity: true)
             let pa = tracks[i].x.position
             candidates(near: pa, radius: 1, into: &buf)
             for j32 in buf {
                 let j = Int(j32)
-                guard j > i, !doomed.contains(j), tracks[j].hasVelocity else { continue }
+                guard j > i, !doomed[j], tracks[j].hasVelocity else { continue }
                 // Cheap distance test before any copying: 20 km plus 2 minutes of closing.
                 let pb = tracks[j].x.position
                 guard norm(pa - pb) < 20_000 else { continue }
@@ -561,7 +562,8 @@ public final class Tracker {
                 let keepA: Bool
                 if a.status != b.status { keepA = a.status == .confirmed } else { keepA = a.createdAt <= b.createdAt }
                 let loser = keepA ? j : i
-                doomed.insert(loser)
+                doomed[loser] = true
+                anyDoomed = true
                 if tracks[loser].status == .confirmed {
                     events.append(TrackEvent(time: now, track: tracks[loser].id, kind: .dropped, reason: "duplicate of track \(keepA ? a.id : b.id)"))
                 } else {
@@ -570,8 +572,8 @@ public final class Tracker {
                 if loser == i { break }
             }
         }
-        if !doomed.isEmpty {
-            tracks = tracks.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
+        if anyDoomed {
+            tracks = tracks.enumerated().filter { !doomed[$0.offset] }.map(\.element)
             indexDirty = true
         }
     }
