@@ -215,8 +215,9 @@ public final class BattleManager {
 
         // Assessment of confirmed tracks.
         var current: [ThreatAssessment] = []
-        var trackByID: [Int: Track] = [:]
-        for trk in tracker.tracks where trk.status == .confirmed {
+        var currentIndex: [Int] = []   // index in tracker.tracks of each assessment
+        var trackByID: [Int: Track] = [:]  // only the tracks the assigner may engage
+        for (ti, trk) in tracker.tracks.enumerated() where trk.status == .confirmed {
             var h = histories[trk.id] ?? TrackHistory()
             let (x, _) = trk.predicted(to: now, processNoise: tracker.configuration.processNoise)
             let speed = norm(x.velocity)
@@ -230,7 +231,8 @@ public final class BattleManager {
             let a = assessor.assess(track: trk, now: now, history: h, processNoise: tracker.configuration.processNoise)
             assessments[trk.id] = a
             current.append(a)
-            trackByID[trk.id] = trk
+            currentIndex.append(ti)
+            if a.valueAtRisk > 0 && engagedTracks[trk.id] == nil { trackByID[trk.id] = trk }
         }
         lap(&stageTimes.assessment)
 
@@ -255,8 +257,9 @@ public final class BattleManager {
         if now - lastAlertTime >= alertPeriod - 1e-9 {
             lastAlertTime = now
             var paths: [PredictedPath] = []
-            for a in current {
-                guard let trk = trackByID[a.track], trk.hits >= 5 else { continue }
+            for (k, a) in current.enumerated() {
+                let trk = tracker.tracks[currentIndex[k]]
+                guard trk.hits >= 5 else { continue }
                 // A direction still this uncertain would alert regions the threat is not heading for.
                 let P = trk.P
                 let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
