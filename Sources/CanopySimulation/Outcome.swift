@@ -272,15 +272,33 @@ public enum OutputWriter {
             events += "\n"
         }
         var csv = "time,track,class,lat,lon,alt,ground_speed,heading_deg,aim_asset,time_to_impact,truth\n"
+        csv.reserveCapacity(result.trackRows.count * 90)
         for r in result.trackRows {
-            csv += String(format: "%.1f,%d,", r.time, r.track) + r.threatClass
-            csv += String(format: ",%.6f,%.6f,%.0f,%.1f,%.1f,", r.position.latitudeDegrees,
-                          r.position.longitudeDegrees, r.position.height, r.speed, degrees(r.heading))
-            csv += "\(csvField(r.aimAsset)),\(r.timeToImpact.isFinite ? String(format: "%.0f", r.timeToImpact) : ""),\(csvField(r.truth))\n"
+            csv += fixed(r.time, 1) + "," + String(r.track) + "," + r.threatClass + ","
+            csv += fixed(r.position.latitudeDegrees, 6) + "," + fixed(r.position.longitudeDegrees, 6) + ","
+            csv += fixed(r.position.height, 0) + "," + fixed(r.speed, 1) + "," + fixed(degrees(r.heading), 1) + ","
+            csv += csvField(r.aimAsset) + "," + (r.timeToImpact.isFinite ? fixed(r.timeToImpact, 0) : "") + ","
+            csv += csvField(r.truth) + "\n"
         }
         try atomicWrite(summary, to: directory + "/summary.json")
         try atomicWrite(events, to: directory + "/events.ndjson")
         try atomicWrite(csv, to: directory + "/tracks.csv")
+    }
+
+    /// x with `decimals` digits after the point (like %.Nf, without Foundation's formatter cost).
+    static func fixed(_ x: Double, _ decimals: Int) -> String {
+        guard x.isFinite else { return "" }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let n = (abs(x) * scale).rounded()
+        guard n < 9e15 else { return String(format: "%.\(decimals)f", x) }
+        let v = Int64(n)
+        let neg = x < 0 && v != 0
+        if decimals == 0 { return (neg ? "-" : "") + String(v) }
+        let p = Int64(scale)
+        var frac = String(v % p)
+        if frac.count < decimals { frac = String(repeating: "0", count: decimals - frac.count) + frac }
+        return (neg ? "-" : "") + String(v / p) + "." + frac
     }
 
     static func csvField(_ s: String) -> String {
