@@ -24,7 +24,7 @@ let package = Package(
         // Scenario model, catalogue of types, YAML/JSON loading, validation.
         .target(
             name: "CanopyScenario",
-            dependencies: ["CanopyCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CanopyCore", "CanopyTracking", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources")]
         ),
         // Filters, gating, assignment, association, track management. Knows no scenario.
@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyCore", "CanopyScenario", "CanopySimulation",
+                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

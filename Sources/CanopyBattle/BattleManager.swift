@@ -188,7 +188,7 @@ public final class BattleManager {
                 let r = pendingCitizen[citizenIndex]
                 citizenIndex += 1
                 var s = tracker.sensors[citizenSensor]
-                s.frame = LocalFrame(origin: r.observer)
+                s.frame = SensorFrame(LocalFrame(origin: r.observer))
                 tracker.process([Detection(id: r.id, time: r.time, sensor: citizenSensor, z: Vector3(r.bearing, 0, 0))], sensorOverride: s)
                 continue
             }

@@ -13,19 +13,19 @@ public struct Vector6: Sendable, Equatable {
         v = [p.x, p.y, p.z, q.x, q.y, q.z]
     }
     @inlinable public subscript(i: Int) -> Double {
-        get { v[i] }
-        set { v[i] = newValue }
+        get { assert(i >= 0 && i < 6); return v[unchecked: i] }
+        set { assert(i >= 0 && i < 6); v[unchecked: i] = newValue }
     }
     @inlinable public var position: Vector3 {
-        get { Vector3(v[0], v[1], v[2]) }
-        set { v[0] = newValue.x; v[1] = newValue.y; v[2] = newValue.z }
+        get { Vector3(v[unchecked: 0], v[unchecked: 1], v[unchecked: 2]) }
+        set { v[unchecked: 0] = newValue.x; v[unchecked: 1] = newValue.y; v[unchecked: 2] = newValue.z }
     }
     @inlinable public var velocity: Vector3 {
-        get { Vector3(v[3], v[4], v[5]) }
-        set { v[3] = newValue.x; v[4] = newValue.y; v[5] = newValue.z }
+        get { Vector3(v[unchecked: 3], v[unchecked: 4], v[unchecked: 5]) }
+        set { v[unchecked: 3] = newValue.x; v[unchecked: 4] = newValue.y; v[unchecked: 5] = newValue.z }
     }
     public static func == (a: Vector6, b: Vector6) -> Bool {
-        for i in 0..<6 where a.v[i] != b.v[i] { return false }
+        for i in 0..<6 where a.v[unchecked: i] != b.v[unchecked: i] { return false }
         return true
     }
 }
@@ -37,25 +37,25 @@ public struct Matrix6: Sendable, Equatable {
     @inlinable public init() { m = InlineArray(repeating: 0) }
     @inlinable public static var identity: Matrix6 {
         var r = Matrix6()
-        for i in 0..<6 { r.m[i * 7] = 1 }
+        for i in 0..<6 { r.m[unchecked: i * 7] = 1 }
         return r
     }
     @inlinable public static func diagonal(_ d: Vector6) -> Matrix6 {
         var r = Matrix6()
-        for i in 0..<6 { r.m[i * 7] = d[i] }
+        for i in 0..<6 { r.m[unchecked: i * 7] = d[i] }
         return r
     }
     @inlinable public subscript(i: Int, j: Int) -> Double {
-        get { m[i * 6 + j] }
-        set { m[i * 6 + j] = newValue }
+        get { assert(i >= 0 && i < 6 && j >= 0 && j < 6); return m[unchecked: i * 6 + j] }
+        set { assert(i >= 0 && i < 6 && j >= 0 && j < 6); m[unchecked: i * 6 + j] = newValue }
     }
     @inlinable public static func * (a: Matrix6, b: Matrix6) -> Matrix6 {
         var r = Matrix6()
         for i in 0..<6 {
             for k in 0..<6 {
-                let aik = a.m[i * 6 + k]
+                let aik = a.m[unchecked: i * 6 + k]
                 if aik == 0 { continue }
-                for j in 0..<6 { r.m[i * 6 + j] += aik * b.m[k * 6 + j] }
+                for j in 0..<6 { r.m[unchecked: i * 6 + j] += aik * b.m[unchecked: k * 6 + j] }
             }
         }
         return r
@@ -64,37 +64,37 @@ public struct Matrix6: Sendable, Equatable {
         var r = Vector6()
         for i in 0..<6 {
             var s = 0.0
-            for j in 0..<6 { s += a.m[i * 6 + j] * x.v[j] }
-            r.v[i] = s
+            for j in 0..<6 { s += a.m[unchecked: i * 6 + j] * x.v[unchecked: j] }
+            r.v[unchecked: i] = s
         }
         return r
     }
     @inlinable public static func + (a: Matrix6, b: Matrix6) -> Matrix6 {
         var r = a
-        for i in 0..<36 { r.m[i] += b.m[i] }
+        for i in 0..<36 { r.m[unchecked: i] += b.m[unchecked: i] }
         return r
     }
     @inlinable public var transposed: Matrix6 {
         var r = Matrix6()
-        for i in 0..<6 { for j in 0..<6 { r.m[j * 6 + i] = m[i * 6 + j] } }
+        for i in 0..<6 { for j in 0..<6 { r.m[unchecked: j * 6 + i] = m[unchecked: i * 6 + j] } }
         return r
     }
     /// (A + Aᵀ)/2: keeps a covariance exactly symmetric against rounding.
     @inlinable public mutating func symmetrize() {
         for i in 0..<6 {
             for j in (i + 1)..<6 {
-                let s = 0.5 * (m[i * 6 + j] + m[j * 6 + i])
-                m[i * 6 + j] = s
-                m[j * 6 + i] = s
+                let s = 0.5 * (m[unchecked: i * 6 + j] + m[unchecked: j * 6 + i])
+                m[unchecked: i * 6 + j] = s
+                m[unchecked: j * 6 + i] = s
             }
         }
     }
     /// The 3×3 position block (rows/cols 0...2) as columns.
     @inlinable public var positionBlock: Matrix3 {
-        Matrix3(columns: (Vector3(m[0], m[6], m[12]), Vector3(m[1], m[7], m[13]), Vector3(m[2], m[8], m[14])))
+        Matrix3(columns: (Vector3(m[unchecked: 0], m[unchecked: 6], m[unchecked: 12]), Vector3(m[unchecked: 1], m[unchecked: 7], m[unchecked: 13]), Vector3(m[unchecked: 2], m[unchecked: 8], m[unchecked: 14])))
     }
     public static func == (a: Matrix6, b: Matrix6) -> Bool {
-        for i in 0..<36 where a.m[i] != b.m[i] { return false }
+        for i in 0..<36 where a.m[unchecked: i] != b.m[unchecked: i] { return false }
         return true
     }
 }

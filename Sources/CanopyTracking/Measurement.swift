@@ -3,40 +3,128 @@ import Foundation
 
 /// What a sensor measures.
 public enum MeasurementKind: UInt8, Sendable {
-    /// Radar: slant range (m), azimuth (rad, clockwise from north), elevation (rad) in the sensor's ENU frame.
+    /// Radar: slant range (m), azimuth (rad, clockwise from the sensor's north), elevation (rad).
     case rangeAzimuthElevation
-    /// Bearing only: azimuth (rad) in the sensor's ENU frame (acoustic node, citizen report).
+    /// Bearing only: azimuth (rad) in the sensor's frame (acoustic node, citizen report).
     case bearing
+    /// 2-D position: (east, north) of the target relative to the sensor, in its frame (m).
+    case position2D
 }
 
-/// A sensor as the tracker knows it: where it is, what it measures and how well. Sensors are
-/// registered once; detections name them by index.
+/// Where a sensor is and how it is turned, in the tracker's Cartesian frame (ECEF for the
+/// simulation, a flat ENU plane for the benchmark): its origin and the unit axes of its local
+/// east, north and up.
+public struct SensorFrame: Sendable, Hashable {
+    public var origin: Vector3
+    public var east: Vector3, north: Vector3, up: Vector3
+
+    /// A sensor on the WGS-84 ellipsoid, in ECEF.
+    public init(_ f: LocalFrame) {
+        origin = f.originECEF; east = f.east; north = f.north; up = f.up
+    }
+
+    /// A sensor at `origin` of a flat frame whose axes are east, north, up.
+    public init(flatOrigin origin: Vector3) {
+        self.origin = origin
+        east = Vector3(1, 0, 0); north = Vector3(0, 1, 0); up = Vector3(0, 0, 1)
+    }
+
+    /// A vector of the tracker frame in the sensor's ENU axes.
+    @inlinable public func local(_ v: Vector3) -> Vector3 { Vector3(dot(east, v), dot(north, v), dot(up, v)) }
+    /// A vector of the sensor's ENU axes in the tracker frame.
+    @inlinable public func global(_ v: Vector3) -> Vector3 { east * v.x + north * v.y + up * v.z }
+}
+
+/// A sensor as the filter needs it: what it measures, where, and its noise. Plain data, so it
+/// can be stored with every update (for out-of-sequence reprocessing).
+public struct MeasurementSource: Sendable {
+    public var kind: MeasurementKind
+    public var frame: SensorFrame
+    /// Noise standard deviations: (range m, azimuth rad, elevation rad) for radar; (bearing rad, _, _)
+    /// for bearing; (east m, north m, _) for 2-D position.
+    public var sigma: Vector3
+    public init(kind: MeasurementKind, frame: SensorFrame, sigma: Vector3) {
+        self.kind = kind; self.frame = frame; self.sigma = sigma
+    }
+}
+
+/// A sensor as the tracker knows it: its measurement model, coverage, detection and clutter
+/// statistics, and how tracks are started from it. Sensors are registered once; detections name
+/// them by index.
 public struct TrackerSensor: Sendable {
     public var name: String
-    public var kind: MeasurementKind
-    public var frame: LocalFrame
-    /// Noise standard deviations: (range m, azimuth rad, elevation rad) for radar; (bearing rad, _, _) for bearing.
-    public var sigma: Vector3
-    /// Farthest range (m) at which this sensor can see a target (coverage test and candidate search).
+    public var source: MeasurementSource
+    /// Coverage: slant range (m) and elevation (rad) intervals in which the sensor can see.
+    public var minRange: Double
     public var maxRange: Double
+    public var minElevation: Double
+    public var maxElevation: Double
     /// Time between looks (s); sets the confirmation window of tracks it starts.
     public var period: Double
     /// Whether an unassociated detection starts a tentative track.
     public var canInitiate: Bool
+    /// Probability of detecting a target in coverage on one look.
+    public var pd: Double
+    /// False detections per unit of measurement space (per m·rad² for radar, per rad for bearing,
+    /// per m² for 2-D position).
+    public var clutterDensity: Double
     /// Bearing sensors: distance (m) along the bearing at which a new track is placed, and its altitude (m).
     public var initiationRange: Double
     public var initiationAltitude: Double
 
+    public var kind: MeasurementKind { source.kind }
+    public var sigma: Vector3 { source.sigma }
+    public var frame: SensorFrame {
+        get { source.frame }
+        set { source.frame = newValue }
+    }
+
+    /// A sensor on the earth (the tracker works in ECEF).
     public init(name: String, kind: MeasurementKind, position: Geodetic, sigma: Vector3, maxRange: Double,
-                period: Double, canInitiate: Bool, initiationRange: Double = 0, initiationAltitude: Double = 0) {
-        self.name = name; self.kind = kind; self.frame = LocalFrame(origin: position); self.sigma = sigma
-        self.maxRange = maxRange; self.period = period; self.canInitiate = canInitiate
+                period: Double, canInitiate: Bool, initiationRange: Double = 0, initiationAltitude: Double = 0,
+                pd: Double = 0.8, clutterDensity: Double? = nil) {
+        self.init(name: name, kind: kind, frame: SensorFrame(LocalFrame(origin: position)), sigma: sigma, maxRange: maxRange,
+                  period: period, canInitiate: canInitiate, initiationRange: initiationRange,
+                  initiationAltitude: initiationAltitude, pd: pd, clutterDensity: clutterDensity)
+    }
+
+    /// A sensor in any Cartesian frame.
+    public init(name: String, kind: MeasurementKind, frame: SensorFrame, sigma: Vector3, minRange: Double = 0,
+                maxRange: Double, minElevation: Double = -.pi / 2, maxElevation: Double = .pi / 2,
+                period: Double, canInitiate: Bool, initiationRange: Double = 0, initiationAltitude: Double = 0,
+                pd: Double = 0.8, clutterDensity: Double? = nil) {
+        self.name = name
+        source = MeasurementSource(kind: kind, frame: frame, sigma: sigma)
+        self.minRange = minRange; self.maxRange = maxRange
+        self.minElevation = minElevation; self.maxElevation = maxElevation
+        self.period = period; self.canInitiate = canInitiate
         self.initiationRange = initiationRange; self.initiationAltitude = initiationAltitude
+        self.pd = pd
+        // Default: about one false detection per look spread over the coverage.
+        switch kind {
+        case .rangeAzimuthElevation:
+            self.clutterDensity = clutterDensity ?? 1 / (max(maxRange - minRange, 1) * 2 * .pi * max(maxElevation - minElevation, 1e-3))
+        case .bearing:
+            self.clutterDensity = clutterDensity ?? 1 / (2 * .pi)
+        case .position2D:
+            self.clutterDensity = clutterDensity ?? 1 / (.pi * maxRange * maxRange)
+        }
+    }
+
+    /// Whether a point of the tracker frame is inside the coverage.
+    @inlinable public func covers(_ p: Vector3) -> Bool {
+        let d = source.frame.local(p - source.frame.origin)
+        let rho2 = d.x * d.x + d.y * d.y
+        let r = (rho2 + d.z * d.z).squareRoot()
+        guard r >= minRange && r <= maxRange else { return false }
+        if kind != .rangeAzimuthElevation { return true }
+        let el = atan2(d.z, rho2.squareRoot())
+        return el >= minElevation && el <= maxElevation
     }
 }
 
 /// One detection: an opaque id (the caller's, returned in associations), the time it was measured,
-/// the sensor index, and the measurement vector ((range, az, el) or (az, 0, 0)).
+/// the sensor index, and the measurement vector ((range, az, el), (az, 0, 0) or (east, north, 0)).
 public struct Detection: Sendable, Hashable {
     public var id: UInt64
     public var time: Double
@@ -47,30 +135,45 @@ public struct Detection: Sendable, Hashable {
     }
 }
 
-/// Measurement functions h(x) and their Jacobians with respect to ECEF position.
+/// Measurement functions h(x) and their Jacobians with respect to position.
 public enum MeasurementModel {
-    /// Predicted measurement and the Jacobian rows (over position) for a target at ECEF `p`.
+    /// Predicted measurement and the Jacobian rows (over position) for a target at `p`.
     @inlinable
-    public static func predict(sensor: TrackerSensor, position p: Vector3) -> (h: Vector3, Hp: Matrix3) {
-        let f = sensor.frame
-        let d = f.enuVector(p - f.originECEF)
+    public static func predict(_ s: MeasurementSource, position p: Vector3) -> (h: Vector3, Hp: Matrix3) {
+        let f = s.frame
+        let d = f.local(p - f.origin)
+        switch s.kind {
+        case .position2D:
+            return (Vector3(d.x, d.y, 0), Matrix3(rows: f.east, f.north, .zero))
+        case .rangeAzimuthElevation, .bearing:
+            break
+        }
         let rho2 = d.x * d.x + d.y * d.y
         let rho = rho2.squareRoot()
         let r2 = rho2 + d.z * d.z
         let r = r2.squareRoot()
-        var az = atan2(d.x, d.y)
-        if az < 0 { az += 2 * .pi }
-        // Jacobians in ENU, then rotated: ∂/∂p = ∂/∂d · Rot, Rot rows = east, north, up.
+        let az = atan2(d.x, d.y)
+        // Jacobians in the sensor's axes, then rotated: ∂/∂p = ∂/∂d · Rot, Rot rows = east, north, up.
         let dAz = rho2 > 0 ? Vector3(d.y / rho2, -d.x / rho2, 0) : Vector3(0, 0, 0)
-        func toECEF(_ g: Vector3) -> Vector3 { f.east * g.x + f.north * g.y + f.up * g.z }
-        switch sensor.kind {
+        if s.kind == .bearing {
+            return (Vector3(az, 0, 0), Matrix3(rows: f.global(dAz), .zero, .zero))
+        }
+        let el = atan2(d.z, rho)
+        let dR = r > 0 ? d / r : Vector3(0, 0, 0)
+        let dEl = (r2 > 0 && rho > 0) ? Vector3(-d.x * d.z / (r2 * rho), -d.y * d.z / (r2 * rho), rho / r2) : Vector3(0, 0, 0)
+        return (Vector3(r, az, el), Matrix3(rows: f.global(dR), f.global(dAz), f.global(dEl)))
+    }
+
+    /// The measurement alone (no Jacobian).
+    @inlinable
+    public static func h(_ s: MeasurementSource, position p: Vector3) -> Vector3 {
+        let d = s.frame.local(p - s.frame.origin)
+        switch s.kind {
+        case .position2D: return Vector3(d.x, d.y, 0)
+        case .bearing: return Vector3(atan2(d.x, d.y), 0, 0)
         case .rangeAzimuthElevation:
-            let el = atan2(d.z, rho)
-            let dR = r > 0 ? d / r : Vector3(0, 0, 0)
-            let dEl = (r2 > 0 && rho > 0) ? Vector3(-d.x * d.z / (r2 * rho), -d.y * d.z / (r2 * rho), rho / r2) : Vector3(0, 0, 0)
-            return (Vector3(r, az, el), Matrix3(rows: toECEF(dR), toECEF(dAz), toECEF(dEl)))
-        case .bearing:
-            return (Vector3(az, 0, 0), Matrix3(rows: toECEF(dAz), .zero, .zero))
+            let rho = (d.x * d.x + d.y * d.y).squareRoot()
+            return Vector3((rho * rho + d.z * d.z).squareRoot(), atan2(d.x, d.y), atan2(d.z, rho))
         }
     }
 
@@ -80,26 +183,32 @@ public enum MeasurementModel {
         switch kind {
         case .rangeAzimuthElevation: Vector3(z.x - h.x, wrapAngle(z.y - h.y), z.z - h.z)
         case .bearing: Vector3(wrapAngle(z.x - h.x), 0, 0)
+        case .position2D: Vector3(z.x - h.x, z.y - h.y, 0)
         }
     }
 
     /// Measurement noise covariance, padded with ones for unused rows.
     @inlinable
-    public static func noise(_ sensor: TrackerSensor) -> Matrix3 {
-        let s = sensor.sigma
-        switch sensor.kind {
-        case .rangeAzimuthElevation: return .diagonal(s * s)
-        case .bearing: return .diagonal(Vector3(s.x * s.x, 1, 1))
+    public static func noise(_ s: MeasurementSource) -> Matrix3 {
+        let g = s.sigma
+        switch s.kind {
+        case .rangeAzimuthElevation: return .diagonal(g * g)
+        case .bearing: return .diagonal(Vector3(g.x * g.x, 1, 1))
+        case .position2D: return .diagonal(Vector3(g.x * g.x, g.y * g.y, 1))
         }
     }
 
     /// Number of measurement rows.
     @inlinable public static func dimension(_ kind: MeasurementKind) -> Int {
-        kind == .rangeAzimuthElevation ? 3 : 1
+        switch kind {
+        case .rangeAzimuthElevation: 3
+        case .bearing: 1
+        case .position2D: 2
+        }
     }
 
-    /// ECEF position and its covariance from a radar measurement (unbiased enough for initiation).
-    public static func radarToECEF(sensor: TrackerSensor, z: Vector3) -> (position: Vector3, covariance: Matrix3) {
+    /// Position and its covariance from a radar measurement (linearised; for initiation).
+    public static func radarToCartesian(_ s: MeasurementSource, z: Vector3) -> (position: Vector3, covariance: Matrix3) {
         let (r, az, el) = (z.x, z.y, z.z)
         let ce = cos(el), se = sin(el), sa = sin(az), ca = cos(az)
         let enu = Vector3(r * ce * sa, r * ce * ca, r * se)
@@ -107,11 +216,17 @@ public enum MeasurementModel {
         let J = Matrix3(columns: (Vector3(ce * sa, ce * ca, se),
                                   Vector3(r * ce * ca, -r * ce * sa, 0),
                                   Vector3(-r * se * sa, -r * se * ca, r * ce)))
-        let s = sensor.sigma
-        let covENU = J * Matrix3.diagonal(s * s) * J.transposed
-        let f = sensor.frame
-        let rot = Matrix3(columns: (f.east, f.north, f.up))  // ENU → ECEF
-        return (f.ecef(enu: enu), rot * covENU * rot.transposed)
+        let g = s.sigma
+        let covENU = J * Matrix3.diagonal(g * g) * J.transposed
+        let f = s.frame
+        let rot = Matrix3(columns: (f.east, f.north, f.up))  // sensor axes → tracker frame
+        return (f.origin + f.global(enu), rot * covENU * rot.transposed)
+    }
+
+    /// ln of the volume element of measurement space per unit of Cartesian volume at a radar
+    /// measurement: dV = r² cos(el) dr daz del.
+    @inlinable public static func radarLogJacobian(_ z: Vector3) -> Double {
+        Foundation.log(max(z.x * z.x * cos(z.z), 1e-6))
     }
 }
 

@@ -1,17 +1,36 @@
 import CanopyCore
 import Foundation
 
+/// How detections are shared among tracks.
+public enum AssociationMethod: String, Sendable, CaseIterable {
+    /// Global nearest neighbour: each detection to at most one track, the most likely joint
+    /// assignment found optimally (Jonker–Volgenant) per cluster of shared gates.
+    case gnn
+    /// Joint probabilistic data association (Fortmann, Bar-Shalom & Scheffe 1983): every gated
+    /// detection updates a track in proportion to its marginal association probability,
+    /// enumerated exactly per cluster (largest clusters fall back to GNN).
+    case jpda
+}
+
+/// How tentative tracks become confirmed (and are dropped).
+public enum InitiationMethod: String, Sendable, CaseIterable {
+    /// M updates within N looks of the sensor that started the track.
+    case mOfN = "m-of-n"
+    /// Sequential likelihood-ratio track score (Blackman & Popoli 1999, §6.2): confirm when the
+    /// score passes ln((1−β)/α), drop a tentative track below ln(β/(1−α)) and a confirmed one
+    /// when it falls `scoreDrop` below its peak.
+    case score
+}
+
 /// Settings of the multi-sensor tracker.
 public struct TrackerConfiguration: Sendable {
-    /// M-of-N confirmation: a tentative track needs `confirmM` updates within `confirmN` periods of
-    /// the sensor that started it.
     public var confirmM: Int
     public var confirmN: Int
     /// A confirmed track with no update for this long (s) is dropped.
     public var maxCoast: Double
     /// Probability that a true detection falls inside its gate.
     public var gateProbability: Double
-    /// NCV process noise spectral density (m²/s³).
+    /// Process noise (m²/s³) of the default single constant-velocity model, and of gating.
     public var processNoise: Double
     /// Fastest target the tracker expects (m/s); bounds the gate of a one-point tentative track.
     public var maxSpeed: Double
@@ -19,28 +38,69 @@ public struct TrackerConfiguration: Sendable {
     public var bearingInitVelocitySigma: Double
     /// Side of a spatial-index cell (m).
     public var cellSize: Double
+    /// Motion models: one for a Kalman filter, several for an IMM.
+    public var models: [MotionModel]
+    public var filter: FilterKind
+    public var association: AssociationMethod
+    public var initiation: InitiationMethod
+    public var frame: TrackingFrame
+    /// Out-of-sequence measurements up to this old (s, behind a track's newest) are fused exactly
+    /// by re-filtering the track's stored updates; older ones by one-step retrodiction.
+    public var oosmWindow: Double
+    /// Track score thresholds: false-confirmation probability α, missed-confirmation β.
+    public var scoreAlpha: Double
+    public var scoreBeta: Double
+    public var scoreDrop: Double
+    /// Expected new targets per unit measurement volume (score initiation's prior).
+    public var newTargetDensityRatio: Double
+    /// JPDA: clusters with more joint events than this fall back to GNN.
+    public var jpdaMaxEvents: Int
 
     public init(confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50, maxSpeed: Double = 3000, bearingInitVelocitySigma: Double = 120,
-                cellSize: Double = 40_000) {
+                cellSize: Double = 40_000, models: [MotionModel]? = nil, filter: FilterKind = .ekf,
+                association: AssociationMethod = .gnn, initiation: InitiationMethod = .mOfN,
+                frame: TrackingFrame = .earthCentred, oosmWindow: Double = 60, scoreAlpha: Double = 1e-5,
+                scoreBeta: Double = 0.1, scoreDrop: Double = 12, newTargetDensityRatio: Double = 0.1,
+                jpdaMaxEvents: Int = 50_000) {
         self.confirmM = confirmM; self.confirmN = confirmN; self.maxCoast = maxCoast
         self.gateProbability = gateProbability; self.processNoise = processNoise; self.maxSpeed = maxSpeed
         self.bearingInitVelocitySigma = bearingInitVelocitySigma; self.cellSize = cellSize
+        self.models = models ?? [.cv(q: processNoise)]
+        self.filter = filter; self.association = association; self.initiation = initiation; self.frame = frame
+        self.oosmWindow = oosmWindow; self.scoreAlpha = scoreAlpha; self.scoreBeta = scoreBeta; self.scoreDrop = scoreDrop
+        self.newTargetDensityRatio = newTargetDensityRatio; self.jpdaMaxEvents = jpdaMaxEvents
     }
+
+    /// The largest process noise of the bank (used for gating and prediction queries).
+    public var gatingProcessNoise: Double { max(processNoise, models.map(\.q).max() ?? processNoise) }
 }
 
 public enum TrackStatus: String, Sendable {
     case tentative, confirmed
 }
 
-/// A track: the tracker's estimate of one object, in ECEF (position m, velocity m/s).
+/// One update a track took, kept while it may still be needed to re-filter an out-of-sequence
+/// measurement: what was measured, and the state after it.
+struct UpdateRecord: Sendable {
+    var time: Double
+    var source: MeasurementSource
+    var z: Vector3
+    var posterior: FilterState
+}
+
+/// A track's stored updates, kept out of line so that tracks stay small to copy.
+final class OOSMStore: @unchecked Sendable {
+    var history: [UpdateRecord] = []
+    var checkpoint: FilterState?
+    init(checkpoint: FilterState?) { self.checkpoint = checkpoint }
+}
+
+/// A track: the tracker's estimate of one object (position m, velocity m/s in the tracker frame).
 public struct Track: Sendable {
     public let id: Int
     public internal(set) var status: TrackStatus
-    /// Time of the state estimate (s).
-    public internal(set) var time: Double
-    public internal(set) var x: Vector6
-    public internal(set) var P: Matrix6
+    public internal(set) var state: FilterState
     /// False for a track started by one radar plot: its velocity is still unknown.
     public internal(set) var hasVelocity: Bool
     public internal(set) var hits: Int
@@ -52,16 +112,36 @@ public struct Track: Sendable {
     public internal(set) var lastDetection: UInt64
     public internal(set) var radarUpdates: Int
     public internal(set) var bearingUpdates: Int
-
-    /// The state predicted (not stored) to time t.
-    public func predicted(to t: Double, processNoise q: Double) -> (x: Vector6, P: Matrix6) {
-        var xp = x, Pp = P
-        if t > time { NearlyConstantVelocity.predict(&xp, &Pp, dt: t - time, q: q) }
-        return (xp, Pp)
+    /// Log-likelihood-ratio track score and its peak.
+    public internal(set) var score: Double
+    public internal(set) var peakScore: Double
+    /// Stored updates for exact out-of-sequence fusion (nil when the window is 0).
+    var oosm: OOSMStore?
+    var history: [UpdateRecord] {
+        get { oosm?.history ?? [] }
+        nonmutating set { oosm?.history = newValue }
+    }
+    /// State before the oldest stored update (the base for re-filtering).
+    var checkpoint: FilterState? {
+        get { oosm?.checkpoint }
+        nonmutating set { oosm?.checkpoint = newValue }
     }
 
-    public var position: Vector3 { x.position }
-    public var velocity: Vector3 { x.velocity }
+    /// Time of the state estimate (s).
+    public var time: Double { state.time }
+    public var x: Vector6 { state.x }
+    public var P: Matrix6 { state.P }
+    public var position: Vector3 { state.x.position }
+    public var velocity: Vector3 { state.x.velocity }
+    /// IMM mode probabilities (one entry per model).
+    public var modeProbabilities: [Double] { (0..<state.modeCount).map { state.mu[$0] } }
+
+    /// The state predicted (not stored) to time t with a constant-velocity model of noise q.
+    public func predicted(to t: Double, processNoise q: Double) -> (x: Vector6, P: Matrix6) {
+        var xp = state.x, Pp = state.P
+        if t > state.time { NearlyConstantVelocity.predict(&xp, &Pp, dt: t - state.time, q: q) }
+        return (xp, Pp)
+    }
 }
 
 /// What happened to tracks.
@@ -80,14 +160,22 @@ public struct Association: Sendable {
     public var time: Double
 }
 
-/// A multi-sensor, multi-target tracker: EKF on a nearly-constant-velocity model in ECEF;
-/// radar (range, azimuth, elevation) and bearing-only updates; Mahalanobis gating; global
-/// nearest neighbour association solved optimally (Jonker–Volgenant) per cluster of shared gates;
-/// M-of-N confirmation; deletion after coasting; out-of-sequence measurements folded into the
-/// current estimate (one-step retrodiction, Bar-Shalom 2002's approximate form).
+/// A multi-sensor, multi-target tracker.
+///
+/// - Filters: EKF or UKF updates over a bank of linear motion models (constant velocity,
+///   coordinated turn, ballistic), one model as a Kalman filter or several as an IMM.
+/// - Measurements: radar (range, azimuth, elevation), bearing-only, 2-D position, from any
+///   number of asynchronous sensors.
+/// - Gating: a spatial index of track positions (sorted cell keys) gives candidates, a cheap
+///   Euclidean test culls them, then a χ² test on the Mahalanobis distance.
+/// - Association: GNN or JPDA per cluster of shared gates.
+/// - Initiation: two-point radar initiation or a bearing fan, confirmed by M-of-N or by score.
+/// - Out-of-sequence measurements: exact within `oosmWindow` (the track's stored updates are
+///   re-filtered with the late one in time order), retrodicted beyond it.
 public final class Tracker {
     public let configuration: TrackerConfiguration
     public let sensors: [TrackerSensor]
+    public let bank: ModelBank
     public private(set) var tracks: [Track] = []
     /// Track events since the caller last cleared them.
     public var events: [TrackEvent] = []
@@ -96,33 +184,68 @@ public final class Tracker {
     /// Counters.
     public private(set) var detectionsProcessed = 0
     public private(set) var tentativeDropped = 0
+    public private(set) var outOfSequenceExact = 0
+    public private(set) var outOfSequenceApproximate = 0
+    public private(set) var jpdaFallbacks = 0
+    /// Whether association decisions are logged in `associations` (turn off for benchmarks).
+    public var recordAssociations = true
 
     private var nextID = 1
     private let gates: (Double, Double, Double)
+    private let qGate: Double
     // Spatial index: (cell key, track index), sorted by key; rebuilt when tracks change.
     private var index: [(key: Int64, track: Int32)] = []
     private var indexDirty = true
-    /// Tracks started since the index was built: scanned linearly until the next rebuild.
     private var unindexed: [Int32] = []
     // Work buffers reused across batches.
-    private var pairs: [(det: Int32, trk: Int32, cost: Double, root: Int32)] = []
+    private var pairs: [Pair] = []
     private var candidateBuffer: [Int32] = []
     private var solver = LinearAssignmentSolver()
     private var costBuffer: [Double] = []
     private var detAssigned: [Int32] = []
+    private var detWeight: [Double] = []
     private var parent: [Int32] = []
+    private var updatedThisScan: [Bool] = []
+    private var clusterTracks: [Int32] = [], clusterDets: [Int32] = []
+    private var jpdaG: [Double] = [], jpdaBeta: [Double] = [], jpdaMiss: [Double] = []
+    private var jpdaUsed: [Bool] = []
+
+    struct Pair {
+        var det: Int32
+        var trk: Int32
+        var d2: Double
+        var logG: Double   // ln(Pd N(ν; S) / λ)
+        var root: Int32
+    }
 
     public init(configuration: TrackerConfiguration, sensors: [TrackerSensor]) {
         self.configuration = configuration
         self.sensors = sensors
+        bank = ModelBank(models: configuration.models, frame: configuration.frame, filter: configuration.filter)
         let p = configuration.gateProbability
         gates = (ChiSquare.quantile(probability: p, dof: 1), ChiSquare.quantile(probability: p, dof: 2),
                  ChiSquare.quantile(probability: p, dof: 3))
+        // Gating predicts with one constant-velocity model: widen it for the manoeuvres of the bank.
+        var q = configuration.gatingProcessNoise
+        for m in configuration.models where m.kind == .coordinatedTurn {
+            // A turn at ω of a 300 m/s target: acceleration ω·v, as white noise over a second.
+            let a = abs(m.turnRate) * 300
+            q = max(q, a * a)
+        }
+        qGate = q
     }
 
     public var confirmedTracks: [Track] { tracks.filter { $0.status == .confirmed } }
 
     public func track(id: Int) -> Track? { tracks.first { $0.id == id } }
+
+    @inline(__always) private func gate(_ kind: MeasurementKind) -> Double {
+        switch kind {
+        case .rangeAzimuthElevation: gates.2
+        case .position2D: gates.1
+        case .bearing: gates.0
+        }
+    }
 
     // MARK: Spatial index
 
@@ -132,31 +255,27 @@ public final class Tracker {
     }
 
     @inline(__always) private func key(_ c: SIMD3<Int64>) -> Int64 {
-        // 21 bits per axis: cells of ≥ 1 km cover ±1000 Mm.
         ((c.x & 0x1F_FFFF) << 42) | ((c.y & 0x1F_FFFF) << 21) | (c.z & 0x1F_FFFF)
     }
 
     private func rebuildIndex() {
         index.removeAll(keepingCapacity: true)
-        for (i, t) in tracks.enumerated() { index.append((key(cell(t.x.position)), Int32(i))) }
+        for (i, t) in tracks.enumerated() { index.append((key(cell(t.state.x.position)), Int32(i))) }
         index.sort { $0.key < $1.key }
         indexDirty = false
         unindexed.removeAll(keepingCapacity: true)
     }
 
-    /// Track indices in the cells around p (a box of ± `reach` cells). The index is rebuilt once
-    /// per cycle; tracks move little against the cell size in between, and new ones are scanned.
+    /// Track indices in the cells around p (a box of ± `reach` cells).
     private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
         if indexDirty { rebuildIndex() }
         let limit = radius + configuration.cellSize
         if !unindexed.isEmpty {
-            let tr = tracks
-            for ti in unindexed where norm(tr[Int(ti)].x.position - p) <= limit { out.append(ti) }
+            for ti in unindexed where norm(tracks[Int(ti)].state.x.position - p) <= limit { out.append(ti) }
         }
         let c = cell(p)
         let reach = Int64((radius / configuration.cellSize).rounded(.up))
         index.withUnsafeBufferPointer { idx in
-            // Keys of one (x, y) column are contiguous in z: one search per column.
             func firstAtLeast(_ k: Int64) -> Int {
                 var lo = 0, hi = idx.count
                 while lo < hi {
@@ -172,7 +291,6 @@ public final class Tracker {
                         var i = firstAtLeast(k0)
                         while i < idx.count && idx[i].key <= k1 { out.append(idx[i].track); i += 1 }
                     } else {
-                        // The z range wraps the key's bit field: search each cell.
                         for dz in -reach...reach {
                             let k = key(c &+ SIMD3(dx, dy, dz))
                             var i = firstAtLeast(k)
@@ -187,152 +305,206 @@ public final class Tracker {
     // MARK: Processing
 
     /// Processes detections of ONE sensor taken at ONE time (a scan, or one node's report).
-    /// `sensorOverride` replaces the registered sensor for this batch (e.g. a citizen's phone,
-    /// which reports from wherever its owner stands).
+    /// `sensorOverride` replaces the registered sensor for this batch (e.g. a citizen's phone).
     public func process(_ batch: [Detection], sensorOverride: TrackerSensor? = nil) {
         guard let first = batch.first else { return }
-        let sensor = sensorOverride ?? sensors[Int(first.sensor)]
-        let t = first.time
-        detectionsProcessed += batch.count
-        let q = configuration.processNoise
-        let gate = sensor.kind == .rangeAzimuthElevation ? gates.2 : gates.0
-        pairs.removeAll(keepingCapacity: true)
+        process(batch, sensor: sensorOverride ?? sensors[Int(first.sensor)], time: first.time, scanComplete: false)
+    }
 
-        // 1. Gating: for each detection, candidate tracks from the spatial index, then Mahalanobis.
+    /// Processes one complete scan of a sensor (possibly empty): as `process`, and then every
+    /// track that sensor should have seen and did not is scored with a miss.
+    public func processScan(_ batch: [Detection], sensor index: Int, time: Double) {
+        process(batch, sensor: sensors[index], time: time, scanComplete: true)
+    }
+
+    private func process(_ batch: [Detection], sensor: TrackerSensor, time t: Double, scanComplete: Bool) {
+        detectionsProcessed += batch.count
+        pairs.removeAll(keepingCapacity: true)
+        let src = sensor.source
+        let g = gate(src.kind)
+        let logClutter = Foundation.log(sensor.clutterDensity)
+        let logPd = Foundation.log(sensor.pd)
+
+        // 1. Gating.
         for (di, det) in batch.enumerated() {
             candidateBuffer.removeAll(keepingCapacity: true)
-            let center: Vector3, radius: Double
-            switch sensor.kind {
+            let center: Vector3, radius: Double, spread2: Double
+            switch src.kind {
             case .rangeAzimuthElevation:
-                center = MeasurementModel.radarToECEF(sensor: sensor, z: det.z).position
-                radius = max(configuration.cellSize * 0.75, 4 * sensor.sigma.y * det.z.x)
+                center = MeasurementModel.radarToCartesian(src, z: det.z).position
+                radius = max(configuration.cellSize * 0.75, 4 * src.sigma.y * det.z.x)
+                let cr = det.z.x * max(src.sigma.y, src.sigma.z)
+                spread2 = src.sigma.x * src.sigma.x + 2 * cr * cr
+            case .position2D:
+                center = src.frame.origin + src.frame.global(Vector3(det.z.x, det.z.y, 0))
+                radius = max(configuration.cellSize * 0.75, sensor.maxRange)
+                spread2 = sensor.maxRange * sensor.maxRange
             case .bearing:
-                center = sensor.frame.originECEF
+                center = src.frame.origin
                 radius = sensor.maxRange + 5_000
-            }
-            candidates(near: center, radius: radius, into: &candidateBuffer)
-            // Measurement spread around `center` (m, squared): radar cross-range and range noise;
-            // for a bearing, the whole detection radius.
-            let spread2: Double
-            switch sensor.kind {
-            case .rangeAzimuthElevation:
-                let cr = det.z.x * max(sensor.sigma.y, sensor.sigma.z)
-                spread2 = sensor.sigma.x * sensor.sigma.x + 2 * cr * cr
-            case .bearing:
                 spread2 = sensor.maxRange * sensor.maxRange
             }
-            for ti in candidateBuffer {
-                // Cheap Euclidean pre-gate on the extrapolated position before any matrix work.
-                guard preGate(Int(ti), center: center, t: t, spread2: spread2, bearing: sensor.kind == .bearing) else { continue }
-                guard let cost = gateCost(track: tracks[Int(ti)], sensor: sensor, z: det.z, t: t, q: q, gate: gate) else { continue }
-                pairs.append((Int32(di), ti, cost, 0))
+            candidates(near: center, radius: radius, into: &candidateBuffer)
+            tracks.withUnsafeBufferPointer { tb in
+                for ti in candidateBuffer {
+                    let tp = tb.baseAddress! + Int(ti)
+                    guard preGate(tp, center: center, t: t, spread2: spread2, wide: src.kind != .rangeAzimuthElevation) else { continue }
+                    guard let (d2, logN) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g) else { continue }
+                    pairs.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0))
+                }
             }
         }
 
-        // 2. Clusters of shared gates, each solved optimally with a "miss" column per track.
+        // 2. Association per cluster.
         detAssigned.removeAll(keepingCapacity: true)
         detAssigned.append(contentsOf: repeatElement(-1, count: batch.count))
-        if !pairs.isEmpty { associate(batchCount: batch.count) }
+        detWeight.removeAll(keepingCapacity: true)
+        detWeight.append(contentsOf: repeatElement(0, count: batch.count))
+        if scanComplete || configuration.initiation == .score {
+            updatedThisScan.removeAll(keepingCapacity: true)
+            updatedThisScan.append(contentsOf: repeatElement(false, count: tracks.count))
+        }
+        if !pairs.isEmpty { associate(batch: batch, sensor: sensor) }
 
-        // 3. Updates.
-        for (di, det) in batch.enumerated() {
-            let ti = Int(detAssigned[di])
-            if ti >= 0 {
-                applyUpdate(trackIndex: ti, sensor: sensor, detection: det)
+        // 3. GNN updates (JPDA updated its tracks inside `associate`).
+        if configuration.association == .gnn || !pairs.isEmpty {
+            for (di, det) in batch.enumerated() {
+                let ti = Int(detAssigned[di])
+                if ti >= 0 && detWeight[di] == 0 {
+                    let logG = bestLogG(det: Int32(di), trk: Int32(ti))
+                    applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: logG)
+                    detWeight[di] = 1
+                }
             }
         }
-        // 4. New tentative tracks from detections nobody took.
+        // 4. Misses: tracks in coverage that took nothing from a complete scan.
+        if scanComplete && configuration.initiation == .score {
+            let logMiss = Foundation.log(max(1 - sensor.pd, 1e-9))
+            for ti in tracks.indices where ti < updatedThisScan.count && !updatedThisScan[ti] && tracks[ti].hasVelocity {
+                let p = bank.predictedMean(tracks[ti].state, to: t).position
+                guard sensor.covers(p) else { continue }
+                tracks[ti].score += logMiss
+            }
+        }
+        // 5. New tentative tracks from detections nobody took.
         if sensor.canInitiate {
-            for (di, det) in batch.enumerated() where detAssigned[di] < 0 {
+            for (di, det) in batch.enumerated() where detWeight[di] < 0.5 {
                 startTrack(sensor: sensor, detection: det)
             }
         }
     }
 
-    /// Whether a track's extrapolated position can be within a gate of a measurement centred at
-    /// `center`: a conservative 5-sigma sphere from the traces of the covariances.
+    private func bestLogG(det: Int32, trk: Int32) -> Double {
+        for p in pairs where p.det == det && p.trk == trk { return p.logG }
+        return 0
+    }
+
+    /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces.
     @inline(__always)
-    private func preGate(_ ti: Int, center: Vector3, t: Double, spread2: Double, bearing: Bool) -> Bool {
-        let trk = tracks[ti]
-        let dt = t - trk.time
-        let P = trk.P
+    private func preGate(_ tp: UnsafePointer<Track>, center: Vector3, t: Double, spread2: Double, wide: Bool) -> Bool {
+        let dt = t - tp.pointee.state.time
         let dta = abs(dt)
+        let P = tp.pointee.state.P
+        let x = tp.pointee.state.x
         let trPos = P[0, 0] + P[1, 1] + P[2, 2]
-        let trPV = P[0, 3] + P[1, 4] + P[2, 5]
-        let trVel = P[3, 3] + P[4, 4] + P[5, 5]
-        let q = configuration.processNoise
-        var predicted2 = trPos + 2 * dt * trPV + dt * dt * trVel + q * dta * dta * dta
-        if !trk.hasVelocity {
+        var predicted2: Double
+        let p: Vector3
+        if tp.pointee.hasVelocity {
+            let trPV = P[0, 3] + P[1, 4] + P[2, 5]
+            let trVel = P[3, 3] + P[4, 4] + P[5, 5]
+            predicted2 = trPos + 2 * dt * trPV + dt * dt * trVel + qGate * dta * dta * dta
+            p = x.position + x.velocity * dt
+        } else {
             let sv = configuration.maxSpeed * dta
             predicted2 = trPos + sv * sv
+            p = x.position
         }
-        let p = trk.hasVelocity ? trk.x.position + trk.x.velocity * dt : trk.x.position
         let d = p - center
         let d2 = dot(d, d)
-        if bearing {
+        if wide {
             let r = spread2.squareRoot() + 5 * max(predicted2, 0).squareRoot()
             return d2 <= r * r
         }
         return d2 <= 25 * (max(predicted2, 0) + spread2)
     }
 
-    /// Gate cost d² of a detection against a track, or nil if outside the gate.
-    private func gateCost(track trk: Track, sensor: TrackerSensor, z: Vector3, t: Double, q: Double,
-                          gate: Double) -> Double? {
-        if !trk.hasVelocity {
+    /// The track's prior at time t for gating: its state predicted forward, or for an
+    /// out-of-sequence time the stored state just before t predicted to t.
+    private func prior(trackIndex ti: Int, at t: Double) -> (x: Vector6, P: Matrix6) {
+        let trk = tracks[ti]
+        var base = trk.state
+        if t < base.time {
+            if let k = trk.history.lastIndex(where: { $0.time <= t }) {
+                base = trk.history[k].posterior
+            } else if let c = trk.checkpoint, c.time <= t {
+                base = c
+            }
+        }
+        var x = base.x, P = base.P
+        NearlyConstantVelocity.predict(&x, &P, dt: t - base.time, q: qGate)
+        return (x, P)
+    }
+
+    /// Mahalanobis distance and ln N(ν; S) of a detection against a track, or nil outside the gate.
+    private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, z: Vector3, t: Double,
+                          gate: Double) -> (Double, Double)? {
+        let src = sensor.source
+        let stime = tp.pointee.state.time
+        if !tp.pointee.hasVelocity {
             // One-point track: a position gate widened by the unknown velocity.
-            guard sensor.kind == .rangeAzimuthElevation else { return nil }
-            let dt = abs(t - trk.time)
+            guard src.kind == .rangeAzimuthElevation else { return nil }
+            let dt = abs(t - stime)
             guard dt > 0 else { return nil }
-            let (p2, c2) = MeasurementModel.radarToECEF(sensor: sensor, z: z)
-            let d = p2 - trk.x.position
+            let (p2, c2) = MeasurementModel.radarToCartesian(src, z: z)
+            let d = p2 - tp.pointee.state.x.position
             let sv = configuration.maxSpeed * dt / 3
-            let C = c2 + trk.P.positionBlock + Matrix3.diagonal(Vector3(repeating: sv * sv))
+            let C = c2 + tp.pointee.state.P.block(0, 0) + Matrix3.diagonal(Vector3(repeating: sv * sv))
             guard let Ci = C.inverse else { return nil }
             let d2 = dot(d, Ci * d)
-            return d2 <= gates.2 ? d2 : nil
+            guard d2 <= gates.2 else { return nil }
+            // Density in Cartesian space, turned into measurement space by the volume element.
+            let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + MeasurementModel.radarLogJacobian(z)
+            return (d2, logN)
         }
-        let (x, P, Hv, lag) = stateForUpdate(trk, t: t, q: q)
-        let (h, Hp) = MeasurementModel.predict(sensor: sensor, position: x.position)
-        _ = lag
-        let y = MeasurementModel.innovation(kind: sensor.kind, z: z, h: h)
-        var R = MeasurementModel.noise(sensor)
-        if lag > 0 { R = R + Hp * laggedPositionNoise(lag, q) * Hp.transposed }
-        let HvFull = Matrix3(columns: (Hp.c0 * Hv, Hp.c1 * Hv, Hp.c2 * Hv))
-        guard let g = ExtendedKalman.gate(P: P, Hp: Hp, Hv: HvFull, R: R, y: y), g.distanceSquared <= gate else {
-            return nil
+        // Only the predicted position and its covariance matter for a gate (H acts on position):
+        // Ppp(t) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q dt³/3 I.
+        let pos: Vector3, Ppp: Matrix3
+        if t >= stime {
+            let dt = t - stime
+            let x = tp.pointee.state.x
+            pos = x.position + x.velocity * dt
+            let P = tp.pointee.state.P
+            var c = (Vector3.zero, Vector3.zero, Vector3.zero)
+            let qn = qGate * dt * dt * dt / 3
+            for j in 0..<3 {
+                var col = Vector3.zero
+                for i in 0..<3 {
+                    col[i] = P[i, j] + dt * (P[i, j + 3] + P[i + 3, j]) + dt * dt * P[i + 3, j + 3] + (i == j ? qn : 0)
+                }
+                switch j { case 0: c.0 = col; case 1: c.1 = col; default: c.2 = col }
+            }
+            Ppp = Matrix3(columns: c)
+        } else {
+            let (x, P) = prior(trackIndex: ti, at: t)
+            pos = x.position
+            Ppp = P.block(0, 0)
         }
-        return g.distanceSquared
+        let (h, Hp) = MeasurementModel.predict(src, position: pos)
+        let y = MeasurementModel.innovation(kind: src.kind, z: z, h: h)
+        let S = Hp * Ppp * Hp.transposed + MeasurementModel.noise(src)
+        let detS = S.determinant
+        guard detS > 0, let Si = S.inverse else { return nil }
+        let d2 = dot(y, Si * y)
+        guard d2 <= gate else { return nil }
+        let r = UpdateResult(distanceSquared: d2, logDetS: Foundation.log(detS))
+        let dim = MeasurementModel.dimension(src.kind)
+        return (r.distanceSquared, -0.5 * (r.distanceSquared + r.logDetS + Double(dim) * Foundation.log(2 * .pi)))
     }
 
-    /// The state an update at time t applies to: predicted forward when t is after the track's
-    /// time; for an out-of-sequence measurement (t earlier) the current state, with Hv = −lag
-    /// folding the retrodiction into the measurement matrix.
-    @inline(__always)
-    private func stateForUpdate(_ trk: Track, t: Double, q: Double) -> (Vector6, Matrix6, Double, Double) {
-        if t >= trk.time {
-            let (x, P) = trk.predicted(to: t, processNoise: q)
-            return (x, P, 0, 0)
-        }
-        let lag = trk.time - t
-        var x = trk.x
-        x.position = x.position - lag * x.velocity
-        // Linearise at the retrodicted position, update the current state.
-        var xc = trk.x
-        xc.position = x.position  // used only for h(x) and Hp
-        return (xc, trk.P, -lag, lag)
-    }
+    // MARK: Association
 
-    /// Position process noise accumulated over a retrodiction lag (isotropic).
-    @inline(__always)
-    private func laggedPositionNoise(_ lag: Double, _ q: Double) -> Matrix3 {
-        let v = q * lag * lag * lag / 3
-        return .diagonal(Vector3(repeating: v))
-    }
-
-    private func associate(batchCount: Int) {
-        // Union-find over detections [0, n) and tracks [n, n + T).
-        let n = batchCount
+    private func associate(batch: [Detection], sensor: TrackerSensor) {
+        let n = batch.count
         parent.removeAll(keepingCapacity: true)
         parent.append(contentsOf: (0..<Int32(n + tracks.count)))
         func find(_ i: Int32) -> Int32 {
@@ -347,7 +519,6 @@ public final class Tracker {
             let a = find(p.det), b = find(Int32(n) + p.trk)
             if a != b { parent[Int(a)] = b }
         }
-        // Group pairs by cluster root.
         for k in pairs.indices { pairs[k].root = find(pairs[k].det) }
         pairs.sort { (a, b) in
             a.root != b.root ? a.root < b.root : (a.trk != b.trk ? a.trk < b.trk : a.det < b.det)
@@ -357,50 +528,210 @@ public final class Tracker {
             let root = pairs[start].root
             var end = start + 1
             while end < pairs.count && pairs[end].root == root { end += 1 }
-            solveCluster(start..<end)
+            if configuration.association == .jpda {
+                // One-point tentative tracks (no velocity yet) cannot take a PDA update: such
+                // clusters are solved by GNN (not counted as a fallback).
+                var onePoint = false
+                for p in pairs[start..<end] where !tracks[Int(p.trk)].hasVelocity { onePoint = true; break }
+                if onePoint {
+                    solveGNN(start..<end)
+                } else if !solveJPDA(start..<end, batch: batch, sensor: sensor) {
+                    jpdaFallbacks += 1
+                    solveGNN(start..<end)
+                }
+            } else {
+                solveGNN(start..<end)
+            }
             start = end
         }
     }
 
-    private func solveCluster(_ range: Range<Int>) {
+    private func collectCluster(_ range: Range<Int>) {
+        clusterTracks.removeAll(keepingCapacity: true)
+        clusterDets.removeAll(keepingCapacity: true)
+        for p in pairs[range] {
+            if clusterTracks.last != p.trk && !clusterTracks.contains(p.trk) { clusterTracks.append(p.trk) }
+            if !clusterDets.contains(p.det) { clusterDets.append(p.det) }
+        }
+    }
+
+    /// Most likely joint assignment of the cluster: minimise Σ −ln g over assigned pairs (a track
+    /// may take nothing at cost 0, standing for a miss).
+    private func solveGNN(_ range: Range<Int>) {
         if range.count == 1 {
             let p = pairs[range.lowerBound]
-            detAssigned[Int(p.det)] = p.trk
+            if p.logG > 0 || configuration.association == .gnn { detAssigned[Int(p.det)] = p.trk }
             return
         }
-        var trks: [Int32] = [], dets: [Int32] = []
-        for p in pairs[range] {
-            if !trks.contains(p.trk) { trks.append(p.trk) }
-            if !dets.contains(p.det) { dets.append(p.det) }
-        }
-        let rows = trks.count, cols = dets.count + rows
+        collectCluster(range)
+        let rows = clusterTracks.count, nd = clusterDets.count, cols = nd + rows
         costBuffer.removeAll(keepingCapacity: true)
         costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
-        let missCost = gates.2 + 1
-        for r in 0..<rows { costBuffer[r * cols + dets.count + r] = missCost }
+        // Miss column: cost of leaving the track without a detection. Pairs cost −ln g, shifted so
+        // that every in-gate pair is preferred to a miss (the GNN convention of taking what gates).
+        var shift = 0.0
+        for p in pairs[range] { shift = max(shift, p.logG) }
+        let missCost = 2 * shift + 1
+        for r in 0..<rows { costBuffer[r * cols + nd + r] = missCost }
         for p in pairs[range] {
-            let r = trks.firstIndex(of: p.trk)!, c = dets.firstIndex(of: p.det)!
-            costBuffer[r * cols + c] = p.cost
+            let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
+            costBuffer[r * cols + c] = shift - p.logG
         }
         let ok = costBuffer.withUnsafeBufferPointer { solver.solve(cost: $0, rows: rows, cols: cols) }
         guard ok else { return }
         for r in 0..<rows {
             let c = solver.rowToColumn[r]
-            if c >= 0 && c < dets.count { detAssigned[Int(dets[c])] = trks[r] }
+            if c >= 0 && c < nd { detAssigned[Int(clusterDets[c])] = clusterTracks[r] }
         }
     }
 
-    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, detection det: Detection) {
-        let q = configuration.processNoise
-        var trk = tracks[ti]
+    /// JPDA on one cluster: exact marginal association probabilities by enumerating joint events
+    /// (each track takes at most one detection, each detection at most one track), then a PDA
+    /// update of each track. Returns false when the cluster has too many events.
+    private func solveJPDA(_ range: Range<Int>, batch: [Detection], sensor: TrackerSensor) -> Bool {
+        collectCluster(range)
+        let nt = clusterTracks.count, nd = clusterDets.count
+        // Likelihood ratios, scaled per track so the products stay in range.
+        let pdpg = sensor.pd * configuration.gateProbability
+        jpdaG.removeAll(keepingCapacity: true)
+        jpdaG.append(contentsOf: repeatElement(0, count: nt * nd))
+        jpdaMiss.removeAll(keepingCapacity: true)
+        jpdaMiss.append(contentsOf: repeatElement(1 - pdpg, count: nt))
+        var events = 1.0
+        var gated = [Int](repeating: 0, count: nt)
+        for p in pairs[range] {
+            let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
+            jpdaG[r * nd + c] = p.logG
+            gated[r] += 1
+        }
+        for r in 0..<nt { events *= Double(gated[r] + 1) }
+        if events > Double(configuration.jpdaMaxEvents) || nd > 64 { return false }
+        for r in 0..<nt {
+            var mx = Foundation.log(jpdaMiss[r])
+            for c in 0..<nd where jpdaG[r * nd + c] != 0 { mx = max(mx, jpdaG[r * nd + c]) }
+            for c in 0..<nd { jpdaG[r * nd + c] = jpdaG[r * nd + c] != 0 ? Foundation.exp(jpdaG[r * nd + c] - mx) : 0 }
+            jpdaMiss[r] = Foundation.exp(Foundation.log(jpdaMiss[r]) - mx)
+        }
+        jpdaBeta.removeAll(keepingCapacity: true)
+        jpdaBeta.append(contentsOf: repeatElement(0, count: nt * (nd + 1)))
+        var total = 0.0
+        var choice = [Int](repeating: -1, count: nt)
+        var used: UInt64 = 0
+        func recurse(_ r: Int, _ w: Double) {
+            if r == nt {
+                total += w
+                for k in 0..<nt {
+                    let c = choice[k]
+                    jpdaBeta[k * (nd + 1) + (c < 0 ? nd : c)] += w
+                }
+                return
+            }
+            choice[r] = -1
+            recurse(r + 1, w * jpdaMiss[r])
+            for c in 0..<nd where jpdaG[r * nd + c] > 0 && used & (1 << UInt64(c)) == 0 {
+                used |= 1 << UInt64(c)
+                choice[r] = c
+                recurse(r + 1, w * jpdaG[r * nd + c])
+                used &= ~(1 << UInt64(c))
+            }
+            choice[r] = -1
+        }
+        recurse(0, 1)
+        guard total > 0 else { return false }
+        for k in jpdaBeta.indices { jpdaBeta[k] /= total }
+        // PDA update of each track with its marginals.
+        for r in 0..<nt {
+            let ti = Int(clusterTracks[r])
+            var betas: [(Int, Double)] = []
+            for c in 0..<nd where jpdaBeta[r * (nd + 1) + c] > 1e-9 { betas.append((c, jpdaBeta[r * (nd + 1) + c])) }
+            guard !betas.isEmpty else { continue }
+            let beta0 = jpdaBeta[r * (nd + 1) + nd]
+            pdaUpdate(trackIndex: ti, sensor: sensor, batch: batch, betas: betas, beta0: beta0)
+        }
+        // Detections mostly explained by tracks are used; the best track of each is recorded.
+        for c in 0..<nd {
+            let di = Int(clusterDets[c])
+            var sum = 0.0, best = -1.0, bestTrack: Int32 = -1
+            for r in 0..<nt {
+                let b = jpdaBeta[r * (nd + 1) + c]
+                sum += b
+                if b > best { best = b; bestTrack = clusterTracks[r] }
+            }
+            detWeight[di] = max(sum, 1e-12)
+            if best > 0.5 { detAssigned[di] = bestTrack }
+        }
+        return true
+    }
+
+    /// Probabilistic data association update of one track (Bar-Shalom & Tse 1975): combined
+    /// innovation, and the covariance with the spread-of-innovations term; per model for an IMM.
+    private func pdaUpdate(trackIndex ti: Int, sensor: TrackerSensor, batch: [Detection], betas: [(Int, Double)], beta0: Double) {
+        let t = batch[0].time
+        let src = sensor.source
+        var st = tracks[ti].state
+        guard t >= st.time else { return }
+        bank.predict(&st, to: t)
+        let dim = MeasurementModel.dimension(src.kind)
+        var logL = SIMD4<Double>(repeating: -.infinity)
+        func pda(_ x: inout Vector6, _ P: inout Matrix6) -> Double? {
+            guard let inn0 = MeasurementUpdate.innovation(x: x, P: P, source: src, z: batch[Int(clusterDets[betas[0].0])].z,
+                                                          filter: bank.filter) else { return nil }
+            var nu = Vector3.zero
+            var spread = Matrix3.zero
+            var lik = 0.0
+            for (c, b) in betas {
+                let z = batch[Int(clusterDets[c])].z
+                guard let inn = MeasurementUpdate.innovation(x: x, P: P, source: src, z: z, filter: bank.filter) else { continue }
+                nu = nu + inn.y * b
+                spread = spread + Matrix3(columns: (inn.y * (inn.y.x * b), inn.y * (inn.y.y * b), inn.y * (inn.y.z * b)))
+                lik += b * Foundation.exp(inn.logLikelihood(dim: dim))
+            }
+            spread = spread - Matrix3(columns: (nu * nu.x, nu * nu.y, nu * nu.z))
+            let Pc = MeasurementUpdate.posterior(inn0, P: P, source: src)
+            let K = inn0.K
+            for i in 0..<6 { x[i] += K.0[i] * nu.x + K.1[i] * nu.y + K.2[i] * nu.z }
+            var newP = Matrix6()
+            for a in 0..<6 {
+                let ka = Vector3(K.0[a], K.1[a], K.2[a])
+                let sk = spread * ka
+                for b in 0..<6 {
+                    newP[a, b] = beta0 * P[a, b] + (1 - beta0) * Pc[a, b] + sk.x * K.0[b] + sk.y * K.1[b] + sk.z * K.2[b]
+                }
+            }
+            newP.symmetrize()
+            P = newP
+            return Foundation.log(max(lik, 1e-300))
+        }
+        if st.modeCount == 1 {
+            guard pda(&st.x, &st.P) != nil else { return }
+        } else {
+            for j in 0..<st.modeCount {
+                var xj = st.mx[j], Pj = st.mP[j]
+                if let l = pda(&xj, &Pj) { logL[j] = l; st.mx[j] = xj; st.mP[j] = Pj }
+            }
+            _ = bank.reweight(&st, logL)
+        }
+        let (bestC, bestB) = betas.max { $0.1 < $1.1 }!
+        let det = batch[Int(clusterDets[bestC])]
+        var logG = 0.0
+        for p in pairs where p.det == clusterDets[bestC] && p.trk == Int32(ti) { logG = p.logG }
+        finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: bestB * logG, record: false)
+    }
+
+    // MARK: Updates
+
+    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, detection det: Detection, logG: Double) {
+        let src = sensor.source
         let t = det.time
-        if !trk.hasVelocity {
+        if !tracks[ti].hasVelocity {
+            var st = tracks[ti].state
             // Two-point initiation: velocity from the difference of two plots.
-            let (p2, c2) = MeasurementModel.radarToECEF(sensor: sensor, z: det.z)
-            let dt = t - trk.time
-            let c1 = trk.P.positionBlock
-            let v = (p2 - trk.x.position) / dt
-            let cv = (c1 + c2)
+            let (p2, c2) = MeasurementModel.radarToCartesian(src, z: det.z)
+            let dt = t - st.time
+            guard dt > 0 else { return }
+            let c1 = st.P.block(0, 0)
+            let v = (p2 - st.x.position) / dt
+            let cv = c1 + c2
             var P = Matrix6()
             for i in 0..<3 {
                 for j in 0..<3 {
@@ -410,72 +741,145 @@ public final class Tracker {
                     P[i + 3, j + 3] = cv[i, j] / (dt * dt)
                 }
             }
-            if dt < 0 {
-                // The newer plot is the stored one: keep it, velocity still from the difference.
-                return
-            }
-            trk.x = Vector6(position: p2, velocity: v)
-            trk.P = P
-            trk.time = t
-            trk.hasVelocity = true
-        } else if t >= trk.time {
-            var (x, P) = trk.predicted(to: t, processNoise: q)
-            let (h, Hp) = MeasurementModel.predict(sensor: sensor, position: x.position)
-            let y = MeasurementModel.innovation(kind: sensor.kind, z: det.z, h: h)
-            guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: .zero, R: MeasurementModel.noise(sensor), y: y) != nil
-            else { return }
-            trk.x = x; trk.P = P; trk.time = t
+            st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
+            tracks[ti].hasVelocity = true
+            tracks[ti].history.removeAll()
+            tracks[ti].checkpoint = st
+            finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
+            return
+        }
+        if t >= tracks[ti].state.time {
+            bank.predict(&tracks[ti].state, to: t)
+            guard bank.update(&tracks[ti].state, source: src, z: det.z) != nil else { return }
+            finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: true)
+            return
+        }
+        var st = tracks[ti].state
+        // Out of sequence.
+        if configuration.oosmWindow > 0, let refiltered = refilter(trackIndex: ti, source: src, time: t, z: det.z) {
+            outOfSequenceExact += 1
+            finishUpdate(trackIndex: ti, state: refiltered, sensor: sensor, detection: det, logG: logG, record: false)
+            return
+        }
+        outOfSequenceApproximate += 1
+        // Beyond the window: update the current estimate with a measurement of its past
+        // (one-step retrodiction; Bar-Shalom 2002's approximate form).
+        let lag = st.time - t
+        let q = configuration.gatingProcessNoise
+        let back = st.x.position - lag * st.x.velocity
+        let (h, Hp) = MeasurementModel.predict(src, position: back)
+        let y = MeasurementModel.innovation(kind: src.kind, z: det.z, h: h)
+        let v = q * lag * lag * lag / 3
+        let R = MeasurementModel.noise(src) + Hp * Matrix3.diagonal(Vector3(repeating: v)) * Hp.transposed
+        let Hv = Matrix3(columns: (Hp.c0 * -lag, Hp.c1 * -lag, Hp.c2 * -lag))
+        var x = st.x, P = st.P
+        guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
+        st = FilterState(time: st.time, x: x, P: P, models: bank.models.count)
+        tracks[ti].history.removeAll()
+        tracks[ti].checkpoint = st
+        finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
+    }
+
+    /// Re-filters a track with a late measurement inserted in time order: from the stored state
+    /// before it, through it, then through every later stored update. Nil when it is older than
+    /// the stored window.
+    private func refilter(trackIndex ti: Int, source: MeasurementSource, time t: Double, z: Vector3) -> FilterState? {
+        let trk = tracks[ti]
+        var k = trk.history.count
+        while k > 0 && trk.history[k - 1].time > t { k -= 1 }
+        var st: FilterState
+        if k > 0 {
+            st = trk.history[k - 1].posterior
+        } else if let c = trk.checkpoint, c.time <= t {
+            st = c
         } else {
-            // Out of sequence: update the current estimate with a measurement of its past.
-            let lag = trk.time - t
-            let back = trk.x.position - lag * trk.x.velocity
-            let (h, Hp) = MeasurementModel.predict(sensor: sensor, position: back)
-            let y = MeasurementModel.innovation(kind: sensor.kind, z: det.z, h: h)
-            let R = MeasurementModel.noise(sensor) + Hp * laggedPositionNoise(lag, q) * Hp.transposed
-            let Hv = Matrix3(columns: (Hp.c0 * -lag, Hp.c1 * -lag, Hp.c2 * -lag))
-            var x = trk.x, P = trk.P
-            guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
-            trk.x = x; trk.P = P
+            return nil
         }
-        trk.hits += 1
-        trk.lastUpdate = max(trk.lastUpdate, t)
-        trk.lastDetection = det.id
-        if sensor.kind == .rangeAzimuthElevation { trk.radarUpdates += 1 } else { trk.bearingUpdates += 1 }
-        if trk.status == .tentative && trk.hits >= configuration.confirmM && trk.hasVelocity {
-            trk.status = .confirmed
-            trk.confirmedAt = t
-            events.append(TrackEvent(time: trk.createdAt, track: trk.id, kind: .started, reason: sensor.name))
-            events.append(TrackEvent(time: t, track: trk.id, kind: .confirmed, reason: sensor.name))
+        bank.predict(&st, to: t)
+        _ = bank.update(&st, source: source, z: z)
+        var newHistory = Array(trk.history[0..<k])
+        newHistory.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
+        for r in trk.history[k...] {
+            bank.predict(&st, to: r.time)
+            _ = bank.update(&st, source: r.source, z: r.z)
+            newHistory.append(UpdateRecord(time: r.time, source: r.source, z: r.z, posterior: st))
         }
-        tracks[ti] = trk
-        associations.append(Association(track: trk.id, detection: det.id, time: t))
+        tracks[ti].history = newHistory
+        return st
+    }
+
+    private func finishUpdate(trackIndex ti: Int, state st: FilterState?, sensor: TrackerSensor, detection det: Detection,
+                              logG: Double, record: Bool) {
+        let t = det.time
+        if let st { tracks[ti].state = st }
+        if record && configuration.oosmWindow > 0 {
+            tracks[ti].oosm?.history.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tracks[ti].state))
+            // Keep only what the window may need.
+            let horizon = t - configuration.oosmWindow
+            var drop = 0
+            while drop < tracks[ti].history.count - 1 && tracks[ti].history[drop + 1].time < horizon { drop += 1 }
+            if drop > 0 {
+                tracks[ti].checkpoint = tracks[ti].history[drop - 1].posterior
+                tracks[ti].oosm?.history.removeFirst(drop)
+            }
+        }
+        if ti < updatedThisScan.count { updatedThisScan[ti] = true }
+        tracks[ti].hits += 1
+        tracks[ti].score += logG
+        tracks[ti].peakScore = max(tracks[ti].peakScore, tracks[ti].score)
+        tracks[ti].lastUpdate = max(tracks[ti].lastUpdate, t)
+        tracks[ti].lastDetection = det.id
+        if sensor.kind == .rangeAzimuthElevation { tracks[ti].radarUpdates += 1 } else { tracks[ti].bearingUpdates += 1 }
+        if tracks[ti].status == .tentative && tracks[ti].hasVelocity {
+            let confirm: Bool
+            switch configuration.initiation {
+            case .mOfN: confirm = tracks[ti].hits >= configuration.confirmM
+            case .score: confirm = tracks[ti].score >= Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
+            }
+            if confirm {
+                tracks[ti].status = .confirmed
+                tracks[ti].confirmedAt = t
+                tracks[ti].peakScore = tracks[ti].score
+                events.append(TrackEvent(time: tracks[ti].createdAt, track: tracks[ti].id, kind: .started, reason: sensor.name))
+                events.append(TrackEvent(time: t, track: tracks[ti].id, kind: .confirmed, reason: sensor.name))
+            }
+        }
+        if recordAssociations { associations.append(Association(track: tracks[ti].id, detection: det.id, time: t)) }
     }
 
     private func startTrack(sensor: TrackerSensor, detection det: Detection) {
         let t = det.time
+        let src = sensor.source
         var x: Vector6, P = Matrix6(), hasVelocity: Bool
-        switch sensor.kind {
+        switch src.kind {
         case .rangeAzimuthElevation:
-            let (p, c) = MeasurementModel.radarToECEF(sensor: sensor, z: det.z)
+            let (p, c) = MeasurementModel.radarToCartesian(src, z: det.z)
             x = Vector6(position: p, velocity: .zero)
             for i in 0..<3 { for j in 0..<3 { P[i, j] = c[i, j] } }
             let sv = configuration.maxSpeed / 3
             for i in 3..<6 { P[i, i] = sv * sv }
             hasVelocity = false
+        case .position2D:
+            let f = src.frame
+            let p = f.origin + f.global(Vector3(det.z.x, det.z.y, sensor.initiationAltitude))
+            x = Vector6(position: p, velocity: .zero)
+            let e = f.east, n = f.north, u = f.up
+            let se = src.sigma.x, sn = src.sigma.y, su = max(sensor.initiationAltitude, 300)
+            for i in 0..<3 { for j in 0..<3 { P[i, j] = se * se * e[i] * e[j] + sn * sn * n[i] * n[j] + su * su * u[i] * u[j] } }
+            let sv = configuration.bearingInitVelocitySigma
+            for i in 3..<6 { P[i, i] = sv * sv }
+            hasVelocity = true
         case .bearing:
             let az = det.z.x
             let r = sensor.initiationRange
-            let enu = Vector3(r * sin(az), r * cos(az), sensor.initiationAltitude)
-            let p = sensor.frame.ecef(enu: enu)
+            let f = src.frame
+            let p = f.origin + f.global(Vector3(r * sin(az), r * cos(az), sensor.initiationAltitude))
             x = Vector6(position: p, velocity: .zero)
-            // Along the bearing: ±r/2; across: r·σ; vertical: ±altitude.
-            let along = Vector3(sin(az), cos(az), 0), across = Vector3(cos(az), -sin(az), 0)
-            let sa = r / 2, sc = max(r * sensor.sigma.x, 200), su = max(sensor.initiationAltitude, 300)
-            let f = sensor.frame
-            let a = f.ecefVector(along), c = f.ecefVector(across), u = f.up
+            let along = f.global(Vector3(sin(az), cos(az), 0)), across = f.global(Vector3(cos(az), -sin(az), 0)), u = f.up
+            let sa = r / 2, sc = max(r * src.sigma.x, 200), su = max(sensor.initiationAltitude, 300)
             for i in 0..<3 {
                 for j in 0..<3 {
-                    P[i, j] = sa * sa * a[i] * a[j] + sc * sc * c[i] * c[j] + su * su * u[i] * u[j]
+                    P[i, j] = sa * sa * along[i] * along[j] + sc * sc * across[i] * across[j] + su * su * u[i] * u[j]
                 }
             }
             let sv = configuration.bearingInitVelocitySigma
@@ -483,27 +887,41 @@ public final class Tracker {
             hasVelocity = true
         }
         let window = Double(configuration.confirmN) * sensor.period + 1e-6
-        let trk = Track(id: nextID, status: .tentative, time: t, x: x, P: P, hasVelocity: hasVelocity, hits: 1,
+        let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
+        let initialScore = Foundation.log(configuration.newTargetDensityRatio)
+        let trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: hasVelocity, hits: 1,
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
-                        lastDetection: det.id, radarUpdates: sensor.kind == .rangeAzimuthElevation ? 1 : 0,
-                        bearingUpdates: sensor.kind == .bearing ? 1 : 0)
+                        lastDetection: det.id, radarUpdates: src.kind == .rangeAzimuthElevation ? 1 : 0,
+                        bearingUpdates: src.kind == .bearing ? 1 : 0, score: initialScore, peakScore: initialScore,
+                        oosm: configuration.oosmWindow > 0 ? OOSMStore(checkpoint: st) : nil)
         nextID += 1
         tracks.append(trk)
-        associations.append(Association(track: trk.id, detection: det.id, time: t))
+        if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
         if !indexDirty { unindexed.append(Int32(tracks.count - 1)) }
     }
 
-    /// Drops stale tracks and duplicates; call once per decision cycle with the current time.
+    // MARK: Maintenance
+
+    /// Drops stale tracks and duplicates; call once per decision cycle (or scan) with the current time.
     public func maintain(now: Double) {
         var i = 0
+        let confirmT = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
+        let deleteT = Foundation.log(configuration.scoreBeta / (1 - configuration.scoreAlpha))
+        _ = confirmT
         while i < tracks.count {
             let status = tracks[i].status
             var drop: String? = nil
-            switch status {
-            case .tentative:
+            switch (status, configuration.initiation) {
+            case (.tentative, .mOfN):
                 if now > tracks[i].confirmDeadline { drop = "not confirmed" }
-            case .confirmed:
-                if now - tracks[i].lastUpdate > configuration.maxCoast { drop = "no update for \(Int(configuration.maxCoast)) s" }
+            case (.tentative, .score):
+                if tracks[i].score < deleteT || now > tracks[i].confirmDeadline { drop = "not confirmed" }
+            case (.confirmed, _):
+                if now - tracks[i].lastUpdate > configuration.maxCoast {
+                    drop = "no update for \(Int(configuration.maxCoast)) s"
+                } else if configuration.initiation == .score && tracks[i].score < tracks[i].peakScore - configuration.scoreDrop {
+                    drop = "track score fell"
+                }
             }
             if let reason = drop {
                 if status == .confirmed {
@@ -513,11 +931,11 @@ public final class Tracker {
                 }
                 tracks.swapAt(i, tracks.count - 1)
                 tracks.removeLast()
+                indexDirty = true
             } else {
                 i += 1
             }
         }
-        // Positions have moved since the last build: rebuild once per cycle.
         indexDirty = true
         removeDuplicates(now: now)
     }
@@ -532,26 +950,39 @@ public final class Tracker {
         indexDirty = true
     }
 
-    /// Two tracks on one object (e.g. one started from a bearing, one from a radar plot): keep the
-    /// confirmed, then the older one.
+    /// Calls `body` with (id, confirmation time, state at t) for every confirmed track: the
+    /// estimate when the track's time is t, else its model bank's predicted mean.
+    public func forEachConfirmed(at t: Double, _ body: (Int, Double?, Vector6) -> Void) {
+        tracks.withUnsafeBufferPointer { tb in
+            for i in tb.indices where tb[i].status == .confirmed {
+                let p = tb.baseAddress! + i
+                let x = p.pointee.state.time == t ? p.pointee.state.x : bank.predictedMean(p.pointee.state, to: t)
+                body(p.pointee.id, p.pointee.confirmedAt, x)
+            }
+        }
+    }
+
+    /// Predicted mean (position, velocity) of a track at time t, by its model bank.
+    public func predictedMean(_ trk: Track, at t: Double) -> Vector6 { bank.predictedMean(trk.state, to: t) }
+
+    /// Two tracks on one object: keep the confirmed, then the older one.
     private func removeDuplicates(now: Double) {
         guard tracks.count > 1 else { return }
         if indexDirty { rebuildIndex() }
         var doomed = [Bool](repeating: false, count: tracks.count)
         var anyDoomed = false
         var buf: [Int32] = []
+        let q = configuration.gatingProcessNoise
         for i in tracks.indices where tracks[i].hasVelocity && !doomed[i] {
             buf.removeAll(keepingCapacity: true)
-            let pa = tracks[i].x.position
+            let pa = tracks[i].state.x.position
             candidates(near: pa, radius: 1, into: &buf)
             for j32 in buf {
                 let j = Int(j32)
                 guard j > i, !doomed[j], tracks[j].hasVelocity else { continue }
-                // Cheap distance test before any copying: 20 km plus 2 minutes of closing.
-                let pb = tracks[j].x.position
+                let pb = tracks[j].state.x.position
                 guard norm(pa - pb) < 20_000 else { continue }
                 let a = tracks[i], b = tracks[j]
-                let q = configuration.processNoise
                 let t = max(a.time, b.time)
                 let (xa, Pa) = a.predicted(to: t, processNoise: q)
                 let (xb, Pb) = b.predicted(to: t, processNoise: q)

@@ -1,0 +1,72 @@
+import CanopyCore
+import CanopyTracking
+import Foundation
+
+/// Reads a tracker configuration file (YAML or JSON) for `canopy track`, reporting every problem
+/// as `file: path: message (line N)`. See docs/tracking.md for the keys.
+public enum TrackerConfigFile {
+    static let keys = ["filter", "association", "initiation", "models", "confirm_m", "confirm_n", "max_coast",
+                       "gate_probability", "process_noise", "max_speed", "cell_size", "oosm_window", "score", "jpda_max_events"]
+
+    public static func load(path: String, base: TrackerConfiguration) throws -> TrackerConfiguration {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+            throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
+        }
+        let doc: Document
+        do {
+            doc = URL(fileURLWithPath: path).pathExtension.lowercased() == "json" ? try Document.json(text) : try Document.yaml(text)
+        } catch let e as DocumentError {
+            throw ScenarioError(problems: [.init(file: name, path: "", message: e.message, line: e.line)])
+        }
+        let r = Reader(file: name)
+        var c = base
+        if let m = r.mapping(doc, "", allowed: keys) {
+            c.filter = r.choice(m, "filter", "", default: base.filter) ?? base.filter
+            c.association = r.choice(m, "association", "", default: base.association) ?? base.association
+            c.initiation = r.choice(m, "initiation", "", default: base.initiation) ?? base.initiation
+            c.confirmM = r.integer(m, "confirm_m", "", default: base.confirmM, min: 1, max: 100) ?? base.confirmM
+            c.confirmN = r.integer(m, "confirm_n", "", default: base.confirmN, min: 1, max: 100) ?? base.confirmN
+            if c.confirmM > c.confirmN { r.fail("confirm_m", "must be ≤ confirm_n (\(c.confirmN))", m["confirm_m"]) }
+            c.maxCoast = r.number(m, "max_coast", "", default: base.maxCoast, min: 0, minOpen: true) ?? base.maxCoast
+            c.gateProbability = r.number(m, "gate_probability", "", default: base.gateProbability, min: 0.5, max: 1, maxOpen: true) ?? base.gateProbability
+            c.processNoise = r.number(m, "process_noise", "", default: base.processNoise, min: 0, minOpen: true) ?? base.processNoise
+            c.maxSpeed = r.number(m, "max_speed", "", default: base.maxSpeed, min: 0, minOpen: true) ?? base.maxSpeed
+            c.cellSize = r.number(m, "cell_size", "", default: base.cellSize, min: 100) ?? base.cellSize
+            c.oosmWindow = r.number(m, "oosm_window", "", default: base.oosmWindow, min: 0) ?? base.oosmWindow
+            c.jpdaMaxEvents = r.integer(m, "jpda_max_events", "", default: base.jpdaMaxEvents, min: 1) ?? base.jpdaMaxEvents
+            if let s = m["score"], let sm = r.mapping(s, "score", allowed: ["alpha", "beta", "drop", "new_target_ratio"]) {
+                c.scoreAlpha = r.number(sm, "alpha", "score", default: base.scoreAlpha, min: 0, minOpen: true, max: 0.5) ?? base.scoreAlpha
+                c.scoreBeta = r.number(sm, "beta", "score", default: base.scoreBeta, min: 0, minOpen: true, max: 0.5) ?? base.scoreBeta
+                c.scoreDrop = r.number(sm, "drop", "score", default: base.scoreDrop, min: 0, minOpen: true) ?? base.scoreDrop
+                c.newTargetDensityRatio = r.number(sm, "new_target_ratio", "score", default: base.newTargetDensityRatio, min: 0, minOpen: true) ?? base.newTargetDensityRatio
+            }
+            if m["models"] != nil {
+                let items = r.list(m["models"], "models")
+                if items.isEmpty || items.count > 4 { r.fail("models", "must list 1 to 4 motion models (got \(items.count))", m["models"]) }
+                var models: [MotionModel] = []
+                for (i, item) in items.enumerated() {
+                    let p = "models[\(i)]"
+                    guard let mm = r.mapping(item, p, allowed: ["type", "q", "turn_rate", "sojourn"]) else { continue }
+                    guard let kind: MotionModel.Kind = r.choice(mm, "type", p) else { continue }
+                    let q = r.number(mm, "q", p, min: 0, minOpen: true) ?? 1
+                    let sojourn = r.number(mm, "sojourn", p, default: 20, min: 0, minOpen: true) ?? 20
+                    var rate = 0.0
+                    if kind == .coordinatedTurn {
+                        // Degrees per second in the file.
+                        rate = (r.number(mm, "turn_rate", p, min: -90, max: 90) ?? 0) * .pi / 180
+                    } else if mm["turn_rate"] != nil {
+                        r.fail(Reader.join(p, "turn_rate"), "applies only to type ct", mm["turn_rate"])
+                    }
+                    models.append(MotionModel(kind, q: q, turnRate: rate, sojourn: sojourn))
+                }
+                if !models.isEmpty && models.count <= 4 { c.models = models }
+            } else if m["process_noise"] != nil {
+                c.models = [.cv(q: c.processNoise)]
+            }
+        }
+        if !r.problems.isEmpty { throw ScenarioError(problems: r.problems) }
+        return c
+    }
+}

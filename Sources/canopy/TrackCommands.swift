@@ -1,0 +1,130 @@
+import ArgumentParser
+import CanopyCore
+import CanopyScenario
+import CanopyTracking
+import Foundation
+
+/// Writes bytes next to the target and renames them into place, so a reader never sees half a file.
+func atomicWrite(_ bytes: [UInt8], to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent().path
+    if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+    let tmp = path + ".partial"
+    try Data(bytes).write(to: URL(fileURLWithPath: tmp))
+    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+    try FileManager.default.moveItem(atPath: tmp, toPath: path)
+}
+
+func loadBenchmark(_ path: String, truth: Bool, origins: Bool) throws -> BenchmarkScenario {
+    do {
+        return try BenchmarkScenario.load(path: path, readTruth: truth, readOrigins: origins)
+    } catch let e as BenchmarkFileError {
+        printError(e.description)
+        printError("See the tracking benchmark format (docs/tracking.md).")
+        throw ExitCode(1)
+    }
+}
+
+struct Track: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the tracker on a tracking-benchmark scenario and write its tracks.",
+        discussion: "Reads the canopy-tracking-scenario format (plain or gzip JSON); never reads the scans' origins.")
+
+    @Argument(help: "Scenario file (.json or .json.gz).")
+    var scenario: String
+
+    @Option(help: "Tracks file to write (canopy-tracks JSON).")
+    var out: String
+
+    @Option(help: "Tracker configuration (YAML or JSON); see docs/tracking.md.")
+    var config: String?
+
+    @Flag(help: "Also score the tracks against the scenario's truth and print the summary.")
+    var score = false
+
+    @Flag(help: "No report on stderr.")
+    var quiet = false
+
+    func run() throws {
+        guard !out.hasSuffix(".gz") else {
+            printError("--out \(out): writing gzip is not supported; name the file .json")
+            throw ExitCode(1)
+        }
+        var cfg = BenchmarkRunner.defaultConfiguration()
+        if let config {
+            do { cfg = try TrackerConfigFile.load(path: config, base: cfg) } catch let e as ScenarioError {
+                printError(e.description)
+                throw ExitCode(1)
+            }
+        }
+        let t0 = BenchmarkRunner.cpuSeconds()
+        let s = try loadBenchmark(scenario, truth: score, origins: false)
+        let loadCPU = BenchmarkRunner.cpuSeconds() - t0
+        let r = BenchmarkRunner.run(s, configuration: cfg)
+        let modelText = cfg.models.map { m in
+            m.kind == .coordinatedTurn ? "ct(q=\(m.q), \(m.turnRate * 180 / .pi)°/s)" : "\(m.kind.rawValue)(q=\(m.q))"
+        }.joined(separator: "+")
+        let bytes = TracksFile.render(tracks: r.tracks, scenario: s.name, tracker: [
+            ("name", "canopy"), ("filter", cfg.filter.rawValue), ("models", modelText),
+            ("association", cfg.association.rawValue), ("initiation", cfg.initiation.rawValue),
+        ])
+        do { try atomicWrite(bytes, to: out) } catch {
+            printError("\(out): cannot write (\(error.localizedDescription))")
+            throw ExitCode(1)
+        }
+        if !quiet {
+            let perDet = r.trackingCPUSeconds / Double(max(r.detections, 1))
+            let kf = BenchmarkRunner.kalmanStepSeconds()
+            printError(String(format: "%@: %d scans, %d detections, %d confirmed tracks", s.name, r.scans, r.detections, r.confirmedTracks))
+            printError(String(format: "tracking CPU %.3f s (%.0f detections/s, %.2f µs per detection = %.1f× one 6-state KF predict+update of %.3f µs); reading %.3f s",
+                              r.trackingCPUSeconds, Double(r.detections) / max(r.trackingCPUSeconds, 1e-9), perDet * 1e6,
+                              perDet / kf, kf * 1e6, loadCPU))
+        }
+        if score {
+            let sc = BenchmarkScore.score(scenario: s, tracks: r.tracks)
+            printScore(sc, json: false)
+        }
+    }
+}
+
+func printScore(_ sc: BenchmarkScore, json: Bool) {
+    if json {
+        var w = ByteWriter()
+        w.text("{")
+        for (i, (k, v)) in sc.fields.enumerated() {
+            if i > 0 { w.text(",") }
+            w.string(k); w.text(":"); w.fixed(v, decimals: 6)
+        }
+        w.text("}\n")
+        FileHandle.standardOutput.write(Data(w.bytes))
+    } else {
+        for (k, v) in sc.fields {
+            let shown = v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.4f", v)
+            print("\(k.padding(toLength: 16, withPad: " ", startingAt: 0)) \(shown)")
+        }
+    }
+}
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a tracks file against a tracking-benchmark scenario (GOSPA, OSPA, CLEAR MOT, IDF1).")
+
+    @Argument(help: "Scenario file (.json or .json.gz).")
+    var scenario: String
+
+    @Argument(help: "Tracks file (canopy-tracks, .json or .json.gz).")
+    var tracks: String
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func run() throws {
+        let s = try loadBenchmark(scenario, truth: true, origins: false)
+        let t: [BenchmarkTrack]
+        do { t = try TracksFile.load(path: tracks) } catch let e as BenchmarkFileError {
+            printError(e.description)
+            throw ExitCode(1)
+        }
+        printScore(BenchmarkScore.score(scenario: s, tracks: t), json: json)
+    }
+}
