@@ -191,6 +191,7 @@ public final class Tracker {
     public var recordAssociations = true
 
     private var nextID = 1
+    private var lastDuplicateCheck = -Double.infinity
     private let gates: (Double, Double, Double)
     private let qGate: Double
     // Spatial index: (cell key, track index), sorted by key; rebuilt when tracks change.
@@ -937,7 +938,11 @@ public final class Tracker {
             }
         }
         indexDirty = true
-        removeDuplicates(now: now)
+        // Duplicates form over seconds: look for them every other second at most.
+        if now - lastDuplicateCheck >= 2 || now < lastDuplicateCheck {
+            lastDuplicateCheck = now
+            removeDuplicates(now: now)
+        }
     }
 
     /// Removes a track on the caller's word (e.g. a confirmed kill).
@@ -981,7 +986,8 @@ public final class Tracker {
                 let j = Int(j32)
                 guard j > i, !doomed[j], tracks[j].hasVelocity else { continue }
                 let pb = tracks[j].state.x.position
-                guard norm(pa - pb) < 20_000 else { continue }
+                // Cheap test first: two estimates of one object are within a few kilometres.
+                guard norm(pa - pb) < 5_000 else { continue }
                 let a = tracks[i], b = tracks[j]
                 let t = max(a.time, b.time)
                 let (xa, Pa) = a.predicted(to: t, processNoise: q)

@@ -14,6 +14,9 @@ public struct BenchmarkScore: Sendable {
     public var falsePerTime = 0.0
     public var truthPerTime = 0.0
     public var tracksPerTime = 0.0
+    /// √(mean over scan times of GOSPA² ÷ mean truth count): a per-target figure that does not
+    /// grow with the number of targets (mean GOSPA grows like its square root).
+    public var gospaPerTarget = 0.0
     public var mot = MOTAccumulator.Summary()
     /// Per scan time: (t, GOSPA).
     public var gospaSeries: [(Double, Double)] = []
@@ -54,6 +57,7 @@ public struct BenchmarkScore: Sendable {
         }
         var out = BenchmarkScore()
         out.scanTimes = n
+        var sumG2 = 0.0
         var sumG = 0.0, sumO = 0.0, sumD = 0.0, pairs = 0
         var missed = 0, falseT = 0, truthN = 0, trackN = 0
         var mot = MOTAccumulator(threshold: c)
@@ -63,6 +67,7 @@ public struct BenchmarkScore: Sendable {
             let g = SetMetrics.gospa(m, nx: nx, ny: ny, c: c, p: p)
             let o = SetMetrics.ospa(m, nx: nx, ny: ny, c: c, p: p)
             sumG += g.distance; sumO += o.distance
+            sumG2 += g.distance * g.distance
             sumD += m.closeCost; pairs += m.closePairs
             missed += nx - m.closePairs; falseT += ny - m.closePairs
             truthN += nx; trackN += ny
@@ -81,6 +86,7 @@ public struct BenchmarkScore: Sendable {
         out.falsePerTime = Double(falseT) / nd
         out.truthPerTime = Double(truthN) / nd
         out.tracksPerTime = Double(trackN) / nd
+        out.gospaPerTarget = out.truthPerTime > 0 ? (sumG2 / nd / out.truthPerTime).squareRoot() : 0
         out.mot = mot.summary()
         return out
     }
@@ -89,7 +95,7 @@ public struct BenchmarkScore: Sendable {
     public var fields: [(String, Double)] {
         [("gospa_mean", gospaMean), ("ospa_mean", ospaMean), ("matched_pos_err", matchedPositionError),
          ("missed_per_time", missedPerTime), ("false_per_time", falsePerTime), ("truth_per_time", truthPerTime),
-         ("tracks_per_time", tracksPerTime), ("scan_times", Double(scanTimes)),
+         ("tracks_per_time", tracksPerTime), ("gospa_per_target", gospaPerTarget), ("scan_times", Double(scanTimes)),
          ("mota", mot.mota), ("motp_m", mot.motp), ("id_switches", Double(mot.switches)),
          ("idf1", mot.idf1), ("idp", mot.idp), ("idr", mot.idr)]
     }

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@Suite("Command line: track and score", .serialized)
+struct TrackCLITests {
+    @Test("track writes a tracks file that score reads back; bad configs and files exit 1")
+    func trackAndScore() throws {
+        let scenario = root + "/Tests/CanopyTrackingTests/Fixtures/n10.json.gz"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-cli-track-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/tracks.json"
+        let r = try runCanopy(["track", scenario, "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("detections") && r.stderr.contains("KF predict+update"))
+        #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
+        let s = try runCanopy(["score", scenario, out, "--json"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
+        let gospa = try #require((obj["gospa_mean"] as? NSNumber)?.doubleValue)
+        #expect(gospa > 0 && gospa < 127.1)
+        for key in ["ospa_mean", "matched_pos_err", "missed_per_time", "false_per_time", "truth_per_time", "tracks_per_time", "mota", "idf1"] {
+            #expect(obj[key] != nil, "missing \(key)")
+        }
+        // A bad configuration: every problem, with file, key and line.
+        let cfg = dir + "/bad.yaml"
+        try "filter: ekff\nassociation: jpda\nmodels:\n  - {type: ct, q: -1, turn_rate: 3}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let b = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(b.status == 1)
+        #expect(b.stderr.contains("bad.yaml: filter") && b.stderr.contains("did you mean 'ekf'"))
+        #expect(b.stderr.contains("models[0].q"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"))
+        // A missing scenario and a tracks file that is not one.
+        let m = try runCanopy(["track", dir + "/nope.json", "--out", dir + "/y.json"])
+        #expect(m.status == 1 && m.stderr.contains("nope.json"))
+        let n = try runCanopy(["score", scenario, cfg])
+        #expect(n.status == 1 && n.stderr.contains("bad.yaml"))
+    }
+}
