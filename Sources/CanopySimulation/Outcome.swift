@@ -306,8 +306,13 @@ public enum OutputWriter {
     }
 
     public static func atomicWrite(_ text: String, to path: String) throws {
+        try atomicWrite(Data(text.utf8), to: path)
+    }
+
+    /// Writes next to the target and renames into place, so a reader never sees half a file.
+    public static func atomicWrite(_ data: Data, to path: String) throws {
         let tmp = path + ".partial"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+        try data.write(to: URL(fileURLWithPath: tmp))
         let fm = FileManager.default
         if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
         try fm.moveItem(atPath: tmp, toPath: path)

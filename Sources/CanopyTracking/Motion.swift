@@ -252,10 +252,8 @@ public enum MeasurementUpdate {
             let scale = 3.0.squareRoot()
             let h0 = MeasurementModel.h(s, position: x.position)
             // Sigma-point measurements as deviations from h(x̂) (angles wrapped around it).
-            var dz = [Vector3](); dz.reserveCapacity(0)
             var zs = (Vector3.zero, Vector3.zero, Vector3.zero, Vector3.zero, Vector3.zero, Vector3.zero)
             let cols = [L.c0, L.c1, L.c2]
-            _ = dz
             for k in 0..<3 {
                 let d = cols[k] * scale
                 let zp = MeasurementModel.innovation(kind: s.kind, z: MeasurementModel.h(s, position: x.position + d), h: h0)

@@ -205,6 +205,9 @@ public final class Tracker {
     private var costBuffer: [Double] = []
     private var detAssigned: [Int32] = []
     private var detWeight: [Double] = []
+    /// ln g of the pair GNN chose for each detection.
+    private var detLogG: [Double] = []
+    private var logGBuffer: [Double] = []
     private var parent: [Int32] = []
     private var updatedThisScan: [Bool] = []
     private var clusterTracks: [Int32] = [], clusterDets: [Int32] = []
@@ -361,6 +364,8 @@ public final class Tracker {
         detAssigned.append(contentsOf: repeatElement(-1, count: batch.count))
         detWeight.removeAll(keepingCapacity: true)
         detWeight.append(contentsOf: repeatElement(0, count: batch.count))
+        detLogG.removeAll(keepingCapacity: true)
+        detLogG.append(contentsOf: repeatElement(0, count: batch.count))
         if scanComplete || configuration.initiation == .score {
             updatedThisScan.removeAll(keepingCapacity: true)
             updatedThisScan.append(contentsOf: repeatElement(false, count: tracks.count))
@@ -368,14 +373,11 @@ public final class Tracker {
         if !pairs.isEmpty { associate(batch: batch, sensor: sensor) }
 
         // 3. GNN updates (JPDA updated its tracks inside `associate`).
-        if configuration.association == .gnn || !pairs.isEmpty {
-            for (di, det) in batch.enumerated() {
-                let ti = Int(detAssigned[di])
-                if ti >= 0 && detWeight[di] == 0 {
-                    let logG = bestLogG(det: Int32(di), trk: Int32(ti))
-                    applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: logG)
-                    detWeight[di] = 1
-                }
+        for (di, det) in batch.enumerated() {
+            let ti = Int(detAssigned[di])
+            if ti >= 0 && detWeight[di] == 0 {
+                applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: detLogG[di])
+                detWeight[di] = 1
             }
         }
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
@@ -393,11 +395,6 @@ public final class Tracker {
                 startTrack(sensor: sensor, detection: det)
             }
         }
-    }
-
-    private func bestLogG(det: Int32, trk: Int32) -> Double {
-        for p in pairs where p.det == det && p.trk == trk { return p.logG }
-        return 0
     }
 
     /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces.
@@ -561,13 +558,18 @@ public final class Tracker {
     private func solveGNN(_ range: Range<Int>) {
         if range.count == 1 {
             let p = pairs[range.lowerBound]
-            if p.logG > 0 || configuration.association == .gnn { detAssigned[Int(p.det)] = p.trk }
+            if p.logG > 0 || configuration.association == .gnn {
+                detAssigned[Int(p.det)] = p.trk
+                detLogG[Int(p.det)] = p.logG
+            }
             return
         }
         collectCluster(range)
         let rows = clusterTracks.count, nd = clusterDets.count, cols = nd + rows
         costBuffer.removeAll(keepingCapacity: true)
         costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
+        logGBuffer.removeAll(keepingCapacity: true)
+        logGBuffer.append(contentsOf: repeatElement(0, count: rows * cols))
         // Miss column: cost of leaving the track without a detection. Pairs cost −ln g, shifted so
         // that every in-gate pair is preferred to a miss (the GNN convention of taking what gates).
         var shift = 0.0
@@ -577,12 +579,16 @@ public final class Tracker {
         for p in pairs[range] {
             let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
             costBuffer[r * cols + c] = shift - p.logG
+            logGBuffer[r * cols + c] = p.logG
         }
         let ok = costBuffer.withUnsafeBufferPointer { solver.solve(cost: $0, rows: rows, cols: cols) }
         guard ok else { return }
         for r in 0..<rows {
             let c = solver.rowToColumn[r]
-            if c >= 0 && c < nd { detAssigned[Int(clusterDets[c])] = clusterTracks[r] }
+            if c >= 0 && c < nd {
+                detAssigned[Int(clusterDets[c])] = clusterTracks[r]
+                detLogG[Int(clusterDets[c])] = logGBuffer[r * cols + c]
+            }
         }
     }
 
@@ -647,7 +653,7 @@ public final class Tracker {
             for c in 0..<nd where jpdaBeta[r * (nd + 1) + c] > 1e-9 { betas.append((c, jpdaBeta[r * (nd + 1) + c])) }
             guard !betas.isEmpty else { continue }
             let beta0 = jpdaBeta[r * (nd + 1) + nd]
-            pdaUpdate(trackIndex: ti, sensor: sensor, batch: batch, betas: betas, beta0: beta0)
+            pdaUpdate(trackIndex: ti, sensor: sensor, batch: batch, betas: betas, beta0: beta0, cluster: range)
         }
         // Detections mostly explained by tracks are used; the best track of each is recorded.
         for c in 0..<nd {
@@ -666,7 +672,8 @@ public final class Tracker {
 
     /// Probabilistic data association update of one track (Bar-Shalom & Tse 1975): combined
     /// innovation, and the covariance with the spread-of-innovations term; per model for an IMM.
-    private func pdaUpdate(trackIndex ti: Int, sensor: TrackerSensor, batch: [Detection], betas: [(Int, Double)], beta0: Double) {
+    private func pdaUpdate(trackIndex ti: Int, sensor: TrackerSensor, batch: [Detection], betas: [(Int, Double)], beta0: Double,
+                           cluster: Range<Int>) {
         let t = batch[0].time
         let src = sensor.source
         var st = tracks[ti].state
@@ -715,7 +722,7 @@ public final class Tracker {
         let (bestC, bestB) = betas.max { $0.1 < $1.1 }!
         let det = batch[Int(clusterDets[bestC])]
         var logG = 0.0
-        for p in pairs where p.det == clusterDets[bestC] && p.trk == Int32(ti) { logG = p.logG }
+        for p in pairs[cluster] where p.det == clusterDets[bestC] && p.trk == Int32(ti) { logG = p.logG }
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: bestB * logG, record: false)
     }
 
@@ -906,9 +913,7 @@ public final class Tracker {
     /// Drops stale tracks and duplicates; call once per decision cycle (or scan) with the current time.
     public func maintain(now: Double) {
         var i = 0
-        let confirmT = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
         let deleteT = Foundation.log(configuration.scoreBeta / (1 - configuration.scoreAlpha))
-        _ = confirmT
         while i < tracks.count {
             let status = tracks[i].status
             var drop: String? = nil

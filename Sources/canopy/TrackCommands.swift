@@ -1,19 +1,9 @@
 import ArgumentParser
 import CanopyCore
 import CanopyScenario
+import CanopySimulation
 import CanopyTracking
 import Foundation
-
-/// Writes bytes next to the target and renames them into place, so a reader never sees half a file.
-func atomicWrite(_ bytes: [UInt8], to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent().path
-    if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-    let tmp = path + ".partial"
-    try Data(bytes).write(to: URL(fileURLWithPath: tmp))
-    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-    try FileManager.default.moveItem(atPath: tmp, toPath: path)
-}
 
 func loadBenchmark(_ path: String, truth: Bool, origins: Bool) throws -> BenchmarkScenario {
     do {
@@ -68,7 +58,11 @@ struct Track: ParsableCommand {
             ("name", "canopy"), ("filter", cfg.filter.rawValue), ("models", modelText),
             ("association", cfg.association.rawValue), ("initiation", cfg.initiation.rawValue),
         ])
-        do { try atomicWrite(bytes, to: out) } catch {
+        do {
+            let dir = URL(fileURLWithPath: out).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try OutputWriter.atomicWrite(Data(bytes), to: out)
+        } catch {
             printError("\(out): cannot write (\(error.localizedDescription))")
             throw ExitCode(1)
         }

@@ -49,8 +49,8 @@ struct AdvancedTrackerTests {
         let src = MeasurementSource(kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: Vector3(0, 0, 20)),
                                     sigma: Vector3(25, 1e-3, 1.5e-3))
         let truth = Vector3(30_000, 40_000, 5_000)
-        var x = Vector6(position: truth + Vector3(40, -30, 20), velocity: Vector3(200, 0, 0))
-        var P = Matrix6.diagonal(Vector6(2500, 2500, 2500, 400, 400, 400))
+        let x = Vector6(position: truth + Vector3(40, -30, 20), velocity: Vector3(200, 0, 0))
+        let P = Matrix6.diagonal(Vector6(2500, 2500, 2500, 400, 400, 400))
         let z = MeasurementModel.h(src, position: truth)
         let e = MeasurementUpdate.innovation(x: x, P: P, source: src, z: z, filter: .ekf)!
         let u = MeasurementUpdate.innovation(x: x, P: P, source: src, z: z, filter: .ukf)!
@@ -62,8 +62,6 @@ struct AdvancedTrackerTests {
         #expect(norm(xe.position - truth) < norm(x.position - truth))
         #expect(Pe.isPositiveDefinite && Pu.isPositiveDefinite)
         for i in 0..<3 { #expect(abs(Pe[i, i] - Pu[i, i]) < 0.05 * Pe[i, i]) }
-        x = xe; P = Pe
-        _ = (x, P)
     }
 
     /// A flat radar at the origin seeing every truth position once a second, no clutter.

@@ -88,7 +88,7 @@ public enum BenchmarkRunner {
     /// here and now over `iterations` runs (the yardstick for the tracker's cost per detection).
     public static func kalmanStepSeconds(iterations: Int = 200_000) -> Double {
         let src = MeasurementSource(kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero), sigma: Vector3(25, 1e-3, 1.5e-3))
-        var x = Vector6(30_000, 40_000, 5_000, 200, -100, 0)
+        let x = Vector6(30_000, 40_000, 5_000, 200, -100, 0)
         var P = Matrix6.identity
         for i in 0..<6 { P[i, i] = i < 3 ? 2500 : 400 }
         let bank = ModelBank(models: [.cv(q: 0.5)], frame: .flat, filter: .ekf)

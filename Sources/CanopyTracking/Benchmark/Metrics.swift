@@ -66,24 +66,13 @@ public enum SetMetrics {
                 }
             }
         }
-        // Components by union-find over x ∪ y.
-        var parent = Array(0..<(nx + ny))
-        func find(_ a: Int) -> Int {
-            var a = a
-            while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }
-            return a
-        }
-        for (i, j, _) in edges {
-            let a = find(i), b = find(nx + j)
-            if a != b { parent[a] = b }
-        }
-        var compEdges: [Int: [(Int, Int, Double)]] = [:]
-        for e in edges { compEdges[find(e.0), default: []].append(e) }
+        // Components of the close-pair graph over x ∪ y.
+        let compEdges = Components.group(edges, left: nx, right: ny) { ($0.0, $0.1) }
         var W = 0.0
         var closePairs = 0, closeCost = 0.0
         var pairs: [(Int, Int, Double)] = []
         var solver = LinearAssignmentSolver()
-        for (_, es) in compEdges.sorted(by: { $0.key < $1.key }) {
+        for (_, es) in compEdges {
             var xs: [Int] = [], ys: [Int] = []
             var xi: [Int: Int] = [:], yi: [Int: Int] = [:]
             for (i, j, _) in es {
@@ -177,13 +166,11 @@ public struct MOTAccumulator {
         for h in hypothesisIDs { hypFrames[h, default: 0] += 1 }
         let nt = truthIDs.count, nh = hypothesisIDs.count
         var D = [Double](repeating: .nan, count: nt * nh)
-        var edges: [(Int, Int)] = []
         for i in 0..<nt {
             for j in 0..<nh {
                 let d = distance(i, j)
                 if d <= threshold {
                     D[i * nh + j] = d
-                    edges.append((i, j))
                     together[SIMD2(truthIDs[i], hypothesisIDs[j]), default: 0] += 1
                 }
             }
@@ -227,7 +214,6 @@ public struct MOTAccumulator {
         }
         counts.misses += tUsed.lazy.filter { !$0 }.count
         counts.falsePositives += hUsed.lazy.filter { !$0 }.count
-        _ = edges
     }
 
     /// The totals, with the identity scores from the best one-to-one truth–hypothesis pairing.
@@ -240,18 +226,9 @@ public struct MOTAccumulator {
             var gi: [Int: Int] = [:], hi: [Int: Int] = [:]
             for (k, g) in gs.enumerated() { gi[g] = k }
             for (k, h) in hs.enumerated() { hi[h] = k }
-            var parent = Array(0..<(gs.count + hs.count))
-            func find(_ a: Int) -> Int {
-                var a = a
-                while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }
-                return a
+            let comps = Components.group(together.map { ($0.key, $0.value) }, left: gs.count, right: hs.count) {
+                (gi[$0.0.x]!, hi[$0.0.y]!)
             }
-            for k in together.keys {
-                let a = find(gi[k.x]!), b = find(gs.count + hi[k.y]!)
-                if a != b { parent[a] = b }
-            }
-            var comps: [Int: [(SIMD2<Int>, Int)]] = [:]
-            for (k, v) in together { comps[find(gi[k.x]!), default: []].append((k, v)) }
             for (_, es) in comps {
                 var rows: [Int: Int] = [:], cols: [Int: Int] = [:]
                 for (k, _) in es {
@@ -274,3 +251,27 @@ public struct MOTAccumulator {
         return s
     }
 }
+
+/// Connected components of a bipartite graph (union-find with path halving), for splitting an
+/// assignment problem into independent small ones.
+enum Components {
+    /// Groups `edges` by component, in order of each component's root; `ends` gives an edge's
+    /// left index (< left) and right index (< right).
+    static func group<E>(_ edges: [E], left: Int, right: Int, ends: (E) -> (Int, Int)) -> [(key: Int, value: [E])] {
+        var parent = Array(0..<(left + right))
+        func find(_ a: Int) -> Int {
+            var a = a
+            while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }
+            return a
+        }
+        for e in edges {
+            let (i, j) = ends(e)
+            let a = find(i), b = find(left + j)
+            if a != b { parent[a] = b }
+        }
+        var groups: [Int: [E]] = [:]
+        for e in edges { groups[find(ends(e).0), default: []].append(e) }
+        return groups.sorted { $0.key < $1.key }
+    }
+}
+
