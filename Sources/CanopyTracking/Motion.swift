@@ -382,20 +382,8 @@ public struct FilterState: Sendable {
     /// Moment-matched combination of the modes into x, P.
     @inlinable public mutating func combine() {
         guard modeCount > 1 else { return }
-        var m = Vector6()
-        for j in 0..<modeCount { for i in 0..<6 { m[i] += mu[j] * mx[j][i] } }
-        var C = Matrix6()
-        for j in 0..<modeCount {
-            var d = Vector6()
-            for i in 0..<6 { d[i] = mx[j][i] - m[i] }
-            let w = mu[j]
-            for a in 0..<6 {
-                let wda = w * d[a]
-                for b in a..<6 { C[a, b] += w * mP[j][a, b] + wda * d[b] }
-            }
-        }
-        for a in 1..<6 { for b in 0..<a { C[a, b] = C[b, a] } }
-        x = m; P = C
+        let n = modeCount, w = mu
+        withStorage { x, P, mx, mP in FilterKernel.combine(n: n, mu: w, mx: mx, mP: mP, x: x, P: P) }
     }
 }
 
@@ -411,53 +399,76 @@ public struct ModelBank: Sendable {
         self.models = models; self.frame = frame; self.filter = filter
     }
 
-    /// Probability of switching from model i to model j over dt: stay with exp(−dt/τᵢ), else
-    /// move to one of the others uniformly.
-    @inlinable func transition(_ i: Int, _ j: Int, dt: Double) -> Double {
-        let n = models.count
-        let stay = Foundation.exp(-abs(dt) / models[i].sojourn)
-        return i == j ? stay : (1 - stay) / Double(n - 1)
-    }
-
     /// IMM interaction and prediction of every mode to `t` (mode probabilities become the
-    /// predicted ones). Single model: the Kalman prediction.
+    /// predicted ones), then the combined estimate. Single model: the Kalman prediction.
+    ///
+    /// The probability of switching from model i to model j over dt: stay with exp(−dt/τᵢ), else
+    /// move to one of the others uniformly.
     @inlinable
     public func predict(_ s: inout FilterState, to t: Double) {
+        predictModes(&s, to: t)
+        s.combine()
+    }
+
+    /// As `predict` but leaves the combined x, P as they were: for a prediction that an update
+    /// (which combines) follows at once.
+    @usableFromInline
+    func predictModes(_ s: inout FilterState, to t: Double) {
         let dt = t - s.time
+        s.time = t
+        if dt == 0 { return }
+        let frame = self.frame
         if s.modeCount == 1 {
-            models[0].predict(&s.x, &s.P, dt: dt, frame: frame)
-            s.time = t
+            let model = models[0]
+            s.withStorage { x, P, _, _ in FilterKernel.predict(model, x: x, P: P, dt: dt, frame: frame) }
             return
         }
         let n = s.modeCount
+        let mu = s.mu
+        var stay = SIMD4<Double>(repeating: 1)
+        for i in 0..<n { stay[i] = Foundation.exp(-abs(dt) / models[i].sojourn) }
+        let other = 1 / Double(n - 1)
+        // pi[i][j] as columns: column j holds P(i → j) for every i.
+        var pi = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
         var cbar = SIMD4<Double>(repeating: 0)
-        for j in 0..<n { for i in 0..<n { cbar[j] += transition(i, j, dt: dt) * s.mu[i] } }
-        var newX = s.mx, newP = s.mP
         for j in 0..<n {
-            // Mixed initial condition for model j.
-            var x0 = Vector6()
-            var w = SIMD4<Double>(repeating: 0)
-            for i in 0..<n { w[i] = cbar[j] > 0 ? transition(i, j, dt: dt) * s.mu[i] / cbar[j] : (i == j ? 1 : 0) }
-            for i in 0..<n { for k in 0..<6 { x0[k] += w[i] * s.mx[i][k] } }
-            var P0 = Matrix6()
-            for i in 0..<n where w[i] > 0 {
-                var d = Vector6()
-                for k in 0..<6 { d[k] = s.mx[i][k] - x0[k] }
-                let wi = w[i]
-                for a in 0..<6 {
-                    let wda = wi * d[a]
-                    for b in a..<6 { P0[a, b] += wi * s.mP[i][a, b] + wda * d[b] }
-                }
-            }
-            for a in 1..<6 { for b in 0..<a { P0[a, b] = P0[b, a] } }
-            models[j].predict(&x0, &P0, dt: dt, frame: frame)
-            newX[j] = x0; newP[j] = P0
+            var col = SIMD4<Double>()
+            for i in 0..<n { col[i] = i == j ? stay[i] : (1 - stay[i]) * other }
+            switch j { case 0: pi.0 = col; case 1: pi.1 = col; case 2: pi.2 = col; default: pi.3 = col }
+            cbar[j] = (col * mu).sum()
         }
-        s.mx = newX; s.mP = newP
+        var scratch = InlineArray<168, Double>(repeating: 0)
+        withUnsafeMutablePointer(to: &scratch) { buf in
+            let tx = UnsafeMutableRawPointer(buf).assumingMemoryBound(to: Double.self), tP = tx + 24
+            s.withStorage { _, _, mx, mP in
+                for j in 0..<n {
+                    // Mixed initial condition for model j.
+                    let col: SIMD4<Double>
+                    switch j { case 0: col = pi.0; case 1: col = pi.1; case 2: col = pi.2; default: col = pi.3 }
+                    var w = SIMD4<Double>(repeating: 0)
+                    if cbar[j] > 0 { w = col * mu / cbar[j] } else { w[j] = 1 }
+                    let x0 = tx + 6 * j, P0 = tP + 36 * j
+                    for k in 0..<6 { x0[k] = 0 }
+                    for i in 0..<n { for k in 0..<6 { x0[k] += w[i] * mx[6 * i + k] } }
+                    for k in 0..<36 { P0[k] = 0 }
+                    for i in 0..<n where w[i] > 0 {
+                        var d = SIMD8<Double>()
+                        for k in 0..<6 { d[k] = mx[6 * i + k] - x0[k] }
+                        let wi = w[i], Pi = mP + 36 * i
+                        for a in 0..<6 {
+                            let wda = wi * d[a]
+                            for b in a..<6 { P0[a * 6 + b] += wi * Pi[a * 6 + b] + wda * d[b] }
+                        }
+                    }
+                    for a in 1..<6 { for b in 0..<a { P0[a * 6 + b] = P0[b * 6 + a] } }
+                    FilterKernel.predict(models[j], x: x0, P: P0, dt: dt, frame: frame)
+                }
+                mx.update(from: tx, count: 6 * n)
+                mP.update(from: tP, count: 36 * n)
+            }
+        }
         let total = cbar.sum()
-        s.mu = total > 0 ? cbar / total : s.mu
-        s.time = t
-        s.combine()
+        if total > 0 { s.mu = cbar / total }
     }
 
     /// Predicted mean position-velocity at t (no covariance; for reporting).
@@ -477,21 +488,39 @@ public struct ModelBank: Sendable {
     /// measurement (ln of the mode-weighted density), or nil when no mode could take it.
     @inlinable @discardableResult
     public func update(_ s: inout FilterState, source: MeasurementSource, z: Vector3) -> Double? {
-        let dim = MeasurementModel.dimension(source.kind)
+        let filter = self.filter
         if s.modeCount == 1 {
-            guard let inn = MeasurementUpdate.innovation(x: s.x, P: s.P, source: source, z: z, filter: filter) else { return nil }
-            MeasurementUpdate.apply(inn, x: &s.x, P: &s.P, source: source)
-            return inn.logLikelihood(dim: dim)
+            return s.withStorage { x, P, _, _ in FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter) }
         }
-        var logL = SIMD4<Double>(repeating: -.infinity)
+        let n = s.modeCount
+        let mu = s.mu
+        let logL = s.withStorage { _, _, mx, mP in
+            var logL = SIMD4<Double>(repeating: -.infinity)
+            if filter == .ekf || source.kind == .position2D {
+                // One linearisation for all modes, about the predicted mixture mean p̄ (the modes'
+                // predictions lie metres apart, so the second-order terms are negligible):
+                // yⱼ = z − h(p̄) − Hp (pⱼ − p̄), saving the trigonometry of every other mode.
+                var pbar = Vector3.zero
+                for j in 0..<n { pbar = pbar + Vector3(mx[6 * j], mx[6 * j + 1], mx[6 * j + 2]) * mu[j] }
+                let (h, Hp) = MeasurementModel.predict(source, position: pbar)
+                let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: h)
+                for j in 0..<n {
+                    let y = y0 - Hp * (Vector3(mx[6 * j], mx[6 * j + 1], mx[6 * j + 2]) - pbar)
+                    if let l = FilterKernel.updateLinear(x: mx + 6 * j, P: mP + 36 * j, source: source, y: y, Hp: Hp) { logL[j] = l }
+                }
+            } else {
+                for j in 0..<n {
+                    if let l = FilterKernel.update(x: mx + 6 * j, P: mP + 36 * j, source: source, z: z, filter: filter) { logL[j] = l }
+                }
+            }
+            return logL
+        }
         var any = false
-        for j in 0..<s.modeCount {
-            guard let inn = MeasurementUpdate.innovation(x: s.mx[j], P: s.mP[j], source: source, z: z, filter: filter) else { continue }
-            MeasurementUpdate.apply(inn, x: &s.mx[j], P: &s.mP[j], source: source)
-            logL[j] = inn.logLikelihood(dim: dim)
-            any = true
+        for j in 0..<n where logL[j] > -.infinity { any = true }
+        guard any else {
+            s.combine()
+            return nil
         }
-        guard any else { return nil }
         return reweight(&s, logL)
     }
 

@@ -194,10 +194,12 @@ public final class Tracker {
     private var lastDuplicateCheck = -Double.infinity
     private let gates: (Double, Double, Double)
     private let qGate: Double
-    // Spatial index: (cell key, track index), sorted by key; rebuilt when tracks change.
-    private var index: [(key: Int64, track: Int32)] = []
+    // Spatial index: a hash grid of 2-D cells (chains through `gridNext`), rebuilt when tracks
+    // are removed or reordered; a new track is inserted in O(1).
+    private var grid: HashGrid
     private var indexDirty = true
-    private var unindexed: [Int32] = []
+    // Byte offsets of a track's combined mean and covariance (read in place by the gates).
+    private let offX: Int, offP: Int
     // Work buffers reused across batches.
     private var pairs: [Pair] = []
     private var candidateBuffer: [Int32] = []
@@ -237,6 +239,9 @@ public final class Tracker {
             q = max(q, a * a)
         }
         qGate = q
+        grid = HashGrid(cellSize: configuration.cellSize)
+        offX = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.x)!
+        offP = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.P)!
     }
 
     public var confirmedTracks: [Track] { tracks.filter { $0.status == .confirmed } }
@@ -253,57 +258,21 @@ public final class Tracker {
 
     // MARK: Spatial index
 
-    @inline(__always) private func cell(_ p: Vector3) -> SIMD3<Int64> {
-        let c = configuration.cellSize
-        return SIMD3(Int64((p.x / c).rounded(.down)), Int64((p.y / c).rounded(.down)), Int64((p.z / c).rounded(.down)))
-    }
-
-    @inline(__always) private func key(_ c: SIMD3<Int64>) -> Int64 {
-        ((c.x & 0x1F_FFFF) << 42) | ((c.y & 0x1F_FFFF) << 21) | (c.z & 0x1F_FFFF)
-    }
-
     private func rebuildIndex() {
-        index.removeAll(keepingCapacity: true)
-        for (i, t) in tracks.enumerated() { index.append((key(cell(t.state.x.position)), Int32(i))) }
-        index.sort { $0.key < $1.key }
+        let offX = self.offX
+        tracks.withUnsafeBufferPointer { tb in
+            grid.rebuild(count: tb.count) { i in
+                let x = (UnsafeRawPointer(tb.baseAddress! + i) + offX).assumingMemoryBound(to: Double.self)
+                return Vector3(x[0], x[1], x[2])
+            }
+        }
         indexDirty = false
-        unindexed.removeAll(keepingCapacity: true)
     }
 
-    /// Track indices in the cells around p (a box of ± `reach` cells).
-    private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
+    /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
+    @inline(__always) private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
         if indexDirty { rebuildIndex() }
-        let limit = radius + configuration.cellSize
-        if !unindexed.isEmpty {
-            for ti in unindexed where norm(tracks[Int(ti)].state.x.position - p) <= limit { out.append(ti) }
-        }
-        let c = cell(p)
-        let reach = Int64((radius / configuration.cellSize).rounded(.up))
-        index.withUnsafeBufferPointer { idx in
-            func firstAtLeast(_ k: Int64) -> Int {
-                var lo = 0, hi = idx.count
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if idx[mid].key < k { lo = mid + 1 } else { hi = mid }
-                }
-                return lo
-            }
-            for dx in -reach...reach {
-                for dy in -reach...reach {
-                    let k0 = key(c &+ SIMD3(dx, dy, -reach)), k1 = key(c &+ SIMD3(dx, dy, reach))
-                    if k0 <= k1 {
-                        var i = firstAtLeast(k0)
-                        while i < idx.count && idx[i].key <= k1 { out.append(idx[i].track); i += 1 }
-                    } else {
-                        for dz in -reach...reach {
-                            let k = key(c &+ SIMD3(dx, dy, dz))
-                            var i = firstAtLeast(k)
-                            while i < idx.count && idx[i].key == k { out.append(idx[i].track); i += 1 }
-                        }
-                    }
-                }
-            }
-        }
+        grid.query(near: p, radius: radius, into: &out)
     }
 
     // MARK: Processing
@@ -402,20 +371,20 @@ public final class Tracker {
     private func preGate(_ tp: UnsafePointer<Track>, center: Vector3, t: Double, spread2: Double, wide: Bool) -> Bool {
         let dt = t - tp.pointee.state.time
         let dta = abs(dt)
-        let P = tp.pointee.state.P
-        let x = tp.pointee.state.x
-        let trPos = P[0, 0] + P[1, 1] + P[2, 2]
+        let P = (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self)
+        let x = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
+        let trPos = P[0] + P[7] + P[14]
         var predicted2: Double
         let p: Vector3
         if tp.pointee.hasVelocity {
-            let trPV = P[0, 3] + P[1, 4] + P[2, 5]
-            let trVel = P[3, 3] + P[4, 4] + P[5, 5]
+            let trPV = P[3] + P[10] + P[17]
+            let trVel = P[21] + P[28] + P[35]
             predicted2 = trPos + 2 * dt * trPV + dt * dt * trVel + qGate * dta * dta * dta
-            p = x.position + x.velocity * dt
+            p = Vector3(x[0] + x[3] * dt, x[1] + x[4] * dt, x[2] + x[5] * dt)
         } else {
             let sv = configuration.maxSpeed * dta
             predicted2 = trPos + sv * sv
-            p = x.position
+            p = Vector3(x[0], x[1], x[2])
         }
         let d = p - center
         let d2 = dot(d, d)
@@ -454,9 +423,11 @@ public final class Tracker {
             let dt = abs(t - stime)
             guard dt > 0 else { return nil }
             let (p2, c2) = MeasurementModel.radarToCartesian(src, z: z)
-            let d = p2 - tp.pointee.state.x.position
+            let xp = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
+            let d = p2 - Vector3(xp[0], xp[1], xp[2])
             let sv = configuration.maxSpeed * dt / 3
-            let C = c2 + tp.pointee.state.P.block(0, 0) + Matrix3.diagonal(Vector3(repeating: sv * sv))
+            let C = c2 + FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0)
+                + Matrix3.diagonal(Vector3(repeating: sv * sv))
             guard let Ci = C.inverse else { return nil }
             let d2 = dot(d, Ci * d)
             guard d2 <= gates.2 else { return nil }
@@ -469,15 +440,16 @@ public final class Tracker {
         let pos: Vector3, Ppp: Matrix3
         if t >= stime {
             let dt = t - stime
-            let x = tp.pointee.state.x
-            pos = x.position + x.velocity * dt
-            let P = tp.pointee.state.P
+            let x = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
+            pos = Vector3(x[0] + x[3] * dt, x[1] + x[4] * dt, x[2] + x[5] * dt)
+            let P = (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self)
             var c = (Vector3.zero, Vector3.zero, Vector3.zero)
             let qn = qGate * dt * dt * dt / 3
             for j in 0..<3 {
                 var col = Vector3.zero
                 for i in 0..<3 {
-                    col[i] = P[i, j] + dt * (P[i, j + 3] + P[i + 3, j]) + dt * dt * P[i + 3, j + 3] + (i == j ? qn : 0)
+                    col[i] = P[i * 6 + j] + dt * (P[i * 6 + j + 3] + P[(i + 3) * 6 + j]) + dt * dt * P[(i + 3) * 6 + j + 3]
+                        + (i == j ? qn : 0)
                 }
                 switch j { case 0: c.0 = col; case 1: c.1 = col; default: c.2 = col }
             }
@@ -505,19 +477,23 @@ public final class Tracker {
         let n = batch.count
         parent.removeAll(keepingCapacity: true)
         parent.append(contentsOf: (0..<Int32(n + tracks.count)))
-        func find(_ i: Int32) -> Int32 {
-            var i = i
-            while parent[Int(i)] != i {
-                parent[Int(i)] = parent[Int(parent[Int(i)])]
-                i = parent[Int(i)]
+        parent.withUnsafeMutableBufferPointer { par in
+            func find(_ i: Int32) -> Int32 {
+                var i = i
+                while par[Int(i)] != i {
+                    par[Int(i)] = par[Int(par[Int(i)])]
+                    i = par[Int(i)]
+                }
+                return i
             }
-            return i
+            pairs.withUnsafeMutableBufferPointer { pb in
+                for p in pb {
+                    let a = find(p.det), b = find(Int32(n) + p.trk)
+                    if a != b { par[Int(a)] = b }
+                }
+                for k in pb.indices { pb[k].root = find(pb[k].det) }
+            }
         }
-        for p in pairs {
-            let a = find(p.det), b = find(Int32(n) + p.trk)
-            if a != b { parent[Int(a)] = b }
-        }
-        for k in pairs.indices { pairs[k].root = find(pairs[k].det) }
         pairs.sort { (a, b) in
             a.root != b.root ? a.root < b.root : (a.trk != b.trk ? a.trk < b.trk : a.det < b.det)
         }
@@ -757,7 +733,7 @@ public final class Tracker {
             return
         }
         if t >= tracks[ti].state.time {
-            bank.predict(&tracks[ti].state, to: t)
+            bank.predictModes(&tracks[ti].state, to: t)
             guard bank.update(&tracks[ti].state, source: src, z: det.z) != nil else { return }
             finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: true)
             return
@@ -819,39 +795,42 @@ public final class Tracker {
     private func finishUpdate(trackIndex ti: Int, state st: FilterState?, sensor: TrackerSensor, detection det: Detection,
                               logG: Double, record: Bool) {
         let t = det.time
-        if let st { tracks[ti].state = st }
-        if record && configuration.oosmWindow > 0 {
-            tracks[ti].oosm?.history.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tracks[ti].state))
-            // Keep only what the window may need.
-            let horizon = t - configuration.oosmWindow
-            var drop = 0
-            while drop < tracks[ti].history.count - 1 && tracks[ti].history[drop + 1].time < horizon { drop += 1 }
-            if drop > 0 {
-                tracks[ti].checkpoint = tracks[ti].history[drop - 1].posterior
-                tracks[ti].oosm?.history.removeFirst(drop)
-            }
-        }
         if ti < updatedThisScan.count { updatedThisScan[ti] = true }
-        tracks[ti].hits += 1
-        tracks[ti].score += logG
-        tracks[ti].peakScore = max(tracks[ti].peakScore, tracks[ti].score)
-        tracks[ti].lastUpdate = max(tracks[ti].lastUpdate, t)
-        tracks[ti].lastDetection = det.id
-        if sensor.kind == .rangeAzimuthElevation { tracks[ti].radarUpdates += 1 } else { tracks[ti].bearingUpdates += 1 }
-        if tracks[ti].status == .tentative && tracks[ti].hasVelocity {
+        let confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
+        let newEvents: (TrackEvent, TrackEvent)? = tracks.withUnsafeMutableBufferPointer { tb in
+            let tp = tb.baseAddress! + ti
+            if let st { tp.pointee.state = st }
+            if record && configuration.oosmWindow > 0, let store = tp.pointee.oosm {
+                store.history.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tp.pointee.state))
+                // Keep only what the window may need.
+                let horizon = t - configuration.oosmWindow
+                var drop = 0
+                while drop < store.history.count - 1 && store.history[drop + 1].time < horizon { drop += 1 }
+                if drop > 0 {
+                    store.checkpoint = store.history[drop - 1].posterior
+                    store.history.removeFirst(drop)
+                }
+            }
+            tp.pointee.hits += 1
+            tp.pointee.score += logG
+            tp.pointee.peakScore = max(tp.pointee.peakScore, tp.pointee.score)
+            tp.pointee.lastUpdate = max(tp.pointee.lastUpdate, t)
+            tp.pointee.lastDetection = det.id
+            if sensor.kind == .rangeAzimuthElevation { tp.pointee.radarUpdates += 1 } else { tp.pointee.bearingUpdates += 1 }
+            guard tp.pointee.status == .tentative && tp.pointee.hasVelocity else { return nil }
             let confirm: Bool
             switch configuration.initiation {
-            case .mOfN: confirm = tracks[ti].hits >= configuration.confirmM
-            case .score: confirm = tracks[ti].score >= Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
+            case .mOfN: confirm = tp.pointee.hits >= configuration.confirmM
+            case .score: confirm = tp.pointee.score >= confirmScore
             }
-            if confirm {
-                tracks[ti].status = .confirmed
-                tracks[ti].confirmedAt = t
-                tracks[ti].peakScore = tracks[ti].score
-                events.append(TrackEvent(time: tracks[ti].createdAt, track: tracks[ti].id, kind: .started, reason: sensor.name))
-                events.append(TrackEvent(time: t, track: tracks[ti].id, kind: .confirmed, reason: sensor.name))
-            }
+            guard confirm else { return nil }
+            tp.pointee.status = .confirmed
+            tp.pointee.confirmedAt = t
+            tp.pointee.peakScore = tp.pointee.score
+            return (TrackEvent(time: tp.pointee.createdAt, track: tp.pointee.id, kind: .started, reason: sensor.name),
+                    TrackEvent(time: t, track: tp.pointee.id, kind: .confirmed, reason: sensor.name))
         }
+        if let (a, b) = newEvents { events.append(a); events.append(b) }
         if recordAssociations { associations.append(Association(track: tracks[ti].id, detection: det.id, time: t)) }
     }
 
@@ -905,7 +884,7 @@ public final class Tracker {
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
-        if !indexDirty { unindexed.append(Int32(tracks.count - 1)) }
+        if !indexDirty && !grid.insert(Int32(tracks.count - 1), at: x.position) { indexDirty = true }
     }
 
     // MARK: Maintenance
@@ -1017,6 +996,78 @@ public final class Tracker {
         if anyDoomed {
             tracks = tracks.enumerated().filter { !doomed[$0.offset] }.map(\.element)
             indexDirty = true
+        }
+    }
+}
+
+/// A hash grid of 2-D cells over track positions: chains of track indices per cell bucket. A
+/// query visits the cells of a square around a point, so its cost follows the tracks near it,
+/// not the number of tracks.
+struct HashGrid {
+    let cellSize: Double
+    private var head: [Int32] = []
+    private var next: [Int32] = []
+    private var keys: [Int64] = []
+    private var shift: UInt64 = 64
+
+    init(cellSize: Double) { self.cellSize = cellSize }
+
+    @inline(__always) private func key(_ p: Vector3, dx: Int64 = 0, dy: Int64 = 0) -> Int64 {
+        let cx = Int64((p.x / cellSize).rounded(.down)) &+ dx, cy = Int64((p.y / cellSize).rounded(.down)) &+ dy
+        return (cx << 32) ^ (cy & 0xFFFF_FFFF)
+    }
+
+    @inline(__always) private func bucket(_ key: Int64) -> Int {
+        Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// Indexes items 0..<count at the given positions.
+    mutating func rebuild(count: Int, position: (Int) -> Vector3) {
+        var size = 64
+        while size < 2 * count { size <<= 1 }
+        shift = UInt64(64 - size.trailingZeroBitCount)
+        head = [Int32](repeating: -1, count: size)
+        next.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        next.reserveCapacity(count)
+        keys.reserveCapacity(count)
+        for i in 0..<count {
+            let k = key(position(i))
+            let b = bucket(k)
+            next.append(head[b])
+            keys.append(k)
+            head[b] = Int32(i)
+        }
+    }
+
+    /// Adds item `i` (which must be the next index); false when the table is too full (rebuild).
+    mutating func insert(_ i: Int32, at p: Vector3) -> Bool {
+        guard Int(i) == keys.count, 2 * (keys.count + 1) <= head.count else { return false }
+        let k = key(p)
+        let b = bucket(k)
+        next.append(head[b])
+        keys.append(k)
+        head[b] = i
+        return true
+    }
+
+    func query(near p: Vector3, radius: Double, into out: inout [Int32]) {
+        let reach = Int64((radius / cellSize).rounded(.up))
+        head.withUnsafeBufferPointer { head in
+            next.withUnsafeBufferPointer { next in
+                keys.withUnsafeBufferPointer { keys in
+                    for dx in -reach...reach {
+                        for dy in -reach...reach {
+                            let k = key(p, dx: dx, dy: dy)
+                            var i = head[bucket(k)]
+                            while i >= 0 {
+                                if keys[Int(i)] == k { out.append(i) }
+                                i = next[Int(i)]
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -183,3 +183,95 @@ struct TrackerTests {
         #expect(late.outOfSequenceExact == 1)
     }
 }
+
+/// The in-place kernels the tracker runs must give what the readable value-typed filters give.
+@Suite("Filter kernels")
+struct FilterKernelTests {
+    static func randomState(_ rng: inout SplitMix) -> (Vector6, Matrix6) {
+        let x = Vector6(rng.uniform(-50_000, 50_000), rng.uniform(-50_000, 50_000), rng.uniform(100, 9_000),
+                        rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20))
+        // A random SPD covariance: L Lᵀ + diag.
+        var L = Matrix6()
+        for i in 0..<6 { for j in 0...i { L[i, j] = rng.uniform(-1, 1) * (i < 3 ? 40 : 8) } }
+        var P = L * L.transposed
+        for i in 0..<6 { P[i, i] += i < 3 ? 100 : 4 }
+        return (x, P)
+    }
+
+    @Test("Kernel predictions equal MotionModel.predict for CV, CT and ballistic, forwards and backwards",
+          arguments: [MotionModel.cv(q: 0.7), .ct(q: 0.4, turnRate: 0.05), .ct(q: 0.4, turnRate: -0.02), .ballistic(q: 0.1)])
+    func predictions(model: MotionModel) {
+        var rng = SplitMix(seed: 7)
+        for frame in TrackingFrame.allCases {
+            for dt in [1.5, -0.8, 4.0] {
+                var (x, P) = Self.randomState(&rng)
+                if frame == .earthCentred { x.position = x.position + Vector3(6_371_000, 0, 0) }
+                var xr = x, Pr = P
+                model.predict(&xr, &Pr, dt: dt, frame: frame)
+                withUnsafeMutablePointer(to: &x) { px in
+                    withUnsafeMutablePointer(to: &P) { pP in
+                        FilterKernel.predict(model, x: UnsafeMutableRawPointer(px).assumingMemoryBound(to: Double.self),
+                                             P: UnsafeMutableRawPointer(pP).assumingMemoryBound(to: Double.self), dt: dt, frame: frame)
+                    }
+                }
+                for i in 0..<6 { #expect(abs(x[i] - xr[i]) <= 1e-9 * max(1, abs(xr[i]))) }
+                for i in 0..<6 {
+                    for j in 0..<6 {
+                        #expect(abs(P[i, j] - Pr[i, j]) <= 1e-9 * max(1, abs(Pr[i, j])))
+                        #expect(P[i, j] == P[j, i])
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Kernel EKF update (Joseph form) equals MeasurementUpdate for radar, bearing and 2-D position")
+    func updates() {
+        var rng = SplitMix(seed: 11)
+        let sources = [
+            MeasurementSource(kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: Vector3(1_000, -2_000, 30)),
+                              sigma: Vector3(25, 1e-3, 1.5e-3)),
+            MeasurementSource(kind: .bearing, frame: SensorFrame(flatOrigin: Vector3(-5_000, 3_000, 0)), sigma: Vector3(0.02, 0, 0)),
+            MeasurementSource(kind: .position2D, frame: SensorFrame(flatOrigin: .zero), sigma: Vector3(150, 150, 0)),
+        ]
+        for src in sources {
+            for _ in 0..<20 {
+                var (x, P) = Self.randomState(&rng)
+                var z = MeasurementModel.h(src, position: x.position + Vector3(rng.uniform(-80, 80), rng.uniform(-80, 80), rng.uniform(-40, 40)))
+                if src.kind == .position2D { z = Vector3(z.x, z.y, 0) }
+                var xr = x, Pr = P
+                let inn = MeasurementUpdate.innovation(x: xr, P: Pr, source: src, z: z, filter: .ekf)!
+                MeasurementUpdate.apply(inn, x: &xr, P: &Pr, source: src)
+                let lr = inn.logLikelihood(dim: MeasurementModel.dimension(src.kind))
+                let l = withUnsafeMutablePointer(to: &x) { px in
+                    withUnsafeMutablePointer(to: &P) { pP in
+                        FilterKernel.updateEKF(x: UnsafeMutableRawPointer(px).assumingMemoryBound(to: Double.self),
+                                               P: UnsafeMutableRawPointer(pP).assumingMemoryBound(to: Double.self), source: src, z: z)
+                    }
+                }
+                #expect(abs(l! - lr) < 1e-9)
+                for i in 0..<6 { #expect(abs(x[i] - xr[i]) <= 1e-8 * max(1, abs(xr[i]))) }
+                for i in 0..<6 {
+                    for j in 0..<6 {
+                        #expect(abs(P[i, j] - Pr[i, j]) <= 1e-8 * max(1, abs(P[i, i] * P[j, j]).squareRoot()))
+                        #expect(P[i, j] == P[j, i])
+                    }
+                }
+                #expect(P.isPositiveDefinite)
+            }
+        }
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(next() >> 11) / Double(1 << 53) }
+}

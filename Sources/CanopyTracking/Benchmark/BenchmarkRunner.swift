@@ -49,7 +49,7 @@ public enum BenchmarkRunner {
         let tracker = Tracker(configuration: configuration, sensors: sensors(of: scenario))
         tracker.recordAssociations = false
         var out: [BenchmarkTrack] = []
-        var slot: [Int: Int] = [:]
+        var slot: [Int32] = []  // output slot by track id (ids are 1, 2, 3, …), −1 if none yet
         var batch: [Detection] = []
         let start = cpuSeconds()
         var lastMaintain = -Double.infinity
@@ -65,12 +65,11 @@ public enum BenchmarkRunner {
                     lastMaintain = scan.time
                 }
                 tracker.forEachConfirmed(at: scan.time) { id, confirmedAt, x in
-                    let k: Int
-                    if let s = slot[id] {
-                        k = s
-                    } else {
+                    if id >= slot.count { slot.append(contentsOf: repeatElement(-1, count: id + 1 - slot.count)) }
+                    var k = Int(slot[id])
+                    if k < 0 {
                         k = out.count
-                        slot[id] = k
+                        slot[id] = Int32(k)
                         out.append(BenchmarkTrack(id: String(id), confirmedAt: confirmedAt))
                     }
                     out[k].times.append(scan.time)
