@@ -53,9 +53,8 @@ enum FilterKernel {
             let np = p + A * v, nv = R * v
             x[0] = np.x; x[1] = np.y; x[2] = np.z; x[3] = nv.x; x[4] = nv.y; x[5] = nv.z
             // F = [I A; 0 R]: FP = F P by rows, then (F P) Fᵀ on the upper triangle, mirrored.
-            var scratch = InlineArray<54, Double>(repeating: 0)
-            withUnsafeMutablePointer(to: &scratch) { sp in
-                let FP = UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Double.self), a = FP + 36, r = FP + 45
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 54) { buf in
+                let FP = buf.baseAddress!, a = FP + 36, r = FP + 45
                 a[0] = A.c0.x; a[1] = A.c1.x; a[2] = A.c2.x; a[3] = A.c0.y; a[4] = A.c1.y; a[5] = A.c2.y
                 a[6] = A.c0.z; a[7] = A.c1.z; a[8] = A.c2.z
                 r[0] = R.c0.x; r[1] = R.c1.x; r[2] = R.c2.x; r[3] = R.c0.y; r[4] = R.c1.y; r[5] = R.c2.y
@@ -69,19 +68,15 @@ enum FilterKernel {
                         FP[(i + 3) * 6 + c] = r0 * v0 + r1 * v1 + r2 * v2
                     }
                 }
+                // Whole rows: (F P Fᵀ)[i, j] = FP[i, j] + FP[i, 3...5]·A[j, :] (j < 3), FP[i, 3...5]·R[j−3, :].
                 for i in 0..<6 {
                     let f3 = FP[i * 6 + 3], f4 = FP[i * 6 + 4], f5 = FP[i * 6 + 5]
-                    for j in i..<6 {
-                        let v: Double
-                        if j < 3 {
-                            v = FP[i * 6 + j] + f3 * a[j * 3] + f4 * a[j * 3 + 1] + f5 * a[j * 3 + 2]
-                        } else {
-                            v = f3 * r[(j - 3) * 3] + f4 * r[(j - 3) * 3 + 1] + f5 * r[(j - 3) * 3 + 2]
-                        }
-                        P[i * 6 + j] = v
-                        P[j * 6 + i] = v
+                    for j in 0..<3 {
+                        P[i * 6 + j] = FP[i * 6 + j] + f3 * a[j * 3] + f4 * a[j * 3 + 1] + f5 * a[j * 3 + 2]
+                        P[i * 6 + j + 3] = f3 * r[j * 3] + f4 * r[j * 3 + 1] + f5 * r[j * 3 + 2]
                     }
                 }
+                symmetrize(P)
             }
             for i in 0..<3 {
                 P[i * 7] += q11
@@ -124,10 +119,10 @@ enum FilterKernel {
                              y: Vector3, Hp: Matrix3) -> Double? {
         let rd = s.kind == .rangeAzimuthElevation ? s.sigma * s.sigma
             : (s.kind == .bearing ? Vector3(s.sigma.x * s.sigma.x, 1, 1) : Vector3(s.sigma.x * s.sigma.x, s.sigma.y * s.sigma.y, 1))
-        var scratch = InlineArray<63, Double>(repeating: 0)
-        return withUnsafeMutablePointer(to: &scratch) { sp -> Double? in
-            let ph = UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Double.self)  // P Hᵀ, 6×3
-            let K = ph + 18, V = ph + 36, H = ph + 54                                  // K, V 6×3; H 3×3
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 102) { buf -> Double? in
+            let ph = buf.baseAddress!          // P Hᵀ, 6×3 (row i at 3i)
+            let K = ph + 18, H = ph + 36      // K 6×3; H 3×3
+            let Vt = ph + 48, C = ph + 66     // Vᵀ 3×6 (column k of V at 6k); C = K Vᵀ 6×6
             H[0] = Hp.c0.x; H[1] = Hp.c1.x; H[2] = Hp.c2.x
             H[3] = Hp.c0.y; H[4] = Hp.c1.y; H[5] = Hp.c2.y
             H[6] = Hp.c0.z; H[7] = Hp.c1.z; H[8] = Hp.c2.z
@@ -154,17 +149,17 @@ enum FilterKernel {
                 let k2 = a0 * i02 + a1 * i12 + a2 * i22
                 K[i * 3] = k0; K[i * 3 + 1] = k1; K[i * 3 + 2] = k2
                 x[i] += a0 * yi.x + a1 * yi.y + a2 * yi.z
-                V[i * 3] = 2 * a0 - rd.x * k0 - (k0 * g00 + k1 * g01 + k2 * g02)
-                V[i * 3 + 1] = 2 * a1 - rd.y * k1 - (k0 * g01 + k1 * g11 + k2 * g12)
-                V[i * 3 + 2] = 2 * a2 - rd.z * k2 - (k0 * g02 + k1 * g12 + k2 * g22)
+                Vt[i] = 2 * a0 - rd.x * k0 - (k0 * g00 + k1 * g01 + k2 * g02)
+                Vt[6 + i] = 2 * a1 - rd.y * k1 - (k0 * g01 + k1 * g11 + k2 * g12)
+                Vt[12 + i] = 2 * a2 - rd.z * k2 - (k0 * g02 + k1 * g12 + k2 * g22)
             }
             for i in 0..<6 {
                 let ki0 = K[i * 3], ki1 = K[i * 3 + 1], ki2 = K[i * 3 + 2]
-                let vi0 = V[i * 3], vi1 = V[i * 3 + 1], vi2 = V[i * 3 + 2]
+                for j in 0..<6 { C[i * 6 + j] = ki0 * Vt[j] + ki1 * Vt[6 + j] + ki2 * Vt[12 + j] }
+            }
+            for i in 0..<6 {
                 for j in i..<6 {
-                    let c = ki0 * V[j * 3] + ki1 * V[j * 3 + 1] + ki2 * V[j * 3 + 2]
-                        + vi0 * K[j * 3] + vi1 * K[j * 3 + 1] + vi2 * K[j * 3 + 2]
-                    let v = P[i * 6 + j] - 0.5 * c
+                    let v = P[i * 6 + j] - 0.5 * (C[i * 6 + j] + C[j * 6 + i])
                     P[i * 6 + j] = v
                     P[j * 6 + i] = v
                 }

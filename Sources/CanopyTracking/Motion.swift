@@ -110,22 +110,27 @@ public struct MotionModel: Sendable, Equatable {
 /// Rotation of the velocity about an axis at a constant rate, and the matrix that integrates it
 /// into position (Bar-Shalom, Li & Kirubarajan 2001, §11.7, in 3-D by Rodrigues' formula).
 public enum CoordinatedTurn {
-    /// R = rotation by ω·dt about unit axis u; A = ∫₀^dt R(ωs) ds.
+    /// R = rotation by ω·dt about unit axis u; A = ∫₀^dt R(ωs) ds. For small ω the series:
+    /// sin(ωt)/ω → t, (1−cos ωt)/ω → ωt²/2, t − sin(ωt)/ω → ω²t³/6.
     @inlinable
     public static func matrices(axis u: Vector3, rate w: Double, dt: Double) -> (A: Matrix3, R: Matrix3) {
         let th = w * dt
         let s = sin(th), c = cos(th)
-        let K = Matrix3(rows: Vector3(0, -u.z, u.y), Vector3(u.z, 0, -u.x), Vector3(-u.y, u.x, 0))
-        let uu = Matrix3(columns: (u * u.x, u * u.y, u * u.z))
-        let I = Matrix3.diagonal(Vector3(1, 1, 1))
-        let R = I * c + K * s + uu * (1 - c)
-        // For small ω the series: sin(ωt)/ω → t, (1−cos ωt)/ω → ωt²/2, t − sin(ωt)/ω → ω²t³/6.
         let a: Double, b: Double, e: Double
         if abs(th) < 1e-4 {
             a = dt * (1 - th * th / 6); b = w * dt * dt / 2; e = w * w * dt * dt * dt / 6
         } else {
             a = s / w; b = (1 - c) / w; e = dt - s / w
         }
+        if u.x == 0 && u.y == 0 && u.z == 1 {
+            // About the vertical of a flat frame.
+            return (Matrix3(columns: (Vector3(a, b, 0), Vector3(-b, a, 0), Vector3(0, 0, a + e))),
+                    Matrix3(columns: (Vector3(c, s, 0), Vector3(-s, c, 0), Vector3(0, 0, 1))))
+        }
+        let K = Matrix3(rows: Vector3(0, -u.z, u.y), Vector3(u.z, 0, -u.x), Vector3(-u.y, u.x, 0))
+        let uu = Matrix3(columns: (u * u.x, u * u.y, u * u.z))
+        let I = Matrix3.diagonal(Vector3(1, 1, 1))
+        let R = I * c + K * s + uu * (1 - c)
         let A = I * a + K * b + uu * e
         return (A, R)
     }
@@ -437,9 +442,8 @@ public struct ModelBank: Sendable {
             switch j { case 0: pi.0 = col; case 1: pi.1 = col; case 2: pi.2 = col; default: pi.3 = col }
             cbar[j] = (col * mu).sum()
         }
-        var scratch = InlineArray<168, Double>(repeating: 0)
-        withUnsafeMutablePointer(to: &scratch) { buf in
-            let tx = UnsafeMutableRawPointer(buf).assumingMemoryBound(to: Double.self), tP = tx + 24
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 42 * n) { buf in
+            let tx = buf.baseAddress!, tP = tx + 6 * n
             s.withStorage { _, _, mx, mP in
                 for j in 0..<n {
                     // Mixed initial condition for model j.

@@ -197,6 +197,9 @@ public final class Tracker {
     // Spatial index: a hash grid of 2-D cells (chains through `gridNext`), rebuilt when tracks
     // are removed or reordered; a new track is inserted in O(1).
     private var grid: HashGrid
+    /// What the pre-gate needs of each track, packed (index = track index), so that scanning
+    /// the candidates of a detection touches one small record each, not the whole track.
+    private var summaries: [GateSummary] = []
     private var indexDirty = true
     // Byte offsets of a track's combined mean and covariance (read in place by the gates).
     private let offX: Int, offP: Int
@@ -266,7 +269,14 @@ public final class Tracker {
                 return Vector3(x[0], x[1], x[2])
             }
         }
+        summaries.removeAll(keepingCapacity: true)
+        for i in tracks.indices { summaries.append(GateSummary(tracks[i])) }
         indexDirty = false
+    }
+
+    /// Refreshes a track's pre-gate record after its state changed.
+    @inline(__always) private func refreshSummary(_ ti: Int) {
+        if ti < summaries.count { summaries[ti] = GateSummary(tracks[ti]) }
     }
 
     /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
@@ -298,9 +308,16 @@ public final class Tracker {
         let logClutter = Foundation.log(sensor.clutterDensity)
         let logPd = Foundation.log(sensor.pd)
 
-        // 1. Gating.
+        // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
+        // them is not an access to the tracker's storage each time).
+        if indexDirty { rebuildIndex() }
+        var found = pairs, near = candidateBuffer
+        pairs = []; candidateBuffer = []
+        let grid = self.grid
+        summaries.withUnsafeBufferPointer { sb in
+        tracks.withUnsafeBufferPointer { tb in
         for (di, det) in batch.enumerated() {
-            candidateBuffer.removeAll(keepingCapacity: true)
+            near.removeAll(keepingCapacity: true)
             let center: Vector3, radius: Double, spread2: Double
             switch src.kind {
             case .rangeAzimuthElevation:
@@ -317,16 +334,19 @@ public final class Tracker {
                 radius = sensor.maxRange + 5_000
                 spread2 = sensor.maxRange * sensor.maxRange
             }
-            candidates(near: center, radius: radius, into: &candidateBuffer)
-            tracks.withUnsafeBufferPointer { tb in
-                for ti in candidateBuffer {
-                    let tp = tb.baseAddress! + Int(ti)
-                    guard preGate(tp, center: center, t: t, spread2: spread2, wide: src.kind != .rangeAzimuthElevation) else { continue }
-                    guard let (d2, logN) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g) else { continue }
-                    pairs.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0))
-                }
+            grid.query(near: center, radius: radius, into: &near)
+            for ti in near {
+                guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
+                              wide: src.kind != .rangeAzimuthElevation) else { continue }
+                let tp = tb.baseAddress! + Int(ti)
+                guard let (d2, logN) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g) else { continue }
+                found.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0))
             }
         }
+        }
+        }
+        pairs = found
+        candidateBuffer = near
 
         // 2. Association per cluster.
         detAssigned.removeAll(keepingCapacity: true)
@@ -368,23 +388,18 @@ public final class Tracker {
 
     /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces.
     @inline(__always)
-    private func preGate(_ tp: UnsafePointer<Track>, center: Vector3, t: Double, spread2: Double, wide: Bool) -> Bool {
-        let dt = t - tp.pointee.state.time
+    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool) -> Bool {
+        let dt = t - g.pointee.time
         let dta = abs(dt)
-        let P = (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self)
-        let x = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
-        let trPos = P[0] + P[7] + P[14]
         var predicted2: Double
         let p: Vector3
-        if tp.pointee.hasVelocity {
-            let trPV = P[3] + P[10] + P[17]
-            let trVel = P[21] + P[28] + P[35]
-            predicted2 = trPos + 2 * dt * trPV + dt * dt * trVel + qGate * dta * dta * dta
-            p = Vector3(x[0] + x[3] * dt, x[1] + x[4] * dt, x[2] + x[5] * dt)
+        if g.pointee.hasVelocity {
+            predicted2 = g.pointee.trPos + 2 * dt * g.pointee.trPV + dt * dt * g.pointee.trVel + qGate * dta * dta * dta
+            p = g.pointee.position + g.pointee.velocity * dt
         } else {
             let sv = configuration.maxSpeed * dta
-            predicted2 = trPos + sv * sv
-            p = Vector3(x[0], x[1], x[2])
+            predicted2 = g.pointee.trPos + sv * sv
+            p = g.pointee.position
         }
         let d = p - center
         let d2 = dot(d, d)
@@ -733,8 +748,16 @@ public final class Tracker {
             return
         }
         if t >= tracks[ti].state.time {
-            bank.predictModes(&tracks[ti].state, to: t)
-            guard bank.update(&tracks[ti].state, source: src, z: det.z) != nil else { return }
+            let bank = self.bank
+            let ok = tracks.withUnsafeMutableBufferPointer { tb in
+                let tp = tb.baseAddress! + ti
+                bank.predictModes(&tp.pointee.state, to: t)
+                return bank.update(&tp.pointee.state, source: src, z: det.z) != nil
+            }
+            guard ok else {
+                refreshSummary(ti)
+                return
+            }
             finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: true)
             return
         }
@@ -830,6 +853,7 @@ public final class Tracker {
             return (TrackEvent(time: tp.pointee.createdAt, track: tp.pointee.id, kind: .started, reason: sensor.name),
                     TrackEvent(time: t, track: tp.pointee.id, kind: .confirmed, reason: sensor.name))
         }
+        refreshSummary(ti)
         if let (a, b) = newEvents { events.append(a); events.append(b) }
         if recordAssociations { associations.append(Association(track: tracks[ti].id, detection: det.id, time: t)) }
     }
@@ -884,7 +908,13 @@ public final class Tracker {
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
-        if !indexDirty && !grid.insert(Int32(tracks.count - 1), at: x.position) { indexDirty = true }
+        if !indexDirty {
+            if grid.insert(Int32(tracks.count - 1), at: x.position) && summaries.count == tracks.count - 1 {
+                summaries.append(GateSummary(trk))
+            } else {
+                indexDirty = true
+            }
+        }
     }
 
     // MARK: Maintenance
@@ -1069,5 +1099,24 @@ struct HashGrid {
                 }
             }
         }
+    }
+}
+
+/// A track's combined position, velocity and covariance traces at its estimate time: all the
+/// Euclidean pre-gate reads.
+struct GateSummary {
+    var position: Vector3
+    var velocity: Vector3
+    var time: Double
+    var trPos: Double, trPV: Double, trVel: Double
+    var hasVelocity: Bool
+
+    init(_ t: Track) {
+        let x = t.state.x, P = t.state.P
+        position = x.position; velocity = x.velocity; time = t.state.time
+        trPos = P[0, 0] + P[1, 1] + P[2, 2]
+        trPV = P[0, 3] + P[1, 4] + P[2, 5]
+        trVel = P[3, 3] + P[4, 4] + P[5, 5]
+        hasVelocity = t.hasVelocity
     }
 }

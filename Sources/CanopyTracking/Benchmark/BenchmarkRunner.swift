@@ -84,7 +84,8 @@ public enum BenchmarkRunner {
     }
 
     /// CPU seconds of one 6-state Kalman predict (constant velocity) + radar EKF update, measured
-    /// here and now over `iterations` runs (the yardstick for the tracker's cost per detection).
+    /// here and now: the least of five timed blocks of `iterations / 5` steps (a shared machine's
+    /// interruptions only ever add time). The yardstick for the tracker's cost per detection.
     public static func kalmanStepSeconds(iterations: Int = 200_000) -> Double {
         let src = MeasurementSource(kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero), sigma: Vector3(25, 1e-3, 1.5e-3))
         let x = Vector6(30_000, 40_000, 5_000, 200, -100, 0)
@@ -93,18 +94,24 @@ public enum BenchmarkRunner {
         let bank = ModelBank(models: [.cv(q: 0.5)], frame: .flat, filter: .ekf)
         var st = FilterState(time: 0, x: x, P: P, models: 1)
         var sink = 0.0
-        let t0 = cpuSeconds()
-        for i in 0..<iterations {
-            let t = Double(i + 1)
-            bank.predict(&st, to: t)
-            let truth = Vector3(30_000 + 200 * t, 40_000 - 100 * t, 5_000)
-            var z = MeasurementModel.h(src, position: truth)
-            z.x += Double(i % 7) - 3
-            if let l = bank.update(&st, source: src, z: z) { sink += l }
-            if i % 1000 == 999 { st = FilterState(time: t, x: Vector6(position: truth, velocity: x.velocity), P: P, models: 1) }
+        let block = max(iterations / 5, 1)
+        var best = Double.infinity
+        var i = 0
+        for _ in 0..<5 {
+            let t0 = cpuSeconds()
+            for _ in 0..<block {
+                let t = Double(i + 1)
+                bank.predict(&st, to: t)
+                let truth = Vector3(30_000 + 200 * t, 40_000 - 100 * t, 5_000)
+                var z = MeasurementModel.h(src, position: truth)
+                z.x += Double(i % 7) - 3
+                if let l = bank.update(&st, source: src, z: z) { sink += l }
+                if i % 1000 == 999 { st = FilterState(time: t, x: Vector6(position: truth, velocity: x.velocity), P: P, models: 1) }
+                i += 1
+            }
+            best = min(best, (cpuSeconds() - t0) / Double(block))
         }
-        let dt = cpuSeconds() - t0
         if sink == .infinity { print(sink) }
-        return dt / Double(iterations)
+        return best
     }
 }
