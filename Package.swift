@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CanopyScenario", targets: ["CanopyScenario"]),
         .library(name: "CanopyTracking", targets: ["CanopyTracking"]),
         .library(name: "CanopyTEWA", targets: ["CanopyTEWA"]),
+        .library(name: "CanopyWTA", targets: ["CanopyWTA"]),
         .library(name: "CanopyAlerting", targets: ["CanopyAlerting"]),
         .library(name: "CanopyBattle", targets: ["CanopyBattle"]),
         .library(name: "CanopySimulation", targets: ["CanopySimulation"]),
@@ -29,6 +30,9 @@ let package = Package(
         ),
         // Filters, gating, assignment, association, track management. Knows no scenario.
         .target(name: "CanopyTracking", dependencies: ["CanopyCore"]),
+        // Static weapon-target assignment: instance format, greedy, local search, exact
+        // branch and bound with Lagrangian bounds. Knows nothing of scenarios or tracks.
+        .target(name: "CanopyWTA"),
         // Threat evaluation and weapon-target assignment. Knows tracks, not truth.
         .target(name: "CanopyTEWA", dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking"]),
         // Civil alerts from predicted threat paths.
@@ -47,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation",
+                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation", "CanopyWTA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +59,7 @@ let package = Package(
         .testTarget(name: "CanopyScenarioTests", dependencies: ["CanopyScenario"]),
         .testTarget(name: "CanopyTrackingTests", dependencies: ["CanopyTracking"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CanopyTEWATests", dependencies: ["CanopyTEWA"]),
+        .testTarget(name: "CanopyWTATests", dependencies: ["CanopyWTA"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CanopyBattleTests", dependencies: ["CanopyBattle"]),
         .testTarget(name: "CanopyAlertingTests", dependencies: ["CanopyAlerting"]),
         .testTarget(name: "CanopySimulationTests", dependencies: ["CanopySimulation"]),

@@ -372,10 +372,15 @@ public final class Tracker {
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
         if scanComplete && configuration.initiation == .score {
             let logMiss = Foundation.log(max(1 - sensor.pd, 1e-9))
-            for ti in tracks.indices where ti < updatedThisScan.count && !updatedThisScan[ti] && tracks[ti].hasVelocity {
-                let p = bank.predictedMean(tracks[ti].state, to: t).position
-                guard sensor.covers(p) else { continue }
-                tracks[ti].score += logMiss
+            // Whether the sensor covers the track: its combined estimate extrapolated in a
+            // straight line (a coverage test needs no turn model).
+            let n = min(tracks.count, updatedThisScan.count, summaries.count)
+            tracks.withUnsafeMutableBufferPointer { tb in
+                for ti in 0..<n where !updatedThisScan[ti] && tb[ti].hasVelocity {
+                    let g = summaries[ti]
+                    guard sensor.covers(g.position + g.velocity * (t - g.time)) else { continue }
+                    tb[ti].score += logMiss
+                }
             }
         }
         // 5. New tentative tracks from detections nobody took.

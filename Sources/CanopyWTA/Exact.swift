@@ -1,0 +1,514 @@
+import Foundation
+
+/// Bounds on one (type, target) count fixed by branching.
+public struct WTAFix: Sendable, Equatable {
+    public var type: Int
+    public var target: Int
+    public var lo: Int32
+    public var hi: Int32
+}
+
+/// Exact pricing of one target: given a price wₜ per weapon of type t (its firing cost plus the
+/// Lagrange multiplier of its stock), the counts minimising Vⱼ Πₜ qₜⱼ^xₜ + Σₜ wₜ xₜ.
+///
+/// Depth-first branch and bound over the useful types in decreasing order of aₜ / wₜ
+/// (aₜ = −ln qₜⱼ); the bound is the continuous relaxation, min of V e^(−Σ a y) + Σ w y over
+/// 0 ≤ y ≤ multiplicity, which the same order solves greedily (the function is convex in Σ a y).
+/// A type is useful only if wₜ < Vⱼ pₜⱼ: no later shot gains more than the first.
+struct TargetPricer {
+    var a: [Double] = [], q: [Double] = [], w: [Double] = [], mult: [Int] = [], type: [Int] = []
+    var order: [Int] = []
+    var take: [Int] = [], bestTake: [Int] = []
+    var best = 0.0
+    var nodes = 0
+
+    /// Returns the minimum and writes the chosen count of each type into `out` (by type index,
+    /// only entries listed in `touched` are set; the caller clears them).
+    mutating func solve(_ p: WTAProblem, target j: Int, price: [Double], fixes: ArraySlice<WTAFix>,
+                        out: inout [Int32], touched: inout [Int]) -> Double {
+        let m = p.targets
+        var V = p.values[j]
+        var W = 0.0
+        a.removeAll(keepingCapacity: true); q.removeAll(keepingCapacity: true); w.removeAll(keepingCapacity: true)
+        mult.removeAll(keepingCapacity: true); type.removeAll(keepingCapacity: true)
+        // Forced counts first.
+        for f in fixes where f.lo > 0 {
+            V *= pow(p.q[f.type * m + j], Double(f.lo))
+            W += Double(f.lo) * price[f.type]
+            out[f.type] += f.lo
+            touched.append(f.type)
+        }
+        var freeW0 = 0  // types at zero price: every copy helps, take them all
+        for t in 0..<p.types where p.feasible[t * m + j] {
+            var lo: Int32 = 0, hi = Int32(p.count[t])
+            for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
+            let extra = Int(hi - lo)
+            guard extra > 0 else { continue }
+            let qt = p.q[t * m + j]
+            let wt = price[t]
+            guard wt < V * (1 - qt) else { continue }
+            if wt <= 0 {
+                V *= pow(qt, Double(extra))
+                out[t] += Int32(extra)
+                touched.append(t)
+                freeW0 += 1
+                continue
+            }
+            a.append(-Foundation.log(qt)); q.append(qt); w.append(wt); mult.append(extra); type.append(t)
+        }
+        // A zero-priced type may have made others useless: filter again.
+        var n = a.count
+        if freeW0 > 0 {
+            var k = 0
+            for i in 0..<n where w[i] < V * (1 - q[i]) {
+                a[k] = a[i]; q[k] = q[i]; w[k] = w[i]; mult[k] = mult[i]; type[k] = type[i]; k += 1
+            }
+            n = k
+        }
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<n)
+        order.sort { a[$0] * w[$1] > a[$1] * w[$0] || (a[$0] * w[$1] == a[$1] * w[$0] && $0 < $1) }
+        take.removeAll(keepingCapacity: true); take.append(contentsOf: repeatElement(0, count: n))
+        bestTake.removeAll(keepingCapacity: true); bestTake.append(contentsOf: repeatElement(0, count: n))
+        best = V
+        nodes = 0
+        search(0, V, 0)
+        for k in 0..<n where bestTake[k] > 0 {
+            let t = type[order[k]]
+            out[t] += Int32(bestTake[k])
+            touched.append(t)
+        }
+        return best + W
+    }
+
+    /// Lower bound on V·Π q^y + Σ w y over the items from position k on (continuous y).
+    private func relaxation(_ k: Int, _ V: Double) -> Double {
+        var s = 0.0, cost = 0.0
+        for r in k..<order.count {
+            let i = order[r]
+            // Take item i while the marginal gain V e^(−s) a exceeds w.
+            let target = Foundation.log(V * a[i] / w[i])
+            if target <= s { break }
+            let y = min(Double(mult[i]), (target - s) / a[i])
+            s += a[i] * y
+            cost += w[i] * y
+        }
+        return V * Foundation.exp(-s) + cost
+    }
+
+    private mutating func search(_ k: Int, _ V: Double, _ W: Double) {
+        nodes += 1
+        if V + W < best {
+            best = V + W
+            for r in 0..<order.count { bestTake[r] = r < k ? take[r] : 0 }
+        }
+        guard k < order.count else { return }
+        guard W + relaxation(k, V) < best * (1 - 1e-13) else { return }
+        let i = order[k]
+        // Copies worth firing at the current V (more are never useful).
+        var kmax = 0, Vk = V
+        while kmax < mult[i] && Vk * (1 - q[i]) > w[i] { Vk *= q[i]; kmax += 1 }
+        var c = kmax
+        while c >= 0 {
+            take[k] = c
+            search(k + 1, V * pow(q[i], Double(c)), W + Double(c) * w[i])
+            c -= 1
+        }
+        take[k] = 0
+    }
+}
+
+/// The Lagrangian relaxation of the stock constraints Σⱼ xₜⱼ ≤ nₜ with multipliers uₜ ≥ 0:
+/// L(u) = Σⱼ minₓ [Vⱼ Πₜ qₜⱼ^xₜⱼ + Σₜ (cₜ + uₜ) xₜⱼ] − Σₜ uₜ nₜ, a lower bound on the optimum for
+/// every u ≥ 0 (each target's minimum is exact). Its maximum equals the bound of the set-
+/// partitioning LP that column generation solves (each target's columns are its weapon subsets).
+public struct WTALagrangian {
+    public let problem: WTAProblem
+    var pricer = TargetPricer()
+    var price: [Double]
+    var out: [Int32]
+    var touched: [Int] = []
+    public var pricerNodes: Int { pricer.nodes }
+    /// Subproblem solution of the last evaluation (k × m counts).
+    public private(set) var x: [Int32]
+
+    public init(_ p: WTAProblem) {
+        problem = p
+        price = p.cost
+        out = [Int32](repeating: 0, count: p.types)
+        x = [Int32](repeating: 0, count: p.types * p.targets)
+    }
+
+    /// L(u) under branching fixes (each target's fixes grouped by target).
+    public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]]) -> Double {
+        let p = problem, m = p.targets
+        var total = 0.0
+        for t in 0..<p.types { price[t] = p.cost[t] + u[t]; total -= u[t] * Double(p.count[t]) }
+        for j in 0..<m {
+            touched.removeAll(keepingCapacity: true)
+            total += pricer.solve(p, target: j, price: price, fixes: fixesByTarget.isEmpty ? [] : fixesByTarget[j][...],
+                                  out: &out, touched: &touched)
+            for t in 0..<p.types { x[t * m + j] = 0 }
+            for t in touched where out[t] != 0 { x[t * m + j] = out[t]; out[t] = 0 }
+        }
+        return total
+    }
+}
+
+/// The result of an exact (or time-limited) solve.
+public struct WTAResult: Sendable {
+    public var best: WTAState
+    public var objective: Double
+    public var lowerBound: Double
+    public var nodes: Int
+    public var iterations: Int
+    public var seconds: Double
+    public var provenOptimal: Bool
+    public var gap: Double { objective > 0 ? max(0, (objective - lowerBound) / objective) : 0 }
+}
+
+/// Branch and bound with Lagrangian bounds: at each node the multipliers are raised by
+/// subgradient ascent with Polyak steps towards the incumbent value (warm-started from the
+/// parent's), the subproblem solutions are repaired into feasible assignments and improved by
+/// local search, and a node is closed when its bound reaches the incumbent. Anytime: at the time
+/// limit it returns the incumbent and the least bound of the open nodes (a valid lower bound).
+public enum WTAExact {
+    public static func solve(_ p: WTAProblem, timeLimit: Double = 10, relativeGap: Double = 1e-9,
+                             start: WTAState? = nil) -> WTAResult {
+        let t0 = WTAClock.now()
+        let deadline = t0 + timeLimit
+        var incumbent = start ?? {
+            var s = WTAHeuristics.greedy(p)
+            WTAHeuristics.localSearch(&s, deadline: deadline)
+            return s
+        }()
+        var lag = WTALagrangian(p)
+        let m = p.targets
+        struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double }
+        let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
+        var ub = incumbent.objective
+        var open: [Node] = [Node(fixes: [], u: rootU, bound: -.infinity)]
+        var nodes = 0, iterations = 0
+        var closedMin = Double.infinity  // least bound of the nodes closed so far
+        var unresolved = Double.infinity  // least bound of nodes left without a branching pair
+        func closed(_ lb: Double) -> Bool { lb >= ub - relativeGap * max(1, abs(ub)) }
+
+        while !open.isEmpty {
+            // Best-bound node first.
+            var bi = 0
+            for k in open.indices where open[k].bound < open[bi].bound { bi = k }
+            let node = open.remove(at: bi)
+            if closed(node.bound) { closedMin = min(closedMin, node.bound); continue }
+            if WTAClock.now() > deadline {
+                open.append(node)
+                break
+            }
+            nodes += 1
+            var byTarget = [[WTAFix]](repeating: [], count: node.fixes.isEmpty ? 0 : m)
+            for f in node.fixes { byTarget[f.target].append(f) }
+            // Subgradient ascent.
+            var u = node.u
+            var bestL = node.bound, bestU = u, bestX = lag.x
+            var step = 1.0, sinceImproved = 0
+            let maxIterations = nodes == 1 ? 100_000 : 400
+            var g = [Double](repeating: 0, count: p.types)
+            for it in 0..<maxIterations {
+                if it % 16 == 0 && WTAClock.now() > deadline { break }
+                iterations += 1
+                let L = lag.evaluate(u, fixesByTarget: byTarget)
+                if L > bestL + 1e-12 * max(1, abs(L)) {
+                    bestL = L; bestU = u; bestX = lag.x; sinceImproved = 0
+                } else {
+                    sinceImproved += 1
+                    if sinceImproved >= 20 { step *= 0.5; sinceImproved = 0 }
+                }
+                if closed(bestL) || step < 1e-6 { break }
+                // Subgradient: stock used minus stock; projected at u = 0.
+                var norm2 = 0.0
+                var feasible = true
+                for t in 0..<p.types {
+                    var used = 0
+                    for j in 0..<m { used += Int(lag.x[t * m + j]) }
+                    var gt = Double(used - p.count[t])
+                    if gt > 0 { feasible = false }
+                    if u[t] <= 0 && gt < 0 { gt = 0 }
+                    g[t] = gt
+                    norm2 += gt * gt
+                }
+                if feasible {
+                    // The subproblem's answer respects every stock: a candidate incumbent.
+                    let st = WTAState(p, counts: lag.x)
+                    if st.objective < ub { incumbent = st; ub = st.objective }
+                    if norm2 == 0 { break }  // complementary slackness: L is this node's optimum
+                } else if it % 8 == 0 {
+                    var st = repair(p, lag.x)
+                    WTAHeuristics.localSearch(&st, deadline: deadline)
+                    if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
+                }
+                if closed(bestL) { break }
+                let s = step * max(ub - L, 1e-9 * max(1, abs(ub))) / norm2
+                for t in 0..<p.types { u[t] = max(0, u[t] + s * g[t]) }
+            }
+            if closed(bestL) { closedMin = min(closedMin, bestL); continue }
+            // Branch on a (type, target) pair the relaxation uses: an over-used type first.
+            var bt = -1, bj = -1, score = -Double.infinity
+            for t in 0..<p.types {
+                var used = 0
+                for j in 0..<m { used += Int(bestX[t * m + j]) }
+                let over = used - p.count[t]
+                for j in 0..<m where bestX[t * m + j] > 0 {
+                    let fixedHere = node.fixes.contains { $0.type == t && $0.target == j && $0.lo == $0.hi }
+                    if fixedHere { continue }
+                    let sc = Double(over) * 1e6 + bestU[t]
+                    if sc > score { score = sc; bt = t; bj = j }
+                }
+            }
+            // Nothing left to branch on (every pair the relaxation uses is fixed): keep the node's
+            // bound as unresolved rather than claim it closed.
+            guard bt >= 0 else { unresolved = min(unresolved, bestL); continue }
+            var lo: Int32 = 0, hi = Int32(p.count[bt])
+            var rest = node.fixes
+            if let k = rest.firstIndex(where: { $0.type == bt && $0.target == bj }) { lo = rest[k].lo; hi = rest[k].hi; rest.remove(at: k) }
+            let v = max(bestX[bt * m + bj], lo + 1) - 1  // x ≤ v  or  x ≥ v + 1
+            if v >= lo { open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: lo, hi: min(hi, v))], u: bestU, bound: bestL)) }
+            if v + 1 <= hi { open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: v + 1, hi: hi)], u: bestU, bound: bestL)) }
+        }
+        let proven = open.allSatisfy { closed($0.bound) } && unresolved == .infinity
+        var lb = min(open.map(\.bound).min() ?? .infinity, closedMin, unresolved)
+        if lb == .infinity { lb = ub }
+        lb = min(lb, ub)
+        return WTAResult(best: incumbent, objective: ub, lowerBound: lb, nodes: nodes,
+                         iterations: iterations, seconds: WTAClock.now() - t0, provenOptimal: proven)
+    }
+
+    /// Dual prices from the one-for-one exchanges of an assignment: multipliers u ≥ 0 (zero
+    /// for types with stock left) under which, at every target, no single removal, addition or
+    /// replacement of a shot pays. These are difference constraints (uₜ − uₜ' ≥ d), solved as
+    /// shortest paths from a reference node (queue-based Bellman–Ford); the distances are the
+    /// largest such prices. An edge's weight is the objective change of its exchange, so a
+    /// negative cycle is an improving cyclic exchange of weapons between targets (the very-large-
+    /// scale neighbourhood of Ahuja et al. 2007): it is applied and the search repeated. Returns
+    /// the prices of the final assignment, or nil if a cycle could not be applied (it met a
+    /// target twice and did not improve).
+    public static func exchangePrices(_ st: inout WTAState, deadline: Double = .infinity) -> [Double]? {
+        // A fast search on the few best replacements of each shot finds most improving cycles;
+        // the prices then come from the complete graph (which may find further cycles).
+        var removed = Set<Int64>()
+        while true {
+            _ = exchangeSearch(&st, candidates: 16, removed: &removed, stopAfterCycle: false, deadline: deadline)
+            let before = st.objective
+            let u = exchangeSearch(&st, candidates: nil, removed: &removed, stopAfterCycle: true, deadline: deadline)
+            if st.objective >= before - 1e-12 * max(1, before) || WTAClock.now() > deadline { return u }
+        }
+    }
+
+    /// One exchange search (see `exchangePrices`): applies improving cycles until none is left.
+    /// With `candidates`, each shot keeps only that many best replacements. A cycle that
+    /// visits a target twice and does not improve has its dearest edge barred (`removed`).
+    static func exchangeSearch(_ st: inout WTAState, candidates: Int?, removed: inout Set<Int64>, stopAfterCycle: Bool,
+                               deadline: Double) -> [Double]? {
+        let p = st.problem, m = p.targets, k = p.types
+        let source = k
+        // Edge kinds: removal of `out` at target j (source → out), addition of `into` at j
+        // (into → source), replacement of `out` by `into` at j (into → out); spare ↔ source.
+        struct Edge { var from: Int32; var to: Int32; var next: Int32; var w: Double; var target: Int32; var into: Int32; var out: Int32 }
+        var edges: [Edge] = []
+        var head = [Int32](repeating: -1, count: k + 1)
+        var dist = [Double](repeating: .infinity, count: k + 1)
+        var pred = [Int32](repeating: -1, count: k + 1)   // edge index into the node
+        var inQueue = [Bool](repeating: false, count: k + 1)
+        var stamp = [Int](repeating: 0, count: k + 1)
+        var used: [Int] = []
+        var best: [(Double, Int)] = []
+        var sorted: [Edge] = []
+        var queue = [Int]()
+        let tol = 1e-12 * max(1, p.values.max() ?? 1)
+        var rounds = 0
+        while true {
+            rounds += 1
+            if rounds > 10_000 || WTAClock.now() > deadline { return nil }
+            edges.removeAll(keepingCapacity: true)
+            for i in 0...k { head[i] = -1 }
+            func edge(_ a: Int, _ b: Int, _ w: Double, _ j: Int, _ into: Int, _ out: Int) {
+                edges.append(Edge(from: Int32(a), to: Int32(b), next: head[a], w: w, target: Int32(j), into: Int32(into), out: Int32(out)))
+                head[a] = Int32(edges.count - 1)
+            }
+            for t in 0..<k {
+                edge(t, source, 0, -1, -1, -1)                              // uₜ ≥ 0
+                if st.spare[t] > 0 { edge(source, t, 0, -1, -1, -1) }      // stock left: uₜ = 0
+            }
+            // Additions: only each type's best target binds (uₜ ≥ its largest gain).
+            for t in 0..<k {
+                var bj = -1, bg = 0.0
+                for j in 0..<m where p.feasible[t * m + j] {
+                    let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                    if gain > bg { bg = gain; bj = j }
+                }
+                if bj >= 0 { edge(t, source, -bg, bj, t, -1) }
+            }
+            for j in 0..<m {
+                used.removeAll(keepingCapacity: true)
+                for t in 0..<k where st.x[t * m + j] > 0 { used.append(t) }
+                let s = st.survive[j]
+                for ts in used { edge(source, ts, s * (1 / p.q[ts * m + j] - 1) - p.cost[ts], j, -1, ts) }
+                for ts in used {
+                    best.removeAll(keepingCapacity: true)
+                    for t in 0..<k where t != ts && p.feasible[t * m + j] {
+                        let change = s * (p.q[t * m + j] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
+                        if !removed.isEmpty && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
+                        if let c = candidates {
+                            if best.count < c {
+                                best.append((change, t))
+                                if best.count == c { best.sort { $0.0 < $1.0 } }
+                            } else if change < best[c - 1].0 {
+                                var i = c - 1
+                                while i > 0 && best[i - 1].0 > change { best[i] = best[i - 1]; i -= 1 }
+                                best[i] = (change, t)
+                            }
+                        } else {
+                            edge(t, ts, change, j, t, ts)
+                        }
+                    }
+                    if candidates != nil { for (c, t) in best { edge(t, ts, c, j, t, ts) } }
+                }
+            }
+            // Lay the edges out by tail (contiguous scans): a counting sort on `from`.
+            do {
+                var start = [Int32](repeating: 0, count: k + 2)
+                for e in edges { start[Int(e.from) + 1] += 1 }
+                for i in 0...k { start[i + 1] += start[i] }
+                var fill = start
+                sorted.removeAll(keepingCapacity: true)
+                sorted.append(contentsOf: edges)
+                for e in edges {
+                    let pos = Int(fill[Int(e.from)]); fill[Int(e.from)] += 1
+                    sorted[pos] = e
+                }
+                swap(&edges, &sorted)
+                for i in 0...k {
+                    let a = Int(start[i]), b = Int(start[i + 1])
+                    head[i] = a < b ? Int32(a) : -1
+                    for e in a..<b { edges[e].next = e + 1 < b ? Int32(e + 1) : -1 }
+                }
+            }
+            // Queue-based Bellman–Ford; every k relaxations the predecessor graph is searched for
+            // a cycle (found early instead of after k passes).
+            for i in 0...k { dist[i] = .infinity; pred[i] = -1; inQueue[i] = false; stamp[i] = 0 }
+            dist[source] = 0
+            queue.removeAll(keepingCapacity: true)
+            queue.append(source); inQueue[source] = true
+            var qh = 0, relaxations = 0, walk = 0
+            var cycleAt = -1
+            search: while qh < queue.count {
+                let a = queue[qh]; qh += 1
+                inQueue[a] = false
+                if qh > 4096 && qh * 2 > queue.count { queue.removeFirst(qh); qh = 0 }
+                var e = head[a]
+                while e >= 0 {
+                    let ed = edges[Int(e)]
+                    let b = Int(ed.to)
+                    let nd = dist[a] + ed.w
+                    if nd < dist[b] - tol {
+                        dist[b] = nd
+                        pred[b] = e
+                        relaxations += 1
+                        if b == source { cycleAt = source; break search }
+                        if relaxations % (k + 1) == 0 {
+                            // Walk the predecessors from b: meeting this walk's stamp is a cycle.
+                            walk += 1
+                            var v = b
+                            while v != source && pred[v] >= 0 && stamp[v] != walk {
+                                stamp[v] = walk
+                                v = Int(edges[Int(pred[v])].from)
+                            }
+                            if v != source && pred[v] >= 0 && stamp[v] == walk { cycleAt = v; break search }
+                        }
+                        if !inQueue[b] { inQueue[b] = true; queue.append(b) }
+                    }
+                    e = ed.next
+                }
+            }
+            if cycleAt < 0 {
+                return (0..<k).map { max(0, dist[$0].isFinite ? dist[$0] : 0) }
+            }
+            // Collect the cycle's edges and apply its exchanges.
+            var cycle: [Int] = []
+            var v = cycleAt
+            var seen = Set<Int>()
+            while !seen.contains(v) {
+                seen.insert(v)
+                guard pred[v] >= 0 else { return nil }
+                let e = Int(pred[v])
+                cycle.append(e)
+                v = Int(edges[e].from)
+            }
+            // v is on the cycle; keep only the edges from v around to v.
+            var ring: [Int] = []
+            var u = v
+            repeat {
+                let e = Int(pred[u])
+                ring.append(e)
+                u = Int(edges[e].from)
+            } while u != v
+            let before = st.objective
+            var trial = st
+            for e in ring {
+                let ed = edges[e]
+                let j = Int(ed.target)
+                if j < 0 { continue }
+                if ed.out >= 0 { trial.x[Int(ed.out) * m + j] -= 1; trial.spare[Int(ed.out)] += 1 }
+                if ed.into >= 0 { trial.x[Int(ed.into) * m + j] += 1; trial.spare[Int(ed.into)] -= 1 }
+            }
+            trial.refresh()
+            guard trial.spare.allSatisfy({ $0 >= 0 }), trial.x.allSatisfy({ $0 >= 0 }), trial.objective < before - tol else {
+                // Not a valid improvement (a target met twice): bar the cycle's dearest exchange.
+                var worst = -1, ww = -Double.infinity
+                for e in ring where edges[e].target >= 0 && edges[e].into >= 0 && edges[e].out >= 0 && edges[e].w > ww {
+                    ww = edges[e].w; worst = e
+                }
+                guard worst >= 0, removed.count < 10_000 else { return nil }
+                let ed = edges[worst]
+                removed.insert(Int64(ed.target) << 40 | Int64(ed.into) << 20 | Int64(ed.out))
+                continue
+            }
+            st = trial
+            if stopAfterCycle { return nil }
+        }
+    }
+
+    /// A feasible assignment from a relaxed one: drop the least useful shots of every over-used
+    /// type, then fire spare weapons greedily.
+    static func repair(_ p: WTAProblem, _ x: [Int32]) -> WTAState {
+        let m = p.targets
+        var st = WTAState(p, counts: x)
+        for t in 0..<p.types where st.spare[t] < 0 {
+            while st.spare[t] < 0 {
+                // Remove the shot whose removal costs least.
+                var bj = -1, bl = Double.infinity
+                for j in 0..<m where st.x[t * m + j] > 0 {
+                    let loss = st.survive[j] * (1 / p.q[t * m + j] - 1) - p.cost[t]
+                    if loss < bl { bl = loss; bj = j }
+                }
+                st.x[t * m + bj] -= 1
+                st.survive[bj] /= p.q[t * m + bj]
+                st.spare[t] += 1
+            }
+        }
+        // Greedy fill.
+        while true {
+            var bt = -1, bj = -1, bg = 0.0
+            for t in 0..<p.types where st.spare[t] > 0 {
+                for j in 0..<m where p.feasible[t * m + j] {
+                    let g = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                    if g > bg { bg = g; bt = t; bj = j }
+                }
+            }
+            guard bt >= 0 else { break }
+            st.x[bt * m + bj] += 1
+            st.survive[bj] *= p.q[bt * m + bj]
+            st.spare[bt] -= 1
+        }
+        st.refresh()
+        return st
+    }
+}

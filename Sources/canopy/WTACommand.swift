@@ -1,0 +1,94 @@
+import ArgumentParser
+import CanopySimulation
+import CanopyWTA
+import Foundation
+
+struct WTA: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wta",
+        abstract: "Solve a static weapon-target assignment instance.",
+        discussion: """
+            Reads the wta-instance format (docs/wta.md). Prints the objective, the proven lower bound \
+            (exact solver), the gap and the CPU time; --out writes the solution.
+            """)
+
+    enum Solver: String, ExpressibleByArgument, CaseIterable { case greedy, local, exact }
+
+    @Argument(help: "Instance file (JSON).")
+    var instance: String
+
+    @Option(help: "greedy (maximum marginal return), local (greedy + local search) or exact (branch and bound with Lagrangian bounds).")
+    var solver: Solver = .exact
+
+    @Option(name: .customLong("time-limit"), help: "CPU seconds for the exact solver; at the limit it returns its best solution and a valid lower bound.")
+    var timeLimit: Double = 60
+
+    @Option(help: "Solution file to write (JSON).")
+    var out: String?
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard timeLimit > 0, timeLimit.isFinite else { throw ValidationError("--time-limit must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        let inst: WTAInstance
+        do { inst = try WTAInstance.load(path: instance) } catch let e as WTAFileError {
+            printError(e.description)
+            printError("See the instance format in docs/wta.md.")
+            throw ExitCode(1)
+        }
+        let p = WTAProblem(inst)
+        let t0 = WTAClock.now()
+        var lower: Double? = nil
+        var nodes = 0
+        let state: WTAState
+        switch solver {
+        case .greedy:
+            state = WTAHeuristics.greedy(p)
+        case .local:
+            var s = WTAHeuristics.greedy(p)
+            WTAHeuristics.localSearch(&s)
+            state = s
+        case .exact:
+            let r = WTAExact.solve(p, timeLimit: timeLimit)
+            state = r.best
+            lower = r.lowerBound
+            nodes = r.nodes
+        }
+        let seconds = WTAClock.now() - t0
+        let assignment = p.assignment(state.x)
+        guard let objective = inst.objective(assignment) else {
+            printError("internal error: the solver returned an infeasible assignment")
+            throw ExitCode(2)
+        }
+        if let out {
+            let sol = WTASolution(instance: inst.name, objective: objective, assignment: assignment)
+            do { try OutputWriter.atomicWrite(sol.json(), to: out) } catch {
+                printError("--out \(out): cannot write (\(error.localizedDescription))")
+                throw ExitCode(1)
+            }
+        }
+        let gap = lower.map { objective > 0 ? max(0, (objective - $0) / objective) : 0 }
+        if json {
+            var fields = ["\"instance\":\"\(inst.name)\"", "\"solver\":\"\(solver.rawValue)\"", "\"objective\":\(objective)",
+                          "\"cpu_seconds\":\(seconds)", "\"weapons\":\(inst.weapons)", "\"targets\":\(inst.targets)"]
+            if let lower, let gap { fields += ["\"lower_bound\":\(lower)", "\"gap\":\(gap)", "\"nodes\":\(nodes)"] }
+            print("{" + fields.joined(separator: ",") + "}")
+        } else {
+            print("instance     \(inst.name) (\(inst.weapons) weapons, \(p.types) types, \(inst.targets) targets)")
+            print("solver       \(solver.rawValue)")
+            print("objective    \(String(format: "%.6f", objective))")
+            if let lower, let gap {
+                print("lower bound  \(String(format: "%.6f", lower))")
+                print("gap          \(String(format: "%.6f", gap * 100)) %\(gap <= 1e-9 ? " (proven optimal)" : "")")
+                print("nodes        \(nodes)")
+            } else {
+                print("lower bound  not computed (use --solver exact)")
+            }
+            print("cpu time     \(String(format: "%.3f", seconds * 1000)) ms")
+        }
+    }
+}
