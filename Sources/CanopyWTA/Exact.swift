@@ -302,17 +302,22 @@ public enum WTAExact {
         }
     }
 
-    /// One exchange search (see `exchangePrices`): applies improving cycles until none is left.
-    /// With `candidates`, each shot keeps only that many best replacements. A cycle that
-    /// visits a target twice and does not improve has its dearest edge barred (`removed`).
+    /// One exchange search (see `exchangePrices`): applies improving cycles until none is left
+    /// (or, with `stopAfterCycle`, after the first). With `candidates`, each shot keeps only that
+    /// many best replacements. A cycle that visits a target twice and does not improve has its
+    /// dearest edge barred (`removed`). The graph is kept per target and only the targets a
+    /// cycle touched are rebuilt.
     static func exchangeSearch(_ st: inout WTAState, candidates: Int?, removed: inout Set<Int64>, stopAfterCycle: Bool,
                                deadline: Double) -> [Double]? {
         let p = st.problem, m = p.targets, k = p.types
         let source = k
         // Edge kinds: removal of `out` at target j (source → out), addition of `into` at j
         // (into → source), replacement of `out` by `into` at j (into → out); spare ↔ source.
+        // An edge's weight is the objective change of its exchange.
         struct Edge { var from: Int32; var to: Int32; var next: Int32; var w: Double; var target: Int32; var into: Int32; var out: Int32 }
-        var edges: [Edge] = []
+        var blocks = [[Edge]](repeating: [], count: m)
+        var addGain = [Double](repeating: 0, count: k), addTarget = [Int](repeating: -1, count: k)
+        var edges: [Edge] = [], sorted: [Edge] = []
         var head = [Int32](repeating: -1, count: k + 1)
         var dist = [Double](repeating: .infinity, count: k + 1)
         var pred = [Int32](repeating: -1, count: k + 1)   // edge index into the node
@@ -320,76 +325,88 @@ public enum WTAExact {
         var stamp = [Int](repeating: 0, count: k + 1)
         var used: [Int] = []
         var best: [(Double, Int)] = []
-        var sorted: [Edge] = []
         var queue = [Int]()
+        var start = [Int32](repeating: 0, count: k + 2)
         let tol = 1e-12 * max(1, p.values.max() ?? 1)
+
+        func buildBlock(_ j: Int) {
+            var block = blocks[j]
+            block.removeAll(keepingCapacity: true)
+            used.removeAll(keepingCapacity: true)
+            for t in 0..<k where st.x[t * m + j] > 0 { used.append(t) }
+            let s = st.survive[j]
+            for ts in used {
+                block.append(Edge(from: Int32(source), to: Int32(ts), next: -1, w: s * (1 / p.q[ts * m + j] - 1) - p.cost[ts],
+                                  target: Int32(j), into: -1, out: Int32(ts)))
+                best.removeAll(keepingCapacity: true)
+                for t in 0..<k where t != ts && p.feasible[t * m + j] {
+                    let change = s * (p.q[t * m + j] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
+                    if !removed.isEmpty && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
+                    if let c = candidates {
+                        if best.count < c {
+                            best.append((change, t))
+                            if best.count == c { best.sort { $0.0 < $1.0 } }
+                        } else if change < best[c - 1].0 {
+                            var i = c - 1
+                            while i > 0 && best[i - 1].0 > change { best[i] = best[i - 1]; i -= 1 }
+                            best[i] = (change, t)
+                        }
+                    } else {
+                        block.append(Edge(from: Int32(t), to: Int32(ts), next: -1, w: change, target: Int32(j), into: Int32(t), out: Int32(ts)))
+                    }
+                }
+                if candidates != nil {
+                    for (c, t) in best {
+                        block.append(Edge(from: Int32(t), to: Int32(ts), next: -1, w: c, target: Int32(j), into: Int32(t), out: Int32(ts)))
+                    }
+                }
+            }
+            blocks[j] = block
+        }
+        // Additions: only each type's best target binds (uₜ ≥ its largest gain).
+        func bestAddition(_ t: Int) {
+            var bj = -1, bg = 0.0
+            for j in 0..<m where p.feasible[t * m + j] {
+                let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                if gain > bg { bg = gain; bj = j }
+            }
+            addGain[t] = bg; addTarget[t] = bj
+        }
+        for j in 0..<m { buildBlock(j) }
+        for t in 0..<k { bestAddition(t) }
+
         var rounds = 0
         while true {
             rounds += 1
-            if rounds > 10_000 || WTAClock.now() > deadline { return nil }
+            if rounds > 100_000 || WTAClock.now() > deadline { return nil }
+            // Assemble the graph, laid out by tail for contiguous scans.
             edges.removeAll(keepingCapacity: true)
-            for i in 0...k { head[i] = -1 }
-            func edge(_ a: Int, _ b: Int, _ w: Double, _ j: Int, _ into: Int, _ out: Int) {
-                edges.append(Edge(from: Int32(a), to: Int32(b), next: head[a], w: w, target: Int32(j), into: Int32(into), out: Int32(out)))
-                head[a] = Int32(edges.count - 1)
-            }
             for t in 0..<k {
-                edge(t, source, 0, -1, -1, -1)                              // uₜ ≥ 0
-                if st.spare[t] > 0 { edge(source, t, 0, -1, -1, -1) }      // stock left: uₜ = 0
-            }
-            // Additions: only each type's best target binds (uₜ ≥ its largest gain).
-            for t in 0..<k {
-                var bj = -1, bg = 0.0
-                for j in 0..<m where p.feasible[t * m + j] {
-                    let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
-                    if gain > bg { bg = gain; bj = j }
+                edges.append(Edge(from: Int32(t), to: Int32(source), next: -1, w: 0, target: -1, into: -1, out: -1))  // uₜ ≥ 0
+                if st.spare[t] > 0 {  // stock left: uₜ = 0
+                    edges.append(Edge(from: Int32(source), to: Int32(t), next: -1, w: 0, target: -1, into: -1, out: -1))
                 }
-                if bj >= 0 { edge(t, source, -bg, bj, t, -1) }
-            }
-            for j in 0..<m {
-                used.removeAll(keepingCapacity: true)
-                for t in 0..<k where st.x[t * m + j] > 0 { used.append(t) }
-                let s = st.survive[j]
-                for ts in used { edge(source, ts, s * (1 / p.q[ts * m + j] - 1) - p.cost[ts], j, -1, ts) }
-                for ts in used {
-                    best.removeAll(keepingCapacity: true)
-                    for t in 0..<k where t != ts && p.feasible[t * m + j] {
-                        let change = s * (p.q[t * m + j] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
-                        if !removed.isEmpty && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
-                        if let c = candidates {
-                            if best.count < c {
-                                best.append((change, t))
-                                if best.count == c { best.sort { $0.0 < $1.0 } }
-                            } else if change < best[c - 1].0 {
-                                var i = c - 1
-                                while i > 0 && best[i - 1].0 > change { best[i] = best[i - 1]; i -= 1 }
-                                best[i] = (change, t)
-                            }
-                        } else {
-                            edge(t, ts, change, j, t, ts)
-                        }
-                    }
-                    if candidates != nil { for (c, t) in best { edge(t, ts, c, j, t, ts) } }
+                if addTarget[t] >= 0 {
+                    edges.append(Edge(from: Int32(t), to: Int32(source), next: -1, w: -addGain[t], target: Int32(addTarget[t]),
+                                      into: Int32(t), out: -1))
                 }
             }
-            // Lay the edges out by tail (contiguous scans): a counting sort on `from`.
-            do {
-                var start = [Int32](repeating: 0, count: k + 2)
-                for e in edges { start[Int(e.from) + 1] += 1 }
-                for i in 0...k { start[i + 1] += start[i] }
-                var fill = start
-                sorted.removeAll(keepingCapacity: true)
-                sorted.append(contentsOf: edges)
-                for e in edges {
-                    let pos = Int(fill[Int(e.from)]); fill[Int(e.from)] += 1
-                    sorted[pos] = e
-                }
-                swap(&edges, &sorted)
-                for i in 0...k {
-                    let a = Int(start[i]), b = Int(start[i + 1])
-                    head[i] = a < b ? Int32(a) : -1
-                    for e in a..<b { edges[e].next = e + 1 < b ? Int32(e + 1) : -1 }
-                }
+            for j in 0..<m { edges.append(contentsOf: blocks[j]) }
+            for i in 0...(k + 1) { start[i] = 0 }
+            for e in edges { start[Int(e.from) + 1] += 1 }
+            for i in 0...k { start[i + 1] += start[i] }
+            var fill = start
+            sorted.removeAll(keepingCapacity: true)
+            sorted.append(contentsOf: edges)
+            for e in edges {
+                let pos = Int(fill[Int(e.from)]); fill[Int(e.from)] += 1
+                sorted[pos] = e
+            }
+            swap(&edges, &sorted)
+            for i in 0...k {
+                let a = Int(start[i]), b = Int(start[i + 1])
+                head[i] = a < b ? Int32(a) : -1
+                for e in a..<b { edges[e].next = e + 1 < b ? Int32(e + 1) : -1 }
             }
             // Queue-based Bellman–Ford; every k relaxations the predecessor graph is searched for
             // a cycle (found early instead of after k passes).
@@ -431,18 +448,14 @@ public enum WTAExact {
             if cycleAt < 0 {
                 return (0..<k).map { max(0, dist[$0].isFinite ? dist[$0] : 0) }
             }
-            // Collect the cycle's edges and apply its exchanges.
-            var cycle: [Int] = []
+            // The cycle: walk back until a node repeats, then collect the ring from there.
             var v = cycleAt
             var seen = Set<Int>()
             while !seen.contains(v) {
                 seen.insert(v)
                 guard pred[v] >= 0 else { return nil }
-                let e = Int(pred[v])
-                cycle.append(e)
-                v = Int(edges[e].from)
+                v = Int(edges[Int(pred[v])].from)
             }
-            // v is on the cycle; keep only the edges from v around to v.
             var ring: [Int] = []
             var u = v
             repeat {
@@ -452,10 +465,12 @@ public enum WTAExact {
             } while u != v
             let before = st.objective
             var trial = st
+            var touched: [Int] = []
             for e in ring {
                 let ed = edges[e]
                 let j = Int(ed.target)
                 if j < 0 { continue }
+                touched.append(j)
                 if ed.out >= 0 { trial.x[Int(ed.out) * m + j] -= 1; trial.spare[Int(ed.out)] += 1 }
                 if ed.into >= 0 { trial.x[Int(ed.into) * m + j] += 1; trial.spare[Int(ed.into)] -= 1 }
             }
@@ -469,10 +484,24 @@ public enum WTAExact {
                 guard worst >= 0, removed.count < 10_000 else { return nil }
                 let ed = edges[worst]
                 removed.insert(Int64(ed.target) << 40 | Int64(ed.into) << 20 | Int64(ed.out))
+                buildBlock(Int(ed.target))
                 continue
             }
+            let old = st.survive
             st = trial
             if stopAfterCycle { return nil }
+            // Rebuild what the cycle changed: its targets' blocks and the additions they affect.
+            for j in Set(touched) {
+                buildBlock(j)
+                for t in 0..<k where p.feasible[t * m + j] {
+                    if st.survive[j] < old[j] && addTarget[t] == j {
+                        bestAddition(t)
+                    } else {
+                        let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                        if gain > addGain[t] { addGain[t] = gain; addTarget[t] = j }
+                    }
+                }
+            }
         }
     }
 

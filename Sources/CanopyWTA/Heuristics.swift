@@ -47,32 +47,120 @@ public enum WTAHeuristics {
     /// Maximum-marginal-return greedy, globally best pair first: repeatedly fire the (type,
     /// target) pair of largest gain sⱼ pₜⱼ − cₜ while one is positive (or zero at no cost:
     /// without costs every weapon that can hurt a target fires).
+    ///
+    /// Lazy evaluation: gains only fall as shots are assigned, so a type's cached best gain is an
+    /// upper bound; types sit in a max-heap on it and only the one on top is re-examined (when a
+    /// shot has since gone to its best target), which gives the eager algorithm's choices.
     public static func greedy(_ p: WTAProblem) -> WTAState {
         var st = WTAState(p)
         let m = p.targets, k = p.types
         var bestTarget = [Int](repeating: -1, count: k)
-        var bestGain = [Double](repeating: -.infinity, count: k)
-        func rescan(_ t: Int, _ st: WTAState) {
-            var bj = -1, bg = -Double.infinity
-            let row = t * m
+        var seenVersion = [Int](repeating: 0, count: k)
+        var version = [Int](repeating: 0, count: m)
+        // Each type's L targets of largest Vⱼ pₜⱼ (an upper bound on its gain there), in
+        // decreasing order: a scan walks them until the bound falls below the best gain found.
+        let L = min(m, 16)
+        var top = [Int32](repeating: 0, count: k * L)
+        var topBound = [Double](repeating: 0, count: k * L)
+        var topCount = [Int](repeating: 0, count: k)
+        for t in 0..<k {
+            let row = t * m, base = t * L
+            var c = 0
             for j in 0..<m where p.feasible[row + j] {
+                let b = p.values[j] * (1 - p.q[row + j])
+                if c < L {
+                    var i = c
+                    while i > 0 && topBound[base + i - 1] < b { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
+                    topBound[base + i] = b; top[base + i] = Int32(j); c += 1
+                } else if b > topBound[base + L - 1] {
+                    var i = L - 1
+                    while i > 0 && topBound[base + i - 1] < b { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
+                    topBound[base + i] = b; top[base + i] = Int32(j)
+                }
+            }
+            topCount[t] = c
+        }
+        func scan(_ t: Int) -> Double {
+            var bj = -1, bg = -Double.infinity
+            let row = t * m, base = t * L
+            var settled = false
+            for r in 0..<topCount[t] {
+                if topBound[base + r] <= bg { settled = true; break }
+                let j = Int(top[base + r])
                 let g = st.survive[j] * (1 - p.q[row + j])
-                if g > bg { bg = g; bj = j }
+                if g > bg || (g == bg && j < bj) { bg = g; bj = j }
+            }
+            // The short list ran out while its bounds still beat the best: scan everything and
+            // rebuild the list from the current gains (still upper bounds for what follows).
+            if !settled && topCount[t] == L && L < m {
+                var c = 0
+                for j in 0..<m where p.feasible[row + j] {
+                    let g = st.survive[j] * (1 - p.q[row + j])
+                    if g > bg || (g == bg && j < bj) { bg = g; bj = j }
+                    if c < L || g > topBound[base + L - 1] {
+                        var i = c < L ? c : L - 1
+                        while i > 0 && topBound[base + i - 1] < g { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
+                        topBound[base + i] = g; top[base + i] = Int32(j)
+                        if c < L { c += 1 }
+                    }
+                }
             }
             bestTarget[t] = bj
-            bestGain[t] = bj < 0 ? -.infinity : bg - p.cost[t]
+            if bj >= 0 { seenVersion[t] = version[bj] }
+            return bj < 0 ? -.infinity : bg - p.cost[t]
         }
-        for t in 0..<k { rescan(t, st) }
-        while true {
-            var tb = -1, gb = -Double.infinity
-            for t in 0..<k where st.spare[t] > 0 && bestTarget[t] >= 0 && bestGain[t] > gb { gb = bestGain[t]; tb = t }
-            guard tb >= 0, gb > 0 || (gb == 0 && p.cost[tb] == 0) else { break }
-            let j = bestTarget[tb]
-            st.x[tb * m + j] += 1
-            st.survive[j] *= p.q[tb * m + j]
-            st.spare[tb] -= 1
-            // Gains at j fell; only types whose best was j (and tb) need a new best.
-            for t in 0..<k where st.spare[t] > 0 && bestTarget[t] == j { rescan(t, st) }
+        // Max-heap of (gain, type); ties to the lower type index.
+        var heap: [(g: Double, t: Int)] = []
+        heap.reserveCapacity(k)
+        @inline(__always) func above(_ a: (g: Double, t: Int), _ b: (g: Double, t: Int)) -> Bool { a.g > b.g || (a.g == b.g && a.t < b.t) }
+        func push(_ e: (g: Double, t: Int)) {
+            heap.append(e)
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard above(heap[i], heap[parent]) else { break }
+                heap.swapAt(i, parent); i = parent
+            }
+        }
+        func pop() -> (g: Double, t: Int) {
+            let top = heap[0]
+            let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var b = i
+                    if l < heap.count && above(heap[l], heap[b]) { b = l }
+                    if r < heap.count && above(heap[r], heap[b]) { b = r }
+                    if b == i { break }
+                    heap.swapAt(i, b); i = b
+                }
+            }
+            return top
+        }
+        for t in 0..<k where st.spare[t] > 0 {
+            let g = scan(t)
+            if bestTarget[t] >= 0 { push((g, t)) }
+        }
+        while !heap.isEmpty {
+            let (g, t) = pop()
+            let j = bestTarget[t]
+            if version[j] != seenVersion[t] {
+                // A shot went to j since: re-examine (its gain can only have fallen).
+                let g2 = scan(t)
+                if bestTarget[t] >= 0 { push((g2, t)) }
+                continue
+            }
+            guard g > 0 || (g == 0 && p.cost[t] == 0) else { break }
+            st.x[t * m + j] += 1
+            st.survive[j] *= p.q[t * m + j]
+            st.spare[t] -= 1
+            version[j] += 1
+            if st.spare[t] > 0 {
+                let g2 = scan(t)
+                if bestTarget[t] >= 0 { push((g2, t)) }
+            }
         }
         return st
     }
