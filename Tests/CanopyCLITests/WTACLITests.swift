@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+@Suite("Command line: wta", .serialized)
+struct WTACLITests {
+    @Test("wta solves to the known optimum and writes the solution; bad files exit 1 and write nothing")
+    func wta() throws {
+        let fixtures = root + "/Tests/CanopyWTATests/Fixtures"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-cli-wta-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/solution.json"
+        let r = try runCanopy(["wta", fixtures + "/typed_feas_cost_40x40_s7040041.json", "--out", out, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let f = try #require((obj["objective"] as? NSNumber)?.doubleValue)
+        let lb = try #require((obj["lower_bound"] as? NSNumber)?.doubleValue)
+        #expect(abs(f - 485.878321) < 1e-5)
+        #expect(lb <= f + 1e-9 && (f - lb) / f < 1e-9)
+        let sol = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        #expect((sol["assignment"] as? [Any])?.count == 45)
+        #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
+        for solver in ["greedy", "local"] {
+            let h = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--solver", solver])
+            #expect(h.status == 0 && h.stdout.contains("objective") && h.stdout.contains("not computed"), "\(h.stderr)")
+        }
+        // A bad instance: the field is named, nothing is written.
+        let bad = dir + "/bad.json"
+        try #"{"weapons": 2, "targets": 2, "values": [10, 20], "kill_prob": [[0.5, 0.4], [0.3, 7]]}"#
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let b = try runCanopy(["wta", bad, "--out", dir + "/x.json"])
+        #expect(b.status == 1 && b.stderr.contains("bad.json: kill_prob[1][1]"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"))
+        let n = try runCanopy(["wta", dir + "/nope.json"])
+        #expect(n.status == 1 && n.stderr.contains("nope.json"))
+        let t = try runCanopy(["wta", bad, "--time-limit", "-1"])
+        #expect(t.status != 0 && t.stderr.contains("time-limit"))
+    }
+}
