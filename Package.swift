@@ -34,7 +34,7 @@ let package = Package(
         // branch and bound with Lagrangian bounds. Knows nothing of scenarios or tracks.
         .target(name: "CanopyWTA"),
         // Threat evaluation and weapon-target assignment. Knows tracks, not truth.
-        .target(name: "CanopyTEWA", dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking"]),
+        .target(name: "CanopyTEWA", dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking", "CanopyWTA"]),
         // Civil alerts from predicted threat paths.
         .target(name: "CanopyAlerting", dependencies: ["CanopyCore"]),
         // The BattleManager: tracker, assessor, assigner and alerter fed by detections only.

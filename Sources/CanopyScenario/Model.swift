@@ -410,6 +410,10 @@ public struct Wave: Sendable, Hashable {
 }
 
 
+public enum AssignmentRule: String, Sendable, Codable, CaseIterable {
+    case optimal, greedy
+}
+
 public enum EngagementMode: String, Sendable, Codable, CaseIterable {
     /// Fire one round, observe the outcome, fire again if the threat survives.
     case shootLookShoot = "shoot-look-shoot"
@@ -429,6 +433,10 @@ public struct Doctrine: Sendable, Hashable {
     public var reserves: [Reserve]
     /// Seconds between BattleManager decision cycles.
     public var cycle: Double
+    /// How shots are chosen at each decision: the weapon–target assignment optimum (which may
+    /// put two units on one threat when the value saved pays for the rounds), or the greedy
+    /// best-pair-first rule with one engagement per threat.
+    public var assignment: AssignmentRule = .optimal
 
     public struct Reserve: Sendable, Hashable {
         public var effectorType: String

@@ -1,3 +1,4 @@
+import CanopyWTA
 import CanopyCore
 import CanopyScenario
 import CanopyTracking
@@ -202,6 +203,9 @@ public struct Assigner: Sendable {
                                                  launchTime: launch, intercept: solution, expectedGain: gain))
             }
         }
+        if doctrine.assignment == .optimal {
+            return optimal(candidates, now: now, assessments: assessments, fireUnits: fireUnits)
+        }
         // Best first; ties broken by unit then track so the result is deterministic.
         candidates.sort { a, b in
             a.expectedGain != b.expectedGain ? a.expectedGain > b.expectedGain
@@ -218,6 +222,97 @@ public struct Assigner: Sendable {
                   fu.freeLaunchers(at: now) >= c.rounds else { continue }
             taken.insert(c.track)
             units[c.fireUnit].commit(rounds: c.rounds, at: c.launchTime)
+            plans.append(c)
+        }
+        return plans
+    }
+
+    /// The weapon–target assignment optimum over the feasible pairs: each fire unit is a weapon
+    /// type with as many shots as it has free channels, launchers and rounds for; a shot of unit
+    /// u at threat j kills with the pair's probability and costs `moneyWorth × cost per shot ×
+    /// rounds`; threats are worth their value at risk. Shoot-look-shoot (and a salvo, which is
+    /// one engagement) gives a threat one engagement per look while there will be time to look
+    /// and shoot again; a threat that leaves no such time may draw up to three units at once.
+    /// Solved by `WTAExact` under a work limit (the same answer on every run), then booked best
+    /// first as the greedy rule books.
+    func optimal(_ candidates: [EngagementPlan], now: Double, assessments: [ThreatAssessment],
+                 fireUnits: [FireUnitState]) -> [EngagementPlan] {
+        guard !candidates.isEmpty else { return [] }
+        let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
+        let valueOf = Dictionary(assessments.map { ($0.track, $0.valueAtRisk) }, uniquingKeysWith: { a, _ in a })
+        let impactOf = Dictionary(assessments.map { ($0.track, now + $0.timeToImpact) }, uniquingKeysWith: { a, _ in a })
+        var units: [Int] = [], unitIndex: [Int: Int] = [:]
+        var tracks: [Int] = [], trackIndex: [Int: Int] = [:]
+        var pair: [Int: EngagementPlan] = [:]  // key unitIndex * T + trackIndex, filled below
+        for c in candidates {
+            if unitIndex[c.fireUnit] == nil { unitIndex[c.fireUnit] = units.count; units.append(c.fireUnit) }
+            if trackIndex[c.track] == nil { trackIndex[c.track] = tracks.count; tracks.append(c.track) }
+        }
+        let T = tracks.count
+        var rounds = [Int](repeating: 1, count: units.count)
+        for c in candidates {
+            let k = unitIndex[c.fireUnit]! * T + trackIndex[c.track]!
+            pair[k] = c
+            rounds[unitIndex[c.fireUnit]!] = max(rounds[unitIndex[c.fireUnit]!], c.rounds)
+        }
+        // Shots per unit: free channels, launchers and rounds (for the most favoured class).
+        var weaponType: [Int] = [], kill: [Double] = [], mask: [Bool] = [], cost: [Double] = []
+        for (ui, u) in units.enumerated() {
+            let fu = fireUnits[u]
+            let r = rounds[ui]
+            let roundsMax = ThreatClass.allCases.map { fu.roundsAvailable(for: $0) }.max() ?? 0
+            let shots = min(fu.type.fireChannels - fu.channelsBusy, fu.freeLaunchers(at: now) / r, roundsMax / r)
+            guard shots > 0 else { continue }
+            var row = [Double](repeating: 0, count: T), feasible = [Bool](repeating: false, count: T)
+            for j in 0..<T {
+                if let c = pair[ui * T + j] { row[j] = c.killProbability; feasible[j] = true }
+            }
+            for _ in 0..<shots {
+                weaponType.append(ui)
+                kill.append(contentsOf: row)
+                mask.append(contentsOf: feasible)
+                cost.append(doctrine.moneyWorth * fu.type.costPerShot * Double(r))
+            }
+        }
+        guard !weaponType.isEmpty else { return [] }
+        let instance = WTAInstance(name: "decision", weapons: weaponType.count, targets: T,
+                                   values: tracks.map { max(valueOf[$0] ?? 0, 1e-9) }, killProbability: kill,
+                                   weaponType: weaponType, feasible: mask, weaponCost: cost)
+        // One engagement per look while a second look can still be followed by a shot: the
+        // earliest outcome, a decision cycle and the quickest reaction before the impact.
+        var firstOutcome = [Double](repeating: .infinity, count: T), quickest = [Double](repeating: .infinity, count: T)
+        for c in candidates {
+            let j = trackIndex[c.track]!
+            firstOutcome[j] = min(firstOutcome[j], c.intercept.time)
+            quickest[j] = min(quickest[j], c.launchTime - now)
+        }
+        let cap = (0..<T).map { j in
+            firstOutcome[j] + doctrine.cycle + quickest[j] < (impactOf[tracks[j]] ?? .infinity) ? 1 : 3
+        }
+        let problem = WTAProblem(instance, targetCap: cap)
+        let result = WTAExact.solve(problem, timeLimit: .infinity, iterationLimit: 2_000)
+        // Book the chosen shots best first (largest expected gain), as the greedy rule does.
+        var chosen: [EngagementPlan] = []
+        for t in 0..<problem.types {
+            let ui = weaponType[problem.members[t][0]]
+            for j in 0..<T {
+                let n = Int(result.best.x[t * T + j])
+                guard n > 0, let c = pair[ui * T + j] else { continue }
+                for _ in 0..<n { chosen.append(c) }
+            }
+        }
+        chosen.sort { a, b in
+            a.expectedGain != b.expectedGain ? a.expectedGain > b.expectedGain
+                : (a.fireUnit != b.fireUnit ? a.fireUnit < b.fireUnit : a.track < b.track)
+        }
+        var state = fireUnits
+        var plans: [EngagementPlan] = []
+        for c in chosen {
+            let fu = state[c.fireUnit]
+            let cls = classOf[c.track] ?? .drone
+            guard fu.channelsBusy < fu.type.fireChannels, fu.roundsAvailable(for: cls) >= c.rounds,
+                  fu.freeLaunchers(at: now) >= c.rounds else { continue }
+            state[c.fireUnit].commit(rounds: c.rounds, at: c.launchTime)
             plans.append(c)
         }
         return plans

@@ -21,6 +21,8 @@ struct TargetPricer {
     var take: [Int] = [], bestTake: [Int] = []
     var best = 0.0
     var nodes = 0
+    /// Shots the target may still take in this search.
+    var room = Int.max
 
     /// Returns the minimum and writes the chosen count of each type into `out` (by type index,
     /// only entries listed in `touched` are set; the caller clears them).
@@ -31,8 +33,10 @@ struct TargetPricer {
         var W = 0.0
         a.removeAll(keepingCapacity: true); q.removeAll(keepingCapacity: true); w.removeAll(keepingCapacity: true)
         mult.removeAll(keepingCapacity: true); type.removeAll(keepingCapacity: true)
+        room = p.capacity(j)
         // Forced counts first.
         for f in fixes where f.lo > 0 {
+            room -= Int(f.lo)
             V *= pow(p.q[f.type * m + j], Double(f.lo))
             W += Double(f.lo) * price[f.type]
             out[f.type] += f.lo
@@ -47,7 +51,7 @@ struct TargetPricer {
             let qt = p.q[t * m + j]
             let wt = price[t]
             guard wt < V * (1 - qt) else { continue }
-            if wt <= 0 {
+            if wt <= 0 && p.cap == nil {
                 V *= pow(qt, Double(extra))
                 out[t] += Int32(extra)
                 touched.append(t)
@@ -72,7 +76,7 @@ struct TargetPricer {
         bestTake.removeAll(keepingCapacity: true); bestTake.append(contentsOf: repeatElement(0, count: n))
         best = V
         nodes = 0
-        search(0, V, 0)
+        search(0, V, 0, max(room, 0))
         for k in 0..<n where bestTake[k] > 0 {
             let t = type[order[k]]
             out[t] += Int32(bestTake[k])
@@ -96,7 +100,7 @@ struct TargetPricer {
         return V * Foundation.exp(-s) + cost
     }
 
-    private mutating func search(_ k: Int, _ V: Double, _ W: Double) {
+    private mutating func search(_ k: Int, _ V: Double, _ W: Double, _ room: Int) {
         nodes += 1
         if V + W < best {
             best = V + W
@@ -107,11 +111,11 @@ struct TargetPricer {
         let i = order[k]
         // Copies worth firing at the current V (more are never useful).
         var kmax = 0, Vk = V
-        while kmax < mult[i] && Vk * (1 - q[i]) > w[i] { Vk *= q[i]; kmax += 1 }
+        while kmax < mult[i] && kmax < room && Vk * (1 - q[i]) > w[i] { Vk *= q[i]; kmax += 1 }
         var c = kmax
         while c >= 0 {
             take[k] = c
-            search(k + 1, V * pow(q[i], Double(c)), W + Double(c) * w[i])
+            search(k + 1, V * pow(q[i], Double(c)), W + Double(c) * w[i], room - c)
             c -= 1
         }
         take[k] = 0
@@ -173,8 +177,10 @@ public struct WTAResult: Sendable {
 /// local search, and a node is closed when its bound reaches the incumbent. Anytime: at the time
 /// limit it returns the incumbent and the least bound of the open nodes (a valid lower bound).
 public enum WTAExact {
+    /// `iterationLimit` bounds the subgradient iterations over all nodes: a work limit that, unlike
+    /// the CPU-time limit, gives the same answer on every run (for the simulation's re-solves).
     public static func solve(_ p: WTAProblem, timeLimit: Double = 10, relativeGap: Double = 1e-9,
-                             start: WTAState? = nil) -> WTAResult {
+                             iterationLimit: Int = .max, start: WTAState? = nil) -> WTAResult {
         let t0 = WTAClock.now()
         let deadline = t0 + timeLimit
         var incumbent = start ?? {
@@ -199,7 +205,7 @@ public enum WTAExact {
             for k in open.indices where open[k].bound < open[bi].bound { bi = k }
             let node = open.remove(at: bi)
             if closed(node.bound) { closedMin = min(closedMin, node.bound); continue }
-            if WTAClock.now() > deadline {
+            if WTAClock.now() > deadline || iterations >= iterationLimit {
                 open.append(node)
                 break
             }
@@ -213,7 +219,7 @@ public enum WTAExact {
             let maxIterations = nodes == 1 ? 100_000 : 400
             var g = [Double](repeating: 0, count: p.types)
             for it in 0..<maxIterations {
-                if it % 16 == 0 && WTAClock.now() > deadline { break }
+                if (it % 16 == 0 && WTAClock.now() > deadline) || iterations >= iterationLimit { break }
                 iterations += 1
                 let L = lag.evaluate(u, fixesByTarget: byTarget)
                 if L > bestL + 1e-12 * max(1, abs(L)) {
@@ -366,7 +372,7 @@ public enum WTAExact {
         // Additions: only each type's best target binds (uₜ ≥ its largest gain).
         func bestAddition(_ t: Int) {
             var bj = -1, bg = 0.0
-            for j in 0..<m where p.feasible[t * m + j] {
+            for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
                 let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
                 if gain > bg { bg = gain; bj = j }
             }
@@ -475,7 +481,8 @@ public enum WTAExact {
                 if ed.into >= 0 { trial.x[Int(ed.into) * m + j] += 1; trial.spare[Int(ed.into)] -= 1 }
             }
             trial.refresh()
-            guard trial.spare.allSatisfy({ $0 >= 0 }), trial.x.allSatisfy({ $0 >= 0 }), trial.objective < before - tol else {
+            guard trial.spare.allSatisfy({ $0 >= 0 }), trial.x.allSatisfy({ $0 >= 0 }),
+                  (0..<m).allSatisfy({ trial.shots[$0] <= p.capacity($0) }), trial.objective < before - tol else {
                 // Not a valid improvement (a target met twice): bar the cycle's dearest exchange.
                 var worst = -1, ww = -Double.infinity
                 for e in ring where edges[e].target >= 0 && edges[e].into >= 0 && edges[e].out >= 0 && edges[e].w > ww {
@@ -494,9 +501,9 @@ public enum WTAExact {
             for j in Set(touched) {
                 buildBlock(j)
                 for t in 0..<k where p.feasible[t * m + j] {
-                    if st.survive[j] < old[j] && addTarget[t] == j {
+                    if (st.survive[j] < old[j] || !st.open(j)) && addTarget[t] == j {
                         bestAddition(t)
-                    } else {
+                    } else if st.open(j) {
                         let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
                         if gain > addGain[t] { addGain[t] = gain; addTarget[t] = j }
                     }
@@ -518,24 +525,20 @@ public enum WTAExact {
                     let loss = st.survive[j] * (1 / p.q[t * m + j] - 1) - p.cost[t]
                     if loss < bl { bl = loss; bj = j }
                 }
-                st.x[t * m + bj] -= 1
-                st.survive[bj] /= p.q[t * m + bj]
-                st.spare[t] += 1
+                st.remove(t, bj)
             }
         }
         // Greedy fill.
         while true {
             var bt = -1, bj = -1, bg = 0.0
             for t in 0..<p.types where st.spare[t] > 0 {
-                for j in 0..<m where p.feasible[t * m + j] {
+                for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
                     let g = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
                     if g > bg { bg = g; bt = t; bj = j }
                 }
             }
             guard bt >= 0 else { break }
-            st.x[bt * m + bj] += 1
-            st.survive[bj] *= p.q[bt * m + bj]
-            st.spare[bt] -= 1
+            st.add(bt, bj)
         }
         st.refresh()
         return st

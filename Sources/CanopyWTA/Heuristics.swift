@@ -7,12 +7,28 @@ public struct WTAState: Sendable {
     public var x: [Int32]
     public var survive: [Double]
     public var spare: [Int]
+    /// Shots at each target.
+    public var shots: [Int]
 
     public init(_ p: WTAProblem) {
         problem = p
         x = [Int32](repeating: 0, count: p.types * p.targets)
         survive = p.values
         spare = p.count
+        shots = [Int](repeating: 0, count: p.targets)
+    }
+
+    /// Whether target j may take one more shot.
+    @inlinable public func open(_ j: Int) -> Bool { shots[j] < problem.capacity(j) }
+
+    /// Fires one more type-t shot at j (from the stock).
+    @inlinable public mutating func add(_ t: Int, _ j: Int) {
+        x[t * problem.targets + j] += 1; survive[j] *= problem.q[t * problem.targets + j]; spare[t] -= 1; shots[j] += 1
+    }
+
+    /// Takes one type-t shot back from j (to the stock).
+    @inlinable public mutating func remove(_ t: Int, _ j: Int) {
+        x[t * problem.targets + j] -= 1; survive[j] /= problem.q[t * problem.targets + j]; spare[t] += 1; shots[j] -= 1
     }
 
     public init(_ p: WTAProblem, counts: [Int32]) {
@@ -23,6 +39,7 @@ public struct WTAState: Sendable {
                 x[t * p.targets + j] = Int32(c)
                 survive[j] *= pow(p.q[t * p.targets + j], Double(c))
                 spare[t] -= c
+                shots[j] += c
             }
         }
     }
@@ -37,8 +54,14 @@ public struct WTAState: Sendable {
     public mutating func refresh() {
         survive = problem.values
         let m = problem.targets
+        for j in 0..<m { shots[j] = 0 }
         for t in 0..<problem.types {
-            for j in 0..<m where x[t * m + j] > 0 { survive[j] *= pow(problem.q[t * m + j], Double(x[t * m + j])) }
+            spare[t] = problem.count[t]
+            for j in 0..<m where x[t * m + j] > 0 {
+                survive[j] *= pow(problem.q[t * m + j], Double(x[t * m + j]))
+                spare[t] -= Int(x[t * m + j])
+                shots[j] += Int(x[t * m + j])
+            }
         }
     }
 }
@@ -87,6 +110,7 @@ public enum WTAHeuristics {
             for r in 0..<topCount[t] {
                 if topBound[base + r] <= bg { settled = true; break }
                 let j = Int(top[base + r])
+                guard st.open(j) else { continue }
                 let g = st.survive[j] * (1 - p.q[row + j])
                 if g > bg || (g == bg && j < bj) { bg = g; bj = j }
             }
@@ -95,7 +119,7 @@ public enum WTAHeuristics {
             if !settled && topCount[t] == L && L < m {
                 var c = 0
                 for j in 0..<m where p.feasible[row + j] {
-                    let g = st.survive[j] * (1 - p.q[row + j])
+                    let g = st.open(j) ? st.survive[j] * (1 - p.q[row + j]) : -Double.infinity
                     if g > bg || (g == bg && j < bj) { bg = g; bj = j }
                     if c < L || g > topBound[base + L - 1] {
                         var i = c < L ? c : L - 1
@@ -153,9 +177,7 @@ public enum WTAHeuristics {
                 continue
             }
             guard g > 0 || (g == 0 && p.cost[t] == 0) else { break }
-            st.x[t * m + j] += 1
-            st.survive[j] *= p.q[t * m + j]
-            st.spare[t] -= 1
+            st.add(t, j)
             version[j] += 1
             if st.spare[t] > 0 {
                 let g2 = scan(t)
@@ -190,7 +212,7 @@ public enum WTAHeuristics {
                     let release = jFrom >= 0 ? st.survive[jFrom] * (1 / p.q[row + jFrom] - 1) : 0
                     // Best destination: the target of largest s p, or the pool (saves the cost).
                     var bj = -1, bg = -Double.infinity
-                    for j in 0..<m where j != jFrom && p.feasible[row + j] {
+                    for j in 0..<m where j != jFrom && p.feasible[row + j] && st.open(j) {
                         let g = st.survive[j] * (1 - p.q[row + j])
                         if g > bg { bg = g; bj = j }
                     }
@@ -199,16 +221,8 @@ public enum WTAHeuristics {
                     if bj >= 0 { delta = release - bg + (jFrom < 0 ? p.cost[t] : 0); dest = bj }
                     if jFrom >= 0 && p.cost[t] > 0 && release - p.cost[t] < delta { delta = release - p.cost[t]; dest = -1 }
                     guard delta < -eps * max(1, st.survive[max(jFrom, 0)]) else { continue }
-                    if jFrom >= 0 {
-                        st.x[row + jFrom] -= 1; st.survive[jFrom] /= p.q[row + jFrom]
-                    } else {
-                        st.spare[t] -= 1
-                    }
-                    if dest >= 0 {
-                        st.x[row + dest] += 1; st.survive[dest] *= p.q[row + dest]
-                    } else {
-                        st.spare[t] += 1
-                    }
+                    if jFrom >= 0 { st.remove(t, jFrom) }
+                    if dest >= 0 { st.add(t, dest) }
                     improvements += 1
                     improved = true
                 }
@@ -226,9 +240,8 @@ public enum WTAHeuristics {
                     let f1 = p.q[t2 * m + j1] / p.q[t1 * m + j1], f2 = p.q[t1 * m + j2] / p.q[t2 * m + j2]
                     let delta = st.survive[j1] * (f1 - 1) + st.survive[j2] * (f2 - 1)
                     guard delta < -eps * max(1, st.survive[j1] + st.survive[j2]) else { continue }
-                    st.x[t1 * m + j1] -= 1; st.x[t2 * m + j1] += 1
-                    st.x[t2 * m + j2] -= 1; st.x[t1 * m + j2] += 1
-                    st.survive[j1] *= f1; st.survive[j2] *= f2
+                    st.remove(t1, j1); st.add(t2, j1)
+                    st.remove(t2, j2); st.add(t1, j2)
                     placed[a] = (t2, j1); placed[b] = (t1, j2)
                     improvements += 1
                     improved = true

@@ -18,10 +18,16 @@ public struct WTAProblem: Sendable {
     public let q: [Double]
     /// Whether type t may fire at target j (and pₜⱼ > 0: a shot that cannot kill is never useful).
     public let feasible: [Bool]
+    /// Most shots each target may take (nil: no limit). Not in the file format: a decision rule
+    /// such as shoot-look-shoot (one engagement per threat per look) sets it.
+    public let cap: [Int]?
     public var weapons: Int { count.reduce(0, +) }
+    @inlinable public func capacity(_ j: Int) -> Int { cap?[j] ?? Int.max }
     public var hasCosts: Bool { cost.contains { $0 > 0 } }
 
-    public init(_ inst: WTAInstance) {
+    public init(_ inst: WTAInstance, targetCap: [Int]? = nil) {
+        precondition(targetCap == nil || targetCap!.count == inst.targets, "one cap per target")
+        cap = targetCap
         name = inst.name
         targets = inst.targets
         values = inst.values
@@ -85,6 +91,13 @@ public struct WTAProblem: Sendable {
                 n += c
             }
             if n > count[t] { return false }
+        }
+        if let cap {
+            for j in 0..<targets {
+                var n = 0
+                for t in 0..<types { n += Int(x[t * targets + j]) }
+                if n > cap[j] { return false }
+            }
         }
         return true
     }

@@ -46,12 +46,18 @@ struct RandomWTA {
     }
 }
 
-func bruteForce(_ inst: WTAInstance) -> Double {
+func bruteForce(_ inst: WTAInstance, cap: [Int]? = nil) -> Double {
     var a = [Int](repeating: -1, count: inst.weapons)
+    var shots = [Int](repeating: 0, count: inst.targets)
     var best = Double.infinity
     func go(_ i: Int) {
         if i == inst.weapons { if let f = inst.objective(a) { best = min(best, f) }; return }
-        for j in -1..<inst.targets where j < 0 || inst.isFeasible(i, j) { a[i] = j; go(i + 1) }
+        for j in -1..<inst.targets where j < 0 || (inst.isFeasible(i, j) && shots[j] < (cap?[j] ?? .max)) {
+            a[i] = j
+            if j >= 0 { shots[j] += 1 }
+            go(i + 1)
+            if j >= 0 { shots[j] -= 1 }
+        }
     }
     go(0)
     return best
@@ -82,6 +88,25 @@ struct WTATests {
             #expect(p.isFeasible(ls.x))
             #expect(g >= truth - 1e-9 && l >= truth - 1e-9 && l <= g + 1e-9)
             #expect(r.lowerBound <= l + 1e-9)
+        }
+    }
+
+    @Test("With shots per target capped (shoot-look-shoot), exact equals brute force and heuristics keep the caps")
+    func capped() {
+        var rng = RandomWTA(seed: 5)
+        for round in 0..<60 {
+            let inst = rng.instance(RandomWTA.Variant.allCases[round % 5])
+            let cap = (0..<inst.targets).map { _ in rng.int(3) }  // 0, 1 or 2 shots
+            let truth = bruteForce(inst, cap: cap)
+            let p = WTAProblem(inst, targetCap: cap)
+            let r = WTAExact.solve(p, timeLimit: 5)
+            #expect(p.isFeasible(r.best.x))
+            #expect(abs(r.objective - truth) <= 1e-9 * max(1, truth), "exact \(r.objective) vs brute force \(truth)")
+            #expect(r.provenOptimal && r.lowerBound <= truth + 1e-9 * max(1, truth))
+            var ls = WTAHeuristics.greedy(p)
+            #expect(p.isFeasible(ls.x))
+            WTAHeuristics.localSearch(&ls)
+            #expect(p.isFeasible(ls.x) && ls.objective >= truth - 1e-9)
         }
     }
 
