@@ -75,116 +75,9 @@ public enum WTAHeuristics {
     /// upper bound; types sit in a max-heap on it and only the one on top is re-examined (when a
     /// shot has since gone to its best target), which gives the eager algorithm's choices.
     public static func greedy(_ p: WTAProblem) -> WTAState {
-        var st = WTAState(p)
-        let m = p.targets, k = p.types
-        var bestTarget = [Int](repeating: -1, count: k)
-        var seenVersion = [Int](repeating: 0, count: k)
-        var version = [Int](repeating: 0, count: m)
-        // Each type's L targets of largest Vⱼ pₜⱼ (an upper bound on its gain there), in
-        // decreasing order: a scan walks them until the bound falls below the best gain found.
-        let L = min(m, 16)
-        var top = [Int32](repeating: 0, count: k * L)
-        var topBound = [Double](repeating: 0, count: k * L)
-        var topCount = [Int](repeating: 0, count: k)
-        for t in 0..<k {
-            let row = t * m, base = t * L
-            var c = 0
-            for j in 0..<m where p.feasible[row + j] {
-                let b = p.values[j] * (1 - p.q[row + j])
-                if c < L {
-                    var i = c
-                    while i > 0 && topBound[base + i - 1] < b { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
-                    topBound[base + i] = b; top[base + i] = Int32(j); c += 1
-                } else if b > topBound[base + L - 1] {
-                    var i = L - 1
-                    while i > 0 && topBound[base + i - 1] < b { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
-                    topBound[base + i] = b; top[base + i] = Int32(j)
-                }
-            }
-            topCount[t] = c
-        }
-        func scan(_ t: Int) -> Double {
-            var bj = -1, bg = -Double.infinity
-            let row = t * m, base = t * L
-            var settled = false
-            for r in 0..<topCount[t] {
-                if topBound[base + r] <= bg { settled = true; break }
-                let j = Int(top[base + r])
-                guard st.open(j) else { continue }
-                let g = st.survive[j] * (1 - p.q[row + j])
-                if g > bg || (g == bg && j < bj) { bg = g; bj = j }
-            }
-            // The short list ran out while its bounds still beat the best: scan everything and
-            // rebuild the list from the current gains (still upper bounds for what follows).
-            if !settled && topCount[t] == L && L < m {
-                var c = 0
-                for j in 0..<m where p.feasible[row + j] {
-                    let g = st.open(j) ? st.survive[j] * (1 - p.q[row + j]) : -Double.infinity
-                    if g > bg || (g == bg && j < bj) { bg = g; bj = j }
-                    if c < L || g > topBound[base + L - 1] {
-                        var i = c < L ? c : L - 1
-                        while i > 0 && topBound[base + i - 1] < g { topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1 }
-                        topBound[base + i] = g; top[base + i] = Int32(j)
-                        if c < L { c += 1 }
-                    }
-                }
-            }
-            bestTarget[t] = bj
-            if bj >= 0 { seenVersion[t] = version[bj] }
-            return bj < 0 ? -.infinity : bg - p.cost[t]
-        }
-        // Max-heap of (gain, type); ties to the lower type index.
-        var heap: [(g: Double, t: Int)] = []
-        heap.reserveCapacity(k)
-        @inline(__always) func above(_ a: (g: Double, t: Int), _ b: (g: Double, t: Int)) -> Bool { a.g > b.g || (a.g == b.g && a.t < b.t) }
-        func push(_ e: (g: Double, t: Int)) {
-            heap.append(e)
-            var i = heap.count - 1
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard above(heap[i], heap[parent]) else { break }
-                heap.swapAt(i, parent); i = parent
-            }
-        }
-        func pop() -> (g: Double, t: Int) {
-            let top = heap[0]
-            let last = heap.removeLast()
-            if !heap.isEmpty {
-                heap[0] = last
-                var i = 0
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var b = i
-                    if l < heap.count && above(heap[l], heap[b]) { b = l }
-                    if r < heap.count && above(heap[r], heap[b]) { b = r }
-                    if b == i { break }
-                    heap.swapAt(i, b); i = b
-                }
-            }
-            return top
-        }
-        for t in 0..<k where st.spare[t] > 0 {
-            let g = scan(t)
-            if bestTarget[t] >= 0 { push((g, t)) }
-        }
-        while !heap.isEmpty {
-            let (g, t) = pop()
-            let j = bestTarget[t]
-            if version[j] != seenVersion[t] {
-                // A shot went to j since: re-examine (its gain can only have fallen).
-                let g2 = scan(t)
-                if bestTarget[t] >= 0 { push((g2, t)) }
-                continue
-            }
-            guard g > 0 || (g == 0 && p.cost[t] == 0) else { break }
-            st.add(t, j)
-            version[j] += 1
-            if st.spare[t] > 0 {
-                let g2 = scan(t)
-                if bestTarget[t] >= 0 { push((g2, t)) }
-            }
-        }
-        return st
+        var run = GreedyRun(p)
+        run.run()
+        return run.st
     }
 
     /// Local search to a local optimum of: moving one weapon to another target (or, with costs,
@@ -260,5 +153,137 @@ public enum WTAClock {
         var ts = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
+
+/// The state of one lazy greedy run (kept in one struct so that the hot loops touch its arrays
+/// directly rather than through closure captures).
+struct GreedyRun {
+    let p: WTAProblem
+    var st: WTAState
+    let m: Int, k: Int, L: Int
+    var bestTarget: [Int], seenVersion: [Int], version: [Int]
+    // Each type's L targets of largest bound (first Vⱼ pₜⱼ, later the gain when the list was
+    // rebuilt), in decreasing order.
+    var top: [Int32], topBound: [Double], topCount: [Int]
+    var heapGain: [Double] = [], heapType: [Int32] = []
+
+    init(_ p: WTAProblem) {
+        self.p = p
+        st = WTAState(p)
+        m = p.targets; k = p.types; L = min(p.targets, 16)
+        bestTarget = [Int](repeating: -1, count: k)
+        seenVersion = [Int](repeating: 0, count: k)
+        version = [Int](repeating: 0, count: m)
+        top = [Int32](repeating: 0, count: k * L)
+        topBound = [Double](repeating: 0, count: k * L)
+        topCount = [Int](repeating: 0, count: k)
+        heapGain.reserveCapacity(k); heapType.reserveCapacity(k)
+    }
+
+    /// Inserts (bound b, target j) into type t's list holding c entries; returns the new count.
+    @inline(__always) mutating func insert(_ t: Int, _ c: Int, _ b: Double, _ j: Int) -> Int {
+        let base = t * L
+        if c == L && b <= topBound[base + L - 1] { return c }
+        var i = c < L ? c : L - 1
+        while i > 0 && topBound[base + i - 1] < b {
+            topBound[base + i] = topBound[base + i - 1]; top[base + i] = top[base + i - 1]; i -= 1
+        }
+        topBound[base + i] = b; top[base + i] = Int32(j)
+        return c < L ? c + 1 : c
+    }
+
+    mutating func buildLists() {
+        for t in 0..<k {
+            let row = t * m
+            var c = 0
+            for j in 0..<m where p.feasible[row + j] { c = insert(t, c, p.values[j] * (1 - p.q[row + j]), j) }
+            topCount[t] = c
+        }
+    }
+
+    /// Type t's best open target now and its gain less cost.
+    mutating func scan(_ t: Int) -> Double {
+        var bj = -1, bg = -Double.infinity
+        let row = t * m, base = t * L
+        var settled = false
+        for r in 0..<topCount[t] {
+            if topBound[base + r] <= bg { settled = true; break }
+            let j = Int(top[base + r])
+            guard st.open(j) else { continue }
+            let g = st.survive[j] * (1 - p.q[row + j])
+            if g > bg || (g == bg && j < bj) { bg = g; bj = j }
+        }
+        // The short list ran out while its bounds still beat the best: scan everything and
+        // rebuild the list from the current gains (still upper bounds for what follows).
+        if !settled && topCount[t] == L && L < m {
+            bj = -1; bg = -Double.infinity
+            var c = 0
+            for j in 0..<m where p.feasible[row + j] {
+                let g = st.open(j) ? st.survive[j] * (1 - p.q[row + j]) : -Double.infinity
+                if g > bg || (g == bg && j < bj) { bg = g; bj = j }
+                c = insert(t, c, g, j)
+            }
+            topCount[t] = c
+        }
+        bestTarget[t] = bj
+        if bj >= 0 { seenVersion[t] = version[bj] }
+        return bj < 0 ? -.infinity : bg - p.cost[t]
+    }
+
+    // Max-heap of (gain, type); ties to the lower type index.
+    @inline(__always) func above(_ a: Int, _ b: Int) -> Bool {
+        heapGain[a] > heapGain[b] || (heapGain[a] == heapGain[b] && heapType[a] < heapType[b])
+    }
+    mutating func push(_ g: Double, _ t: Int) {
+        heapGain.append(g); heapType.append(Int32(t))
+        var i = heapGain.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard above(i, parent) else { break }
+            heapGain.swapAt(i, parent); heapType.swapAt(i, parent); i = parent
+        }
+    }
+    mutating func pop() -> (Double, Int) {
+        let top = (heapGain[0], Int(heapType[0]))
+        let lg = heapGain.removeLast(), lt = heapType.removeLast()
+        if !heapGain.isEmpty {
+            heapGain[0] = lg; heapType[0] = lt
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var b = i
+                if l < heapGain.count && above(l, b) { b = l }
+                if r < heapGain.count && above(r, b) { b = r }
+                if b == i { break }
+                heapGain.swapAt(i, b); heapType.swapAt(i, b); i = b
+            }
+        }
+        return top
+    }
+
+    mutating func run() {
+        buildLists()
+        for t in 0..<k where st.spare[t] > 0 {
+            let g = scan(t)
+            if bestTarget[t] >= 0 { push(g, t) }
+        }
+        while !heapGain.isEmpty {
+            let (g, t) = pop()
+            let j = bestTarget[t]
+            if version[j] != seenVersion[t] {
+                // A shot went to j since: re-examine (its gain can only have fallen).
+                let g2 = scan(t)
+                if bestTarget[t] >= 0 { push(g2, t) }
+                continue
+            }
+            guard g > 0 || (g == 0 && p.cost[t] == 0) else { break }
+            st.add(t, j)
+            version[j] += 1
+            if st.spare[t] > 0 {
+                let g2 = scan(t)
+                if bestTarget[t] >= 0 { push(g2, t) }
+            }
+        }
     }
 }
