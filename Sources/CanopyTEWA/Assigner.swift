@@ -156,12 +156,21 @@ public struct Assigner: Sendable {
     public func assign(now: Double, assessments: [ThreatAssessment], tracks: [Int: Track],
                        fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
         var candidates: [EngagementPlan] = []
+        // Pairs a unit cannot engage now but will be able to before the threat's impact (the
+        // optimal rule keeps rounds for them).
+        var later: [LaterPair] = []
+        let optimalRule = doctrine.assignment == .optimal
         let moneyWorth = doctrine.moneyWorth
         // Per-unit figures looked up once per call, not once per pair.
         let classes = ThreatClass.allCases
         let pkTable: [[Double]] = fireUnits.map { fu in classes.map { fu.type.killProbability[$0] ?? 0 } }
         let unitECEF = fireUnits.map { $0.frame.originECEF }
         let freeNow = fireUnits.map { $0.freeLaunchers(at: now) }
+        // For the reservations: per unit, whether it is rationed, its frame and type, and its
+        // rounds for each class (looked up once, not per pair).
+        let rationed = fireUnits.map { $0.type.kind != .ew }
+        let frames = fireUnits.map(\.frame), types = fireUnits.map(\.type)
+        let roundsFor: [[Int]] = fireUnits.map { fu in classes.map { fu.roundsAvailable(for: $0) } }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let trk = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
@@ -169,7 +178,25 @@ public struct Assigner: Sendable {
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             for u in fireUnits.indices {
                 let pk1 = pkTable[u][ci]
-                guard pk1 > 0, pk1 >= doctrine.minKillProbability, freeNow[u] > 0 else { continue }
+                guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
+                var engagedNow = false
+                defer {
+                    // Jammers are not rationed: no reservations for them.
+                    if optimalRule && !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFor[u][ci] > 0
+                        // Cheap reject: it cannot come within range before its impact.
+                        && norm(pNow - unitECEF[u]) - max(a.speed, 100) * 1.5 * min(a.timeToImpact, 1_800) <= types[u].maxRange + 10_000 {
+                        if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
+                        if Self.reachableLater(frames[u], types[u], path: path!, from: now + types[u].reactionTime,
+                                               until: now + min(a.timeToImpact, 1_800), margin: planningMargin) {
+                            let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFor[u][ci]) : 1
+                            let pk = 1 - pow(1 - pk1, Double(rounds))
+                            if pk * a.valueAtRisk > moneyWorth * types[u].costPerShot * Double(rounds) {
+                                later.append(LaterPair(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk))
+                            }
+                        }
+                    }
+                }
+                guard freeNow[u] > 0 else { continue }
                 let maxRange = fireUnits[u].type.maxRange
                 let speed = fireUnits[u].type.interceptorSpeed
                 let reaction = fireUnits[u].type.reactionTime
@@ -201,10 +228,11 @@ public struct Assigner: Sendable {
                 guard gain > 0 else { continue }
                 candidates.append(EngagementPlan(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk,
                                                  launchTime: launch, intercept: solution, expectedGain: gain))
+                engagedNow = true
             }
         }
-        if doctrine.assignment == .optimal {
-            return optimal(candidates, now: now, assessments: assessments, fireUnits: fireUnits)
+        if optimalRule {
+            return optimal(candidates, later: later, now: now, assessments: assessments, fireUnits: fireUnits)
         }
         // Best first; ties broken by unit then track so the result is deterministic.
         candidates.sort { a, b in
@@ -227,15 +255,41 @@ public struct Assigner: Sendable {
         return plans
     }
 
-    /// The weapon–target assignment optimum over the feasible pairs: each fire unit is a weapon
-    /// type with as many shots as it has free channels, launchers and rounds for; a shot of unit
-    /// u at threat j kills with the pair's probability and costs `moneyWorth × cost per shot ×
-    /// rounds`; threats are worth their value at risk. Shoot-look-shoot (and a salvo, which is
-    /// one engagement) gives a threat one engagement per look while there will be time to look
-    /// and shoot again; a threat that leaves no such time may draw up to three units at once.
-    /// Solved by `WTAExact` under a work limit (the same answer on every run), then booked best
-    /// first as the greedy rule books.
-    func optimal(_ candidates: [EngagementPlan], now: Double, assessments: [ThreatAssessment],
+    /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
+    /// between `from` and `until`: the path sampled every few seconds.
+    static func reachableLater(_ f: LocalFrame, _ type: EffectorType, path: (Double) -> Vector3, from: Double, until: Double,
+                               margin: Double) -> Bool {
+        guard until > from else { return false }
+        let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
+        let steps = min(24, max(4, Int((until - from) / 10)))
+        for k in 0...steps {
+            let t = from + (until - from) * Double(k) / Double(steps)
+            // In the unit's local frame; height above the ellipsoid from the frame's up axis and
+            // the earth's curvature over the ground range (a screening test, not the intercept).
+            let d = path(t) - f.originECEF
+            let e = dot(d, f.east), n = dot(d, f.north), u = dot(d, f.up)
+            let ground = (e * e + n * n).squareRoot()
+            let altitude = f.origin.height + u + ground * ground / (2 * 6_371_000)
+            if ground >= type.minRange + r && ground <= type.maxRange - r
+                && altitude >= type.minAltitude + min(h, 50) && altitude <= type.maxAltitude - h { return true }
+        }
+        return false
+    }
+
+    /// The weapon–target assignment optimum over the known threats, a rolling horizon re-solved
+    /// at every look. Each fire unit is a weapon type whose stock is its magazine (rounds left
+    /// for the most favoured class, in engagements); a unit may shoot a threat now (an intercept
+    /// in its envelope) or later (the threat's predicted path enters its envelope before
+    /// impact). A shot kills with the pair's probability and costs `moneyWorth × cost per shot ×
+    /// rounds`; threats are worth their value at risk. Only the shots for now are fired; the
+    /// later ones are reservations, so a round is spent now only if that beats keeping it for a
+    /// threat already seen coming — the magazine's shadow price is the round's retention value.
+    /// Shoot-look-shoot (and a salvo, which is one engagement) gives a threat one engagement per
+    /// look while there will be time to look and shoot again; a threat that leaves no such time
+    /// may draw up to three units at once. Solved by `WTAExact` under a work limit (the same
+    /// answer on every run); the shots for now are booked best first, within channels and
+    /// launchers, as the greedy rule books them.
+    func optimal(_ candidates: [EngagementPlan], later: [LaterPair], now: Double, assessments: [ThreatAssessment],
                  fireUnits: [FireUnitState]) -> [EngagementPlan] {
         guard !candidates.isEmpty else { return [] }
         let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
@@ -243,30 +297,36 @@ public struct Assigner: Sendable {
         let impactOf = Dictionary(assessments.map { ($0.track, now + $0.timeToImpact) }, uniquingKeysWith: { a, _ in a })
         var units: [Int] = [], unitIndex: [Int: Int] = [:]
         var tracks: [Int] = [], trackIndex: [Int: Int] = [:]
-        var pair: [Int: EngagementPlan] = [:]  // key unitIndex * T + trackIndex, filled below
-        for c in candidates {
-            if unitIndex[c.fireUnit] == nil { unitIndex[c.fireUnit] = units.count; units.append(c.fireUnit) }
-            if trackIndex[c.track] == nil { trackIndex[c.track] = tracks.count; tracks.append(c.track) }
+        func index(_ u: Int, _ t: Int) {
+            if unitIndex[u] == nil { unitIndex[u] = units.count; units.append(u) }
+            if trackIndex[t] == nil { trackIndex[t] = tracks.count; tracks.append(t) }
         }
+        for c in candidates { index(c.fireUnit, c.track) }
+        for l in later { index(l.fireUnit, l.track) }
         let T = tracks.count
+        var nowPair: [Int: EngagementPlan] = [:], pk: [Int: Double] = [:]
         var rounds = [Int](repeating: 1, count: units.count)
         for c in candidates {
-            let k = unitIndex[c.fireUnit]! * T + trackIndex[c.track]!
-            pair[k] = c
-            rounds[unitIndex[c.fireUnit]!] = max(rounds[unitIndex[c.fireUnit]!], c.rounds)
+            let ui = unitIndex[c.fireUnit]!, k = ui * T + trackIndex[c.track]!
+            nowPair[k] = c; pk[k] = c.killProbability
+            rounds[ui] = max(rounds[ui], c.rounds)
         }
-        // Shots per unit: free channels, launchers and rounds (for the most favoured class).
+        for l in later {
+            let ui = unitIndex[l.fireUnit]!, k = ui * T + trackIndex[l.track]!
+            if pk[k] == nil { pk[k] = l.killProbability }
+            rounds[ui] = max(rounds[ui], l.rounds)
+        }
+        // Each unit's engagements left in its magazine (for the most favoured class).
         var weaponType: [Int] = [], kill: [Double] = [], mask: [Bool] = [], cost: [Double] = []
         for (ui, u) in units.enumerated() {
             let fu = fireUnits[u]
             let r = rounds[ui]
             let roundsMax = ThreatClass.allCases.map { fu.roundsAvailable(for: $0) }.max() ?? 0
-            let shots = min(fu.type.fireChannels - fu.channelsBusy, fu.freeLaunchers(at: now) / r, roundsMax / r)
+            // More shots than three per threat in sight are never used.
+            let shots = min(roundsMax / r, 3 * T)
             guard shots > 0 else { continue }
             var row = [Double](repeating: 0, count: T), feasible = [Bool](repeating: false, count: T)
-            for j in 0..<T {
-                if let c = pair[ui * T + j] { row[j] = c.killProbability; feasible[j] = true }
-            }
+            for j in 0..<T { if let q = pk[ui * T + j] { row[j] = q; feasible[j] = true } }
             for _ in 0..<shots {
                 weaponType.append(ui)
                 kill.append(contentsOf: row)
@@ -287,17 +347,17 @@ public struct Assigner: Sendable {
             quickest[j] = min(quickest[j], c.launchTime - now)
         }
         let cap = (0..<T).map { j in
-            firstOutcome[j] + doctrine.cycle + quickest[j] < (impactOf[tracks[j]] ?? .infinity) ? 1 : 3
+            firstOutcome[j] == .infinity || firstOutcome[j] + doctrine.cycle + quickest[j] < (impactOf[tracks[j]] ?? .infinity) ? 1 : 3
         }
         let problem = WTAProblem(instance, targetCap: cap)
         let result = WTAExact.solve(problem, timeLimit: .infinity, iterationLimit: 2_000)
-        // Book the chosen shots best first (largest expected gain), as the greedy rule does.
+        // Fire the shots for now, best first (largest expected gain), as the greedy rule books.
         var chosen: [EngagementPlan] = []
         for t in 0..<problem.types {
             let ui = weaponType[problem.members[t][0]]
             for j in 0..<T {
                 let n = Int(result.best.x[t * T + j])
-                guard n > 0, let c = pair[ui * T + j] else { continue }
+                guard n > 0, let c = nowPair[ui * T + j] else { continue }
                 for _ in 0..<n { chosen.append(c) }
             }
         }
@@ -317,4 +377,12 @@ public struct Assigner: Sendable {
         }
         return plans
     }
+}
+
+/// A unit–threat pair that can be engaged later (not now) before the threat's impact.
+struct LaterPair: Sendable {
+    var fireUnit: Int
+    var track: Int
+    var rounds: Int
+    var killProbability: Double
 }
