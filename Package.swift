@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "CanopyTracking", dependencies: ["CanopyCore"]),
         // Static weapon-target assignment: instance format, greedy, local search, exact
         // branch and bound with Lagrangian bounds. Knows nothing of scenarios or tracks.
-        .target(name: "CanopyWTA"),
+        .target(name: "CanopyWTA", dependencies: ["CanopyCore"]),
         // Threat evaluation and weapon-target assignment. Knows tracks, not truth.
         .target(name: "CanopyTEWA", dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking", "CanopyWTA"]),
         // Civil alerts from predicted threat paths.

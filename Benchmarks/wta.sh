@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Weapon-target assignment benchmark: runs `canopy wta` with each solver on the public instances
-# (../shared/data/wta when present; else the instances that ship with the tests) and prints,
-# per instance, the objective, the proven lower bound and gap (exact), the gap to the best known
-# solution (from index.json when present) and the solver's CPU time (least of REPEAT runs in one
-# process, default 5). TIME_LIMIT (default 30) bounds the exact solver.
+# (../shared/data/wta when present; else the instances that ship with the tests) with each
+# solver (greedy; quick = local search by moves and swaps; local = that plus cyclic exchanges;
+# exact) and prints, per instance, the objective, the proven lower bound and gap (exact), the
+# gap to the best known solution (from index.json when present) and the solver's CPU time (least
+# of REPEAT runs in one process, default 5). TIME_LIMIT (default 30) bounds the exact solver and local search.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product canopy >/dev/null
 bin=$(swift build -c release --show-bin-path)/canopy
 data=../shared/data/wta
 [ -d "$data" ] || data=Tests/CanopyWTATests/Fixtures
-REPEAT=${REPEAT:-5} TIME_LIMIT=${TIME_LIMIT:-30} SOLVERS=${SOLVERS:-"greedy local exact"} python3 - "$bin" "$data" <<'PY'
+REPEAT=${REPEAT:-5} TIME_LIMIT=${TIME_LIMIT:-30} SOLVERS=${SOLVERS:-"greedy quick local exact"} python3 - "$bin" "$data" <<'PY'
 import json, os, subprocess, sys
 bin, data = sys.argv[1], sys.argv[2]
 index = {}
@@ -23,7 +24,8 @@ for name in names:
     best = index.get(name, {}).get("best_known")
     for solver in os.environ["SOLVERS"].split():
         reps = os.environ["REPEAT"] if solver != "exact" or index.get(name, {}).get("weapons", 0) <= 400 else "1"
-        r = subprocess.run([bin, "wta", f"{data}/{name}.json", "--solver", solver, "--json", "--repeat", reps,
+        args = ["--solver", "local", "--quick"] if solver == "quick" else ["--solver", solver]
+        r = subprocess.run([bin, "wta", f"{data}/{name}.json", *args, "--json", "--repeat", reps,
                             "--time-limit", os.environ["TIME_LIMIT"]], capture_output=True, text=True)
         if r.returncode:
             print(f"{name:34s} {solver:6s} failed: {r.stderr.strip()[:80]}"); continue

@@ -235,21 +235,7 @@ extension JSONValue {
         return "\(r)"
     }
 
-    static func quote(_ v: String, into s: inout String) {
-        s += "\""
-        for c in v.unicodeScalars {
-            switch c {
-            case "\"": s += "\\\""
-            case "\\": s += "\\\\"
-            case "\n": s += "\\n"
-            case "\r": s += "\\r"
-            case "\t": s += "\\t"
-            default:
-                if c.value < 0x20 { s += String(format: "\\u%04x", c.value) } else { s.unicodeScalars.append(c) }
-            }
-        }
-        s += "\""
-    }
+    static func quote(_ v: String, into s: inout String) { JSONText.quote(v, into: &s) }
 }
 
 /// Writing a run's outputs: every file goes to a temporary name and is renamed when complete,

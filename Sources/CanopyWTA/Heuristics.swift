@@ -147,6 +147,15 @@ public enum WTAHeuristics {
     }
 }
 
+extension WTAHeuristics {
+    /// Very-large-scale neighbourhood search (Ahuja et al. 2007): improving cyclic exchanges of
+    /// shots between targets (ejection chains), found as negative cycles of the exchange graph
+    /// (see `WTAExact.exchangePrices`), until none is left or the deadline.
+    public static func ejectionChains(_ st: inout WTAState, deadline: Double = .infinity) {
+        _ = WTAExact.exchangePrices(&st, deadline: deadline)
+    }
+}
+
 /// Process CPU time in seconds.
 public enum WTAClock {
     public static func now() -> Double {

@@ -1,3 +1,4 @@
+import CanopyCore
 import Foundation
 
 /// A static weapon–target assignment instance (the `wta-instance` format, version 1): weapons
@@ -166,7 +167,7 @@ public struct WTASolution: Sendable, Equatable {
     }
 
     public func json() -> String {
-        "{\"instance\":\(jsonString(instance)),\"objective\":\(objective),\"assignment\":[\(assignment.map(String.init).joined(separator: ","))]}\n"
+        "{\"instance\":\(JSONText.quoted(instance)),\"objective\":\(objective),\"assignment\":[\(assignment.map(String.init).joined(separator: ","))]}\n"
     }
 
     public static func load(path: String) throws -> WTASolution {
@@ -178,19 +179,4 @@ public struct WTASolution: Sendable, Equatable {
         let objective = (obj["objective"] as? NSNumber)?.doubleValue ?? .nan
         return WTASolution(instance: obj["instance"] as? String ?? "", objective: objective, assignment: a.map(\.intValue))
     }
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }

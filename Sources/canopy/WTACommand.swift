@@ -17,11 +17,14 @@ struct WTA: ParsableCommand {
     @Argument(help: "Instance file (JSON).")
     var instance: String
 
-    @Option(help: "greedy (maximum marginal return), local (greedy + local search) or exact (branch and bound with Lagrangian bounds).")
+    @Option(help: "greedy (maximum marginal return), local (greedy, moves and swaps, then cyclic exchanges) or exact (branch and bound with Lagrangian bounds).")
     var solver: Solver = .exact
 
-    @Option(name: .customLong("time-limit"), help: "CPU seconds for the exact solver; at the limit it returns its best solution and a valid lower bound.")
+    @Option(name: .customLong("time-limit"), help: "CPU seconds for the exact solver (at the limit it returns its best solution and a valid lower bound) and for local search.")
     var timeLimit: Double = 60
+
+    @Flag(help: "Local search: moves and swaps only, without the cyclic exchanges.")
+    var quick = false
 
     @Option(help: "Solution file to write (JSON).")
     var out: String?
@@ -56,7 +59,9 @@ struct WTA: ParsableCommand {
                 state = WTAHeuristics.greedy(p)
             case .local:
                 var s = WTAHeuristics.greedy(p)
-                WTAHeuristics.localSearch(&s)
+                let deadline = WTAClock.now() + timeLimit
+                WTAHeuristics.localSearch(&s, deadline: deadline)
+                if !quick { WTAHeuristics.ejectionChains(&s, deadline: deadline) }
                 state = s
             case .exact:
                 let r = WTAExact.solve(p, timeLimit: timeLimit)

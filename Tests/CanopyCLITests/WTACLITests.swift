@@ -20,8 +20,8 @@ struct WTACLITests {
         let sol = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         #expect((sol["assignment"] as? [Any])?.count == 45)
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
-        for solver in ["greedy", "local"] {
-            let h = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--solver", solver])
+        for solver in [["greedy"], ["local"], ["local", "--quick"]] {
+            let h = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--solver"] + solver)
             #expect(h.status == 0 && h.stdout.contains("objective") && h.stdout.contains("not computed"), "\(h.stderr)")
         }
         // A bad instance: the field is named, nothing is written.

@@ -88,6 +88,10 @@ struct WTATests {
             #expect(p.isFeasible(ls.x))
             #expect(g >= truth - 1e-9 && l >= truth - 1e-9 && l <= g + 1e-9)
             #expect(r.lowerBound <= l + 1e-9)
+            // Cyclic exchanges never make it worse and keep it feasible.
+            WTAHeuristics.ejectionChains(&ls)
+            let e = inst.objective(p.assignment(ls.x))!
+            #expect(p.isFeasible(ls.x) && e <= l + 1e-9 && e >= truth - 1e-9)
         }
     }
 
