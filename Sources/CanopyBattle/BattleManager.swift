@@ -74,6 +74,8 @@ public struct CycleOutput: Sendable {
 /// Time spent per stage (wall seconds), for benchmarks.
 public struct StageTimes: Sendable {
     public var tracking = 0.0, assessment = 0.0, assignment = 0.0, alerting = 0.0
+    /// Decision cycles, and the longest assignment of one cycle (s): it must fit in the cycle.
+    public var cycles = 0, longestAssignment = 0.0
     public init() {}
 }
 
@@ -251,7 +253,10 @@ public final class BattleManager {
             openOrders[order.id] = order
             out.orders.append(order)
         }
+        let before = stageTimes.assignment
         lap(&stageTimes.assignment)
+        stageTimes.longestAssignment = max(stageTimes.longestAssignment, stageTimes.assignment - before)
+        stageTimes.cycles += 1
 
         // Alerting.
         if now - lastAlertTime >= alertPeriod - 1e-9 {

@@ -93,6 +93,8 @@ struct Simulate: ParsableCommand {
             print(String(format: "wall %.2f s; %.0f simulated s per wall s; stages: world %.2f s, sensing %.2f s, tracking %.2f s, assessment %.2f s, assignment %.2f s, alerting %.2f s",
                          t.total, result.simulatedSeconds / max(t.total, 1e-9), t.world, t.sensing, t.battle.tracking,
                          t.battle.assessment, t.battle.assignment, t.battle.alerting))
+            print(String(format: "assignment per decision cycle: mean %.2f ms, longest %.1f ms (%d cycles)",
+                         1000 * t.battle.assignment / Double(max(t.battle.cycles, 1)), 1000 * t.battle.longestAssignment, t.battle.cycles))
         }
     }
 }
