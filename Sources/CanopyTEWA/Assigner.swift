@@ -235,24 +235,32 @@ public struct Assigner: Sendable {
             return optimal(candidates, later: later, now: now, assessments: assessments, fireUnits: fireUnits)
         }
         // Best first; ties broken by unit then track so the result is deterministic.
-        candidates.sort { a, b in
+        return Self.book(candidates, oncePerTrack: true, now: now, assessments: assessments, fireUnits: fireUnits)
+    }
+
+    /// Books plans best first (largest expected gain; ties by unit, then track, so the result is
+    /// deterministic) while each unit has a free fire channel, launchers and rounds for the
+    /// threat's class; `oncePerTrack` skips a threat already booked.
+    static func book(_ plans: [EngagementPlan], oncePerTrack: Bool, now: Double, assessments: [ThreatAssessment],
+                     fireUnits: [FireUnitState]) -> [EngagementPlan] {
+        let ordered = plans.sorted { a, b in
             a.expectedGain != b.expectedGain ? a.expectedGain > b.expectedGain
                 : (a.fireUnit != b.fireUnit ? a.fireUnit < b.fireUnit : a.track < b.track)
         }
+        let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
         var units = fireUnits
         var taken = Set<Int>()
-        var plans: [EngagementPlan] = []
-        let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
-        for c in candidates where !taken.contains(c.track) {
+        var booked: [EngagementPlan] = []
+        for c in ordered where !(oncePerTrack && taken.contains(c.track)) {
             let fu = units[c.fireUnit]
             let cls = classOf[c.track] ?? .drone
             guard fu.channelsBusy < fu.type.fireChannels, fu.roundsAvailable(for: cls) >= c.rounds,
                   fu.freeLaunchers(at: now) >= c.rounds else { continue }
             taken.insert(c.track)
             units[c.fireUnit].commit(rounds: c.rounds, at: c.launchTime)
-            plans.append(c)
+            booked.append(c)
         }
-        return plans
+        return booked
     }
 
     /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
@@ -292,7 +300,6 @@ public struct Assigner: Sendable {
     func optimal(_ candidates: [EngagementPlan], later: [LaterPair], now: Double, assessments: [ThreatAssessment],
                  fireUnits: [FireUnitState]) -> [EngagementPlan] {
         guard !candidates.isEmpty else { return [] }
-        let classOf = Dictionary(assessments.map { ($0.track, $0.threatClass) }, uniquingKeysWith: { a, _ in a })
         let valueOf = Dictionary(assessments.map { ($0.track, $0.valueAtRisk) }, uniquingKeysWith: { a, _ in a })
         let impactOf = Dictionary(assessments.map { ($0.track, now + $0.timeToImpact) }, uniquingKeysWith: { a, _ in a })
         var units: [Int] = [], unitIndex: [Int: Int] = [:]
@@ -361,21 +368,7 @@ public struct Assigner: Sendable {
                 for _ in 0..<n { chosen.append(c) }
             }
         }
-        chosen.sort { a, b in
-            a.expectedGain != b.expectedGain ? a.expectedGain > b.expectedGain
-                : (a.fireUnit != b.fireUnit ? a.fireUnit < b.fireUnit : a.track < b.track)
-        }
-        var state = fireUnits
-        var plans: [EngagementPlan] = []
-        for c in chosen {
-            let fu = state[c.fireUnit]
-            let cls = classOf[c.track] ?? .drone
-            guard fu.channelsBusy < fu.type.fireChannels, fu.roundsAvailable(for: cls) >= c.rounds,
-                  fu.freeLaunchers(at: now) >= c.rounds else { continue }
-            state[c.fireUnit].commit(rounds: c.rounds, at: c.launchTime)
-            plans.append(c)
-        }
-        return plans
+        return Self.book(chosen, oncePerTrack: false, now: now, assessments: assessments, fireUnits: fireUnits)
     }
 }
 

@@ -270,13 +270,23 @@ public final class Tracker {
             }
         }
         summaries.removeAll(keepingCapacity: true)
-        for i in tracks.indices { summaries.append(GateSummary(tracks[i])) }
+        for i in tracks.indices { summaries.append(summary(i)) }
         indexDirty = false
     }
 
     /// Refreshes a track's pre-gate record after its state changed.
     @inline(__always) private func refreshSummary(_ ti: Int) {
-        if ti < summaries.count { summaries[ti] = GateSummary(tracks[ti]) }
+        if ti < summaries.count { summaries[ti] = summary(ti) }
+    }
+
+    /// A track's pre-gate record, read in place (not through a copy of the whole track).
+    @inline(__always) private func summary(_ ti: Int) -> GateSummary {
+        tracks.withUnsafeBufferPointer { tb in
+            let tp = tb.baseAddress! + ti
+            return GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
+                               P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
+                               time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
+        }
     }
 
     /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
@@ -915,7 +925,7 @@ public final class Tracker {
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
         if !indexDirty {
             if grid.insert(Int32(tracks.count - 1), at: x.position) && summaries.count == tracks.count - 1 {
-                summaries.append(GateSummary(trk))
+                summaries.append(summary(tracks.count - 1))
             } else {
                 indexDirty = true
             }
@@ -1116,12 +1126,12 @@ struct GateSummary {
     var trPos: Double, trPV: Double, trVel: Double
     var hasVelocity: Bool
 
-    init(_ t: Track) {
-        let x = t.state.x, P = t.state.P
-        position = x.position; velocity = x.velocity; time = t.state.time
-        trPos = P[0, 0] + P[1, 1] + P[2, 2]
-        trPV = P[0, 3] + P[1, 4] + P[2, 5]
-        trVel = P[3, 3] + P[4, 4] + P[5, 5]
-        hasVelocity = t.hasVelocity
+    /// From a combined mean (6 doubles) and covariance (36, row-major).
+    init(x: UnsafePointer<Double>, P: UnsafePointer<Double>, time: Double, hasVelocity: Bool) {
+        position = Vector3(x[0], x[1], x[2]); velocity = Vector3(x[3], x[4], x[5]); self.time = time
+        trPos = P[0] + P[7] + P[14]
+        trPV = P[3] + P[10] + P[17]
+        trVel = P[21] + P[28] + P[35]
+        self.hasVelocity = hasVelocity
     }
 }

@@ -33,15 +33,8 @@ public struct WTAState: Sendable {
 
     public init(_ p: WTAProblem, counts: [Int32]) {
         self.init(p)
-        for t in 0..<p.types {
-            for j in 0..<p.targets where counts[t * p.targets + j] > 0 {
-                let c = Int(counts[t * p.targets + j])
-                x[t * p.targets + j] = Int32(c)
-                survive[j] *= pow(p.q[t * p.targets + j], Double(c))
-                spare[t] -= c
-                shots[j] += c
-            }
-        }
+        x = counts
+        refresh()
     }
 
     public var objective: Double {
