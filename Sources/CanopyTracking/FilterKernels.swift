@@ -20,9 +20,7 @@ enum FilterKernel {
     static func predict(_ model: MotionModel, x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>,
                         dt: Double, frame: TrackingFrame) {
         if dt == 0 { return }
-        let adt = abs(dt)
-        let q = model.q
-        let q11 = q * adt * adt * adt / 3, q12 = q * adt * adt / 2 * (dt < 0 ? -1 : 1), q22 = q * adt
+        let (q11, q12, q22) = noise(q: model.q, dt: dt)
         switch model.kind {
         case .constantVelocity, .ballistic:
             if model.kind == .ballistic {
@@ -47,6 +45,8 @@ enum FilterKernel {
                 }
             }
             symmetrize(P)
+        case .coordinatedTurn where frame == .flat:
+            predictFlatTurn(FlatTurn(rate: model.turnRate, dt: dt), x: x, P: P, q11: q11, q12: q12, q22: q22)
         case .coordinatedTurn:
             let p = Vector3(x[0], x[1], x[2]), v = Vector3(x[3], x[4], x[5])
             let (A, R) = CoordinatedTurn.matrices(axis: frame.up(at: p), rate: model.turnRate, dt: dt)
@@ -87,6 +87,71 @@ enum FilterKernel {
         }
     }
 
+    /// White-noise acceleration over dt (|dt| for the variances; the cross term keeps dt's sign).
+    @inline(__always) @usableFromInline
+    static func noise(q: Double, dt: Double) -> (Double, Double, Double) {
+        let adt = abs(dt)
+        return (q * adt * adt * adt / 3, q * adt * adt / 2 * (dt < 0 ? -1 : 1), q * adt)
+    }
+
+    /// A turn about +z over dt in a flat frame: F = [I A; 0 R] with R the rotation by θ = ω dt
+    /// in the horizontal plane and A = ∫R: A = [[a, −b, 0], [b, a, 0], [0, 0, dt]],
+    /// R = [[c, −s, 0], [s, c, 0], [0, 0, 1]].
+    @usableFromInline
+    struct FlatTurn {
+        @usableFromInline var a: Double, b: Double, c: Double, s: Double, dt: Double, rate: Double
+        @inlinable init(rate w: Double, dt: Double) {
+            rate = w
+            let th = w * dt
+            s = sin(th); c = cos(th); self.dt = dt
+            if abs(th) < 1e-4 {
+                a = dt * (1 - th * th / 6); b = w * dt * dt / 2
+            } else {
+                a = s / w; b = (1 - c) / w
+            }
+        }
+        /// The same turn at the opposite rate (sin, b odd in ω; cos, a even).
+        @inlinable var mirrored: FlatTurn { var m = self; m.s = -s; m.b = -b; m.rate = -rate; return m }
+    }
+
+    /// `predict` of a coordinated turn in a flat frame, exploiting F's sparsity: each row of F
+    /// has at most three non-zeros, so F P Fᵀ is row operations on P, then the same operations
+    /// on the columns of the result.
+    @usableFromInline
+    static func predictFlatTurn(_ f: FlatTurn, x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>,
+                                q11: Double, q12: Double, q22: Double) {
+        let a = f.a, b = f.b, c = f.c, s = f.s, dt = f.dt
+        let vx = x[3], vy = x[4]
+        x[0] += a * vx - b * vy; x[1] += b * vx + a * vy; x[2] += dt * x[5]
+        x[3] = c * vx - s * vy; x[4] = s * vx + c * vy
+        @inline(__always) func lo(_ r: Int) -> SIMD4<Double> { UnsafeRawPointer(P + 6 * r).loadUnaligned(as: SIMD4<Double>.self) }
+        @inline(__always) func hi(_ r: Int) -> SIMD2<Double> { UnsafeRawPointer(P + 6 * r + 4).loadUnaligned(as: SIMD2<Double>.self) }
+        // M = F P, row by row.
+        let l0 = lo(0), l1 = lo(1), l2 = lo(2), l3 = lo(3), l4 = lo(4), l5 = lo(5)
+        let h0 = hi(0), h1 = hi(1), h2 = hi(2), h3 = hi(3), h4 = hi(4), h5 = hi(5)
+        let ml = (l0 + a * l3 - b * l4, l1 + b * l3 + a * l4, l2 + dt * l5, c * l3 - s * l4, s * l3 + c * l4, l5)
+        let mh = (h0 + a * h3 - b * h4, h1 + b * h3 + a * h4, h2 + dt * h5, c * h3 - s * h4, s * h3 + c * h4, h5)
+        // P' = M Fᵀ: the same operations on the columns of each row of M.
+        @inline(__always) func row(_ r: Int, _ l: SIMD4<Double>, _ h: SIMD2<Double>) {
+            let m0 = l[0], m1 = l[1], m2 = l[2], m3 = l[3], m4 = h[0], m5 = h[1]
+            P[6 * r] = m0 + a * m3 - b * m4
+            P[6 * r + 1] = m1 + b * m3 + a * m4
+            P[6 * r + 2] = m2 + dt * m5
+            P[6 * r + 3] = c * m3 - s * m4
+            P[6 * r + 4] = s * m3 + c * m4
+            P[6 * r + 5] = m5
+        }
+        row(0, ml.0, mh.0); row(1, ml.1, mh.1); row(2, ml.2, mh.2)
+        row(3, ml.3, mh.3); row(4, ml.4, mh.4); row(5, ml.5, mh.5)
+        symmetrize(P)
+        for i in 0..<3 {
+            P[i * 7] += q11
+            P[i * 6 + i + 3] += q12
+            P[(i + 3) * 6 + i] += q12
+            P[(i + 3) * 7] += q22
+        }
+    }
+
     @inline(__always) @usableFromInline
     static func symmetrize(_ P: UnsafeMutablePointer<Double>) {
         for i in 0..<6 {
@@ -119,53 +184,54 @@ enum FilterKernel {
                              y: Vector3, Hp: Matrix3) -> Double? {
         let rd = s.kind == .rangeAzimuthElevation ? s.sigma * s.sigma
             : (s.kind == .bearing ? Vector3(s.sigma.x * s.sigma.x, 1, 1) : Vector3(s.sigma.x * s.sigma.x, s.sigma.y * s.sigma.y, 1))
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 102) { buf -> Double? in
-            let ph = buf.baseAddress!          // P Hᵀ, 6×3 (row i at 3i)
-            let K = ph + 18, H = ph + 36      // K 6×3; H 3×3
-            let Vt = ph + 48, C = ph + 66     // Vᵀ 3×6 (column k of V at 6k); C = K Vᵀ 6×6
-            H[0] = Hp.c0.x; H[1] = Hp.c1.x; H[2] = Hp.c2.x
-            H[3] = Hp.c0.y; H[4] = Hp.c1.y; H[5] = Hp.c2.y
-            H[6] = Hp.c0.z; H[7] = Hp.c1.z; H[8] = Hp.c2.z
-            for i in 0..<6 {
-                let p0 = P[i * 6], p1 = P[i * 6 + 1], p2 = P[i * 6 + 2]
-                for k in 0..<3 { ph[i * 3 + k] = p0 * H[k * 3] + p1 * H[k * 3 + 1] + p2 * H[k * 3 + 2] }
-            }
-            // H P Hᵀ (upper triangle) and S = H P Hᵀ + R.
-            func hph(_ k: Int, _ l: Int) -> Double { H[k * 3] * ph[l] + H[k * 3 + 1] * ph[3 + l] + H[k * 3 + 2] * ph[6 + l] }
-            let g00 = hph(0, 0), g01 = hph(0, 1), g02 = hph(0, 2), g11 = hph(1, 1), g12 = hph(1, 2), g22 = hph(2, 2)
-            let s00 = g00 + rd.x, s11 = g11 + rd.y, s22 = g22 + rd.z
-            let c00 = s11 * s22 - g12 * g12, c01 = g02 * g12 - g01 * s22, c02 = g01 * g12 - g02 * s11
-            let det = s00 * c00 + g01 * c01 + g02 * c02
-            guard det > 0, det.isFinite else { return nil }
-            let id = 1 / det
-            let i00 = c00 * id, i01 = c01 * id, i02 = c02 * id
-            let i11 = (s00 * s22 - g02 * g02) * id, i12 = (g01 * g02 - s00 * g12) * id, i22 = (s00 * s11 - g01 * g01) * id
-            let yi = Vector3(i00 * y.x + i01 * y.y + i02 * y.z, i01 * y.x + i11 * y.y + i12 * y.z, i02 * y.x + i12 * y.y + i22 * y.z)
-            let d2 = y.x * yi.x + y.y * yi.y + y.z * yi.z
-            for i in 0..<6 {
-                let a0 = ph[i * 3], a1 = ph[i * 3 + 1], a2 = ph[i * 3 + 2]
-                let k0 = a0 * i00 + a1 * i01 + a2 * i02
-                let k1 = a0 * i01 + a1 * i11 + a2 * i12
-                let k2 = a0 * i02 + a1 * i12 + a2 * i22
-                K[i * 3] = k0; K[i * 3 + 1] = k1; K[i * 3 + 2] = k2
-                x[i] += a0 * yi.x + a1 * yi.y + a2 * yi.z
-                Vt[i] = 2 * a0 - rd.x * k0 - (k0 * g00 + k1 * g01 + k2 * g02)
-                Vt[6 + i] = 2 * a1 - rd.y * k1 - (k0 * g01 + k1 * g11 + k2 * g12)
-                Vt[12 + i] = 2 * a2 - rd.z * k2 - (k0 * g02 + k1 * g12 + k2 * g22)
-            }
-            for i in 0..<6 {
-                let ki0 = K[i * 3], ki1 = K[i * 3 + 1], ki2 = K[i * 3 + 2]
-                for j in 0..<6 { C[i * 6 + j] = ki0 * Vt[j] + ki1 * Vt[6 + j] + ki2 * Vt[12 + j] }
-            }
-            for i in 0..<6 {
-                for j in i..<6 {
-                    let v = P[i * 6 + j] - 0.5 * (C[i * 6 + j] + C[j * 6 + i])
-                    P[i * 6 + j] = v
-                    P[j * 6 + i] = v
-                }
-            }
-            return -0.5 * (d2 + Foundation.log(det) + Double(MeasurementModel.dimension(s.kind)) * Foundation.log(2 * .pi))
+        // Columns of P Hᵀ, K and V as 6-vectors (4 + 2 lanes); P's rows double as its columns.
+        @inline(__always) func lo(_ r: Int) -> SIMD4<Double> { UnsafeRawPointer(P + 6 * r).loadUnaligned(as: SIMD4<Double>.self) }
+        @inline(__always) func hi(_ r: Int) -> SIMD2<Double> { UnsafeRawPointer(P + 6 * r + 4).loadUnaligned(as: SIMD2<Double>.self) }
+        let H = Hp.transposed  // H.cₖ = row k of Hp
+        let p0l = lo(0), p1l = lo(1), p2l = lo(2), p0h = hi(0), p1h = hi(1), p2h = hi(2)
+        @inline(__always) func phCol(_ h: Vector3) -> (SIMD4<Double>, SIMD2<Double>) {
+            (h.x * p0l + h.y * p1l + h.z * p2l, h.x * p0h + h.y * p1h + h.z * p2h)
         }
+        let (a0l, a0h) = phCol(H.c0), (a1l, a1h) = phCol(H.c1), (a2l, a2h) = phCol(H.c2)
+        // H P Hᵀ (symmetric) from the position rows of P Hᵀ, and S = H P Hᵀ + R.
+        @inline(__always) func g(_ h: Vector3, _ al: SIMD4<Double>) -> Double { h.x * al[0] + h.y * al[1] + h.z * al[2] }
+        let g00 = g(H.c0, a0l), g01 = g(H.c0, a1l), g02 = g(H.c0, a2l)
+        let g11 = g(H.c1, a1l), g12 = g(H.c1, a2l), g22 = g(H.c2, a2l)
+        let s00 = g00 + rd.x, s11 = g11 + rd.y, s22 = g22 + rd.z
+        let c00 = s11 * s22 - g12 * g12, c01 = g02 * g12 - g01 * s22, c02 = g01 * g12 - g02 * s11
+        let det = s00 * c00 + g01 * c01 + g02 * c02
+        guard det > 0, det.isFinite else { return nil }
+        let id = 1 / det
+        let i00 = c00 * id, i01 = c01 * id, i02 = c02 * id
+        let i11 = (s00 * s22 - g02 * g02) * id, i12 = (g01 * g02 - s00 * g12) * id, i22 = (s00 * s11 - g01 * g01) * id
+        let yi = Vector3(i00 * y.x + i01 * y.y + i02 * y.z, i01 * y.x + i11 * y.y + i12 * y.z, i02 * y.x + i12 * y.y + i22 * y.z)
+        let d2 = y.x * yi.x + y.y * yi.y + y.z * yi.z
+        // x += P Hᵀ S⁻¹ y.
+        let xl = UnsafeRawPointer(x).loadUnaligned(as: SIMD4<Double>.self) + yi.x * a0l + yi.y * a1l + yi.z * a2l
+        let xh = UnsafeRawPointer(x + 4).loadUnaligned(as: SIMD2<Double>.self) + yi.x * a0h + yi.y * a1h + yi.z * a2h
+        UnsafeMutableRawPointer(x).storeBytes(of: xl, as: SIMD4<Double>.self)
+        UnsafeMutableRawPointer(x + 4).storeBytes(of: xh, as: SIMD2<Double>.self)
+        // K = P Hᵀ S⁻¹ by columns.
+        let k0l = i00 * a0l + i01 * a1l + i02 * a2l, k0h = i00 * a0h + i01 * a1h + i02 * a2h
+        let k1l = i01 * a0l + i11 * a1l + i12 * a2l, k1h = i01 * a0h + i11 * a1h + i12 * a2h
+        let k2l = i02 * a0l + i12 * a1l + i22 * a2l, k2h = i02 * a0h + i12 * a1h + i22 * a2h
+        // V = 2 P Hᵀ − K R − K (H P Hᵀ) by columns.
+        let v0l = 2 * a0l - rd.x * k0l - (g00 * k0l + g01 * k1l + g02 * k2l)
+        let v0h = 2 * a0h - rd.x * k0h - (g00 * k0h + g01 * k1h + g02 * k2h)
+        let v1l = 2 * a1l - rd.y * k1l - (g01 * k0l + g11 * k1l + g12 * k2l)
+        let v1h = 2 * a1h - rd.y * k1h - (g01 * k0h + g11 * k1h + g12 * k2h)
+        let v2l = 2 * a2l - rd.z * k2l - (g02 * k0l + g12 * k1l + g22 * k2l)
+        let v2h = 2 * a2h - rd.z * k2h - (g02 * k0h + g12 * k1h + g22 * k2h)
+        // Row i of P −= ½ Σₖ (Kₖ[i] Vₖ + Vₖ[i] Kₖ): symmetric term by term, so exactly symmetric.
+        @inline(__always) func row(_ i: Int, _ k0: Double, _ k1: Double, _ k2: Double, _ v0: Double, _ v1: Double, _ v2: Double) {
+            let rl = lo(i) - 0.5 * ((k0 * v0l + v0 * k0l) + (k1 * v1l + v1 * k1l) + (k2 * v2l + v2 * k2l))
+            let rh = hi(i) - 0.5 * ((k0 * v0h + v0 * k0h) + (k1 * v1h + v1 * k1h) + (k2 * v2h + v2 * k2h))
+            UnsafeMutableRawPointer(P + 6 * i).storeBytes(of: rl, as: SIMD4<Double>.self)
+            UnsafeMutableRawPointer(P + 6 * i + 4).storeBytes(of: rh, as: SIMD2<Double>.self)
+        }
+        for i in 0..<4 { row(i, k0l[i], k1l[i], k2l[i], v0l[i], v1l[i], v2l[i]) }
+        for i in 0..<2 { row(4 + i, k0h[i], k1h[i], k2h[i], v0h[i], v1h[i], v2h[i]) }
+        return -0.5 * (d2 + Foundation.log(det) + Double(MeasurementModel.dimension(s.kind)) * Foundation.log(2 * .pi))
     }
 
     /// Any update through the value-typed `MeasurementUpdate` (the UKF path).
@@ -193,21 +259,48 @@ enum FilterKernel {
     @usableFromInline
     static func combine(n: Int, mu: SIMD4<Double>, mx: UnsafePointer<Double>, mP: UnsafePointer<Double>,
                         x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>) {
-        var m = SIMD8<Double>()
-        for j in 0..<n { for i in 0..<6 { m[i] += mu[j] * mx[6 * j + i] } }
-        for i in 0..<36 { P[i] = 0 }
-        for j in 0..<n {
-            let w = mu[j]
-            var d = SIMD8<Double>()
-            for i in 0..<6 { d[i] = mx[6 * j + i] - m[i] }
-            let Pj = mP + 36 * j
-            for a in 0..<6 {
-                let wda = w * d[a]
-                for b in a..<6 { P[a * 6 + b] += w * Pj[a * 6 + b] + wda * d[b] }
-            }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 4) { w in
+            for j in 0..<4 { w[j] = j < n ? mu[j] : 0 }
+            mixture(n: n, w: UnsafePointer(w.baseAddress!), mx: mx, mP: mP, x: x, P: P)
         }
-        for a in 1..<6 { for b in 0..<a { P[a * 6 + b] = P[b * 6 + a] } }
-        for i in 0..<6 { x[i] = m[i] }
+    }
+
+    /// x = Σᵢ wᵢ xᵢ and P = Σᵢ wᵢ (Pᵢ + dᵢ dᵢᵀ), dᵢ = xᵢ − x, over n modes (means at mx + 6i,
+    /// covariances at mP + 36i; weights summing to 1): the moment-matched mixture, used both
+    /// for the IMM's mixing and for its output. Works on the upper triangle, then mirrors.
+    @inline(__always) @usableFromInline
+    static func mixture(n: Int, w: UnsafePointer<Double>, mx: UnsafePointer<Double>, mP: UnsafePointer<Double>,
+                        x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>) {
+        // Rows as 4 + 2 lanes; the sum of symmetric terms is symmetric, so whole rows need no mirroring.
+        @inline(__always) func lo(_ p: UnsafePointer<Double>) -> SIMD4<Double> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self) }
+        @inline(__always) func hi(_ p: UnsafePointer<Double>) -> SIMD2<Double> { UnsafeRawPointer(p + 4).loadUnaligned(as: SIMD2<Double>.self) }
+        var mLo = SIMD4<Double>(), mHi = SIMD2<Double>()
+        for i in 0..<n {
+            let wi = w[i], xi = mx + 6 * i
+            mLo += wi * lo(xi); mHi += wi * hi(xi)
+        }
+        var r0 = SIMD4<Double>(), r1 = SIMD4<Double>(), r2 = SIMD4<Double>(), r3 = SIMD4<Double>(), r4 = SIMD4<Double>(), r5 = SIMD4<Double>()
+        var h0 = SIMD2<Double>(), h1 = SIMD2<Double>(), h2 = SIMD2<Double>(), h3 = SIMD2<Double>(), h4 = SIMD2<Double>(), h5 = SIMD2<Double>()
+        for i in 0..<n {
+            let wi = w[i]
+            if wi == 0 { continue }
+            let xi = mx + 6 * i, Pi = mP + 36 * i
+            let dLo = lo(xi) - mLo, dHi = hi(xi) - mHi
+            let e = wi * dLo, f = wi * dHi
+            r0 += wi * lo(Pi) + e[0] * dLo; h0 += wi * hi(Pi) + e[0] * dHi
+            r1 += wi * lo(Pi + 6) + e[1] * dLo; h1 += wi * hi(Pi + 6) + e[1] * dHi
+            r2 += wi * lo(Pi + 12) + e[2] * dLo; h2 += wi * hi(Pi + 12) + e[2] * dHi
+            r3 += wi * lo(Pi + 18) + e[3] * dLo; h3 += wi * hi(Pi + 18) + e[3] * dHi
+            r4 += wi * lo(Pi + 24) + f[0] * dLo; h4 += wi * hi(Pi + 24) + f[0] * dHi
+            r5 += wi * lo(Pi + 30) + f[1] * dLo; h5 += wi * hi(Pi + 30) + f[1] * dHi
+        }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Double>, _ l: SIMD4<Double>, _ h: SIMD2<Double>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: l, as: SIMD4<Double>.self)
+            UnsafeMutableRawPointer(p + 4).storeBytes(of: h, as: SIMD2<Double>.self)
+        }
+        store(P, r0, h0); store(P + 6, r1, h1); store(P + 12, r2, h2)
+        store(P + 18, r3, h3); store(P + 24, r4, h4); store(P + 30, r5, h5)
+        store(x, mLo, mHi)
     }
 }
 

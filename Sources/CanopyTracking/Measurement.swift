@@ -35,6 +35,15 @@ public struct SensorFrame: Sendable, Hashable {
     @inlinable public func global(_ v: Vector3) -> Vector3 { east * v.x + north * v.y + up * v.z }
 }
 
+/// Where a measurement model was linearised: the point p̄, h(p̄) and the Jacobian H at p̄ (with
+/// respect to position), so that an update can reuse what the gate computed.
+public struct MeasurementLinearisation: Sendable {
+    public var position: Vector3
+    public var h: Vector3
+    public var Hp: Matrix3
+    @inlinable public init(position: Vector3, h: Vector3, Hp: Matrix3) { self.position = position; self.h = h; self.Hp = Hp }
+}
+
 /// A sensor as the filter needs it: what it measures, where, and its noise. Plain data, so it
 /// can be stored with every update (for out-of-sequence reprocessing).
 public struct MeasurementSource: Sendable {
@@ -208,6 +217,13 @@ public enum MeasurementModel {
     }
 
     /// Position and its covariance from a radar measurement (linearised; for initiation).
+    /// The position of a radar measurement alone (`radarToCartesian` without the covariance).
+    @inlinable public static func radarPosition(_ s: MeasurementSource, z: Vector3) -> Vector3 {
+        let (r, az, el) = (z.x, z.y, z.z)
+        let ce = cos(el)
+        return s.frame.origin + s.frame.global(Vector3(r * ce * sin(az), r * ce * cos(az), r * sin(el)))
+    }
+
     public static func radarToCartesian(_ s: MeasurementSource, z: Vector3) -> (position: Vector3, covariance: Matrix3) {
         let (r, az, el) = (z.x, z.y, z.z)
         let ce = cos(el), se = sin(el), sa = sin(az), ca = cos(az)

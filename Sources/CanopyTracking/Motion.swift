@@ -442,33 +442,44 @@ public struct ModelBank: Sendable {
             switch j { case 0: pi.0 = col; case 1: pi.1 = col; case 2: pi.2 = col; default: pi.3 = col }
             cbar[j] = (col * mu).sum()
         }
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 42 * n) { buf in
-            let tx = buf.baseAddress!, tP = tx + 6 * n
-            s.withStorage { _, _, mx, mP in
-                for j in 0..<n {
-                    // Mixed initial condition for model j.
-                    let col: SIMD4<Double>
-                    switch j { case 0: col = pi.0; case 1: col = pi.1; case 2: col = pi.2; default: col = pi.3 }
-                    var w = SIMD4<Double>(repeating: 0)
-                    if cbar[j] > 0 { w = col * mu / cbar[j] } else { w[j] = 1 }
-                    let x0 = tx + 6 * j, P0 = tP + 36 * j
-                    for k in 0..<6 { x0[k] = 0 }
-                    for i in 0..<n { for k in 0..<6 { x0[k] += w[i] * mx[6 * i + k] } }
-                    for k in 0..<36 { P0[k] = 0 }
-                    for i in 0..<n where w[i] > 0 {
-                        var d = SIMD8<Double>()
-                        for k in 0..<6 { d[k] = mx[6 * i + k] - x0[k] }
-                        let wi = w[i], Pi = mP + 36 * i
-                        for a in 0..<6 {
-                            let wda = wi * d[a]
-                            for b in a..<6 { P0[a * 6 + b] += wi * Pi[a * 6 + b] + wda * d[b] }
-                        }
-                    }
-                    for a in 1..<6 { for b in 0..<a { P0[a * 6 + b] = P0[b * 6 + a] } }
-                    FilterKernel.predict(models[j], x: x0, P: P0, dt: dt, frame: frame)
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buf in
+            // Mixing weights W[j][i] = P(i → j) μᵢ / c̄ⱼ, then every mode mixed in place and predicted.
+            let W = buf.baseAddress!
+            for j in 0..<n {
+                let col: SIMD4<Double>
+                switch j { case 0: col = pi.0; case 1: col = pi.1; case 2: col = pi.2; default: col = pi.3 }
+                if cbar[j] > 0 {
+                    let wj = col * mu / cbar[j]
+                    for i in 0..<n { W[4 * j + i] = wj[i] }
+                } else {
+                    for i in 0..<n { W[4 * j + i] = i == j ? 1 : 0 }
                 }
-                mx.update(from: tx, count: 6 * n)
-                mP.update(from: tP, count: 36 * n)
+            }
+            var lastTurn: FilterKernel.FlatTurn? = nil
+            // The modes as they were (each mixture reads all of them). At most 1 KiB, so that the
+            // copy stays on the stack for up to three modes.
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 42 * n) { old in
+            let ox = old.baseAddress!, oP = ox + 6 * n
+            s.withStorage { _, _, mx, mP in
+                ox.update(from: mx, count: 6 * n)
+                oP.update(from: mP, count: 36 * n)
+                for j in 0..<n {
+                    FilterKernel.mixture(n: n, w: W + 4 * j, mx: ox, mP: oP, x: mx + 6 * j, P: mP + 36 * j)
+                    let m = models[j]
+                    if frame == .flat && m.kind == .coordinatedTurn {
+                        // Turns at ±ω share their sine and cosine.
+                        let f: FilterKernel.FlatTurn
+                        if let l = lastTurn, l.rate == m.turnRate { f = l }
+                        else if let l = lastTurn, l.rate == -m.turnRate { f = l.mirrored }
+                        else { f = FilterKernel.FlatTurn(rate: m.turnRate, dt: dt) }
+                        lastTurn = f
+                        let (q11, q12, q22) = FilterKernel.noise(q: m.q, dt: dt)
+                        FilterKernel.predictFlatTurn(f, x: mx + 6 * j, P: mP + 36 * j, q11: q11, q12: q12, q22: q22)
+                    } else {
+                        FilterKernel.predict(m, x: mx + 6 * j, P: mP + 36 * j, dt: dt, frame: frame)
+                    }
+                }
+            }
             }
         }
         let total = cbar.sum()
@@ -490,23 +501,41 @@ public struct ModelBank: Sendable {
 
     /// Measurement update of a predicted state (all modes), returning the log-likelihood of the
     /// measurement (ln of the mode-weighted density), or nil when no mode could take it.
+    ///
+    /// `about`: where the measurement was already linearised (by the gate), reused by an EKF
+    /// update: each mode's innovation is then z − h(p̄) − Hp (pⱼ − p̄), first order about p̄.
     @inlinable @discardableResult
-    public func update(_ s: inout FilterState, source: MeasurementSource, z: Vector3) -> Double? {
+    public func update(_ s: inout FilterState, source: MeasurementSource, z: Vector3,
+                       about lin: MeasurementLinearisation? = nil) -> Double? {
         let filter = self.filter
+        let linear = filter == .ekf || source.kind == .position2D
         if s.modeCount == 1 {
+            if linear, let lin {
+                let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: lin.h)
+                return s.withStorage { x, P, _, _ in
+                    let y = y0 - lin.Hp * (Vector3(x[0], x[1], x[2]) - lin.position)
+                    return FilterKernel.updateLinear(x: x, P: P, source: source, y: y, Hp: lin.Hp)
+                }
+            }
             return s.withStorage { x, P, _, _ in FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter) }
         }
         let n = s.modeCount
         let mu = s.mu
         let logL = s.withStorage { _, _, mx, mP in
             var logL = SIMD4<Double>(repeating: -.infinity)
-            if filter == .ekf || source.kind == .position2D {
-                // One linearisation for all modes, about the predicted mixture mean p̄ (the modes'
-                // predictions lie metres apart, so the second-order terms are negligible):
-                // yⱼ = z − h(p̄) − Hp (pⱼ − p̄), saving the trigonometry of every other mode.
-                var pbar = Vector3.zero
-                for j in 0..<n { pbar = pbar + Vector3(mx[6 * j], mx[6 * j + 1], mx[6 * j + 2]) * mu[j] }
-                let (h, Hp) = MeasurementModel.predict(source, position: pbar)
+            if linear {
+                // One linearisation for all modes, about the predicted mixture mean p̄ or the
+                // gate's point (the modes' predictions lie metres apart, so the second-order terms
+                // are negligible): yⱼ = z − h(p̄) − Hp (pⱼ − p̄), saving every mode's trigonometry.
+                let pbar: Vector3, h: Vector3, Hp: Matrix3
+                if let lin {
+                    (pbar, h, Hp) = (lin.position, lin.h, lin.Hp)
+                } else {
+                    var p = Vector3.zero
+                    for j in 0..<n { p = p + Vector3(mx[6 * j], mx[6 * j + 1], mx[6 * j + 2]) * mu[j] }
+                    pbar = p
+                    (h, Hp) = MeasurementModel.predict(source, position: p)
+                }
                 let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: h)
                 for j in 0..<n {
                     let y = y0 - Hp * (Vector3(mx[6 * j], mx[6 * j + 1], mx[6 * j + 2]) - pbar)

@@ -173,51 +173,60 @@ public struct Association: Sendable {
 /// - Out-of-sequence measurements: exact within `oosmWindow` (the track's stored updates are
 ///   re-filtered with the late one in time order), retrodicted beyond it.
 public final class Tracker {
+    // The tracker is used from one thread at a time and its hot paths work on its arrays through
+    // buffer pointers; the properties below skip the runtime's dynamic exclusivity bookkeeping,
+    // which otherwise costs about 7 % of the tracking loop (debug and release alike).
     public let configuration: TrackerConfiguration
     public let sensors: [TrackerSensor]
     public let bank: ModelBank
-    public private(set) var tracks: [Track] = []
+    @exclusivity(unchecked) public private(set) var tracks: [Track] = []
     /// Track events since the caller last cleared them.
-    public var events: [TrackEvent] = []
+    @exclusivity(unchecked) public var events: [TrackEvent] = []
     /// Associations since the caller last cleared them.
-    public var associations: [Association] = []
+    @exclusivity(unchecked) public var associations: [Association] = []
     /// Counters.
-    public private(set) var detectionsProcessed = 0
-    public private(set) var tentativeDropped = 0
-    public private(set) var outOfSequenceExact = 0
-    public private(set) var outOfSequenceApproximate = 0
-    public private(set) var jpdaFallbacks = 0
+    @exclusivity(unchecked) public private(set) var detectionsProcessed = 0
+    @exclusivity(unchecked) public private(set) var tentativeDropped = 0
+    @exclusivity(unchecked) public private(set) var outOfSequenceExact = 0
+    @exclusivity(unchecked) public private(set) var outOfSequenceApproximate = 0
+    @exclusivity(unchecked) public private(set) var jpdaFallbacks = 0
     /// Whether association decisions are logged in `associations` (turn off for benchmarks).
-    public var recordAssociations = true
+    @exclusivity(unchecked) public var recordAssociations = true
 
-    private var nextID = 1
-    private var lastDuplicateCheck = -Double.infinity
+    @exclusivity(unchecked) private var nextID = 1
+    @exclusivity(unchecked) private var lastDuplicateCheck = -Double.infinity
     private let gates: (Double, Double, Double)
     private let qGate: Double
     // Spatial index: a hash grid of 2-D cells (chains through `gridNext`), rebuilt when tracks
     // are removed or reordered; a new track is inserted in O(1).
-    private var grid: HashGrid
+    @exclusivity(unchecked) private var grid: HashGrid
     /// What the pre-gate needs of each track, packed (index = track index), so that scanning
     /// the candidates of a detection touches one small record each, not the whole track.
-    private var summaries: [GateSummary] = []
-    private var indexDirty = true
+    @exclusivity(unchecked) private var summaries: [GateSummary] = []
+    @exclusivity(unchecked) private var indexDirty = true
     // Byte offsets of a track's combined mean and covariance (read in place by the gates).
     private let offX: Int, offP: Int
     // Work buffers reused across batches.
-    private var pairs: [Pair] = []
-    private var candidateBuffer: [Int32] = []
-    private var solver = LinearAssignmentSolver()
-    private var costBuffer: [Double] = []
-    private var detAssigned: [Int32] = []
-    private var detWeight: [Double] = []
+    @exclusivity(unchecked) private var pairs: [Pair] = []
+    @exclusivity(unchecked) private var candidateBuffer: [Int32] = []
+    @exclusivity(unchecked) private var solver = LinearAssignmentSolver()
+    @exclusivity(unchecked) private var costBuffer: [Double] = []
+    @exclusivity(unchecked) private var detAssigned: [Int32] = []
+    @exclusivity(unchecked) private var detWeight: [Double] = []
     /// ln g of the pair GNN chose for each detection.
-    private var detLogG: [Double] = []
-    private var logGBuffer: [Double] = []
-    private var parent: [Int32] = []
-    private var updatedThisScan: [Bool] = []
-    private var clusterTracks: [Int32] = [], clusterDets: [Int32] = []
-    private var jpdaG: [Double] = [], jpdaBeta: [Double] = [], jpdaMiss: [Double] = []
-    private var jpdaUsed: [Bool] = []
+    @exclusivity(unchecked) private var detLogG: [Double] = []
+    @exclusivity(unchecked) private var logGBuffer: [Double] = []
+    @exclusivity(unchecked) private var parent: [Int32] = []
+    @exclusivity(unchecked) private var updatedThisScan: [Bool] = []
+    @exclusivity(unchecked) private var clusterTracks: [Int32] = [], clusterDets: [Int32] = []
+    @exclusivity(unchecked) private var jpdaG: [Double] = [], jpdaBeta: [Double] = [], jpdaMiss: [Double] = []
+    @exclusivity(unchecked) private var jpdaUsed: [Bool] = []
+    @exclusivity(unchecked) private var clusterKept = 0
+    /// Where the gate linearised the measurement for each pair (the update reuses it), and for
+    /// each detection the entry of the pair that took it (−1: none).
+    @exclusivity(unchecked) private var lins: [MeasurementLinearisation] = []
+    @exclusivity(unchecked) private var detLin: [Int32] = []
+    @exclusivity(unchecked) private var linBuffer: [Int32] = []
 
     struct Pair {
         var det: Int32
@@ -225,6 +234,7 @@ public final class Tracker {
         var d2: Double
         var logG: Double   // ln(Pd N(ν; S) / λ)
         var root: Int32
+        var lin: Int32     // the gate's linearisation in `lins`, or −1
     }
 
     public init(configuration: TrackerConfiguration, sensors: [TrackerSensor]) {
@@ -321,9 +331,11 @@ public final class Tracker {
         // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
         // them is not an access to the tracker's storage each time).
         if indexDirty { rebuildIndex() }
-        var found = pairs, near = candidateBuffer
-        pairs = []; candidateBuffer = []
+        var found = pairs, near = candidateBuffer, foundLins = lins
+        pairs = []; candidateBuffer = []; lins = []
+        foundLins.removeAll(keepingCapacity: true)
         let grid = self.grid
+        var lin = MeasurementLinearisation(position: .zero, h: .zero, Hp: .zero)
         summaries.withUnsafeBufferPointer { sb in
         tracks.withUnsafeBufferPointer { tb in
         for (di, det) in batch.enumerated() {
@@ -331,7 +343,7 @@ public final class Tracker {
             let center: Vector3, radius: Double, spread2: Double
             switch src.kind {
             case .rangeAzimuthElevation:
-                center = MeasurementModel.radarToCartesian(src, z: det.z).position
+                center = MeasurementModel.radarPosition(src, z: det.z)
                 radius = max(configuration.cellSize * 0.75, 4 * src.sigma.y * det.z.x)
                 let cr = det.z.x * max(src.sigma.y, src.sigma.z)
                 spread2 = src.sigma.x * src.sigma.x + 2 * cr * cr
@@ -349,14 +361,21 @@ public final class Tracker {
                 guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
                               wide: src.kind != .rangeAzimuthElevation) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
-                guard let (d2, logN) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g) else { continue }
-                found.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0))
+                guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g,
+                                                            linearisation: &lin) else { continue }
+                var li: Int32 = -1
+                if linearised {
+                    li = Int32(foundLins.count)
+                    foundLins.append(lin)
+                }
+                found.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0, lin: li))
             }
         }
         }
         }
         pairs = found
         candidateBuffer = near
+        lins = foundLins
 
         // 2. Association per cluster.
         detAssigned.removeAll(keepingCapacity: true)
@@ -365,6 +384,8 @@ public final class Tracker {
         detWeight.append(contentsOf: repeatElement(0, count: batch.count))
         detLogG.removeAll(keepingCapacity: true)
         detLogG.append(contentsOf: repeatElement(0, count: batch.count))
+        detLin.removeAll(keepingCapacity: true)
+        detLin.append(contentsOf: repeatElement(-1, count: batch.count))
         if scanComplete || configuration.initiation == .score {
             updatedThisScan.removeAll(keepingCapacity: true)
             updatedThisScan.append(contentsOf: repeatElement(false, count: tracks.count))
@@ -375,7 +396,8 @@ public final class Tracker {
         for (di, det) in batch.enumerated() {
             let ti = Int(detAssigned[di])
             if ti >= 0 && detWeight[di] == 0 {
-                applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: detLogG[di])
+                let li = Int(detLin[di])
+                applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
                 detWeight[di] = 1
             }
         }
@@ -442,9 +464,11 @@ public final class Tracker {
         return (x, P)
     }
 
-    /// Mahalanobis distance and ln N(ν; S) of a detection against a track, or nil outside the gate.
+    /// Mahalanobis distance and ln N(ν; S) of a detection against a track, or nil outside the
+    /// gate; and, for a track with a velocity gated forward in time, where the measurement was
+    /// linearised (for the update to reuse).
     private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, z: Vector3, t: Double,
-                          gate: Double) -> (Double, Double)? {
+                          gate: Double, linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
         let src = sensor.source
         let stime = tp.pointee.state.time
         if !tp.pointee.hasVelocity {
@@ -463,7 +487,7 @@ public final class Tracker {
             guard d2 <= gates.2 else { return nil }
             // Density in Cartesian space, turned into measurement space by the volume element.
             let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + MeasurementModel.radarLogJacobian(z)
-            return (d2, logN)
+            return (d2, logN, false)
         }
         // Only the predicted position and its covariance matter for a gate (H acts on position):
         // Ppp(t) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q dt³/3 I.
@@ -498,7 +522,8 @@ public final class Tracker {
         guard d2 <= gate else { return nil }
         let r = UpdateResult(distanceSquared: d2, logDetS: Foundation.log(detS))
         let dim = MeasurementModel.dimension(src.kind)
-        return (r.distanceSquared, -0.5 * (r.distanceSquared + r.logDetS + Double(dim) * Foundation.log(2 * .pi)))
+        if t >= stime { linearisation = MeasurementLinearisation(position: pos, h: h, Hp: Hp) }
+        return (r.distanceSquared, -0.5 * (r.distanceSquared + r.logDetS + Double(dim) * Foundation.log(2 * .pi)), t >= stime)
     }
 
     // MARK: Association
@@ -523,6 +548,31 @@ public final class Tracker {
                 }
                 for k in pb.indices { pb[k].root = find(pb[k].det) }
             }
+        }
+        if configuration.association == .gnn {
+            // Most clusters are one track and one detection: take those at once and sort only
+            // the pairs of larger clusters (each cluster is solved on its own, so the order in
+            // which clusters are taken does not matter).
+            parent.withUnsafeMutableBufferPointer { count in
+                for k in count.indices { count[k] = 0 }
+                pairs.withUnsafeMutableBufferPointer { pb in
+                    for p in pb { count[Int(p.root)] += 1 }
+                    var kept = 0
+                    for k in pb.indices {
+                        let p = pb[k]
+                        if count[Int(p.root)] == 1 {
+                            detAssigned[Int(p.det)] = p.trk
+                            detLogG[Int(p.det)] = p.logG
+                            detLin[Int(p.det)] = p.lin
+                        } else {
+                            pb[kept] = p
+                            kept += 1
+                        }
+                    }
+                    clusterKept = kept
+                }
+            }
+            pairs.removeLast(pairs.count - clusterKept)
         }
         pairs.sort { (a, b) in
             a.root != b.root ? a.root < b.root : (a.trk != b.trk ? a.trk < b.trk : a.det < b.det)
@@ -567,6 +617,7 @@ public final class Tracker {
             if p.logG > 0 || configuration.association == .gnn {
                 detAssigned[Int(p.det)] = p.trk
                 detLogG[Int(p.det)] = p.logG
+                detLin[Int(p.det)] = p.lin
             }
             return
         }
@@ -576,6 +627,8 @@ public final class Tracker {
         costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
         logGBuffer.removeAll(keepingCapacity: true)
         logGBuffer.append(contentsOf: repeatElement(0, count: rows * cols))
+        linBuffer.removeAll(keepingCapacity: true)
+        linBuffer.append(contentsOf: repeatElement(-1, count: rows * cols))
         // Miss column: cost of leaving the track without a detection. Pairs cost −ln g, shifted so
         // that every in-gate pair is preferred to a miss (the GNN convention of taking what gates).
         var shift = 0.0
@@ -586,6 +639,7 @@ public final class Tracker {
             let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
             costBuffer[r * cols + c] = shift - p.logG
             logGBuffer[r * cols + c] = p.logG
+            linBuffer[r * cols + c] = p.lin
         }
         let ok = costBuffer.withUnsafeBufferPointer { solver.solve(cost: $0, rows: rows, cols: cols) }
         guard ok else { return }
@@ -594,6 +648,7 @@ public final class Tracker {
             if c >= 0 && c < nd {
                 detAssigned[Int(clusterDets[c])] = clusterTracks[r]
                 detLogG[Int(clusterDets[c])] = logGBuffer[r * cols + c]
+                detLin[Int(clusterDets[c])] = linBuffer[r * cols + c]
             }
         }
     }
@@ -734,7 +789,8 @@ public final class Tracker {
 
     // MARK: Updates
 
-    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, detection det: Detection, logG: Double) {
+    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, detection det: Detection, logG: Double,
+                             linearisation: MeasurementLinearisation? = nil) {
         let src = sensor.source
         let t = det.time
         if !tracks[ti].hasVelocity {
@@ -766,8 +822,9 @@ public final class Tracker {
             let bank = self.bank
             let ok = tracks.withUnsafeMutableBufferPointer { tb in
                 let tp = tb.baseAddress! + ti
+                let lin = linearisation ?? Tracker.linearisation(of: tp.pointee.state, at: t, source: src)
                 bank.predictModes(&tp.pointee.state, to: t)
-                return bank.update(&tp.pointee.state, source: src, z: det.z) != nil
+                return bank.update(&tp.pointee.state, source: src, z: det.z, about: lin) != nil
             }
             guard ok else {
                 refreshSummary(ti)
@@ -817,17 +874,31 @@ public final class Tracker {
         } else {
             return nil
         }
+        var lin = Tracker.linearisation(of: st, at: t, source: source)
         bank.predict(&st, to: t)
-        _ = bank.update(&st, source: source, z: z)
+        _ = bank.update(&st, source: source, z: z, about: lin)
         var newHistory = Array(trk.history[0..<k])
         newHistory.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
         for r in trk.history[k...] {
+            lin = Tracker.linearisation(of: st, at: r.time, source: r.source)
             bank.predict(&st, to: r.time)
-            _ = bank.update(&st, source: r.source, z: r.z)
+            _ = bank.update(&st, source: r.source, z: r.z, about: lin)
             newHistory.append(UpdateRecord(time: r.time, source: r.source, z: r.z, posterior: st))
         }
         tracks[ti].history = newHistory
         return st
+    }
+
+    /// Where an update linearises its measurement: the track's combined estimate carried forward
+    /// in a straight line to t, the point the gate used (so that an update in order and the same
+    /// update re-run for an out-of-sequence measurement are the same computation).
+    @inline(__always)
+    static func linearisation(of st: FilterState, at t: Double, source: MeasurementSource) -> MeasurementLinearisation {
+        let x = st.x
+        let dt = t - st.time
+        let p = Vector3(x[0] + x[3] * dt, x[1] + x[4] * dt, x[2] + x[5] * dt)
+        let (h, Hp) = MeasurementModel.predict(source, position: p)
+        return MeasurementLinearisation(position: p, h: h, Hp: Hp)
     }
 
     private func finishUpdate(trackIndex ti: Int, state st: FilterState?, sensor: TrackerSensor, detection det: Detection,
