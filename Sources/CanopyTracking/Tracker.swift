@@ -1007,36 +1007,44 @@ public final class Tracker {
 
     /// Drops stale tracks and duplicates; call once per decision cycle (or scan) with the current time.
     public func maintain(now: Double) {
-        var i = 0
         let deleteT = Foundation.log(configuration.scoreBeta / (1 - configuration.scoreAlpha))
-        while i < tracks.count {
-            let status = tracks[i].status
-            var drop: String? = nil
-            switch (status, configuration.initiation) {
-            case (.tentative, .mOfN):
-                if now > tracks[i].confirmDeadline { drop = "not confirmed" }
-            case (.tentative, .score):
-                if tracks[i].score < deleteT || now > tracks[i].confirmDeadline { drop = "not confirmed" }
-            case (.confirmed, _):
-                if now - tracks[i].lastUpdate > configuration.maxCoast {
-                    drop = "no update for \(Int(configuration.maxCoast)) s"
-                } else if configuration.initiation == .score && tracks[i].score < tracks[i].peakScore - configuration.scoreDrop {
-                    drop = "track score fell"
+        let c = configuration
+        var removed = 0
+        var newEvents: [TrackEvent] = []
+        tracks.withUnsafeMutableBufferPointer { tb in
+            // A dropped track is swapped with the last live one, which is examined next.
+            var i = 0, n = tb.count
+            while i < n {
+                let p = tb.baseAddress! + i
+                let status = p.pointee.status
+                var drop: String? = nil
+                switch (status, c.initiation) {
+                case (.tentative, .mOfN):
+                    if now > p.pointee.confirmDeadline { drop = "not confirmed" }
+                case (.tentative, .score):
+                    if p.pointee.score < deleteT || now > p.pointee.confirmDeadline { drop = "not confirmed" }
+                case (.confirmed, _):
+                    if now - p.pointee.lastUpdate > c.maxCoast {
+                        drop = "no update for \(Int(c.maxCoast)) s"
+                    } else if c.initiation == .score && p.pointee.score < p.pointee.peakScore - c.scoreDrop {
+                        drop = "track score fell"
+                    }
                 }
-            }
-            if let reason = drop {
-                if status == .confirmed {
-                    events.append(TrackEvent(time: now, track: tracks[i].id, kind: .dropped, reason: reason))
+                if let reason = drop {
+                    if status == .confirmed {
+                        newEvents.append(TrackEvent(time: now, track: p.pointee.id, kind: .dropped, reason: reason))
+                    }
+                    tb.swapAt(i, n - 1)
+                    n -= 1
                 } else {
-                    tentativeDropped += 1
+                    i += 1
                 }
-                tracks.swapAt(i, tracks.count - 1)
-                tracks.removeLast()
-                indexDirty = true
-            } else {
-                i += 1
             }
+            removed = tb.count - n  // confirmed ones are reported as events, tentative ones counted
+            tentativeDropped += removed - newEvents.count
         }
+        tracks.removeLast(removed)
+        events.append(contentsOf: newEvents)
         indexDirty = true
         // Duplicates form over seconds: look for them every other second at most.
         if now - lastDuplicateCheck >= 2 || now < lastDuplicateCheck {
