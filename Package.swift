@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CanopyAlerting", targets: ["CanopyAlerting"]),
         .library(name: "CanopyBattle", targets: ["CanopyBattle"]),
         .library(name: "CanopySimulation", targets: ["CanopySimulation"]),
+        .library(name: "CanopyStudy", targets: ["CanopyStudy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -48,10 +49,13 @@ let package = Package(
             name: "CanopySimulation",
             dependencies: ["CanopyCore", "CanopyScenario", "CanopyTracking", "CanopyTEWA", "CanopyAlerting", "CanopyBattle"]
         ),
+        // Monte Carlo studies: replications in parallel, statistics with confidence intervals,
+        // shards and their exact merge.
+        .target(name: "CanopyStudy", dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation"]),
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation", "CanopyWTA",
+                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation", "CanopyWTA", "CanopyStudy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +67,7 @@ let package = Package(
         .testTarget(name: "CanopyBattleTests", dependencies: ["CanopyBattle"]),
         .testTarget(name: "CanopyAlertingTests", dependencies: ["CanopyAlerting"]),
         .testTarget(name: "CanopySimulationTests", dependencies: ["CanopySimulation"]),
+        .testTarget(name: "CanopyStudyTests", dependencies: ["CanopyStudy"]),
         .testTarget(name: "CanopyCLITests", dependencies: ["canopy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -150,7 +150,40 @@ extension Simulation {
             table += Self.render(["region", "alerts", "minutes", "impacts", "unwarned", "lead min s", "lead median s", "false-alarm min"], alertRows)
         }
         table += String(format: "false-alarm region-minutes: %.0f\n", falseMinutes)
-        return RunResult(summary: summary, events: events, trackRows: trackRows, timings: timings, simulatedSeconds: endTime, table: table)
+        // The same outcome as numbers, per threat class and effector type.
+        var metrics = RunMetrics()
+        metrics.simulatedSeconds = endTime
+        for c in ThreatClass.allCases {
+            let ts = threats.filter { $0.type.threatClass == c }
+            guard !ts.isEmpty else { continue }
+            var k = RunMetrics.ClassOutcome()
+            for t in ts {
+                k.launched += 1
+                if t.engaged { k.engaged += 1 }
+                switch t.fate {
+                case .destroyed: k.destroyed += 1
+                case .lost: k.lostJammed += 1
+                case .impacted: k.leaked += 1
+                case .airborne, .pending: k.airborneAtEnd += 1
+                }
+            }
+            metrics.classes.append((c.rawValue, k))
+        }
+        for name in effNames {
+            let n = s.fireUnits.indices.filter { s.fireUnits[$0].type == name }.reduce(0) { $0 + fired[$1] }
+            metrics.effectors.append((name, RunMetrics.EffectorUse(fired: n, cost: Double(n) * (s.catalogue.effectors[name]?.costPerShot ?? 0))))
+        }
+        metrics.interceptorCost = totalCost
+        metrics.valueAtRisk = valueAtRisk
+        metrics.valueLost = totalLost
+        metrics.populationAtRisk = peopleAtRisk
+        metrics.populationAffected = totalPeople
+        metrics.falseAlarmRegionMinutes = falseMinutes
+        metrics.alertRegionMinutes = regionEpisodes.reduce(0) { $0 + $1.reduce(0) { $0 + ($1.end - $1.start) / 60 } }
+        metrics.impacts = impacts.count
+        metrics.leadTimes = impacts.compactMap(\.lead)
+        return RunResult(metrics: metrics, summary: summary, events: events, trackRows: trackRows, timings: timings,
+                         simulatedSeconds: endTime, table: table)
     }
 
     static func median(_ xs: [Double]) -> Double {
@@ -181,6 +214,47 @@ extension Simulation {
         var out = line(header) + "\n" + w.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for r in rows { out += line(r) + "\n" }
         return out
+    }
+}
+
+/// One run's outcome as numbers: what a Monte Carlo study aggregates. Lists are in a fixed order
+/// (threat classes in `ThreatClass` order, effector types by name), so that equal runs give
+/// equal metrics.
+public struct RunMetrics: Sendable, Equatable {
+    public struct ClassOutcome: Sendable, Equatable {
+        public var launched = 0, engaged = 0, destroyed = 0, lostJammed = 0, leaked = 0, airborneAtEnd = 0
+        public init() {}
+    }
+    public struct EffectorUse: Sendable, Equatable {
+        public var fired: Int
+        public var cost: Double
+        public init(fired: Int, cost: Double) { self.fired = fired; self.cost = cost }
+    }
+    public var simulatedSeconds = 0.0
+    /// (threat class raw value, outcome), classes present in the raid only.
+    public var classes: [(String, ClassOutcome)] = []
+    /// (effector type, use), every type deployed.
+    public var effectors: [(String, EffectorUse)] = []
+    public var interceptorCost = 0.0
+    public var valueAtRisk = 0.0, valueLost = 0.0
+    public var populationAtRisk = 0.0, populationAffected = 0.0
+    public var falseAlarmRegionMinutes = 0.0, alertRegionMinutes = 0.0
+    /// Impacts in any region, and the alert lead time (s) of each impact that was warned.
+    public var impacts = 0
+    public var leadTimes: [Double] = []
+
+    public init() {}
+
+    public var valueProtected: Double { valueAtRisk - valueLost }
+    public var populationProtected: Double { populationAtRisk - populationAffected }
+
+    public static func == (a: RunMetrics, b: RunMetrics) -> Bool {
+        a.simulatedSeconds == b.simulatedSeconds && a.classes.map(\.0) == b.classes.map(\.0) && a.classes.map(\.1) == b.classes.map(\.1)
+            && a.effectors.map(\.0) == b.effectors.map(\.0) && a.effectors.map(\.1) == b.effectors.map(\.1)
+            && a.interceptorCost == b.interceptorCost && a.valueAtRisk == b.valueAtRisk && a.valueLost == b.valueLost
+            && a.populationAtRisk == b.populationAtRisk && a.populationAffected == b.populationAffected
+            && a.falseAlarmRegionMinutes == b.falseAlarmRegionMinutes && a.alertRegionMinutes == b.alertRegionMinutes
+            && a.impacts == b.impacts && a.leadTimes == b.leadTimes
     }
 }
 

@@ -53,6 +53,8 @@ public struct TrackRow: Sendable {
 
 /// Everything a run produced.
 public struct RunResult: Sendable {
+    /// The run's outcome as numbers (what a study aggregates over replications).
+    public var metrics: RunMetrics
     public var summary: JSONValue
     public var events: [SimEvent]
     public var trackRows: [TrackRow]

@@ -2,16 +2,23 @@ import Foundation
 import Testing
 
 /// Runs the built `canopy` executable (SwiftPM builds it beside the test bundle).
-func runCanopy(_ args: [String], cwd: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func canopyBinary() -> URL {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var bin = dir.appendingPathComponent("canopy")
-    if !FileManager.default.fileExists(atPath: bin.path) {
-        // xctest bundles may sit one level deeper.
-        bin = dir.deletingLastPathComponent().appendingPathComponent("canopy")
-    }
+    let bin = dir.appendingPathComponent("canopy")
+    // xctest bundles may sit one level deeper.
+    return FileManager.default.fileExists(atPath: bin.path) ? bin : dir.deletingLastPathComponent().appendingPathComponent("canopy")
+}
+
+func runCanopy(_ args: [String], cwd: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    try run(canopyBinary(), args, cwd: cwd)
+}
+
+func run(_ executable: URL, _ args: [String], cwd: String? = nil, environment: [String: String]? = nil) throws
+    -> (status: Int32, stdout: String, stderr: String) {
     let p = Process()
-    p.executableURL = bin
+    p.executableURL = executable
     p.arguments = args
+    if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -80,5 +87,53 @@ struct CLITests {
         }
         let summary = try String(contentsOfFile: dir + "/summary.json", encoding: .utf8)
         #expect(summary.contains("\"seed\": 7"))
+    }
+}
+
+@Suite("Command line: study and merge", .serialized)
+struct StudyCLITests {
+    @Test("study writes its report; sharded runs merge into the same report; bad arguments exit non-zero")
+    func studyAndMerge() throws {
+        let dir = NSTemporaryDirectory() + "canopy-study-cli-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scenario = root + "/examples/quickstart.yaml"
+        let r = try runCanopy(["study", scenario, "--runs", "2", "--out", dir + "/one", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("2 replications") && r.stdout.contains("leak rate"))
+        for i in 0..<2 {
+            let s = try runCanopy(["study", scenario, "--runs", "2", "--shard", "\(i)/2", "--out", dir + "/shards", "--quiet", "--threads", "1"])
+            #expect(s.status == 0, "\(s.stderr)")
+        }
+        let m = try runCanopy(["merge", dir + "/shards/partial-0-of-2.json", dir + "/shards/partial-1-of-2.json", "--out", dir + "/merged"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let one = try String(contentsOfFile: dir + "/one/study.json", encoding: .utf8)
+        let merged = try String(contentsOfFile: dir + "/merged/study.json", encoding: .utf8)
+        #expect(one == merged)
+        let missing = try runCanopy(["merge", dir + "/shards/partial-1-of-2.json"])
+        #expect(missing.status == 1 && missing.stderr.contains("missing shard 0 of 2"))
+        let zero = try runCanopy(["study", scenario, "--runs", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--runs must be at least 1"))
+        let badShard = try runCanopy(["study", scenario, "--runs", "3", "--shard", "3/3"])
+        #expect(badShard.status != 0 && badShard.stderr.contains("--shard must be i/N"))
+    }
+
+    @Test("The Slurm array and merge scripts of deploy/ produce the single-process report")
+    func slurmScripts() throws {
+        let dir = NSTemporaryDirectory() + "canopy-slurm-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bash = URL(fileURLWithPath: "/bin/bash"), scenario = root + "/examples/quickstart.yaml"
+        for i in 0..<2 {
+            // As Slurm would run a task of `sbatch --array=0-1`.
+            let r = try run(bash, [root + "/deploy/slurm/study-array.sh", scenario, "2", dir + "/out"],
+                            environment: ["CANOPY": canopyBinary().path, "SLURM_ARRAY_TASK_ID": "\(i)",
+                                          "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_CPUS_PER_TASK": "1"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let m = try run(bash, [root + "/deploy/slurm/merge.sh", dir + "/out", "2"], environment: ["CANOPY": canopyBinary().path])
+        #expect(m.status == 0, "\(m.stderr)")
+        let single = try runCanopy(["study", scenario, "--runs", "2", "--out", dir + "/single", "--quiet"])
+        #expect(single.status == 0)
+        #expect(try String(contentsOfFile: dir + "/out/study.json", encoding: .utf8)
+            == String(contentsOfFile: dir + "/single/study.json", encoding: .utf8))
     }
 }

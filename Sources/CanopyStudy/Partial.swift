@@ -1,0 +1,212 @@
+import CanopyCore
+import CanopySimulation
+import Foundation
+
+/// A shard's results: every replication it ran, with each number written so that it reads back
+/// exactly (shortest round-trip decimal). Merging partials therefore recovers the very records a
+/// single process would have had, and the merged report is bit-identical to it.
+public struct StudyPartial: Sendable, Equatable {
+    public static let format = "canopy-study-partial"
+    public static let version = 1
+
+    public var scenario: String
+    /// FNV-1a 64 of the scenario file's bytes, so that partials of different scenarios never merge.
+    public var scenarioDigest: String
+    public var seed: UInt64
+    public var slice: StudySlice
+    public var records: [ReplicationRecord]
+
+    public init(scenario: String, scenarioDigest: String, seed: UInt64, slice: StudySlice, records: [ReplicationRecord]) {
+        self.scenario = scenario; self.scenarioDigest = scenarioDigest; self.seed = seed; self.slice = slice; self.records = records
+    }
+
+    public static func digest(_ bytes: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// The file name of shard i of n.
+    public static func fileName(shard: Int, of n: Int) -> String { "partial-\(shard)-of-\(n).json" }
+
+    // MARK: Writing
+
+    public var text: String {
+        var s = "{\"format\":\"\(Self.format)\",\"version\":\(Self.version),\"scenario\":"
+        JSONText.quote(scenario, into: &s)
+        s += ",\"scenarioDigest\":\"\(scenarioDigest)\",\"seed\":\"\(seed)\",\"runs\":\(slice.runs),\"shard\":\(slice.shard),\"shards\":\(slice.shards),\n\"replications\":[\n"
+        for (k, r) in records.enumerated() {
+            let m = r.metrics
+            s += "{\"i\":\(r.index),\"t\":\(Self.exact(m.simulatedSeconds)),\"classes\":["
+            s += m.classes.map { c in
+                var q = ""
+                JSONText.quote(c.0, into: &q)
+                let o = c.1
+                return "[\(q),\(o.launched),\(o.engaged),\(o.destroyed),\(o.lostJammed),\(o.leaked),\(o.airborneAtEnd)]"
+            }.joined(separator: ",")
+            s += "],\"effectors\":["
+            s += m.effectors.map { e in
+                var q = ""
+                JSONText.quote(e.0, into: &q)
+                return "[\(q),\(e.1.fired),\(Self.exact(e.1.cost))]"
+            }.joined(separator: ",")
+            s += "],\"cost\":\(Self.exact(m.interceptorCost)),\"valueAtRisk\":\(Self.exact(m.valueAtRisk)),\"valueLost\":\(Self.exact(m.valueLost))"
+            s += ",\"populationAtRisk\":\(Self.exact(m.populationAtRisk)),\"populationAffected\":\(Self.exact(m.populationAffected))"
+            s += ",\"falseAlarmRegionMinutes\":\(Self.exact(m.falseAlarmRegionMinutes)),\"alertRegionMinutes\":\(Self.exact(m.alertRegionMinutes))"
+            s += ",\"impacts\":\(m.impacts),\"leadTimes\":[" + m.leadTimes.map(Self.exact).joined(separator: ",") + "]}"
+            s += k < records.count - 1 ? ",\n" : "\n"
+        }
+        s += "]}\n"
+        return s
+    }
+
+    /// Shortest decimal that reads back to the same double (Swift's description), as JSON.
+    static func exact(_ x: Double) -> String {
+        guard x.isFinite else { return "null" }
+        return x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
+    }
+
+    // MARK: Reading
+
+    /// Reads a partial, naming the file and the field when something is wrong.
+    public static func read(path: String) throws -> StudyPartial {
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path: path) } catch { throw StudyError("\(path): \(error)") }
+        do {
+            return try bytes.withUnsafeBufferPointer { try parse(JSONCursor($0)) }
+        } catch let e as JSONReadError {
+            throw StudyError("\(path): \(e)")
+        } catch let e as StudyError {
+            throw StudyError("\(path): \(e.description)")
+        }
+    }
+
+    static func parse(_ cursor: JSONCursor) throws -> StudyPartial {
+        var c = cursor
+        var format: String?, version: Int?, scenario: String?, digest: String?, seed: UInt64?
+        var runs: Int?, shard: Int?, shards: Int?
+        var records: [ReplicationRecord] = []
+        try c.beginObject()
+        var first = true
+        while let key = try c.nextKey(first: &first) {
+            switch key {
+            case "format": format = try c.readString()
+            case "version": version = try c.readInt()
+            case "scenario": scenario = try c.readString()
+            case "scenarioDigest": digest = try c.readString()
+            case "seed":
+                let t = try c.readString()
+                guard let v = UInt64(t) else { throw StudyError("seed: '\(t)' is not an unsigned integer") }
+                seed = v
+            case "runs": runs = try c.readInt()
+            case "shard": shard = try c.readInt()
+            case "shards": shards = try c.readInt()
+            case "replications":
+                try c.beginArray()
+                var firstRecord = true
+                while try c.nextElement(first: &firstRecord) { records.append(try parseRecord(&c)) }
+            default: try c.skipValue()
+            }
+        }
+        try c.finish()
+        guard format == Self.format else { throw StudyError("format: expected \"\(Self.format)\", found \(format.map { "\"\($0)\"" } ?? "none")") }
+        guard version == Self.version else { throw StudyError("version: expected \(Self.version), found \(version.map(String.init) ?? "none")") }
+        guard let scenario, let digest, let seed, let runs, let shard, let shards else {
+            throw StudyError("missing one of scenario, scenarioDigest, seed, runs, shard, shards")
+        }
+        guard runs >= 1, shards >= 1, shard >= 0, shard < shards else {
+            throw StudyError("runs \(runs), shard \(shard), shards \(shards): need runs ≥ 1 and 0 ≤ shard < shards")
+        }
+        let slice = StudySlice(runs: runs, shard: shard, shards: shards)
+        let expected = Array(slice.indices)
+        guard records.map(\.index) == expected else {
+            throw StudyError("replications: shard \(shard) of \(shards) must hold replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) in order")
+        }
+        return StudyPartial(scenario: scenario, scenarioDigest: digest, seed: seed, slice: slice, records: records)
+    }
+
+    static func parseRecord(_ c: inout JSONCursor) throws -> ReplicationRecord {
+        var index: Int?
+        var m = RunMetrics()
+        try c.beginObject()
+        var first = true
+        while let key = try c.nextKey(first: &first) {
+            switch key {
+            case "i": index = try c.readInt()
+            case "t": m.simulatedSeconds = try c.readDouble()
+            case "classes":
+                try c.beginArray()
+                var f = true
+                while try c.nextElement(first: &f) {
+                    try c.beginArray()
+                    var g = true
+                    _ = try c.nextElement(first: &g)
+                    let name = try c.readString()
+                    var v: [Int] = []
+                    while try c.nextElement(first: &g) { v.append(try c.readInt()) }
+                    guard v.count == 6 else { throw StudyError("classes: \(name) needs 6 counts, found \(v.count)") }
+                    var o = RunMetrics.ClassOutcome()
+                    (o.launched, o.engaged, o.destroyed, o.lostJammed, o.leaked, o.airborneAtEnd) = (v[0], v[1], v[2], v[3], v[4], v[5])
+                    m.classes.append((name, o))
+                }
+            case "effectors":
+                try c.beginArray()
+                var f = true
+                while try c.nextElement(first: &f) {
+                    try c.beginArray()
+                    var g = true
+                    _ = try c.nextElement(first: &g)
+                    let name = try c.readString()
+                    guard try c.nextElement(first: &g) else { throw StudyError("effectors: \(name) has no count") }
+                    let fired = try c.readInt()
+                    guard try c.nextElement(first: &g) else { throw StudyError("effectors: \(name) has no cost") }
+                    let cost = try c.readDouble()
+                    guard try !c.nextElement(first: &g) else { throw StudyError("effectors: \(name) has too many fields") }
+                    m.effectors.append((name, RunMetrics.EffectorUse(fired: fired, cost: cost)))
+                }
+            case "cost": m.interceptorCost = try c.readDouble()
+            case "valueAtRisk": m.valueAtRisk = try c.readDouble()
+            case "valueLost": m.valueLost = try c.readDouble()
+            case "populationAtRisk": m.populationAtRisk = try c.readDouble()
+            case "populationAffected": m.populationAffected = try c.readDouble()
+            case "falseAlarmRegionMinutes": m.falseAlarmRegionMinutes = try c.readDouble()
+            case "alertRegionMinutes": m.alertRegionMinutes = try c.readDouble()
+            case "impacts": m.impacts = try c.readInt()
+            case "leadTimes":
+                try c.beginArray()
+                var f = true
+                while try c.nextElement(first: &f) { m.leadTimes.append(try c.readDouble()) }
+            default: try c.skipValue()
+            }
+        }
+        guard let index else { throw StudyError("replications: a record has no \"i\"") }
+        return ReplicationRecord(index: index, metrics: m)
+    }
+
+    // MARK: Merging
+
+    /// Combines the partials of one study: same scenario, seed, runs and shard count, every
+    /// shard exactly once. Returns the records of all replications in order.
+    public static func merge(_ partials: [StudyPartial]) throws -> (scenario: String, seed: UInt64, records: [ReplicationRecord]) {
+        guard let p0 = partials.first else { throw StudyError("no partials to merge") }
+        for p in partials.dropFirst() {
+            guard p.scenarioDigest == p0.scenarioDigest, p.seed == p0.seed else {
+                throw StudyError("shard \(p.slice.shard) is of another study (scenario \(p.scenario), digest \(p.scenarioDigest), seed \(p.seed)) than shard \(p0.slice.shard) (scenario \(p0.scenario), digest \(p0.scenarioDigest), seed \(p0.seed))")
+            }
+            guard p.slice.runs == p0.slice.runs, p.slice.shards == p0.slice.shards else {
+                throw StudyError("shard \(p.slice.shard) is of \(p.slice.runs) runs in \(p.slice.shards) shards; shard \(p0.slice.shard) of \(p0.slice.runs) runs in \(p0.slice.shards) shards")
+            }
+        }
+        var byShard = [StudyPartial?](repeating: nil, count: p0.slice.shards)
+        for p in partials {
+            guard byShard[p.slice.shard] == nil else { throw StudyError("shard \(p.slice.shard) of \(p0.slice.shards) is given twice") }
+            byShard[p.slice.shard] = p
+        }
+        let missing = byShard.indices.filter { byShard[$0] == nil }
+        guard missing.isEmpty else {
+            throw StudyError("missing shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(p0.slice.shards)")
+        }
+        return (p0.scenario, p0.seed, byShard.flatMap { $0!.records })
+    }
+}

@@ -1,0 +1,143 @@
+import CanopyCore
+import CanopyScenario
+import CanopySimulation
+import Foundation
+import Testing
+
+@testable import CanopyStudy
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+@Suite("Study statistics")
+struct StatisticsTests {
+    @Test("Student's t quantiles match published tables")
+    func tQuantiles() {
+        // Two-sided 95 % critical values (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
+        let table: [(Int, Double)] = [(1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (30, 2.042), (100, 1.984)]
+        for (nu, t) in table {
+            #expect(abs(StudentT.quantile(0.975, degreesOfFreedom: nu) - t) < 1e-3, "ν = \(nu)")
+        }
+        #expect(abs(StudentT.quantile(0.975, degreesOfFreedom: 1_000_000) - 1.959964) < 1e-5)
+        #expect(abs(StudentT.quantile(0.025, degreesOfFreedom: 7) + StudentT.quantile(0.975, degreesOfFreedom: 7)) < 1e-12)
+        // The CDF of ν = 1 is the Cauchy's: ½ + atan(t)/π.
+        for t in [-3.0, -0.5, 0, 0.7, 4] {
+            #expect(abs(StudentT.cdf(t, degreesOfFreedom: 1) - (0.5 + atan(t) / .pi)) < 1e-12)
+        }
+    }
+
+    @Test("Estimates: mean, standard deviation and the t interval")
+    func estimates() {
+        let e = Estimate([1, 2, 3, 4, 5])
+        #expect(e.mean == 3 && e.count == 5)
+        #expect(abs(e.standardDeviation - 1.5811388300841898) < 1e-12)
+        #expect(abs(e.halfWidth - 2.7764451051977987 * 1.5811388300841898 / 5.0.squareRoot()) < 1e-9)
+        #expect(Estimate([4]).halfWidth == 0)
+        #expect(Estimate([]).count == 0)
+        #expect(percentile([1, 2, 3, 4], 0.5) == 2.5)
+    }
+
+    @Test("Shards cover every replication exactly once")
+    func slices() {
+        for runs in [1, 2, 7, 10, 101] {
+            for shards in [1, 2, 3, 8, 13] {
+                let all = (0..<shards).flatMap { Array(StudySlice(runs: runs, shard: $0, shards: shards).indices) }
+                #expect(all == Array(0..<runs), "\(runs) runs in \(shards) shards")
+            }
+        }
+        #expect(StudySlice.parseShard("2/5")! == (2, 5))
+        for bad in ["5/5", "-1/3", "1", "a/b", "1/0", "1/2/3"] { #expect(StudySlice.parseShard(bad) == nil, "\(bad)") }
+    }
+}
+
+@Suite("Study runs, partials and merge", .serialized)
+struct StudyRunTests {
+    func metrics(_ k: Int) -> RunMetrics {
+        var m = RunMetrics()
+        m.simulatedSeconds = 3600.5 + Double(k)
+        var o = RunMetrics.ClassOutcome()
+        o.launched = 10; o.engaged = 9; o.destroyed = 7 - k % 3; o.lostJammed = 1; o.leaked = 1 + k % 3; o.airborneAtEnd = 1
+        m.classes = [("drone", o), ("cruise", RunMetrics.ClassOutcome())]
+        m.effectors = [("gepard", .init(fired: 3 + k, cost: 0.1 + 0.2)), ("pac-3", .init(fired: k % 2, cost: 4.1e6 * Double(k % 2)))]
+        m.interceptorCost = 1e-300 + Double(k) / 3
+        m.valueAtRisk = 1234.5678901234567; m.valueLost = Double(k) * 1.1
+        m.populationAtRisk = 9.87654321e12; m.populationAffected = .pi * Double(k)
+        m.falseAlarmRegionMinutes = 2.0 / 3.0; m.alertRegionMinutes = 12345.000000001
+        m.impacts = k % 4
+        m.leadTimes = (0..<(k % 4)).map { 60.0 / 7.0 * Double($0 + 1) }
+        return m
+    }
+
+    @Test("A partial reads back bit for bit")
+    func partialRoundTrip() throws {
+        let records = (4..<8).map { ReplicationRecord(index: $0, metrics: metrics($0)) }
+        let p = StudyPartial(scenario: "A \"quoted\" name", scenarioDigest: "0123456789abcdef", seed: UInt64.max,
+                             slice: StudySlice(runs: 16, shard: 1, shards: 4), records: records)
+        let path = NSTemporaryDirectory() + "canopy-partial-\(getpid()).json"
+        try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let q = try StudyPartial.read(path: path)
+        #expect(q == p)
+        for (a, b) in zip(q.records, p.records) {
+            #expect(a.metrics.interceptorCost.bitPattern == b.metrics.interceptorCost.bitPattern)
+            #expect(a.metrics.leadTimes.map(\.bitPattern) == b.metrics.leadTimes.map(\.bitPattern))
+        }
+    }
+
+    @Test("Merging refuses missing, repeated and foreign shards, naming them")
+    func mergeErrors() throws {
+        func part(_ i: Int, digest: String = "d", seed: UInt64 = 1, runs: Int = 6, shards: Int = 3) -> StudyPartial {
+            let slice = StudySlice(runs: runs, shard: i, shards: shards)
+            return StudyPartial(scenario: "S", scenarioDigest: digest, seed: seed, slice: slice,
+                                records: slice.indices.map { ReplicationRecord(index: $0, metrics: metrics($0)) })
+        }
+        func message(_ ps: [StudyPartial]) -> String {
+            do { _ = try StudyPartial.merge(ps); return "" } catch { return "\(error)" }
+        }
+        #expect(try StudyPartial.merge([part(2), part(0), part(1)]).records.map(\.index) == Array(0..<6))
+        #expect(message([part(0), part(2)]).contains("missing shard 1 of 3"))
+        #expect(message([part(0), part(1), part(1), part(2)]).contains("shard 1 of 3 is given twice"))
+        #expect(message([part(0), part(1, digest: "other"), part(2)]).contains("another study"))
+        #expect(message([part(0), part(1, seed: 2), part(2)]).contains("another study"))
+        #expect(message([part(0), part(1, runs: 9), part(2)]).contains("9 runs"))
+        #expect(message([]).contains("no partials"))
+        // A damaged file names itself and what is wrong.
+        let path = NSTemporaryDirectory() + "canopy-bad-partial-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":4,"shard":0,"shards":2,"replications":[{"i":1}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        var text = ""
+        do { _ = try StudyPartial.read(path: path) } catch { text = "\(error)" }
+        #expect(text.contains(path) && text.contains("replications 0..<2"))
+        try Data(#"{"format":"something-else"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("format"))
+    }
+
+    @Test("Results do not depend on threads, and shards merged equal one process bit for bit")
+    func shardsEqualSingle() throws {
+        let s = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
+        let runs = 4
+        let single = try StudyRunner.run(s, indices: 0..<runs, threads: 1)
+        var partials: [StudyPartial] = []
+        for i in 0..<2 {
+            let slice = StudySlice(runs: runs, shard: i, shards: 2)
+            let recs = try StudyRunner.run(s, indices: slice.indices, threads: 2)
+            let p = StudyPartial(scenario: s.name, scenarioDigest: "x", seed: s.seed, slice: slice, records: recs)
+            // Through the file format, as a real merge would.
+            let path = NSTemporaryDirectory() + "canopy-shard-\(getpid())-\(i).json"
+            try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            partials.append(try StudyPartial.read(path: path))
+        }
+        let merged = try StudyPartial.merge(partials.reversed())
+        #expect(merged.records == single)
+        let a = StudyReport(scenario: s.name, seed: s.seed, records: single)
+        let b = StudyReport(scenario: merged.scenario, seed: merged.seed, records: merged.records)
+        #expect(a.json.rendered(pretty: true) == b.json.rendered(pretty: true))
+        #expect(a.csv == b.csv && a.table == b.table)
+        // Replications differ from one another (independent streams), and the report says how many.
+        #expect(Set(single.map { $0.metrics.interceptorCost }).count > 1 || Set(single.map { $0.metrics.falseAlarmRegionMinutes }).count > 1)
+        #expect(a.json.rendered().contains("\"replications\":4"))
+    }
+}

@@ -1,0 +1,12 @@
+#!/bin/bash
+# Merges the partials of a Canopy study (submit.sh runs it after every array task succeeded).
+#   sbatch merge.sh OUTDIR SHARDS
+#SBATCH --job-name=canopy-merge
+#SBATCH --cpus-per-task=1
+#SBATCH --time=00:30:00
+#SBATCH --output=canopy-merge-%j.log
+set -euo pipefail
+outdir=${1:?output directory}
+shards=${2:?number of shards}
+canopy=${CANOPY:-canopy}
+exec "$canopy" merge "$outdir"/partial-*-of-"$shards".json --out "$outdir"
