@@ -219,7 +219,8 @@ public final class BattleManager {
         var current: [ThreatAssessment] = []
         var currentIndex: [Int] = []   // index in tracker.tracks of each assessment
         var trackByID: [Int: Track] = [:]  // only the tracks the assigner may engage
-        for (ti, trk) in tracker.tracks.enumerated() where trk.status == .confirmed {
+        for ti in tracker.tracks.indices where tracker.tracks[ti].status == .confirmed {
+            let trk = tracker.tracks[ti]
             var h = histories[trk.id] ?? TrackHistory()
             let (x, _) = trk.predicted(to: now, processNoise: tracker.configuration.processNoise)
             let speed = norm(x.velocity)

@@ -95,9 +95,28 @@ public enum InterceptGeometry {
     /// Whether an intercept point lies inside the effector's envelope, shrunk by `margin` (a
     /// fraction of each extent) so that a plan made on an estimate holds for the truth.
     public static func inEnvelope(_ s: InterceptSolution, _ type: EffectorType, margin: Double = 0) -> Bool {
+        inEnvelope(s, UnitFigures(type), margin: margin)
+    }
+
+    static func inEnvelope(_ s: InterceptSolution, _ type: UnitFigures, margin: Double = 0) -> Bool {
         let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
         return s.groundRange >= type.minRange + r && s.groundRange <= type.maxRange - r
             && s.altitude >= type.minAltitude + min(h, 50) && s.altitude <= type.maxAltitude - h
+    }
+}
+
+/// The figures of an effector type the assigner's inner loop reads, as plain numbers (an
+/// `EffectorType` carries dictionaries, and copying it per pair cost a fifth of a raid's run).
+struct UnitFigures {
+    var kind: EffectorKind
+    var minRange: Double, maxRange: Double, minAltitude: Double, maxAltitude: Double
+    var interceptorSpeed: Double, reactionTime: Double, costPerShot: Double
+    var fireChannels: Int
+
+    init(_ t: EffectorType) {
+        kind = t.kind; minRange = t.minRange; maxRange = t.maxRange; minAltitude = t.minAltitude; maxAltitude = t.maxAltitude
+        interceptorSpeed = t.interceptorSpeed; reactionTime = t.reactionTime; costPerShot = t.costPerShot
+        fireChannels = t.fireChannels
     }
 }
 
@@ -155,6 +174,8 @@ public struct Assigner: Sendable {
     /// (shoot-look-shoot waits for its outcome).
     public func assign(now: Double, assessments: [ThreatAssessment], tracks: [Int: Track],
                        fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
+        // Nothing to decide (most cycles of a long raid): skip the per-unit tables.
+        guard assessments.contains(where: { !engaged.contains($0.track) && $0.valueAtRisk > 0 && tracks[$0.track] != nil }) else { return [] }
         var candidates: [EngagementPlan] = []
         // Pairs a unit cannot engage now but will be able to before the threat's impact (the
         // optimal rule keeps rounds for them).
@@ -169,7 +190,8 @@ public struct Assigner: Sendable {
         // For the reservations: per unit, whether it is rationed, its frame and type, and its
         // rounds for each class (looked up once, not per pair).
         let rationed = fireUnits.map { $0.type.kind != .ew }
-        let frames = fireUnits.map(\.frame), types = fireUnits.map(\.type)
+        let frames = fireUnits.map(\.frame), types = fireUnits.map { UnitFigures($0.type) }
+        let channelsBusy = fireUnits.map(\.channelsBusy)
         let roundsFor: [[Int]] = fireUnits.map { fu in classes.map { fu.roundsAvailable(for: $0) } }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let trk = tracks[a.track] else { continue }
@@ -197,32 +219,31 @@ public struct Assigner: Sendable {
                     }
                 }
                 guard freeNow[u] > 0 else { continue }
-                let maxRange = fireUnits[u].type.maxRange
-                let speed = fireUnits[u].type.interceptorSpeed
-                let reaction = fireUnits[u].type.reactionTime
-                let kind = fireUnits[u].type.kind
+                let type = types[u]
+                let maxRange = type.maxRange
+                let speed = type.interceptorSpeed
+                let reaction = type.reactionTime
+                let kind = type.kind
                 // Quick reject: too far to reach within the flyout window.
                 let dist = norm(pNow - unitECEF[u])
                 let flyout = kind == .ew ? 0 : maxRange * 1.5 / max(speed, 1)
                 let reach = maxRange + 2_000 + max(a.speed, 100) * (reaction + flyout) * 1.5
                 if dist > reach + 30_000 { continue }
-                let fu = fireUnits[u]
-                let type = fu.type
-                guard fu.roundsAvailable(for: a.threatClass) > 0, fu.channelsBusy < type.fireChannels else { continue }
+                guard roundsFor[u][ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
                 let launch = now + reaction
                 if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                 let solution: InterceptSolution
                 if kind == .ew {
-                    solution = InterceptGeometry.make(fu.frame, launch, path!(launch))
+                    solution = InterceptGeometry.make(frames[u], launch, path!(launch))
                 } else {
-                    guard let s = InterceptGeometry.solve(fireUnit: fu.frame, launchTime: launch,
+                    guard let s = InterceptGeometry.solve(fireUnit: frames[u], launchTime: launch,
                                                           speed: speed, maxFlyout: flyout, path: path!)
                     else { continue }
                     solution = s
                 }
                 guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
                 let rounds = doctrine.mode == .salvo && kind == .missile
-                    ? min(doctrine.salvoSize, fu.roundsAvailable(for: a.threatClass), freeNow[u]) : 1
+                    ? min(doctrine.salvoSize, roundsFor[u][ci], freeNow[u]) : 1
                 let pk = 1 - pow(1 - pk1, Double(rounds))
                 let gain = pk * a.valueAtRisk - moneyWorth * type.costPerShot * Double(rounds)
                 guard gain > 0 else { continue }
@@ -265,7 +286,7 @@ public struct Assigner: Sendable {
 
     /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
     /// between `from` and `until`: the path sampled every few seconds.
-    static func reachableLater(_ f: LocalFrame, _ type: EffectorType, path: (Double) -> Vector3, from: Double, until: Double,
+    static func reachableLater(_ f: LocalFrame, _ type: UnitFigures, path: (Double) -> Vector3, from: Double, until: Double,
                                margin: Double) -> Bool {
         guard until > from else { return false }
         let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin

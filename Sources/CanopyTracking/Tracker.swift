@@ -813,8 +813,7 @@ public final class Tracker {
             }
             st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
             tracks[ti].hasVelocity = true
-            tracks[ti].history.removeAll()
-            tracks[ti].checkpoint = st
+            if configuration.oosmWindow > 0 { tracks[ti].oosm = OOSMStore(checkpoint: st) }
             finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
             return
         }
@@ -990,7 +989,9 @@ public final class Tracker {
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
                         lastDetection: det.id, radarUpdates: src.kind == .rangeAzimuthElevation ? 1 : 0,
                         bearingUpdates: src.kind == .bearing ? 1 : 0, score: initialScore, peakScore: initialScore,
-                        oosm: configuration.oosmWindow > 0 ? OOSMStore(checkpoint: st) : nil)
+                        // A one-plot track (most are clutter, dropped within a few looks) gets its
+                        // store when its velocity is known, at the two-point initiation.
+                        oosm: configuration.oosmWindow > 0 && hasVelocity ? OOSMStore(checkpoint: st) : nil)
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
