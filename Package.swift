@@ -51,7 +51,10 @@ let package = Package(
         ),
         // Monte Carlo studies: replications in parallel, statistics with confidence intervals,
         // shards and their exact merge.
-        .target(name: "CanopyStudy", dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation"]),
+        .target(
+            name: "CanopyStudy",
+            dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "canopy",
             dependencies: [

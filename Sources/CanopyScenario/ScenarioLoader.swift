@@ -34,9 +34,10 @@ public enum ScenarioLoader {
 
     /// Loads a scenario from text; `fileName`'s extension picks the format, `baseDirectory`
     /// resolves relative paths (regions files).
-    public static func load(text: String, fileName: String, baseDirectory: String? = nil) throws -> Scenario {
+    public static func load(text: String, fileName: String, baseDirectory: String? = nil,
+                            overrides: [ScenarioOverride] = []) throws -> Scenario {
         let ext = URL(fileURLWithPath: fileName).pathExtension.lowercased()
-        let doc: Document
+        var doc: Document
         do {
             switch ext {
             case "yaml", "yml": doc = try Document.yaml(text)
@@ -44,6 +45,7 @@ public enum ScenarioLoader {
             default:
                 throw ScenarioError(problems: [.init(file: fileName, path: "", message: "unknown format '.\(ext)': use .yaml, .yml or .json", line: nil)])
             }
+            for o in overrides { try o.apply(to: &doc) }
         } catch let e as DocumentError {
             throw ScenarioError(problems: [.init(file: fileName, path: "", message: e.message, line: e.line)])
         }

@@ -184,6 +184,27 @@ public struct StudyReport: Sendable {
         ])
     }
 
+    /// The headline quantities as named estimates (the metrics a sweep tabulates and plots):
+    /// shares protected, cost, alerts, then leak rate per threat class and rounds per effector.
+    public var estimates: [(name: String, estimate: Estimate)] {
+        let ms = records.map(\.metrics)
+        var out: [(String, Estimate)] = [
+            ("value_protected_share", Estimate(ms.compactMap { Self.share($0.valueProtected, $0.valueAtRisk) })),
+            ("population_protected_share", Estimate(ms.compactMap { Self.share($0.populationProtected, $0.populationAtRisk) })),
+            ("interceptor_cost", Estimate(ms.map(\.interceptorCost))),
+            ("warned_share", Estimate(ms.compactMap { Self.share(Double($0.leadTimes.count), Double($0.impacts)) })),
+            ("false_alarm_region_minutes", Estimate(ms.map(\.falseAlarmRegionMinutes))),
+        ]
+        for c in classNames {
+            out.append(("leak_rate_\(c)", Estimate(ms.compactMap { m in
+                let o = outcome(m, c)
+                return Self.share(Double(o.leaked), Double(o.launched))
+            })))
+        }
+        for e in effectorNames { out.append(("fired_\(e)", Estimate(ms.map { Double(use($0, e).fired) }))) }
+        return out
+    }
+
     /// One row per replication (for plots and further analysis).
     public var csv: String {
         let cn = classNames, en = effectorNames
@@ -253,7 +274,7 @@ public struct StudyReport: Sendable {
         return s
     }
 
-    static func render(_ header: [String], _ rows: [[String]]) -> String {
+    public static func render(_ header: [String], _ rows: [[String]]) -> String {
         var w = header.map(\.count)
         for r in rows { for (k, c) in r.enumerated() where k < w.count { w[k] = max(w[k], c.count) } }
         func line(_ r: [String]) -> String {

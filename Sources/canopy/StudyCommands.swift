@@ -169,3 +169,82 @@ final class ProgressBar: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a study at every point of a grid of scenario edits; write a tidy CSV and an HTML report with plots.",
+        discussion: "The sweep file names the scenario, the replications per point and the parameters (path and values, scale or keep); see docs/study.md."
+    )
+
+    @Argument(help: "Sweep file (.yaml).")
+    var sweep: String
+
+    @Option(help: "Replications per point (replaces the sweep file's).")
+    var runs: Int?
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Output directory (default: out/<sweep file name>).")
+    var out: String?
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1 (got \(runs))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        var spec: SweepSpec
+        do { spec = try SweepSpec.load(path: sweep) } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        if let runs { spec.runs = runs }
+        let name = URL(fileURLWithPath: sweep).deletingPathExtension().lastPathComponent
+        let dir = out ?? "out/\(name)"
+        let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
+        let start = Date()
+        let points: [SweepPoint]
+        do {
+            points = try SweepRunner.run(spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { bar.update($0, $1) }
+        } catch {
+            bar.clear()
+            printError("\(sweep): \(error)")
+            throw ExitCode(1)
+        }
+        bar.clear()
+        let report = SweepReport(spec: spec, points: points)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try atomicWrite(report.csv, to: dir + "/sweep.csv")
+            try atomicWrite(report.html, to: dir + "/report.html")
+            for (k, p) in points.enumerated() {
+                try FileManager.default.createDirectory(atPath: dir + "/point-\(k)", withIntermediateDirectories: true)
+                try writeReport(p.report, to: dir + "/point-\(k)")
+            }
+        } catch {
+            printError("cannot write to \(dir): \(error)")
+            throw ExitCode(1)
+        }
+        var rows: [[String]] = []
+        for (k, p) in points.enumerated() {
+            let est = Dictionary(p.report.estimates.map { ($0.name, $0.estimate) }, uniquingKeysWith: { a, _ in a })
+            func cell(_ m: String, _ scale: Double, _ fmt: String) -> String {
+                guard let e = est[m], e.count > 0 else { return "-" }
+                return String(format: fmt, e.mean * scale) + " ± " + String(format: fmt, e.halfWidth * scale)
+            }
+            rows.append([String(k)] + zip(spec.parameters, p.point).map { $0.labels[$1] }
+                        + [cell("value_protected_share", 100, "%.1f"), cell("interceptor_cost", 1e-6, "%.1f"),
+                           cell("false_alarm_region_minutes", 1, "%.0f")])
+        }
+        print(StudyReport.render(["point"] + spec.parameters.map(\.name) + ["value protected %", "interceptor cost $M", "false-alarm region-min"], rows))
+        print("wrote \(dir)/sweep.csv, \(dir)/report.html and point-*/study.json (\(points.count) points × \(spec.runs) replications)")
+        if !quiet {
+            let n = points.count * spec.runs, wall = Date().timeIntervalSince(start)
+            printError(String(format: "%d replications in %.1f s wall: %.2f replications/s", n, wall, Double(n) / max(wall, 1e-9)))
+        }
+    }
+}

@@ -117,6 +117,22 @@ struct StudyCLITests {
         #expect(badShard.status != 0 && badShard.stderr.contains("--shard must be i/N"))
     }
 
+    @Test("sweep writes the tidy CSV, the HTML report and every point's study; a bad sweep file exits 1")
+    func sweep() throws {
+        let dir = NSTemporaryDirectory() + "canopy-sweep-cli-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try runCanopy(["sweep", root + "/examples/sweeps/quickstart-drones.yaml", "--runs", "1", "--out", dir, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("6 points × 1 replications"))
+        for f in ["sweep.csv", "report.html", "point-0/study.json", "point-5/replications.csv"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + f), "\(f)")
+        }
+        let bad = dir + "/bad.yaml"
+        try Data("scenario: nowhere.yaml\nruns: 1\nparameters: [{path: seed, values: [1]}]\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let b = try runCanopy(["sweep", bad, "--out", dir + "/b"])
+        #expect(b.status == 1 && b.stderr.contains("nowhere.yaml"))
+    }
+
     @Test("The Slurm array and merge scripts of deploy/ produce the single-process report")
     func slurmScripts() throws {
         let dir = NSTemporaryDirectory() + "canopy-slurm-\(getpid())"

@@ -1,0 +1,60 @@
+import CanopyCore
+import Foundation
+import Testing
+
+@testable import CanopyScenario
+
+@Suite("Scenario overrides (what sweeps and plans vary)")
+struct OverrideTests {
+    func loaded(_ o: [ScenarioOverride]) throws -> Scenario {
+        try ScenarioLoader.load(text: validYAML, fileName: "test.yaml", overrides: o)
+    }
+    func message(_ o: [ScenarioOverride]) -> String {
+        do { _ = try loaded(o); return "" } catch { return "\(error)" }
+    }
+
+    @Test("set, add a key, select by index, by key=value and every element")
+    func setting() throws {
+        let base = try loaded([])
+        var s = try loaded([ScenarioOverride(path: "fireUnits[id=FU2].magazine", .set("7"))])
+        #expect(s.fireUnits.map(\.magazine) == [base.fireUnits[0].magazine, 7])
+        s = try loaded([ScenarioOverride(path: "fireUnits[*].magazine", .set("11"))])
+        #expect(s.fireUnits.map(\.magazine) == [11, 11])
+        s = try loaded([ScenarioOverride(path: "fireUnits[0].magazine", .set("3"))])
+        #expect(s.fireUnits.map(\.magazine) == [3, base.fireUnits[1].magazine])
+        // doctrine has no moneyWorth key: it is added.
+        s = try loaded([ScenarioOverride(path: "doctrine.moneyWorth", .set("0.5"))])
+        #expect(s.doctrine.moneyWorth == 0.5)
+        s = try loaded([ScenarioOverride(path: "seed", .set("99"))])
+        #expect(s.seed == 99)
+    }
+
+    @Test("scale keeps integers integral; keep drops the selected elements beyond n")
+    func scaleAndKeep() throws {
+        let base = try loaded([])
+        let waveThreats = base.waves.reduce(0) { $0 + $1.count }
+        var s = try loaded([ScenarioOverride(path: "raids[*].waves[*].count", .scale(2.5))])
+        #expect(s.waves.reduce(0) { $0 + $1.count } == 10 && waveThreats == 4)
+        s = try loaded([ScenarioOverride(path: "fireUnits[type=gepard]", .keep(0))])
+        #expect(s.fireUnits.map(\.id) == ["FU1"])
+        s = try loaded([ScenarioOverride(path: "fireUnits[*]", .keep(1))])
+        #expect(s.fireUnits.map(\.id) == ["FU1"])
+        s = try loaded([ScenarioOverride(path: "raids[0].waves[type=shahed-136].count", .scale(0.4))])
+        #expect(s.waves.map(\.count) == [2])
+    }
+
+    @Test("bad overrides are refused with the path and the reason; bad values with the scenario's message")
+    func errors() {
+        #expect(message([ScenarioOverride(path: "fireUnits[id=NOPE].magazine", .set("3"))]).contains("selects nothing"))
+        #expect(message([ScenarioOverride(path: "fireUnits[type=gepard]", .keep(2))]).contains("keep 2, but the path selects 1 element"))
+        #expect(message([ScenarioOverride(path: "fireUnits[id=FU1", .set("3"))]).contains("has no ']'"))
+        #expect(message([ScenarioOverride(path: "fireUnits[x].magazine", .set("3"))]).contains("not [n], [*] or [key=value]"))
+        #expect(message([ScenarioOverride(path: "name.x", .set("3"))]).contains("not a mapping"))
+        #expect(message([ScenarioOverride(path: "fireUnits[0].id", .scale(2))]).contains("not a number to scale"))
+        #expect(message([ScenarioOverride(path: "fireUnits[0].magazine", .keep(1))]).contains("ends in a list selector"))
+        let bad = message([ScenarioOverride(path: "fireUnits[id=FU1].magazine", .set("-1"))])
+        #expect(bad.contains("fireUnits[0].magazine") && bad.contains("-1"))
+        #expect(ScenarioOverride.problem(in: "a..b") != nil || ScenarioOverride.problem(in: "") != nil)
+        #expect(ScenarioOverride.problem(in: "raids[*].waves[type=shahed-136].count") == nil)
+    }
+}

@@ -1,0 +1,83 @@
+import CanopyCore
+import CanopyScenario
+import Foundation
+import Testing
+
+@testable import CanopyStudy
+
+@Suite("Sweeps", .serialized)
+struct SweepTests {
+    func write(_ text: String, _ name: String = "sweep.yaml") throws -> String {
+        let dir = NSTemporaryDirectory() + "canopy-sweep-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/" + name
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+    func message(_ text: String) -> String {
+        do { _ = try SweepSpec.load(path: try write(text)); return "" } catch { return "\(error)" }
+    }
+
+    @Test("Sweep files: the grid, and errors that name the field")
+    func spec() throws {
+        let path = try write("""
+            scenario: \(repositoryRoot)/examples/quickstart.yaml
+            runs: 3
+            parameters:
+              - {path: "fireUnits[id=IRIS-Kyiv].magazine", values: [4, 8, 16]}
+              - {name: scale, path: "raids[*].waves[*].count", scale: [1, 2]}
+            """)
+        let s = try SweepSpec.load(path: path)
+        #expect(s.points == [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]])
+        #expect(s.parameters.map(\.name) == ["fireUnits[id=IRIS-Kyiv].magazine", "scale"])
+        #expect(s.overrides(at: [2, 1]) == [ScenarioOverride(path: "fireUnits[id=IRIS-Kyiv].magazine", .set("16")),
+                                            ScenarioOverride(path: "raids[*].waves[*].count", .scale(2))])
+        #expect(message("runs: 3\nparameters: [{path: a, values: [1]}]").contains("scenario: the scenario file to vary is missing"))
+        #expect(message("scenario: x.yaml\nruns: 0\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number ≥ 1"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: []").contains("parameters: must be a non-empty list"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: [1], scale: [2]}]").contains("parameters[0]: give exactly one of values, scale or keep"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: []}]").contains("parameters[0].values: must be a non-empty list"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: 'a[', values: [1]}]").contains("parameters[0].path"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, keep: [-1]}]").contains("parameters[0].keep[0]: must be a whole number ≥ 0"))
+        #expect(message("scenario: x.yaml\nruns: 2\nrunz: 3\nparameters: [{path: a, values: [1]}]").contains("runz: unknown field"))
+    }
+
+    @Test("A sweep runs every point with common random numbers and reports CSV and HTML")
+    func run() throws {
+        // Two points with the same value must give the same results (same replications, same
+        // random numbers); the third differs only by its parameter.
+        let path = try write("""
+            scenario: \(repositoryRoot)/examples/quickstart.yaml
+            runs: 2
+            parameters:
+              - {name: IRIS-T rounds, path: "fireUnits[id=IRIS-Kyiv].magazine", values: [16, 16, 1]}
+            """)
+        let spec = try SweepSpec.load(path: path)
+        let points = try SweepRunner.run(spec, threads: 2)
+        #expect(points.count == 3)
+        #expect(points[0].report.records == points[1].report.records)
+        #expect(points[2].report.records != points[0].report.records)
+        let report = SweepReport(spec: spec, points: points)
+        let lines = report.csv.split(separator: "\n")
+        #expect(lines[0] == "point,IRIS-T rounds,metric,mean,ci95_low,ci95_high,sd,n")
+        #expect(lines.count == 1 + 3 * points[0].report.estimates.count)
+        #expect(lines.contains { $0.hasPrefix("2,1,value_protected_share,") })
+        let html = report.html
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("value_protected_share"))
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
+        #expect(html.components(separatedBy: "<figure>").count - 1 == report.metricNames.count)
+    }
+
+    @Test("A bad value stops the sweep before any run, naming the point")
+    func badPoint() throws {
+        let path = try write("""
+            scenario: \(repositoryRoot)/examples/quickstart.yaml
+            runs: 2
+            parameters:
+              - {name: IRIS-T rounds, path: "fireUnits[id=IRIS-Kyiv].magazine", values: [4, -1]}
+            """)
+        var text = ""
+        do { _ = try SweepRunner.run(try SweepSpec.load(path: path), threads: 1) } catch { text = "\(error)" }
+        #expect(text.contains("at IRIS-T rounds = -1") && text.contains("magazine"))
+    }
+}
