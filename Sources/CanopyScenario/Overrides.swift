@@ -10,7 +10,8 @@ import Foundation
 /// `raids[*].waves[type=shahed-136].count`, `fireUnits[type=nasams]`.
 public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
     public enum Operation: Sendable, Equatable {
-        /// Replace the value (or add the key to a mapping that lacks it).
+        /// Replace the value (or add the key to a mapping that lacks it); `[…]` or `{…}` sets a
+        /// YAML list or mapping.
         case set(String)
         /// Multiply a number (an integer stays an integer, rounded to the nearest).
         case scale(Double)
@@ -29,6 +30,17 @@ public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
         case .set(let v): "\(path) = \(v)"
         case .scale(let f): "\(path) × \(f)"
         case .keep(let n): "\(path): keep \(n)"
+        }
+    }
+
+    /// A value to set: a YAML flow list or mapping (`[…]`, `{…}`) becomes that structure
+    /// (e.g. `doctrine.reserves` = `[{effector: patriot-pac3, rounds: 8, for: [ballistic]}]`),
+    /// anything else a plain scalar.
+    static func value(_ v: String, path: String, line: Int?) throws -> Document {
+        let t = v.trimmingCharacters(in: .whitespaces)
+        guard t.hasPrefix("[") || t.hasPrefix("{") else { return .scalar(v, quoted: false, line: line) }
+        do { return try Document.yaml(t) } catch let e as DocumentError {
+            throw DocumentError(message: "override '\(path)': the value \(t) is not a valid YAML list or mapping (\(e.message))", line: line)
         }
     }
 
@@ -86,7 +98,7 @@ public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
         guard let step = steps.first else {
             switch op {
             case .set(let v):
-                doc = .scalar(v, quoted: false, line: doc.line)
+                doc = try Self.value(v, path: path, line: doc.line)
             case .scale(let f):
                 guard case .scalar(let s, _, let line) = doc, let x = Double(s) else {
                     throw DocumentError(message: "override '\(path)': \(doc.shown) is not a number to scale", line: doc.line)
@@ -111,7 +123,7 @@ public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
             if let i = pairs.firstIndex(where: { $0.key == k }) {
                 try apply(rest, op, &pairs[i].value, touched: &touched, path: path)
             } else if rest.isEmpty, case .set(let v) = op {
-                pairs.append((key: k, value: .scalar(v, quoted: false, line: nil)))
+                pairs.append((key: k, value: try Self.value(v, path: path, line: nil)))
                 touched += 1
             } else {
                 return  // nothing here: counted as not touched

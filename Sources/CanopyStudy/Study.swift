@@ -235,6 +235,7 @@ public struct StudyReport: Sendable {
         let r = (x * 1e6).rounded() / 1e6
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : "\(r)"
     }
+    public static func csvFieldPublic(_ s: String) -> String { csvField(s) }
     static func csvField(_ s: String) -> String {
         s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanopyCore
 import CanopyScenario
+import CanopySimulation
 import CanopyStudy
 import Foundation
 
@@ -246,5 +247,231 @@ struct Sweep: ParsableCommand {
             let n = points.count * spec.runs, wall = Date().timeIntervalSince(start)
             printError(String(format: "%d replications in %.1f s wall: %.2f replications/s", n, wall, Double(n) / max(wall, 1e-9)))
         }
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Choose sites for new fire units that maximise the expected value protected over an ensemble of raids.",
+        discussion: """
+            Greedy (each new unit in turn to its best candidate site), then local search (move one unit while \
+            that improves the mean). Every configuration runs the same replications (common random numbers); \
+            each placement's marginal value is reported with a 95 % confidence interval of the paired differences.
+            """
+    )
+
+    @Argument(help: "Scenario file (.yaml, .yml or .json).")
+    var scenario: String
+
+    @Option(help: "Candidate sites (and unit kinds) file.")
+    var candidates: String
+
+    @Option(help: "Units to add, e.g. \"2 x medium-range, 1 x long-range\".")
+    var add: String
+
+    @Option(help: "Replications per configuration.")
+    var runs: Int = 20
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Random seed (replaces the scenario's).")
+    var seed: UInt64?
+
+    @Option(help: "Output directory (default: out/<scenario file name>-plan).")
+    var out: String?
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        guard runs >= 2 else { throw ValidationError("--runs must be at least 2, for confidence intervals (got \(runs))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        var s = try loadScenario(scenario)
+        if let seed { s.seed = seed }
+        let spec: PlanSpec, kinds: [String]
+        do {
+            spec = try PlanSpec.load(path: candidates)
+            kinds = try spec.parseAdd(add)
+            for k in Set(kinds) where s.catalogue.effectors[spec.units[k]!.type] == nil {
+                throw StudyError("unit kind '\(k)' is of type '\(spec.units[k]!.type)', which the catalogue does not have")
+            }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
+        let dir = out ?? "out/\(name)-plan"
+        var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
+                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let start = Date()
+        let result: DeploymentPlanner.Result
+        do {
+            result = try planner.plan(log: quiet ? nil : { printError("  " + $0) })
+        } catch {
+            printError("\(scenario): \(error)")
+            throw ExitCode(1)
+        }
+        let site = { (i: Int) in spec.sites[i].id }
+        let fmt = { (e: Estimate) in String(format: "%+.1f ± %.1f", e.mean, e.halfWidth) }
+        var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, \(runs) replications per configuration\n\n"
+        text += String(format: "value protected without new units: %.1f (of %.1f at risk, mean)\n",
+                       DeploymentPlanner.mean(result.baseline), planner.valueAtRiskMean)
+        text += String(format: "value protected with the plan:     %.1f\n\n", DeploymentPlanner.mean(result.finalValues))
+        var rows: [[String]] = []
+        for k in kinds.indices {
+            rows.append(["\(k + 1)", kinds[k], site(result.final[k]), fmt(result.marginal[k]),
+                         fmt(result.steps[k].gain) + " at " + site(result.steps[k].site)])
+        }
+        text += StudyReport.render(["unit", "kind", "site", "marginal value (final plan)", "greedy step gain"], rows)
+        text += "\nall new units together: " + fmt(result.total) + " value protected (95 % CI of paired differences)\n"
+        if !result.moves.isEmpty {
+            text += "local search moved: " + result.moves.map { "unit \($0.unit + 1) \(site($0.from)) → \(site($0.to))" }.joined(separator: "; ") + "\n"
+        }
+        text += "\nsites tried for unit 1 (mean value protected): "
+            + result.steps[0].ranking.prefix(6).map { "\(site($0.site)) \(String(format: "%.1f", $0.mean))" }.joined(separator: ", ") + "\n"
+        print(text)
+        var unitsJSON: [JSONValue] = []
+        for k in kinds.indices {
+            let p = spec.sites[result.final[k]].position
+            var ranking: [JSONValue] = []
+            for r in result.steps[k].ranking { ranking.append(.object([("site", .string(site(r.site))), ("mean", .number(r.mean))])) }
+            let fields: [(String, JSONValue)] = [
+                ("kind", .string(kinds[k])), ("type", .string(spec.units[kinds[k]]!.type)), ("site", .string(site(result.final[k]))),
+                ("lat", .number(degrees(p.latitude))), ("lon", .number(degrees(p.longitude))),
+                ("marginalValue", estimateJSON(result.marginal[k])),
+                ("greedySite", .string(site(result.steps[k].site))), ("greedyGain", estimateJSON(result.steps[k].gain)),
+                ("ranking", .array(ranking)),
+            ]
+            unitsJSON.append(.object(fields))
+        }
+        var movesJSON: [JSONValue] = []
+        for m in result.moves {
+            movesJSON.append(.object([("unit", .int(m.unit + 1)), ("from", .string(site(m.from))), ("to", .string(site(m.to))), ("mean", .number(m.mean))]))
+        }
+        let fields: [(String, JSONValue)] = [
+            ("scenario", .string(s.name)), ("seed", .string(String(s.seed))), ("replications", .int(runs)),
+            ("add", .array(kinds.map { JSONValue.string($0) })),
+            ("baselineValueProtected", .number(DeploymentPlanner.mean(result.baseline))),
+            ("planValueProtected", .number(DeploymentPlanner.mean(result.finalValues))),
+            ("total", estimateJSON(result.total)),
+            ("units", .array(unitsJSON)),
+            ("moves", .array(movesJSON)),
+            ("configurationsEvaluated", .int(planner.evaluations)), ("simulations", .int(planner.simulations)),
+        ]
+        let json = JSONValue.object(fields)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            var t = ""
+            json.render(into: &t, pretty: true)
+            try atomicWrite(t + "\n", to: dir + "/plan.json")
+            try atomicWrite(text, to: dir + "/plan.txt")
+        } catch {
+            printError("cannot write to \(dir): \(error)")
+            throw ExitCode(1)
+        }
+        print("wrote \(dir)/plan.json and \(dir)/plan.txt (\(planner.evaluations) configurations, \(planner.simulations) simulations, "
+              + String(format: "%.0f s wall)", Date().timeIntervalSince(start)))
+    }
+}
+
+func estimateJSON(_ e: Estimate) -> JSONValue {
+    .object([("mean", .number(e.mean)), ("ci95", .array([.number(e.lower), .number(e.upper)])), ("n", .int(e.count))])
+}
+
+struct Stockpile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forecast the day each interceptor type runs out under a raid tempo, and the protection lost after; compare doctrines.",
+        discussion: "The forecast file gives stocks, deliveries, raids per week by kind and the doctrines to compare; see docs/study.md."
+    )
+
+    @Argument(help: "Forecast file (.yaml).")
+    var forecast: String
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Output directory (default: out/<forecast file name>).")
+    var out: String?
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func run() throws {
+        let spec: StockpileSpec
+        do { spec = try StockpileSpec.load(path: forecast) } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        var f = StockpileForecaster(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let result: [StockpileForecaster.DoctrineForecast]
+        do { result = try f.forecast(log: quiet ? nil : { printError("  " + $0) }) } catch {
+            printError("\(forecast): \(error)")
+            throw ExitCode(1)
+        }
+        let name = URL(fileURLWithPath: forecast).deletingPathExtension().lastPathComponent
+        let dir = out ?? "out/\(name)"
+        var text = "Canopy stockpile — \(Int(spec.days)) days, raids per week: "
+            + spec.raids.map { "\(URL(fileURLWithPath: $0.scenarioPath).lastPathComponent) × \($0.perWeek)" }.joined(separator: ", ")
+            + "; \(spec.paths) campaign paths, \(spec.runs) replications per raid kind and stock state\n"
+        var json: [JSONValue] = []
+        for d in result {
+            text += "\ndoctrine: \(d.name)\n"
+            var rows: [[String]] = []
+            var typesJSON: [(String, JSONValue)] = []
+            for t in d.types {
+                let days = t.runOutDays.compactMap { $0 }.sorted()
+                let frac = Double(days.count) / Double(max(t.runOutDays.count, 1))
+                let stock = spec.stocks.first { $0.type == t.type }!.rounds
+                rows.append([t.type, String(stock), String(format: "%.0f %%", 100 * frac),
+                             days.isEmpty ? "-" : String(format: "%.0f", percentile(days, 0.5)),
+                             days.isEmpty ? "-" : String(format: "%.0f–%.0f", percentile(days, 0.1), percentile(days, 0.9))])
+                typesJSON.append((t.type, .object([
+                    ("stock", .int(stock)), ("runOutShare", .number(frac)),
+                    ("runOutDayMedian", days.isEmpty ? .null : .number(percentile(days, 0.5))),
+                    ("runOutDayP10", days.isEmpty ? .null : .number(percentile(days, 0.1))),
+                    ("runOutDayP90", days.isEmpty ? .null : .number(percentile(days, 0.9))),
+                ])))
+            }
+            text += StudyReport.render(["type", "stock", "runs out (paths)", "day (median)", "day (10–90 %)"], rows)
+            let pct = { (e: Estimate) in e.count == 0 ? "-" : String(format: "%.1f %% ± %.1f", 100 * e.mean, 100 * e.halfWidth) }
+            text += "value protected per raid while every type has stock: \(pct(d.beforeRunOut)); after a type runs out: \(pct(d.afterRunOut))\n"
+            for st in d.states where !st.depleted.isEmpty {
+                text += "  \(URL(fileURLWithPath: spec.raids[st.raid].scenarioPath).lastPathComponent) without \(st.depleted.joined(separator: ", ")): \(pct(st.share))\n"
+            }
+            json.append(.object([
+                ("doctrine", .string(d.name)), ("types", .object(typesJSON)),
+                ("valueProtectedShareBeforeRunOut", estimateJSON(d.beforeRunOut)),
+                ("valueProtectedShareAfterRunOut", estimateJSON(d.afterRunOut)),
+                ("weeklyValueProtectedShare", .array(d.weekly.map { $0.isNaN ? .null : .number($0) })),
+                ("states", .array(d.states.map { st in .object([
+                    ("raid", .string(URL(fileURLWithPath: spec.raids[st.raid].scenarioPath).lastPathComponent)),
+                    ("depleted", .array(st.depleted.map { .string($0) })), ("valueProtectedShare", estimateJSON(st.share)),
+                    ("firedPerRaid", .object(st.firedPerRaid.map { ($0.0, JSONValue.number($0.1)) })),
+                ]) })),
+            ]))
+        }
+        print(text)
+        var csv = "week," + result.map { StudyReport.csvFieldPublic($0.name) }.joined(separator: ",") + "\n"
+        let weeks = result.first?.weekly.count ?? 0
+        for w in 0..<weeks {
+            csv += String(w + 1) + "," + result.map { $0.weekly[w].isNaN ? "" : String(format: "%.6f", $0.weekly[w]) }.joined(separator: ",") + "\n"
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            var t = ""
+            JSONValue.object([("days", .number(spec.days)), ("paths", .int(spec.paths)), ("replications", .int(spec.runs)),
+                              ("doctrines", .array(json))]).render(into: &t, pretty: true)
+            try atomicWrite(t + "\n", to: dir + "/stockpile.json")
+            try atomicWrite(csv, to: dir + "/weekly.csv")
+            try atomicWrite(text, to: dir + "/stockpile.txt")
+        } catch {
+            printError("cannot write to \(dir): \(error)")
+            throw ExitCode(1)
+        }
+        print("wrote \(dir)/stockpile.json, weekly.csv and stockpile.txt (\(f.simulations) simulations)")
     }
 }

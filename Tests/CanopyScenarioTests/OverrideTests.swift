@@ -27,6 +27,10 @@ struct OverrideTests {
         #expect(s.doctrine.moneyWorth == 0.5)
         s = try loaded([ScenarioOverride(path: "seed", .set("99"))])
         #expect(s.seed == 99)
+        // A structured value: the reserves list replaced.
+        s = try loaded([ScenarioOverride(path: "doctrine.reserves", .set("[{effector: gepard, rounds: 5, for: [drone]}]"))])
+        #expect(s.doctrine.reserves.count == 1 && s.doctrine.reserves.first?.rounds == 5)
+        #expect(message([ScenarioOverride(path: "doctrine.reserves", .set("[{effector: gepard"))]).contains("not a valid YAML list or mapping"))
     }
 
     @Test("scale keeps integers integral; keep drops the selected elements beyond n")
