@@ -133,6 +133,31 @@ struct StudyCLITests {
         #expect(b.status == 1 && b.stderr.contains("nowhere.yaml"))
     }
 
+    @Test("plan and stockpile write their reports; bad inputs exit 1 naming the problem")
+    func planAndStockpile() throws {
+        let dir = NSTemporaryDirectory() + "canopy-plan-cli-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let sites = dir + "/sites.yaml"
+        try Data("sites:\n  - {id: East, lat: 50.45, lon: 30.75}\n  - {id: Lviv, lat: 49.84, lon: 24.03}\n".utf8).write(to: URL(fileURLWithPath: sites))
+        let scenario = root + "/examples/quickstart.yaml"
+        let p = try runCanopy(["plan", scenario, "--candidates", sites, "--add", "1 x short-range", "--runs", "2", "--out", dir + "/plan", "--quiet"])
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(p.stdout.contains("marginal value") && FileManager.default.fileExists(atPath: dir + "/plan/plan.json"))
+        let badKind = try runCanopy(["plan", scenario, "--candidates", sites, "--add", "1 x laser", "--runs", "2"])
+        #expect(badKind.status == 1 && badKind.stderr.contains("unknown kind 'laser'"))
+        let forecast = dir + "/forecast.yaml"
+        try Data("days: 3\nruns: 1\npaths: 5\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: 7}]\n".utf8)
+            .write(to: URL(fileURLWithPath: forecast))
+        let s = try runCanopy(["stockpile", forecast, "--out", dir + "/stock", "--quiet"])
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stdout.contains("iris-t-slm") && FileManager.default.fileExists(atPath: dir + "/stock/weekly.csv"))
+        try Data("days: 3\nruns: 1\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: -1}]\n".utf8)
+            .write(to: URL(fileURLWithPath: forecast))
+        let bad = try runCanopy(["stockpile", forecast])
+        #expect(bad.status == 1 && bad.stderr.contains("raids[0].perWeek"))
+    }
+
     @Test("The Slurm array and merge scripts of deploy/ produce the single-process report")
     func slurmScripts() throws {
         let dir = NSTemporaryDirectory() + "canopy-slurm-\(getpid())"
