@@ -135,7 +135,7 @@ public final class BattleManager {
         tracker = Tracker(configuration: TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
                                                               gateProbability: t.gateProbability, processNoise: t.processNoise),
                           sensors: sensors)
-        assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue)
+        assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
         assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise)
         let map = RegionMap(regions: b.regions.map { r in
             RegionMap.Region(id: r.id, name: r.name, polygons: r.polygons.map { $0.rings })
@@ -228,6 +228,8 @@ public final class BattleManager {
             if trk.hits >= 4 {
                 h.maxSpeed = max(h.maxSpeed, speed)
                 h.maxAltitude = max(h.maxAltitude, alt)
+                h.speedSum += speed
+                h.speedSamples += 1
             }
             h.updates = trk.hits
             histories[trk.id] = h

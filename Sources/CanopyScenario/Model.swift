@@ -414,6 +414,12 @@ public enum AssignmentRule: String, Sendable, Codable, CaseIterable {
     case optimal, greedy
 }
 
+/// How tracks are assessed: a probability over threat types (class, warhead) and over the assets
+/// a threat may be aimed at, or the earlier single label and single aim point.
+public enum AssessmentRule: String, Sendable, Codable, CaseIterable {
+    case probabilistic, kinematic
+}
+
 public enum EngagementMode: String, Sendable, Codable, CaseIterable {
     /// Fire one round, observe the outcome, fire again if the threat survives.
     case shootLookShoot = "shoot-look-shoot"
@@ -437,6 +443,8 @@ public struct Doctrine: Sendable, Hashable {
     /// put two units on one threat when the value saved pays for the rounds), or the greedy
     /// best-pair-first rule with one engagement per threat.
     public var assignment: AssignmentRule = .optimal
+    /// How tracks are assessed (class and aim point as probabilities, or single labels).
+    public var assessment: AssessmentRule = .probabilistic
 
     public struct Reserve: Sendable, Hashable {
         public var effectorType: String

@@ -615,10 +615,11 @@ final class Reader {
     func doctrine(_ node: Document?, _ cat: Catalogue) -> Doctrine {
         var d = Doctrine()
         guard let node, !node.isNull,
-              let m = mapping(node, "doctrine", allowed: ["mode", "salvoSize", "minKillProbability", "moneyWorth", "cycle", "reserves", "assignment"])
+              let m = mapping(node, "doctrine", allowed: ["mode", "salvoSize", "minKillProbability", "moneyWorth", "cycle", "reserves", "assignment", "assessment"])
         else { return d }
         d.mode = choice(m, "mode", "doctrine", default: d.mode) ?? d.mode
         d.assignment = choice(m, "assignment", "doctrine", default: d.assignment) ?? d.assignment
+        d.assessment = choice(m, "assessment", "doctrine", default: d.assessment) ?? d.assessment
         d.salvoSize = integer(m, "salvoSize", "doctrine", default: d.salvoSize, min: 1, max: 4) ?? d.salvoSize
         d.minKillProbability = number(m, "minKillProbability", "doctrine", default: d.minKillProbability, min: 0, max: 1) ?? d.minKillProbability
         d.moneyWorth = number(m, "moneyWorth", "doctrine", default: d.moneyWorth, min: 0) ?? d.moneyWorth

@@ -123,6 +123,8 @@ extension Simulation {
             ("populationProtected", .number(peopleAtRisk - totalPeople)),
             ("alerts", .object(regionsJSON)),
             ("falseAlarmRegionMinutes", .number(falseMinutes)),
+            ("roundsAtDecoys", .object([("rounds", .int(decoyRounds)), ("expensiveRounds", .int(expensiveDecoyRounds)),
+                                        ("cost", .number(decoyCost))])),
             ("tracker", .object([("detections", .int(battle.tracker.detectionsProcessed)),
                                  ("confirmedTracks", .int(confirmedTracks.count)),
                                  ("falseTracks", .int(confirmedTracks.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
@@ -181,6 +183,9 @@ extension Simulation {
         metrics.falseAlarmRegionMinutes = falseMinutes
         metrics.alertRegionMinutes = regionEpisodes.reduce(0) { $0 + $1.reduce(0) { $0 + ($1.end - $1.start) / 60 } }
         metrics.impacts = impacts.count
+        metrics.decoyRounds = decoyRounds
+        metrics.expensiveDecoyRounds = expensiveDecoyRounds
+        metrics.decoyCost = decoyCost
         metrics.leadTimes = impacts.compactMap(\.lead)
         return RunResult(metrics: metrics, summary: summary, events: events, trackRows: trackRows, timings: timings,
                          simulatedSeconds: endTime, table: table)
@@ -242,6 +247,9 @@ public struct RunMetrics: Sendable, Equatable {
     /// Impacts in any region, and the alert lead time (s) of each impact that was warned.
     public var impacts = 0
     public var leadTimes: [Double] = []
+    /// Rounds fired at decoys (by truth), those costing $100k or more each, and their cost.
+    public var decoyRounds = 0, expensiveDecoyRounds = 0
+    public var decoyCost = 0.0
 
     public init() {}
 
@@ -254,7 +262,8 @@ public struct RunMetrics: Sendable, Equatable {
             && a.interceptorCost == b.interceptorCost && a.valueAtRisk == b.valueAtRisk && a.valueLost == b.valueLost
             && a.populationAtRisk == b.populationAtRisk && a.populationAffected == b.populationAffected
             && a.falseAlarmRegionMinutes == b.falseAlarmRegionMinutes && a.alertRegionMinutes == b.alertRegionMinutes
-            && a.impacts == b.impacts && a.leadTimes == b.leadTimes
+            && a.impacts == b.impacts && a.leadTimes == b.leadTimes && a.decoyRounds == b.decoyRounds
+            && a.expensiveDecoyRounds == b.expensiveDecoyRounds && a.decoyCost == b.decoyCost
     }
 }
 

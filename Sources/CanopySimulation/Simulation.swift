@@ -99,6 +99,8 @@ public final class Simulation {
     // Fire units (truth side: what is really in the magazine).
     var roundsLeft: [Int]
     var fired: [Int]
+    /// Rounds fired at decoys (by truth), those of them costing $100k or more, and their cost.
+    var decoyRounds = 0, expensiveDecoyRounds = 0, decoyCost = 0.0
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
     var flights: [Flight] = []
     var confirmedTracks = Set<Int>()
@@ -355,6 +357,18 @@ public final class Simulation {
         return pow(pfa, 1 / (1 + snr))
     }
 
+    /// A 64-bit key from parts (SplitMix64 finalizer chained), for keyed child streams.
+    static func key(_ parts: UInt64...) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        for p in parts {
+            h = (h ^ p) &+ 0x9E37_79B9_7F4A_7C15
+            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+            h ^= h >> 31
+        }
+        return h
+    }
+
     func radarScan(_ r: Int, at t: Double) {
         let radar = radars[r]
         let p = radar.params
@@ -367,18 +381,23 @@ public final class Simulation {
             let targetHeight = WGS84.geodetic(ecef: pos).height
             guard aer.range <= Self.horizonDistance(antennaHeight: radar.sensor.position.height, targetHeight: targetHeight) else { continue }
             let pd = Self.detectionProbability(p, rcs: threats[k].type.rcs, range: aer.range)
+            // Draws keyed by (radar, scan, threat): what one threat's detection draws does not
+            // depend on which other threats are still flying (common random numbers across
+            // defence variants).
+            var rng = radarRNG.child(Self.key(1, UInt64(r), t.bitPattern, UInt64(k)))
             // Swerling I: the cross section fluctuates scan to scan (exponential), folded into Pd.
-            guard radarRNG.bernoulli(pd) else { continue }
-            let z = Vector3(aer.range + radarRNG.normal() * p.sigmaRange,
-                            wrapAngleZeroTwoPi(aer.azimuth + radarRNG.normal() * p.sigmaAzimuth),
-                            aer.elevation + radarRNG.normal() * p.sigmaElevation)
+            guard rng.bernoulli(pd) else { continue }
+            let z = Vector3(aer.range + rng.normal() * p.sigmaRange,
+                            wrapAngleZeroTwoPi(aer.azimuth + rng.normal() * p.sigmaAzimuth),
+                            aer.elevation + rng.normal() * p.sigmaElevation)
             batch.append(Detection(id: newDetection(threat: k), time: t, sensor: radar.index, z: z))
             if !threats[k].detected { threats[k].detected = true }
         }
-        let clutter = radarRNG.poisson(p.clutterPerScan)
+        var crng = radarRNG.child(Self.key(2, UInt64(r), t.bitPattern))
+        let clutter = crng.poisson(p.clutterPerScan)
         for _ in 0..<clutter {
-            let z = Vector3(radarRNG.uniform(2_000, p.maxRange), radarRNG.uniform(0, 2 * .pi),
-                            radarRNG.uniform(p.minElevation, p.minElevation + radians(8)))
+            let z = Vector3(crng.uniform(2_000, p.maxRange), crng.uniform(0, 2 * .pi),
+                            crng.uniform(p.minElevation, p.minElevation + radians(8)))
             batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: radar.index, z: z))
         }
         if !batch.isEmpty { battle.receive(batch) }
@@ -393,6 +412,7 @@ public final class Simulation {
             let enu = net.frame.enu(ecef: pos)
             guard enu.z <= p.altitudeCeiling + 50 else { continue }
             guard WGS84.geodetic(ecef: pos).height <= p.altitudeCeiling else { continue }
+            var rng = acousticRNG.child(Self.key(3, UInt64(a), t.bitPattern, UInt64(k)))
             let reach = Int64((radius / net.cell).rounded(.up))
             let ci = Int64((enu.x / net.cell).rounded(.down)), cj = Int64((enu.y / net.cell).rounded(.down))
             for di in -reach...reach {
@@ -401,9 +421,9 @@ public final class Simulation {
                     for n in list {
                         let node = net.nodes[Int(n)]
                         let d = norm(pos - node.position)
-                        guard d <= radius, acousticRNG.bernoulli(p.detectionProbability) else { continue }
+                        guard d <= radius, rng.bernoulli(p.detectionProbability) else { continue }
                         let az = AER(enu: node.frame.enu(ecef: pos)).azimuth
-                        let z = Vector3(wrapAngleZeroTwoPi(az + acousticRNG.normal() * p.sigmaBearing), 0, 0)
+                        let z = Vector3(wrapAngleZeroTwoPi(az + rng.normal() * p.sigmaBearing), 0, 0)
                         let det = Detection(id: newDetection(threat: k), time: t, sensor: node.sensorIndex, z: z)
                         delayed.append((t + p.latency, det, nil))
                         threats[k].detected = true
@@ -421,24 +441,26 @@ public final class Simulation {
             let pos = threats[k].position(at: t)
             let g = WGS84.geodetic(ecef: pos)
             guard g.height <= p.altitudeCeiling, norm(pos - cn.centre) <= cn.net.radius else { continue }
-            let n = citizenRNG.poisson(perTick)
+            var rng = citizenRNG.child(Self.key(4, UInt64(c), t.bitPattern, UInt64(k)))
+            let n = rng.poisson(perTick)
             for _ in 0..<n {
-                let off = citizenRNG.pointInDisc(radius: p.observerDistance)
+                let off = rng.pointInDisc(radius: p.observerDistance)
                 let ground = LocalFrame(origin: Geodetic(latitude: g.latitude, longitude: g.longitude, height: 0))
                 var obs = ground.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
                 let az = LocalFrame(origin: obs).aer(ecef: pos).azimuth
                 let rep = CitizenReport(id: newDetection(threat: k), time: t, observer: obs,
-                                        bearing: wrapAngleZeroTwoPi(az + citizenRNG.normal() * p.sigmaBearing))
-                delayed.append((t + citizenRNG.exponential(mean: p.meanDelay), nil, rep))
+                                        bearing: wrapAngleZeroTwoPi(az + rng.normal() * p.sigmaBearing))
+                delayed.append((t + rng.exponential(mean: p.meanDelay), nil, rep))
                 threats[k].detected = true
             }
         }
-        let falseCount = citizenRNG.poisson(p.falseReportsPerHour * citizenTick / 3600)
+        var frng = citizenRNG.child(Self.key(5, UInt64(c), t.bitPattern))
+        let falseCount = frng.poisson(p.falseReportsPerHour * citizenTick / 3600)
         for _ in 0..<falseCount {
-            let off = citizenRNG.pointInDisc(radius: cn.net.radius)
+            let off = frng.pointInDisc(radius: cn.net.radius)
             var obs = cn.frame.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
-            let rep = CitizenReport(id: newDetection(threat: -1), time: t, observer: obs, bearing: citizenRNG.uniform(0, 2 * .pi))
-            delayed.append((t + citizenRNG.exponential(mean: p.meanDelay), nil, rep))
+            let rep = CitizenReport(id: newDetection(threat: -1), time: t, observer: obs, bearing: frng.uniform(0, 2 * .pi))
+            delayed.append((t + frng.exponential(mean: p.meanDelay), nil, rep))
         }
     }
 
@@ -493,6 +515,11 @@ public final class Simulation {
         roundsLeft[o.fireUnit] -= rounds
         fired[o.fireUnit] += rounds
         let truth = Int(detectionTruth[Int(o.cueDetection)])
+        if truth >= 0 && threats[truth].type.threatClass == .decoy {
+            decoyRounds += rounds
+            decoyCost += Double(rounds) * type.costPerShot
+            if type.costPerShot >= 100_000 { expensiveDecoyRounds += rounds }
+        }
         var order = o
         order.rounds = rounds
         var target: Int? = truth >= 0 ? truth : nil
@@ -563,7 +590,10 @@ public final class Simulation {
             } else {
                 let pk1 = type.killProbability[threats[k].type.threatClass] ?? 0
                 var success = false
-                for _ in 0..<f.order.rounds where engageRNG.bernoulli(pk1) { success = true }
+                // Keyed by (threat, time, fire unit): the draw of one engagement does not move
+                // when another engagement is added or removed elsewhere.
+                var rng = engageRNG.child(Self.key(6, UInt64(k), t.bitPattern, UInt64(f.order.fireUnit)))
+                for _ in 0..<f.order.rounds where rng.bernoulli(pk1) { success = true }
                 if success {
                     threats[k].endTime = t
                     if type.kind == .ew {

@@ -54,7 +54,8 @@ public struct StudyPartial: Sendable, Equatable {
             s += "],\"cost\":\(Self.exact(m.interceptorCost)),\"valueAtRisk\":\(Self.exact(m.valueAtRisk)),\"valueLost\":\(Self.exact(m.valueLost))"
             s += ",\"populationAtRisk\":\(Self.exact(m.populationAtRisk)),\"populationAffected\":\(Self.exact(m.populationAffected))"
             s += ",\"falseAlarmRegionMinutes\":\(Self.exact(m.falseAlarmRegionMinutes)),\"alertRegionMinutes\":\(Self.exact(m.alertRegionMinutes))"
-            s += ",\"impacts\":\(m.impacts),\"leadTimes\":[" + m.leadTimes.map(Self.exact).joined(separator: ",") + "]}"
+            s += ",\"impacts\":\(m.impacts),\"leadTimes\":[" + m.leadTimes.map(Self.exact).joined(separator: ",") + "]"
+            s += ",\"decoyRounds\":\(m.decoyRounds),\"expensiveDecoyRounds\":\(m.expensiveDecoyRounds),\"decoyCost\":\(Self.exact(m.decoyCost))}"
             s += k < records.count - 1 ? ",\n" : "\n"
         }
         s += "]}\n"
@@ -173,6 +174,9 @@ public struct StudyPartial: Sendable, Equatable {
             case "falseAlarmRegionMinutes": m.falseAlarmRegionMinutes = try c.readDouble()
             case "alertRegionMinutes": m.alertRegionMinutes = try c.readDouble()
             case "impacts": m.impacts = try c.readInt()
+            case "decoyRounds": m.decoyRounds = try c.readInt()
+            case "expensiveDecoyRounds": m.expensiveDecoyRounds = try c.readInt()
+            case "decoyCost": m.decoyCost = try c.readDouble()
             case "leadTimes":
                 try c.beginArray()
                 var f = true

@@ -180,6 +180,9 @@ public struct StudyReport: Sendable {
             ("populationProtected", est(ms.map(\.populationProtected))),
             ("interceptors", .object(effectors)),
             ("interceptorCost", est(ms.map(\.interceptorCost))),
+            ("roundsAtDecoys", .object([("rounds", est(ms.map { Double($0.decoyRounds) })),
+                                        ("expensiveRounds", est(ms.map { Double($0.expensiveDecoyRounds) })),
+                                        ("cost", est(ms.map(\.decoyCost)))])),
             ("alerts", alerts),
         ])
     }
@@ -202,6 +205,9 @@ public struct StudyReport: Sendable {
             })))
         }
         for e in effectorNames { out.append(("fired_\(e)", Estimate(ms.map { Double(use($0, e).fired) }))) }
+        out.append(("rounds_at_decoys", Estimate(ms.map { Double($0.decoyRounds) })))
+        out.append(("expensive_rounds_at_decoys", Estimate(ms.map { Double($0.expensiveDecoyRounds) })))
+        out.append(("cost_at_decoys", Estimate(ms.map(\.decoyCost))))
         return out
     }
 
@@ -210,7 +216,7 @@ public struct StudyReport: Sendable {
         let cn = classNames, en = effectorNames
         var header = ["replication", "value_at_risk", "value_lost", "value_protected_share", "population_at_risk",
                       "population_affected", "interceptor_cost", "impacts", "warned_impacts", "mean_lead_s",
-                      "false_alarm_region_minutes", "alert_region_minutes"]
+                      "false_alarm_region_minutes", "alert_region_minutes", "rounds_at_decoys", "expensive_rounds_at_decoys"]
         for c in cn { header += ["launched_\(c)", "leaked_\(c)", "destroyed_\(c)"] }
         for e in en { header += ["fired_\(e)"] }
         var out = header.map(Self.csvField).joined(separator: ",") + "\n"
@@ -221,7 +227,8 @@ public struct StudyReport: Sendable {
                        Self.num(m.populationAtRisk), Self.num(m.populationAffected), Self.num(m.interceptorCost),
                        String(m.impacts), String(m.leadTimes.count),
                        m.leadTimes.isEmpty ? "" : Self.num(m.leadTimes.reduce(0, +) / Double(m.leadTimes.count)),
-                       Self.num(m.falseAlarmRegionMinutes), Self.num(m.alertRegionMinutes)]
+                       Self.num(m.falseAlarmRegionMinutes), Self.num(m.alertRegionMinutes), String(m.decoyRounds),
+                       String(m.expensiveDecoyRounds)]
             for c in cn { let o = outcome(m, c); row += [String(o.launched), String(o.leaked), String(o.destroyed)] }
             for e in en { row.append(String(use(m, e).fired)) }
             out += row.joined(separator: ",") + "\n"
@@ -272,6 +279,10 @@ public struct StudyReport: Sendable {
         let leads = ms.flatMap(\.leadTimes).sorted()
         if !leads.isEmpty { s += String(format: "; lead time median %.0f s (10th percentile %.0f s)", percentile(leads, 0.5), percentile(leads, 0.1)) }
         s += "\nfalse-alarm region-minutes: \(ci(ms.map(\.falseAlarmRegionMinutes), { String(format: "%.0f", $0) }))\n"
+        if ms.contains(where: { $0.decoyRounds > 0 }) {
+            s += "rounds at decoys: \(ci(ms.map { Double($0.decoyRounds) }, one)), of which costing $100k or more: "
+                + "\(ci(ms.map { Double($0.expensiveDecoyRounds) }, one)); their cost \(ci(ms.map(\.decoyCost), money))\n"
+        }
         return s
     }
 

@@ -21,6 +21,17 @@ public struct ThreatAssessment: Sendable {
     public var altitude: Double
     /// Whether the track is predicted on a ballistic (gravity) path.
     public var ballistic: Bool
+    /// Probability of each threat class, in `ThreatClass.allCases` order (one-hot under the
+    /// kinematic rule); `threatClass` is the most probable.
+    public var classProbabilities: [Double] = []
+    /// The assets the threat may be aimed at, most probable first, with their probabilities
+    /// (the rest of the mass: no defended asset); `aimAsset` is the first.
+    public var aimProbabilities: [(asset: Int, probability: Double)] = []
+
+    public func probability(of c: ThreatClass) -> Double {
+        guard let i = ThreatClass.allCases.firstIndex(of: c), i < classProbabilities.count else { return c == threatClass ? 1 : 0 }
+        return classProbabilities[i]
+    }
 }
 
 /// Kinematic memory the assessor keeps per track (a class should not flicker).
@@ -28,7 +39,12 @@ public struct TrackHistory: Sendable {
     public var maxSpeed: Double = 0
     public var maxAltitude: Double = -.infinity
     public var updates: Int = 0
+    /// Sum and number of the speed estimates seen (one per decision cycle once the track is
+    /// steady): their mean tells types of one class apart better than any single estimate.
+    public var speedSum: Double = 0
+    public var speedSamples: Int = 0
     public init() {}
+    public var meanSpeed: Double? { speedSamples > 0 ? speedSum / Double(speedSamples) : nil }
 }
 
 /// Threat evaluation from kinematics alone: class, aim point among defended assets, time to
@@ -40,9 +56,19 @@ public struct ThreatAssessor: Sendable {
     public let warheadByClass: [ThreatClass: Double]
     /// Half-angle (rad) of the cone ahead of a track in which an asset counts as aimed at.
     public var aimCone: Double = radians(12)
+    public var rule: AssessmentRule
+    /// The slow, level-flying types (drones, decoys, subsonic cruise missiles) the probabilistic
+    /// rule weighs: class, cruise speed, cruise altitude, warhead.
+    public let slowTypes: [(threatClass: ThreatClass, speed: Double, altitude: Double, warheadKg: Double)]
 
-    public init(assets: [Asset], catalogue: Catalogue) {
+    public init(assets: [Asset], catalogue: Catalogue, rule: AssessmentRule = .probabilistic) {
         self.assets = assets
+        self.rule = rule
+        slowTypes = catalogue.threats.keys.sorted().compactMap { name in
+            let t = catalogue.threats[name]!
+            guard [.drone, .decoy, .cruise].contains(t.threatClass) else { return nil }
+            return (t.threatClass, t.speed, t.cruiseAltitude, t.warheadKg)
+        }
         assetECEF = assets.map { WGS84.ecef($0.position) }
         var sums: [ThreatClass: (Double, Double)] = [:]
         for t in catalogue.threats.values {
@@ -68,6 +94,118 @@ public struct ThreatAssessor: Sendable {
 
     /// Assesses one track at time `now`.
     public func assess(track: Track, now: Double, history: TrackHistory, processNoise: Double) -> ThreatAssessment {
+        rule == .kinematic ? assessKinematic(track: track, now: now, history: history, processNoise: processNoise)
+            : assessProbabilistic(track: track, now: now, history: history, processNoise: processNoise)
+    }
+
+    /// Probability of each slow type given the mean speed and the altitude: Gaussian likelihoods
+    /// around the type's cruise speed (σ: the larger of 3 m/s and 6 % of it, type to type and
+    /// wind, plus the estimate's own error, 5 m/s over every ~5 samples) and cruise altitude
+    /// (σ: the larger of 300 m and 30 %), equal priors.
+    public func slowTypePosterior(meanSpeed: Double, samples: Int, altitude: Double) -> [Double] {
+        var logL = [Double](repeating: 0, count: slowTypes.count)
+        let nEff = max(1, Double(samples) / 5)
+        for (k, t) in slowTypes.enumerated() {
+            let sv2 = max(3, 0.06 * t.speed) * max(3, 0.06 * t.speed) + 25 / nEff
+            let sh = max(300, 0.3 * t.altitude)
+            let dv = meanSpeed - t.speed, dh = altitude - t.altitude
+            logL[k] = -0.5 * (dv * dv / sv2 + dh * dh / (sh * sh)) - 0.5 * Foundation.log(sv2) - Foundation.log(sh)
+        }
+        let m = logL.max() ?? 0
+        var w = logL.map { Foundation.exp($0 - m) }
+        let total = w.reduce(0, +)
+        if total > 0 { w = w.map { $0 / total } }
+        return w
+    }
+
+    /// The probabilistic rule: a distribution over threat types (hence classes and warheads) and
+    /// over the assets ahead; value at risk is its expectation.
+    func assessProbabilistic(track: Track, now: Double, history: TrackHistory, processNoise: Double) -> ThreatAssessment {
+        var r = assessKinematic(track: track, now: now, history: history, processNoise: processNoise, aim: false)
+        let classes = ThreatClass.allCases
+        var probs = [Double](repeating: 0, count: classes.count)
+        // Expected damage fraction at an asset: Σ over types of P(type) · min(1, warhead · damage per kg).
+        var typeWeights: [(p: Double, warhead: Double)]
+        if r.ballistic || r.threatClass == .supersonicCruise || slowTypes.isEmpty {
+            probs[classes.firstIndex(of: r.threatClass)!] = 1
+            typeWeights = [(1, warheadByClass[r.threatClass] ?? 100)]
+        } else {
+            let post = slowTypePosterior(meanSpeed: history.meanSpeed ?? r.speed, samples: history.speedSamples, altitude: r.altitude)
+            typeWeights = []
+            for (k, t) in slowTypes.enumerated() {
+                probs[classes.firstIndex(of: t.threatClass)!] += post[k]
+                typeWeights.append((post[k], t.warheadKg))
+            }
+            var best = 0
+            for i in probs.indices where probs[i] > probs[best] { best = i }
+            r.threatClass = classes[best]
+        }
+        r.classProbabilities = probs
+        func expectedFraction(_ a: Asset) -> Double { typeWeights.reduce(0) { $0 + $1.p * min(1, $1.warhead * a.damagePerKg) } }
+        if r.ballistic {
+            // The impact point is predicted; the asset is the one it falls on (as the kinematic rule).
+            if let k = r.aimAsset {
+                r.aimProbabilities = [(k, 1)]
+                r.valueAtRisk = assets[k].value * expectedFraction(assets[k])
+                r.populationAtRisk = assets[k].population * expectedFraction(assets[k])
+            }
+            return r
+        }
+        // Aim: weight exp(−½ (θ/σ)²) per asset ahead, θ the angle off the track's heading to the
+        // asset's edge, σ half the aim cone; no asset at all weighs as θ = 2.5 σ.
+        let (aims, ground) = aimCandidates(track: track, now: now, processNoise: processNoise)
+        guard ground > 1, !aims.isEmpty else { return r }
+        let sigma = aimCone / 2
+        var weights = aims.map { Foundation.exp(-0.5 * ($0.angle / sigma) * ($0.angle / sigma)) }
+        let none = Foundation.exp(-0.5 * 2.5 * 2.5)
+        let total = weights.reduce(none, +)
+        weights = weights.map { $0 / total }
+        var order = Array(aims.indices)
+        order.sort { weights[$0] != weights[$1] ? weights[$0] > weights[$1] : aims[$0].score < aims[$1].score }
+        r.aimProbabilities = order.map { (aims[$0].asset, weights[$0]) }
+        var value = 0.0, people = 0.0
+        for i in aims.indices {
+            let a = assets[aims[i].asset]
+            let f = expectedFraction(a)
+            value += weights[i] * a.value * f
+            people += weights[i] * a.population * f
+        }
+        let top = aims[order[0]]
+        r.aimAsset = top.asset
+        r.aimPoint = assets[top.asset].position
+        r.timeToImpact = top.along / ground
+        r.valueAtRisk = value
+        r.populationAtRisk = people
+        return r
+    }
+
+    /// Assets ahead of the track within 2.5 half-cones of its heading: index, angle off the heading
+    /// to the asset's edge, distance along the heading, and the kinematic rule's ranking score.
+    func aimCandidates(track: Track, now: Double, processNoise: Double) -> ([(asset: Int, angle: Double, along: Double, score: Double)], Double) {
+        let (x, _) = track.predicted(to: now, processNoise: processNoise)
+        let p = x.position
+        let here = WGS84.geodetic(ecef: p)
+        let frame = LocalFrame(origin: here)
+        let venu = frame.enuVector(x.velocity)
+        let ground = (venu.x * venu.x + venu.y * venu.y).squareRoot()
+        guard ground > 1 else { return ([], ground) }
+        let dir = Vector3(venu.x / ground, venu.y / ground, 0)
+        var out: [(Int, Double, Double, Double)] = []
+        for (k, a) in assetECEF.enumerated() {
+            let rel = frame.enuVector(a - p)
+            let along = rel.x * dir.x + rel.y * dir.y
+            guard along > 0 else { continue }
+            let cross = abs(rel.x * dir.y - rel.y * dir.x)
+            let angle = atan2(max(0, cross - assets[k].radius), along)
+            guard angle <= 1.25 * aimCone else { continue }
+            out.append((k, angle, along, angle + along * 1e-7))
+        }
+        return (out, ground)
+    }
+
+    /// The kinematic rule: one class from speed and altitude, one aim point (the asset nearest the
+    /// track's line ahead), the class's mean warhead.
+    func assessKinematic(track: Track, now: Double, history: TrackHistory, processNoise: Double, aim: Bool = true) -> ThreatAssessment {
         let (x, _) = track.predicted(to: now, processNoise: processNoise)
         let p = x.position, v = x.velocity
         let here = WGS84.geodetic(ecef: p)
@@ -79,6 +217,7 @@ public struct ThreatAssessor: Sendable {
         var result = ThreatAssessment(track: track.id, threatClass: cls, aimAsset: nil, aimPoint: here,
                                       timeToImpact: .infinity, valueAtRisk: 0, populationAtRisk: 0,
                                       speed: ground, altitude: here.height, ballistic: false)
+        result.classProbabilities = ThreatClass.allCases.map { $0 == cls ? 1 : 0 }
         if cls == .ballistic || cls == .aeroballistic {
             result.ballistic = true
             if let (impact, tof) = BallisticPredictor.impact(position: p, velocity: v) {
@@ -90,11 +229,14 @@ public struct ThreatAssessor: Sendable {
                     let d = norm(a - ie)
                     if d <= assets[k].radius + 15_000, d < (best?.1 ?? .infinity) { best = (k, d) }
                 }
-                if let (k, _) = best { setAim(&result, asset: k, warhead: warhead) }
+                if let (k, _) = best {
+                    result.aimProbabilities = [(k, 1)]
+                    setAim(&result, asset: k, warhead: warhead)
+                }
             }
             return result
         }
-        guard ground > 1 else { return result }
+        guard ground > 1, aim else { return result }
         let dir = Vector3(venu.x / ground, venu.y / ground, 0)
         var best: (k: Int, score: Double, along: Double)? = nil
         for (k, a) in assetECEF.enumerated() {
@@ -109,6 +251,7 @@ public struct ThreatAssessor: Sendable {
             if best == nil || score < best!.score { best = (k, score, along) }
         }
         if let b = best {
+            result.aimProbabilities = [(b.k, 1)]
             setAim(&result, asset: b.k, warhead: warhead)
             result.aimPoint = assets[b.k].position
             result.timeToImpact = b.along / ground

@@ -227,6 +227,7 @@ public final class Tracker {
     @exclusivity(unchecked) private var lins: [MeasurementLinearisation] = []
     @exclusivity(unchecked) private var detLin: [Int32] = []
     @exclusivity(unchecked) private var linBuffer: [Int32] = []
+    @exclusivity(unchecked) private var doomedBuffer: [Bool] = []
 
     struct Pair {
         var det: Int32
@@ -1083,43 +1084,65 @@ public final class Tracker {
     private func removeDuplicates(now: Double) {
         guard tracks.count > 1 else { return }
         if indexDirty { rebuildIndex() }
-        var doomed = [Bool](repeating: false, count: tracks.count)
+        doomedBuffer.removeAll(keepingCapacity: true)
+        doomedBuffer.append(contentsOf: repeatElement(false, count: tracks.count))
         var anyDoomed = false
-        var buf: [Int32] = []
+        var buf = candidateBuffer
+        candidateBuffer = []
         let q = configuration.gatingProcessNoise
-        for i in tracks.indices where tracks[i].hasVelocity && !doomed[i] {
-            buf.removeAll(keepingCapacity: true)
-            let pa = tracks[i].state.x.position
-            candidates(near: pa, radius: 1, into: &buf)
-            for j32 in buf {
-                let j = Int(j32)
-                guard j > i, !doomed[j], tracks[j].hasVelocity else { continue }
-                let pb = tracks[j].state.x.position
-                // Cheap test first: two estimates of one object are within a few kilometres.
-                guard norm(pa - pb) < 5_000 else { continue }
-                let a = tracks[i], b = tracks[j]
-                let t = max(a.time, b.time)
-                let (xa, Pa) = a.predicted(to: t, processNoise: q)
-                let (xb, Pb) = b.predicted(to: t, processNoise: q)
-                let d = xa.position - xb.position
-                guard let Ci = (Pa.positionBlock + Pb.positionBlock).inverse else { continue }
-                let dv = xa.velocity - xb.velocity
-                guard dot(d, Ci * d) < gates.2 / 2, norm(dv) < 0.3 * max(norm(xa.velocity), 50) else { continue }
-                let keepA: Bool
-                if a.status != b.status { keepA = a.status == .confirmed } else { keepA = a.createdAt <= b.createdAt }
-                let loser = keepA ? j : i
-                doomed[loser] = true
-                anyDoomed = true
-                if tracks[loser].status == .confirmed {
-                    events.append(TrackEvent(time: now, track: tracks[loser].id, kind: .dropped, reason: "duplicate of track \(keepA ? a.id : b.id)"))
-                } else {
-                    tentativeDropped += 1
+        var newEvents: [TrackEvent] = []
+        var dropped = 0
+        let gate = gates.2 / 2
+        doomedBuffer.withUnsafeMutableBufferPointer { doomed in
+        tracks.withUnsafeBufferPointer { tb in
+            for i in tb.indices where tb[i].hasVelocity && !doomed[i] {
+                buf.removeAll(keepingCapacity: true)
+                let pa = tb[i].state.x.position
+                grid.query(near: pa, radius: 1, into: &buf)
+                for j32 in buf {
+                    let j = Int(j32)
+                    guard j > i, !doomed[j], tb[j].hasVelocity else { continue }
+                    let pb = tb[j].state.x.position
+                    // Cheap test first: two estimates of one object are within a few kilometres.
+                    guard norm(pa - pb) < 5_000 else { continue }
+                    let a = tb.baseAddress! + i, b = tb.baseAddress! + j
+                    let t = max(a.pointee.time, b.pointee.time)
+                    let (xa, Pa) = a.pointee.predicted(to: t, processNoise: q)
+                    let (xb, Pb) = b.pointee.predicted(to: t, processNoise: q)
+                    let d = xa.position - xb.position
+                    guard let Ci = (Pa.positionBlock + Pb.positionBlock).inverse else { continue }
+                    let dv = xa.velocity - xb.velocity
+                    guard dot(d, Ci * d) < gate, norm(dv) < 0.3 * max(norm(xa.velocity), 50) else { continue }
+                    let keepA: Bool
+                    if a.pointee.status != b.pointee.status { keepA = a.pointee.status == .confirmed } else { keepA = a.pointee.createdAt <= b.pointee.createdAt }
+                    let loser = keepA ? j : i
+                    doomed[loser] = true
+                    anyDoomed = true
+                    if tb[loser].status == .confirmed {
+                        newEvents.append(TrackEvent(time: now, track: tb[loser].id, kind: .dropped,
+                                                    reason: "duplicate of track \(keepA ? a.pointee.id : b.pointee.id)"))
+                    } else {
+                        dropped += 1
+                    }
+                    if loser == i { break }
                 }
-                if loser == i { break }
             }
         }
+        }
+        candidateBuffer = buf
+        events.append(contentsOf: newEvents)
+        tentativeDropped += dropped
         if anyDoomed {
-            tracks = tracks.enumerated().filter { !doomed[$0.offset] }.map(\.element)
+            // Stable compaction: the survivors keep their order.
+            var w = 0
+            let doomed = doomedBuffer
+            tracks.withUnsafeMutableBufferPointer { tb in
+                for i in tb.indices where !doomed[i] {
+                    if w != i { tb.swapAt(w, i) }
+                    w += 1
+                }
+            }
+            tracks.removeLast(tracks.count - w)
             indexDirty = true
         }
     }
