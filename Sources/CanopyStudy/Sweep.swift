@@ -240,7 +240,8 @@ public struct SweepReport {
         lo -= pad; hi += pad
         let w = 460.0, ht = 260.0, ml = 64.0, mr = 12.0, mt = 10.0, mb = 44.0
         let pw = w - ml - mr, ph = ht - mt - mb
-        func X(_ i: Int) -> Double { ml + (nx == 1 ? pw / 2 : pw * Double(i) / Double(nx - 1)) }
+        // Categories at the middles of nx equal slots, so that the outer labels stay inside.
+        func X(_ i: Int) -> Double { ml + pw * (Double(i) + 0.5) / Double(nx) }
         func Y(_ v: Double) -> Double { mt + ph * (1 - (v - lo) / (hi - lo)) }
         let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
         var s = "<figure><figcaption>\(Self.escape(metric))</figcaption>"
