@@ -26,3 +26,21 @@ public enum JSONText {
         return s
     }
 }
+
+/// A plain-text table: the first column left-aligned, the others right-aligned, a rule under
+/// the header (the tables `simulate`, `study`, `sweep`, `plan` and `stockpile` print).
+public enum TextTable {
+    public static func render(_ header: [String], _ rows: [[String]]) -> String {
+        var w = header.map(\.count)
+        for r in rows { for (k, c) in r.enumerated() where k < w.count { w[k] = max(w[k], c.count) } }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { k, c in
+                k == 0 ? c.padding(toLength: w[k], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: max(0, w[k] - c.count)) + c
+            }.joined(separator: "  ")
+        }
+        var out = line(header) + "\n" + w.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for r in rows { out += line(r) + "\n" }
+        return out
+    }
+}

@@ -207,19 +207,7 @@ extension Simulation {
         return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
     }
 
-    static func render(_ header: [String], _ rows: [[String]]) -> String {
-        var w = header.map(\.count)
-        for r in rows { for (k, c) in r.enumerated() where k < w.count { w[k] = max(w[k], c.count) } }
-        func line(_ r: [String]) -> String {
-            r.enumerated().map { k, c in
-                k == 0 ? c.padding(toLength: w[k], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: max(0, w[k] - c.count)) + c
-            }.joined(separator: "  ")
-        }
-        var out = line(header) + "\n" + w.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for r in rows { out += line(r) + "\n" }
-        return out
-    }
+    static func render(_ header: [String], _ rows: [[String]]) -> String { TextTable.render(header, rows) }
 }
 
 /// One run's outcome as numbers: what a Monte Carlo study aggregates. Lists are in a fixed order

@@ -38,15 +38,7 @@ public struct PlanSpec: Sendable {
     ]
 
     public static func load(path: String) throws -> PlanSpec {
-        let file = URL(fileURLWithPath: path).lastPathComponent
-        func fail(_ field: String, _ m: String) -> StudyError { StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(m)") }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw fail("", FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file (\(path))")
-        }
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
-        guard let top = root as? [String: Any] else { throw fail("", "must be a mapping with sites (and optionally units)") }
-        for k in top.keys where !["sites", "units"].contains(k) { throw fail(k, "unknown field (known: sites, units)") }
+        let (top, fail) = try StudyFile.mapping(path: path, known: ["sites", "units"], shape: "a mapping with sites (and optionally units)")
         guard let list = top["sites"] as? [Any], !list.isEmpty else { throw fail("sites", "must be a non-empty list of {id, lat, lon}") }
         var sites: [Site] = []
         for (i, raw) in list.enumerated() {

@@ -36,16 +36,8 @@ public struct StockpileSpec: Sendable {
     public var doctrines: [Doctrine]
 
     public static func load(path: String) throws -> StockpileSpec {
-        let file = URL(fileURLWithPath: path).lastPathComponent
-        func fail(_ field: String, _ m: String) -> StudyError { StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(m)") }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw fail("", FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file (\(path))")
-        }
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
-        guard let top = root as? [String: Any] else { throw fail("", "must be a mapping (days, runs, stocks, deliveries, raids, doctrines)") }
-        let known = ["days", "runs", "paths", "seed", "stocks", "deliveries", "raids", "doctrines"]
-        for k in top.keys where !known.contains(k) { throw fail(k, "unknown field (known: \(known.joined(separator: ", ")))") }
+        let (top, fail) = try StudyFile.mapping(path: path, known: ["days", "runs", "paths", "seed", "stocks", "deliveries", "raids", "doctrines"],
+                                                shape: "a mapping (days, runs, stocks, deliveries, raids, doctrines)")
         func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
         guard let days = number(top["days"]), days > 0 else { throw fail("days", "must be a number of days > 0") }
         guard let runs = top["runs"] as? Int, runs >= 1 else { throw fail("runs", "must be a whole number ≥ 1") }

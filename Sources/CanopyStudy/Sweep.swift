@@ -50,18 +50,8 @@ public struct SweepSpec: Sendable {
 
     /// Reads a sweep file; errors name the file and the field.
     public static func load(path: String) throws -> SweepSpec {
-        let file = URL(fileURLWithPath: path).lastPathComponent
-        func fail(_ field: String, _ message: String) -> StudyError { StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(message)") }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw fail("", FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file (\(path))")
-        }
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
-        guard let top = root as? [String: Any] else { throw fail("", "must be a mapping with scenario, runs and parameters") }
-        let known = ["scenario", "runs", "seed", "parameters"]
-        for k in top.keys where !known.contains(k) {
-            throw fail(k, "unknown field (known: \(known.joined(separator: ", ")))")
-        }
+        let (top, fail) = try StudyFile.mapping(path: path, known: ["scenario", "runs", "seed", "parameters"],
+                                                shape: "a mapping with scenario, runs and parameters")
         guard let scen = top["scenario"] as? String, !scen.isEmpty else { throw fail("scenario", "the scenario file to vary is missing") }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         let scenarioPath = scen.hasPrefix("/") ? scen : base.appendingPathComponent(scen).standardized.path
@@ -106,6 +96,27 @@ public struct SweepSpec: Sendable {
             params.append(Parameter(name: (p["name"] as? String) ?? pathText, path: pathText, operations: ops, labels: labels))
         }
         return SweepSpec(scenarioPath: scenarioPath, runs: runs, seed: seed, parameters: params)
+    }
+}
+
+/// Reading the YAML files of sweeps, plans and forecasts: the top-level mapping, with unknown
+/// fields refused, and an error maker that names the file and the field.
+enum StudyFile {
+    typealias Fail = (_ field: String, _ message: String) -> StudyError
+
+    static func mapping(path: String, known: [String], shape: String) throws -> ([String: Any], Fail) {
+        let file = URL(fileURLWithPath: path).lastPathComponent
+        let fail: Fail = { field, m in StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(m)") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw fail("", FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file (\(path))")
+        }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
+        guard let top = root as? [String: Any] else { throw fail("", "must be \(shape)") }
+        for k in top.keys.sorted() where !known.contains(k) {
+            throw fail(k, "unknown field (known: \(known.joined(separator: ", ")))")
+        }
+        return (top, fail)
     }
 }
 

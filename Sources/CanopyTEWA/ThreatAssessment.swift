@@ -237,18 +237,10 @@ public struct ThreatAssessor: Sendable {
             return result
         }
         guard ground > 1, aim else { return result }
-        let dir = Vector3(venu.x / ground, venu.y / ground, 0)
+        // Nearer-to-the-line first, then nearer (the first of equal scores).
         var best: (k: Int, score: Double, along: Double)? = nil
-        for (k, a) in assetECEF.enumerated() {
-            let rel = frame.enuVector(a - p)
-            let along = rel.x * dir.x + rel.y * dir.y
-            guard along > 0 else { continue }
-            let cross = abs(rel.x * dir.y - rel.y * dir.x)
-            let angle = atan2(max(0, cross - assets[k].radius), along)
-            guard angle <= aimCone else { continue }
-            // Nearer-to-the-line first, then nearer.
-            let score = angle + along * 1e-7
-            if best == nil || score < best!.score { best = (k, score, along) }
+        for c in aimCandidates(track: track, now: now, processNoise: processNoise).0 where c.angle <= aimCone {
+            if best == nil || c.score < best!.score { best = (c.asset, c.score, c.along) }
         }
         if let b = best {
             result.aimProbabilities = [(b.k, 1)]

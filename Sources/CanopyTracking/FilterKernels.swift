@@ -78,12 +78,7 @@ enum FilterKernel {
                 }
                 symmetrize(P)
             }
-            for i in 0..<3 {
-                P[i * 7] += q11
-                P[i * 6 + i + 3] += q12
-                P[(i + 3) * 6 + i] += q12
-                P[(i + 3) * 7] += q22
-            }
+            addNoise(P, q11, q12, q22)
         }
     }
 
@@ -144,6 +139,12 @@ enum FilterKernel {
         row(0, ml.0, mh.0); row(1, ml.1, mh.1); row(2, ml.2, mh.2)
         row(3, ml.3, mh.3); row(4, ml.4, mh.4); row(5, ml.5, mh.5)
         symmetrize(P)
+        addNoise(P, q11, q12, q22)
+    }
+
+    /// Adds white-noise acceleration (per axis: q11 on position, q12 across, q22 on velocity).
+    @inline(__always) @usableFromInline
+    static func addNoise(_ P: UnsafeMutablePointer<Double>, _ q11: Double, _ q12: Double, _ q22: Double) {
         for i in 0..<3 {
             P[i * 7] += q11
             P[i * 6 + i + 3] += q12
