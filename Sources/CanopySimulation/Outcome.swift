@@ -358,7 +358,7 @@ public enum OutputWriter {
         return (neg ? "-" : "") + String(v / p) + "." + frac
     }
 
-    static func csvField(_ s: String) -> String {
+    public static func csvField(_ s: String) -> String {
         s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 

@@ -130,9 +130,8 @@ public struct StockpileForecaster {
         if let v = cache[key] { return v }
         let path = spec.raids[raid].scenarioPath
         var base = try ScenarioLoader.load(path: path, overrides: doctrine.overrides)
-        let present = Set(base.fireUnits.map(\.type))
-        let removal = depleted.filter { present.contains($0) }.map { ScenarioOverride(path: "fireUnits[type=\($0)]", .keep(0)) }
-        if !removal.isEmpty { base = try ScenarioLoader.load(path: path, overrides: doctrine.overrides + removal) }
+        // A type that has run out has no rounds in any unit: its units leave the defence.
+        base.fireUnits.removeAll { depleted.contains($0.type) }
         let records = try StudyRunner.run(base, indices: 0..<spec.runs, threads: threads)
         simulations += spec.runs
         let v = records.map(\.metrics)

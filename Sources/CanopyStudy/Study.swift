@@ -219,7 +219,7 @@ public struct StudyReport: Sendable {
                       "false_alarm_region_minutes", "alert_region_minutes", "rounds_at_decoys", "expensive_rounds_at_decoys"]
         for c in cn { header += ["launched_\(c)", "leaked_\(c)", "destroyed_\(c)"] }
         for e in en { header += ["fired_\(e)"] }
-        var out = header.map(Self.csvField).joined(separator: ",") + "\n"
+        var out = header.map(OutputWriter.csvField).joined(separator: ",") + "\n"
         for r in records {
             let m = r.metrics
             var row = [String(r.index), Self.num(m.valueAtRisk), Self.num(m.valueLost),
@@ -241,10 +241,6 @@ public struct StudyReport: Sendable {
         guard x.isFinite else { return "" }
         let r = (x * 1e6).rounded() / 1e6
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : "\(r)"
-    }
-    public static func csvFieldPublic(_ s: String) -> String { csvField(s) }
-    static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     /// The report as a terminal table.

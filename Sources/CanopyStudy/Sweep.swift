@@ -1,5 +1,6 @@
 import CanopyCore
 import CanopyScenario
+import CanopySimulation
 import Foundation
 import Yams
 
@@ -165,10 +166,10 @@ public struct SweepReport {
 
     public var csv: String {
         var header = ["point"] + spec.parameters.map(\.name) + ["metric", "mean", "ci95_low", "ci95_high", "sd", "n"]
-        header = header.map(StudyReport.csvField)
+        header = header.map(OutputWriter.csvField)
         var out = header.joined(separator: ",") + "\n"
         for (k, p) in points.enumerated() {
-            let labels = zip(spec.parameters, p.point).map { StudyReport.csvField($0.labels[$1]) }
+            let labels = zip(spec.parameters, p.point).map { OutputWriter.csvField($0.labels[$1]) }
             for (name, e) in p.report.estimates {
                 let cells = [String(k)] + labels + [name, StudyReport.num(e.mean), StudyReport.num(e.lower), StudyReport.num(e.upper),
                                                     StudyReport.num(e.standardDeviation), String(e.count)]

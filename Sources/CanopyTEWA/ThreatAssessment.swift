@@ -94,8 +94,9 @@ public struct ThreatAssessor: Sendable {
 
     /// Assesses one track at time `now`.
     public func assess(track: Track, now: Double, history: TrackHistory, processNoise: Double) -> ThreatAssessment {
-        rule == .kinematic ? assessKinematic(track: track, now: now, history: history, processNoise: processNoise)
-            : assessProbabilistic(track: track, now: now, history: history, processNoise: processNoise)
+        let k = Kinematics(track: track, now: now, processNoise: processNoise)
+        return rule == .kinematic ? assessKinematic(track: track, k, history: history)
+            : assessProbabilistic(track: track, k, history: history)
     }
 
     /// Probability of each slow type given the mean speed and the altitude: Gaussian likelihoods
@@ -120,8 +121,8 @@ public struct ThreatAssessor: Sendable {
 
     /// The probabilistic rule: a distribution over threat types (hence classes and warheads) and
     /// over the assets ahead; value at risk is its expectation.
-    func assessProbabilistic(track: Track, now: Double, history: TrackHistory, processNoise: Double) -> ThreatAssessment {
-        var r = assessKinematic(track: track, now: now, history: history, processNoise: processNoise, aim: false)
+    func assessProbabilistic(track: Track, _ k: Kinematics, history: TrackHistory) -> ThreatAssessment {
+        var r = assessKinematic(track: track, k, history: history, aim: false)
         let classes = ThreatClass.allCases
         var probs = [Double](repeating: 0, count: classes.count)
         // Expected damage fraction at an asset: Σ over types of P(type) · min(1, warhead · damage per kg).
@@ -153,7 +154,7 @@ public struct ThreatAssessor: Sendable {
         }
         // Aim: weight exp(−½ (θ/σ)²) per asset ahead, θ the angle off the track's heading to the
         // asset's edge, σ half the aim cone; no asset at all weighs as θ = 2.5 σ.
-        let (aims, ground) = aimCandidates(track: track, now: now, processNoise: processNoise)
+        let aims = aimCandidates(k), ground = k.ground
         guard ground > 1, !aims.isEmpty else { return r }
         let sigma = aimCone / 2
         var weights = aims.map { Foundation.exp(-0.5 * ($0.angle / sigma) * ($0.angle / sigma)) }
@@ -181,14 +182,9 @@ public struct ThreatAssessor: Sendable {
 
     /// Assets ahead of the track within 2.5 half-cones of its heading: index, angle off the heading
     /// to the asset's edge, distance along the heading, and the kinematic rule's ranking score.
-    func aimCandidates(track: Track, now: Double, processNoise: Double) -> ([(asset: Int, angle: Double, along: Double, score: Double)], Double) {
-        let (x, _) = track.predicted(to: now, processNoise: processNoise)
-        let p = x.position
-        let here = WGS84.geodetic(ecef: p)
-        let frame = LocalFrame(origin: here)
-        let venu = frame.enuVector(x.velocity)
-        let ground = (venu.x * venu.x + venu.y * venu.y).squareRoot()
-        guard ground > 1 else { return ([], ground) }
+    func aimCandidates(_ k: Kinematics) -> [(asset: Int, angle: Double, along: Double, score: Double)] {
+        let p = k.position, frame = k.frame, venu = k.venu, ground = k.ground
+        guard ground > 1 else { return [] }
         let dir = Vector3(venu.x / ground, venu.y / ground, 0)
         var out: [(Int, Double, Double, Double)] = []
         for (k, a) in assetECEF.enumerated() {
@@ -200,18 +196,29 @@ public struct ThreatAssessor: Sendable {
             guard angle <= 1.25 * aimCone else { continue }
             out.append((k, angle, along, angle + along * 1e-7))
         }
-        return (out, ground)
+        return out
+    }
+
+    /// A track's state at `now` in the local frame under it (computed once per assessment).
+    struct Kinematics {
+        var position: Vector3, velocity: Vector3
+        var here: Geodetic, frame: LocalFrame
+        var venu: Vector3, ground: Double
+
+        init(track: Track, now: Double, processNoise: Double) {
+            let (x, _) = track.predicted(to: now, processNoise: processNoise)
+            position = x.position; velocity = x.velocity
+            here = WGS84.geodetic(ecef: position)
+            frame = LocalFrame(origin: here)
+            venu = frame.enuVector(velocity)
+            ground = (venu.x * venu.x + venu.y * venu.y).squareRoot()
+        }
     }
 
     /// The kinematic rule: one class from speed and altitude, one aim point (the asset nearest the
     /// track's line ahead), the class's mean warhead.
-    func assessKinematic(track: Track, now: Double, history: TrackHistory, processNoise: Double, aim: Bool = true) -> ThreatAssessment {
-        let (x, _) = track.predicted(to: now, processNoise: processNoise)
-        let p = x.position, v = x.velocity
-        let here = WGS84.geodetic(ecef: p)
-        let frame = LocalFrame(origin: here)
-        let venu = frame.enuVector(v)
-        let ground = (venu.x * venu.x + venu.y * venu.y).squareRoot()
+    func assessKinematic(track: Track, _ k: Kinematics, history: TrackHistory, aim: Bool = true) -> ThreatAssessment {
+        let p = k.position, v = k.velocity, here = k.here, venu = k.venu, ground = k.ground
         let cls = Self.classify(speed: norm(v), altitude: here.height, verticalSpeed: venu.z, history: history)
         let warhead = warheadByClass[cls] ?? 100
         var result = ThreatAssessment(track: track.id, threatClass: cls, aimAsset: nil, aimPoint: here,
@@ -239,7 +246,7 @@ public struct ThreatAssessor: Sendable {
         guard ground > 1, aim else { return result }
         // Nearer-to-the-line first, then nearer (the first of equal scores).
         var best: (k: Int, score: Double, along: Double)? = nil
-        for c in aimCandidates(track: track, now: now, processNoise: processNoise).0 where c.angle <= aimCone {
+        for c in aimCandidates(k) where c.angle <= aimCone {
             if best == nil || c.score < best!.score { best = (c.asset, c.score, c.along) }
         }
         if let b = best {

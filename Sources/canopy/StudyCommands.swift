@@ -72,7 +72,7 @@ struct Study: ParsableCommand {
                 let partial = StudyPartial(scenario: s.name, scenarioDigest: StudyPartial.digest(bytes), seed: s.seed,
                                            slice: slice, records: records)
                 let path = dir + "/" + StudyPartial.fileName(shard: i, of: n)
-                try atomicWrite(partial.text, to: path)
+                try OutputWriter.atomicWrite(partial.text, to: path)
                 print("wrote \(path): replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) of \(runs)")
             } else {
                 let report = StudyReport(scenario: s.name, seed: s.seed, records: records)
@@ -132,15 +132,8 @@ struct Merge: ParsableCommand {
 func writeReport(_ report: StudyReport, to dir: String) throws {
     var json = ""
     report.json.render(into: &json, pretty: true)
-    try atomicWrite(json + "\n", to: dir + "/study.json")
-    try atomicWrite(report.csv, to: dir + "/replications.csv")
-}
-
-func atomicWrite(_ text: String, to path: String) throws {
-    let tmp = path + ".partial-write"
-    try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
-    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-    try FileManager.default.moveItem(atPath: tmp, toPath: path)
+    try OutputWriter.atomicWrite(json + "\n", to: dir + "/study.json")
+    try OutputWriter.atomicWrite(report.csv, to: dir + "/replications.csv")
 }
 
 /// A progress bar on standard error: done of total, rate and time left.
@@ -220,8 +213,8 @@ struct Sweep: ParsableCommand {
         let report = SweepReport(spec: spec, points: points)
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try atomicWrite(report.csv, to: dir + "/sweep.csv")
-            try atomicWrite(report.html, to: dir + "/report.html")
+            try OutputWriter.atomicWrite(report.csv, to: dir + "/sweep.csv")
+            try OutputWriter.atomicWrite(report.html, to: dir + "/report.html")
             for (k, p) in points.enumerated() {
                 try FileManager.default.createDirectory(atPath: dir + "/point-\(k)", withIntermediateDirectories: true)
                 try writeReport(p.report, to: dir + "/point-\(k)")
@@ -367,8 +360,8 @@ struct Plan: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var t = ""
             json.render(into: &t, pretty: true)
-            try atomicWrite(t + "\n", to: dir + "/plan.json")
-            try atomicWrite(text, to: dir + "/plan.txt")
+            try OutputWriter.atomicWrite(t + "\n", to: dir + "/plan.json")
+            try OutputWriter.atomicWrite(text, to: dir + "/plan.txt")
         } catch {
             printError("cannot write to \(dir): \(error)")
             throw ExitCode(1)
@@ -455,7 +448,7 @@ struct Stockpile: ParsableCommand {
             ]))
         }
         print(text)
-        var csv = "week," + result.map { StudyReport.csvFieldPublic($0.name) }.joined(separator: ",") + "\n"
+        var csv = "week," + result.map { OutputWriter.csvField($0.name) }.joined(separator: ",") + "\n"
         let weeks = result.first?.weekly.count ?? 0
         for w in 0..<weeks {
             csv += String(w + 1) + "," + result.map { $0.weekly[w].isNaN ? "" : String(format: "%.6f", $0.weekly[w]) }.joined(separator: ",") + "\n"
@@ -465,9 +458,9 @@ struct Stockpile: ParsableCommand {
             var t = ""
             JSONValue.object([("days", .number(spec.days)), ("paths", .int(spec.paths)), ("replications", .int(spec.runs)),
                               ("doctrines", .array(json))]).render(into: &t, pretty: true)
-            try atomicWrite(t + "\n", to: dir + "/stockpile.json")
-            try atomicWrite(csv, to: dir + "/weekly.csv")
-            try atomicWrite(text, to: dir + "/stockpile.txt")
+            try OutputWriter.atomicWrite(t + "\n", to: dir + "/stockpile.json")
+            try OutputWriter.atomicWrite(csv, to: dir + "/weekly.csv")
+            try OutputWriter.atomicWrite(text, to: dir + "/stockpile.txt")
         } catch {
             printError("cannot write to \(dir): \(error)")
             throw ExitCode(1)

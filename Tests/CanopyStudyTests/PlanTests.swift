@@ -7,18 +7,13 @@ import Testing
 
 @Suite("Deployment planning", .serialized)
 struct PlanTests {
-    func write(_ text: String) throws -> String {
-        let path = NSTemporaryDirectory() + "canopy-plan-\(getpid())-\(UUID().uuidString).yaml"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
     func message(_ text: String) -> String {
-        do { _ = try PlanSpec.load(path: try write(text)); return "" } catch { return "\(error)" }
+        do { _ = try PlanSpec.load(path: try writeTemporary(text)); return "" } catch { return "\(error)" }
     }
 
     @Test("Candidate files and --add are read, and their errors name the field")
     func spec() throws {
-        let spec = try PlanSpec.load(path: try write("""
+        let spec = try PlanSpec.load(path: try writeTemporary("""
             sites:
               - {id: A, lat: 50.4, lon: 30.5}
               - {id: B, lat: 49.8, lon: 24.0}
@@ -47,7 +42,7 @@ struct PlanTests {
         // The quickstart raid against no defence at all: every drone that flies reaches Kyiv.
         let undefended = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml",
                                                   overrides: [ScenarioOverride(path: "fireUnits[*]", .keep(0))])
-        let spec = try PlanSpec.load(path: try write("""
+        let spec = try PlanSpec.load(path: try writeTemporary("""
             sites:
               - {id: Lviv, lat: 49.84, lon: 24.03}
               - {id: Kyiv-East, lat: 50.45, lon: 30.75}

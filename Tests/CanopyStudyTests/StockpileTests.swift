@@ -7,13 +7,8 @@ import Testing
 
 @Suite("Stockpile forecasts", .serialized)
 struct StockpileTests {
-    func write(_ text: String) throws -> String {
-        let path = NSTemporaryDirectory() + "canopy-stock-\(getpid())-\(UUID().uuidString).yaml"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
     func message(_ text: String) -> String {
-        do { _ = try StockpileSpec.load(path: try write(text)); return "" } catch { return "\(error)" }
+        do { _ = try StockpileSpec.load(path: try writeTemporary(text)); return "" } catch { return "\(error)" }
     }
 
     @Test("Forecast files: errors name the field")
@@ -33,7 +28,7 @@ struct StockpileTests {
     func forecast() throws {
         let scenario = repositoryRoot + "/examples/quickstart.yaml"
         func run(_ deliveries: String) throws -> StockpileForecaster.DoctrineForecast {
-            let spec = try StockpileSpec.load(path: try write("""
+            let spec = try StockpileSpec.load(path: try writeTemporary("""
                 days: 12
                 runs: 2
                 paths: 30

@@ -7,20 +7,13 @@ import Testing
 
 @Suite("Sweeps", .serialized)
 struct SweepTests {
-    func write(_ text: String, _ name: String = "sweep.yaml") throws -> String {
-        let dir = NSTemporaryDirectory() + "canopy-sweep-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = dir + "/" + name
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
     func message(_ text: String) -> String {
-        do { _ = try SweepSpec.load(path: try write(text)); return "" } catch { return "\(error)" }
+        do { _ = try SweepSpec.load(path: try writeTemporary(text)); return "" } catch { return "\(error)" }
     }
 
     @Test("Sweep files: the grid, and errors that name the field")
     func spec() throws {
-        let path = try write("""
+        let path = try writeTemporary("""
             scenario: \(repositoryRoot)/examples/quickstart.yaml
             runs: 3
             parameters:
@@ -46,7 +39,7 @@ struct SweepTests {
     func run() throws {
         // Two points with the same value must give the same results (same replications, same
         // random numbers); the third differs only by its parameter.
-        let path = try write("""
+        let path = try writeTemporary("""
             scenario: \(repositoryRoot)/examples/quickstart.yaml
             runs: 2
             parameters:
@@ -70,7 +63,7 @@ struct SweepTests {
 
     @Test("A bad value stops the sweep before any run, naming the point")
     func badPoint() throws {
-        let path = try write("""
+        let path = try writeTemporary("""
             scenario: \(repositoryRoot)/examples/quickstart.yaml
             runs: 2
             parameters:
