@@ -15,10 +15,17 @@ let package = Package(
         .library(name: "CanopyBattle", targets: ["CanopyBattle"]),
         .library(name: "CanopySimulation", targets: ["CanopySimulation"]),
         .library(name: "CanopyStudy", targets: ["CanopyStudy"]),
+        .library(name: "CanopyServer", targets: ["CanopyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Units, WGS-84 geodesy, small fixed-size linear algebra, seeded random streams.
@@ -55,10 +62,25 @@ let package = Package(
             name: "CanopyStudy",
             dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation", .product(name: "Yams", package: "Yams")]
         ),
+        // The live C2 server: HTTP and WebSocket API, the web map, the run store (SQLite),
+        // live ingest into a BattleManager, CoT and alerts out.
+        .target(
+            name: "CanopyServer",
+            dependencies: [
+                "CanopyCore", "CanopyScenario", "CanopyBattle", "CanopyAlerting", "CanopySimulation", "CanopyTracking", "CanopyTEWA",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Web")]
+        ),
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation", "CanopyWTA", "CanopyStudy",
+                "CanopyCore", "CanopyScenario", "CanopyTracking", "CanopySimulation", "CanopyWTA", "CanopyStudy", "CanopyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +93,14 @@ let package = Package(
         .testTarget(name: "CanopyAlertingTests", dependencies: ["CanopyAlerting"]),
         .testTarget(name: "CanopySimulationTests", dependencies: ["CanopySimulation"]),
         .testTarget(name: "CanopyStudyTests", dependencies: ["CanopyStudy"]),
+        .testTarget(
+            name: "CanopyServerTests",
+            dependencies: [
+                "CanopyServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
         .testTarget(name: "CanopyCLITests", dependencies: ["canopy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -32,6 +32,8 @@ public struct Alerter: Sendable {
 
     /// Per region: whether the siren is on, and the last time a path crossed it.
     public private(set) var isOn: [Bool]
+    /// Per region: when the siren went on (nil while off).
+    public private(set) var onSince: [Double?]
     private var lastThreatened: [Double]
     private var pendingOn: [Double?]
     private var threatenedNow: [Bool]
@@ -40,6 +42,7 @@ public struct Alerter: Sendable {
         self.map = map; self.horizon = horizon; self.clearDelay = clearDelay; self.latency = latency
         let n = map.regions.count
         isOn = Array(repeating: false, count: n)
+        onSince = Array(repeating: nil, count: n)
         lastThreatened = Array(repeating: -.infinity, count: n)
         pendingOn = Array(repeating: nil, count: n)
         threatenedNow = Array(repeating: false, count: n)
@@ -68,11 +71,13 @@ public struct Alerter: Sendable {
                 pendingOn[r] = nil
                 if !isOn[r] {
                     isOn[r] = true
+                    onSince[r] = due
                     changes.append(AlertChange(time: due, region: r, on: true, tracks: Array(Set(causes[r] ?? [])).sorted()))
                 }
             }
             if isOn[r] && now - lastThreatened[r] >= clearDelay {
                 isOn[r] = false
+                onSince[r] = nil
                 changes.append(AlertChange(time: now, region: r, on: false, tracks: []))
             }
             if !isOn[r], pendingOn[r] != nil, !threatenedNow[r], now - lastThreatened[r] >= clearDelay {
@@ -87,6 +92,7 @@ public struct Alerter: Sendable {
         var changes: [AlertChange] = []
         for r in isOn.indices where isOn[r] {
             isOn[r] = false
+            onSince[r] = nil
             changes.append(AlertChange(time: now, region: r, on: false, tracks: []))
         }
         return changes

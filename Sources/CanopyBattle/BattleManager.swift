@@ -303,5 +303,14 @@ public final class BattleManager {
 
     /// Number of engagements in flight.
     public var openEngagements: Int { openOrders.count }
+
+    /// The engagements in flight, by order id.
+    public var openOrdersSorted: [EngagementOrder] { openOrders.values.sorted { $0.id < $1.id } }
+
+    /// The engagement in flight against a track, if any.
+    public func openOrderByTrack(_ track: Int) -> EngagementOrder? { engagedTracks[track].flatMap { openOrders[$0] } }
+
+    /// A fire unit's magazine as briefed (0 for an unknown id).
+    public func magazine(of fireUnit: String) -> Int { briefing.fireUnits.first { $0.id == fireUnit }?.magazine ?? 0 }
 }
 

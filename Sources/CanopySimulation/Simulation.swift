@@ -27,8 +27,14 @@ public struct RunOptions: Sendable {
     public var trackRowInterval: Double = 10
     /// Called now and then with (simulated time, end time).
     public var progress: (@Sendable (Double, Double) -> Void)? = nil
-    public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil) {
+    /// Called after every decision cycle, on the thread that runs the simulation, with the
+    /// simulated time; returning false stops the run there (it then ends as at its duration).
+    /// The live server paces runs, draws the picture and stores events from here.
+    public var cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil
+    public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
+                cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil) {
         self.replication = replication; self.trackRowInterval = trackRowInterval; self.progress = progress
+        self.cycleObserver = cycleObserver
     }
 }
 
@@ -69,8 +75,10 @@ public final class Simulation {
     public let scenario: Scenario
     public let options: RunOptions
     var threats: [ThreatInstance]
-    let battle: BattleManager
-    var events: [SimEvent] = []
+    /// The defence's BattleManager (what it believes: tracks, assessments, alerts).
+    public let battle: BattleManager
+    /// The event log so far.
+    public internal(set) var events: [SimEvent] = []
     var trackRows: [TrackRow] = []
 
     // Random streams, one per component.
@@ -220,6 +228,7 @@ public final class Simulation {
                 quietSince = nil
             }
             if now >= scenario.duration { finished = true }
+            if let observe = options.cycleObserver, !observe(self, now) { finished = true }
             // Skip idle time before the next launch.
             if !finished && threats.allSatisfy({ $0.fate != .airborne }) && flights.isEmpty && tracksIdle() {
                 if let next = threats.first(where: { $0.fate == .pending })?.launchTime, next > now + cycle {
@@ -577,6 +586,9 @@ public final class Simulation {
         var fields: [(String, JSONValue)] = [("fireUnit", .string(fu.id)), ("effector", .string(fu.type)), ("track", .int(f.order.track))]
         if let k = f.target, let s = f.solution {
             fields.append(("target", .string(threats[k].id)))
+            let g = WGS84.geodetic(ecef: s.point)
+            fields.append(("lat", .number(g.latitudeDegrees)))
+            fields.append(("lon", .number(g.longitudeDegrees)))
             fields.append(("groundRange", .number(s.groundRange)))
             fields.append(("altitude", .number(s.altitude)))
             let alive = threats[k].isAirborne(at: t)

@@ -5,12 +5,12 @@ import CanopySimulation
 import Foundation
 
 @main
-struct Canopy: ParsableCommand {
+struct Canopy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canopy",
         abstract: "Canopy: an open engine for defending cities against missile and drone raids.",
         discussion: "For simulation, analysis, training and decision support.",
-        subcommands: [Simulate.self, Validate.self, Study.self, Merge.self, Sweep.self, Plan.self, Stockpile.self, Track.self, Score.self, WTA.self]
+        subcommands: [Simulate.self, Validate.self, Study.self, Merge.self, Sweep.self, Plan.self, Stockpile.self, Serve.self, Track.self, Score.self, WTA.self]
     )
 }
 

@@ -1,0 +1,219 @@
+import CanopyBattle
+import CanopyCore
+import CanopyScenario
+import CanopyTracking
+import Foundation
+
+/// A live feed into the same BattleManager the simulation uses, with no World behind it:
+/// detections arrive as JSON (HTTP POST or UDP datagrams), a clock ticks the decision cycle in
+/// wall time, and the picture goes out on the "live" channel, to CoT and to alert webhooks.
+/// Engagement orders are recommendations: with no fire unit to report back, an order is
+/// closed as completed 10 s after its predicted intercept.
+public final class LiveSession: @unchecked Sendable {
+    public let briefing: Briefing
+    public let channel: PictureChannel
+    let battle: BattleManager
+    let lock = NSLock()
+    let epoch: Date
+    /// Simulated (session) time of the last cycle.
+    var lastCycle = 0.0
+    var nextID: UInt64 = 1
+    var received = 0, rejected = 0, late = 0, datagrams = 0, malformedDatagrams = 0
+    var recommendations: [String] = []
+    var stopped = false
+    var onPicture: (@Sendable (PictureChannel, Picture) -> Void)?
+    var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
+    /// Sensor ids → the tracker's sensor index.
+    let sensorIndex: [String: Int]
+    var udp: UDPListener?
+
+    /// With `autoTick` (the server), a thread runs the cycle on the wall clock; without it (tests,
+    /// replays of a recorded feed), the caller calls `tick(at:)`.
+    public init(briefingPath: String, udpPort: Int = 0, autoTick: Bool = true) throws {
+        let scenario = try ScenarioLoader.load(path: briefingPath)
+        briefing = Briefing(scenario: scenario)
+        battle = BattleManager(briefing: briefing)
+        epoch = Date()
+        self.autoTick = autoTick
+        channel = PictureChannel(name: "live", epoch: epoch)
+        var index: [String: Int] = [:]
+        for (k, s) in battle.tracker.sensors.enumerated() { index[s.name] = k }
+        sensorIndex = index
+        if udpPort > 0 {
+            udp = try UDPListener(port: udpPort) { [weak self] data in self?.datagram(data) }
+        }
+        if autoTick {
+            let t = Thread { [weak self] in self?.loop() }
+            t.name = "canopy-live"
+            t.start()
+        }
+    }
+
+    public func stop() { lock.lock(); stopped = true; lock.unlock(); udp?.close() }
+
+    let autoTick: Bool
+    /// Wall seconds since the epoch; with a manual clock, the time of the last tick.
+    var now: Double { autoTick ? Date().timeIntervalSince(epoch) : lastCycle }
+
+    func loop() {
+        let period = max(briefing.doctrine.cycle, 0.5)
+        while true {
+            Thread.sleep(forTimeInterval: min(period, 1))
+            lock.lock()
+            let stop = stopped, due = now - lastCycle >= period - 1e-3
+            lock.unlock()
+            if stop { return }
+            if due { tick(at: now) }
+        }
+    }
+
+    /// One decision cycle at session time `t` (seconds since the epoch): track what arrived,
+    /// assess, recommend, alert; publish the picture.
+    public func tick(at t: Double) {
+        do {
+            lock.lock()
+            let out = battle.cycle(now: t)
+            lastCycle = t
+            var events: [String] = []
+            for o in out.orders {
+                var w = JSONWriter()
+                w.beginObject(); w.field("t", t, digits: 1); w.field("type", "recommend")
+                w.field("fireUnit", battle.fireUnits[o.fireUnit].id); w.field("track", o.track); w.field("rounds", o.rounds)
+                w.field("pk", o.killProbability, digits: 3); w.endObject()
+                events.append(w.text)
+            }
+            for e in out.trackEvents where e.kind != .started {
+                events.append("{\"t\":\(String(format: "%.1f", e.time)),\"type\":\"track_\(e.kind == .confirmed ? "confirm" : "drop")\",\"track\":\(e.track)}")
+            }
+            // Close recommendations whose intercept time has passed (no fire unit reports back here).
+            for o in battle.openOrdersSorted where o.predictedIntercept.time + 10 < t {
+                battle.receive(EngagementReport(order: o.id, time: t, outcome: .completed))
+            }
+            let picture = battle.picture(now: t)
+            recommendations.append(contentsOf: events.filter { $0.contains("\"recommend\"") })
+            if recommendations.count > 100 { recommendations.removeFirst(recommendations.count - 100) }
+            lock.unlock()
+            let changes = channel.publish(picture, events: events, status: "live")
+            onPicture?(channel, picture)
+            for c in changes { onAlertChange?(channel, c) }
+        }
+    }
+
+    /// The session's clock: seconds since its epoch (what "t" in a detection refers to).
+    public var sessionTime: Double { now }
+
+    func datagram(_ data: Data) {
+        let r = ingest(data)
+        lock.lock()
+        datagrams += 1
+        if r.accepted == 0 { malformedDatagrams += 1 }
+        lock.unlock()
+    }
+
+    /// Parses a JSON detection, an array of them, or {"detections": [...]}, and hands what is
+    /// valid to the BattleManager. Each problem names the item and the field.
+    public func ingest(_ data: Data) -> (accepted: Int, problems: [String]) {
+        let items: [Any]
+        do {
+            let root = try JSONSerialization.jsonObject(with: data, options: [])
+            if let a = root as? [Any] { items = a }
+            else if let o = root as? [String: Any], let a = o["detections"] as? [Any] { items = a }
+            else if let o = root as? [String: Any] { items = [o] }
+            else { return (0, ["the body must be a detection object, an array of them, or {\"detections\": [...]}"]) }
+        } catch {
+            lock.lock(); rejected += 1; lock.unlock()
+            return (0, ["malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")"])
+        }
+        if items.count > 10_000 { return (0, ["at most 10000 detections per message (got \(items.count))"]) }
+        var problems: [String] = []
+        var accepted = 0
+        lock.lock()
+        defer { lock.unlock() }
+        let current = now
+        for (k, item) in items.enumerated() {
+            let at = "detections[\(k)]"
+            guard let o = item as? [String: Any] else { problems.append("\(at): must be an object"); continue }
+            func num(_ key: String) -> Double? { (o[key] as? NSNumber).map(\.doubleValue).flatMap { $0.isFinite ? $0 : nil } }
+            var time = current
+            if let s = o["time"] as? String {
+                guard let d = ISO8601.parse(s) else { problems.append("\(at).time: must be UTC like 2026-11-24T18:20:30.5Z (got '\(s)')"); continue }
+                time = d.timeIntervalSince(epoch)
+            } else if let t = num("t") {
+                time = t
+            } else if o["time"] != nil || o["t"] != nil {
+                problems.append("\(at).time: must be a UTC time string, or t in seconds since the session began"); continue
+            }
+            if time < lastCycle - battle.tracker.configuration.oosmWindow {
+                late += 1
+                problems.append("\(at): \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(battle.tracker.configuration.oosmWindow)) s out-of-sequence window")
+                continue
+            }
+            if autoTick && time > current + 5 { problems.append("\(at).time: \(String(format: "%.1f", time - current)) s in the future"); continue }
+            let kind = o["kind"] as? String ?? ""
+            switch kind {
+            case "radar":
+                guard let name = o["sensor"] as? String, let s = sensorIndex[name], s < battle.firstAcousticSensor else {
+                    problems.append("\(at).sensor: must name a radar of the briefing (\(radarNames))"); continue
+                }
+                guard let range = num("range"), range > 0, range < 2_000_000 else { problems.append("\(at).range: metres, > 0, required"); continue }
+                guard let az = num("azimuth"), (-360...720).contains(az) else { problems.append("\(at).azimuth: degrees from north, required"); continue }
+                guard let el = num("elevation"), (-10...90).contains(el) else { problems.append("\(at).elevation: degrees, -10 to 90, required"); continue }
+                battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(range, radians(az).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed, radians(el))))
+            case "acoustic":
+                guard let name = o["sensor"] as? String, let s = sensorIndex[name], s >= battle.firstAcousticSensor, s < battle.citizenSensor else {
+                    problems.append("\(at).sensor: must name an acoustic node of the briefing, as NETWORK#INDEX"); continue
+                }
+                guard let b = num("bearing"), (-360...720).contains(b) else { problems.append("\(at).bearing: degrees from north, required"); continue }
+                battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(radians(b).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed, 0, 0)))
+            case "citizen":
+                guard let lat = num("lat"), (-90...90).contains(lat), let lon = num("lon"), (-180...180).contains(lon) else {
+                    problems.append("\(at): lat and lon of the observer (degrees) are required"); continue
+                }
+                guard let b = num("bearing"), (-360...720).contains(b) else { problems.append("\(at).bearing: degrees from north, required"); continue }
+                battle.receive(citizen: CitizenReport(id: nextID, time: time, observer: Geodetic(latitudeDegrees: lat, longitudeDegrees: lon),
+                                                      bearing: radians(b).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed))
+            default:
+                problems.append("\(at).kind: must be radar, acoustic or citizen (got '\(kind)')"); continue
+            }
+            nextID += 1
+            accepted += 1
+        }
+        received += accepted
+        rejected += problems.count
+        return (accepted, problems)
+    }
+
+    var radarNames: String {
+        battle.tracker.sensors.prefix(battle.firstAcousticSensor).map(\.name).joined(separator: ", ")
+    }
+
+    func statusJSON() -> String {
+        lock.lock(); defer { lock.unlock() }
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("epoch", UTC.iso(epoch)); w.field("time", now, digits: 1)
+        w.field("received", received); w.field("rejected", rejected); w.field("late", late)
+        w.field("datagrams", datagrams); w.field("malformedDatagrams", malformedDatagrams)
+        w.field("tracks", battle.tracker.tracks.filter { $0.status == .confirmed }.count)
+        w.key("radars"); w.beginArray(); for s in battle.tracker.sensors.prefix(battle.firstAcousticSensor) { w.string(s.name) }; w.endArray()
+        w.key("recommendations"); w.beginArray(); for r in recommendations { w.raw(r) }; w.endArray()
+        w.endObject()
+        return w.text
+    }
+}
+
+extension Double {
+    /// An angle in [0, 2π) from one in (−2π, 2π).
+    var magnitudeFixed: Double { self < 0 ? self + 2 * .pi : self }
+}
+
+/// ISO 8601 UTC times, with or without fractional seconds.
+enum ISO8601 {
+    static func parse(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: s)
+    }
+}

@@ -1,0 +1,179 @@
+import CanopyBattle
+import CanopyCore
+import CanopyScenario
+import CanopySimulation
+import Foundation
+
+/// What a scenario upload was refused for: each problem with its field path.
+public struct ScenarioRejection: Error, Sendable {
+    public var problems: [ScenarioError.Problem]
+}
+
+/// Runs scenarios on their own threads, paced to `speed` simulated seconds per wall second
+/// (0: as fast as the machine goes), publishing the picture about once a second, storing
+/// events, frames and the summary as they come.
+public final class RunManager: @unchecked Sendable {
+    public let store: RunStore
+    private let lock = NSLock()
+    private var channels: [Int64: PictureChannel] = [:]
+    private var cancelled: Set<Int64> = []
+    /// Simulated seconds between stored frames (the replay's resolution).
+    public var frameInterval: Double
+    /// Called with each channel's picture when published (CoT out) and each alert change.
+    public var onPicture: (@Sendable (PictureChannel, Picture) -> Void)?
+    public var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
+
+    public init(store: RunStore, frameInterval: Double = 10) {
+        self.store = store
+        self.frameInterval = frameInterval
+    }
+
+    public func channel(_ id: Int64) -> PictureChannel? { lock.lock(); defer { lock.unlock() }; return channels[id] }
+
+    public var runningCount: Int { lock.lock(); defer { lock.unlock() }; return channels.values.filter { $0.currentStatus == "running" }.count }
+
+    /// Validates a scenario's text and starts it; the problems of an invalid one are thrown as a
+    /// `ScenarioRejection` and nothing is stored.
+    public func start(text: String, fileName: String, name: String? = nil, seed: UInt64? = nil, speed: Double) throws -> RunRecord {
+        var scenario: Scenario
+        do {
+            scenario = try ScenarioLoader.load(text: text, fileName: fileName)
+        } catch let e as ScenarioError {
+            throw ScenarioRejection(problems: e.problems)
+        }
+        if let seed { scenario.seed = seed }
+        let runName = name ?? scenario.name
+        let record = try store.createRun(name: runName, source: "simulation", seed: scenario.seed, speed: speed,
+                                         scenarioFile: fileName, scenarioText: text)
+        let startedAt = Date()
+        try store.markStarted(record.id, at: startedAt)
+        let channel = PictureChannel(name: "run-\(record.id)", epoch: startedAt)
+        lock.lock()
+        channels[record.id] = channel
+        lock.unlock()
+        let job = RunJob(manager: self, id: record.id, scenario: scenario, speed: speed, channel: channel)
+        let thread = Thread { job.execute() }
+        thread.stackSize = 16 << 20
+        thread.name = "canopy-run-\(record.id)"
+        thread.start()
+        return try store.run(record.id) ?? record
+    }
+
+    /// Asks a running run to stop at its next cycle; false if it is not running.
+    public func cancel(_ id: Int64) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard let c = channels[id], c.currentStatus == "running" else { return false }
+        cancelled.insert(id)
+        return true
+    }
+
+    func isCancelled(_ id: Int64) -> Bool { lock.lock(); defer { lock.unlock() }; return cancelled.contains(id) }
+
+    func ended(_ id: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        cancelled.remove(id)
+    }
+}
+
+/// One run on its thread.
+final class RunJob: @unchecked Sendable {
+    let manager: RunManager
+    let id: Int64
+    let scenario: Scenario
+    let speed: Double
+    let channel: PictureChannel
+    var eventsStored = 0, eventsPublished = 0, framesStored = 0
+    var nextFrame = 0.0
+    var lastPublish = ContinuousClock.now
+    var wallStart = ContinuousClock.now
+
+    init(manager: RunManager, id: Int64, scenario: Scenario, speed: Double, channel: PictureChannel) {
+        self.manager = manager; self.id = id; self.scenario = scenario; self.speed = speed; self.channel = channel
+    }
+
+    func execute() {
+        wallStart = .now
+        let observer: @Sendable (Simulation, Double) -> Bool = { [self] sim, now in self.observe(sim, now) }
+        do {
+            let sim = try Simulation(scenario: scenario, options: RunOptions(trackRowInterval: 10, cycleObserver: observer))
+            let result = sim.run()
+            let wasCancelled = manager.isCancelled(id)
+            // What is left: the final events, the last frame, the track rows, the summary.
+            flush(sim, now: result.simulatedSeconds, force: true)
+            var rows: [String] = []
+            rows.reserveCapacity(result.trackRows.count)
+            for r in result.trackRows {
+                var w = JSONWriter()
+                w.beginObject()
+                w.field("time", r.time, digits: 1); w.field("track", r.track); w.field("class", r.threatClass)
+                w.field("lat", r.position.latitudeDegrees, digits: 6); w.field("lon", r.position.longitudeDegrees, digits: 6)
+                w.field("alt", r.position.height, digits: 0); w.field("speed", r.speed, digits: 1)
+                w.field("heading", degrees(r.heading), digits: 1); w.field("aimAsset", r.aimAsset.isEmpty ? nil : r.aimAsset)
+                w.field("timeToImpact", r.timeToImpact.isFinite ? r.timeToImpact : nil, digits: 0)
+                w.field("truth", r.truth)
+                w.endObject()
+                rows.append(w.text)
+            }
+            try manager.store.appendTrackRows(id, rows)
+            var summary = ""
+            result.summary.render(into: &summary)
+            let status = wasCancelled ? "cancelled" : "finished"
+            try manager.store.finish(id, status: status, simulatedTime: result.simulatedSeconds, summary: summary, error: nil)
+            channel.close(status: status)
+        } catch {
+            try? manager.store.finish(id, status: "failed", simulatedTime: 0, summary: nil, error: "\(error)")
+            channel.close(status: "failed")
+        }
+        manager.ended(id)
+    }
+
+    /// After each cycle: pace, store, publish. Returns false to stop (cancelled).
+    func observe(_ sim: Simulation, _ now: Double) -> Bool {
+        if speed > 0 {
+            let due = wallStart + .milliseconds(Int64(now / speed * 1000))
+            let wait = due - ContinuousClock.now
+            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) * 1e-18) }
+        }
+        flush(sim, now: now, force: false)
+        return !manager.isCancelled(id)
+    }
+
+    static func eventJSON(_ e: SimEvent) -> String {
+        var s = ""
+        JSONValue.object([("t", .number(e.time)), ("type", .string(e.kind))] + e.fields).render(into: &s)
+        return s
+    }
+
+    func flush(_ sim: Simulation, now: Double, force: Bool) {
+        let published = ContinuousClock.now - lastPublish >= .milliseconds(900)
+        let frameDue = now >= nextFrame
+        guard force || published || frameDue else { return }
+        let picture = sim.battle.picture(now: now)
+        // Store events and (every frameInterval simulated seconds) a frame.
+        let events = sim.events
+        var newEvents: [(time: Double, kind: String, json: String)] = []
+        if eventsStored < events.count {
+            for e in events[eventsStored...] { newEvents.append((e.time, e.kind, Self.eventJSON(e))) }
+        }
+        var frame: (seq: Int, time: Double, json: String)? = nil
+        if frameDue || force {
+            frame = (framesStored, now, PictureDiffer.full(picture))
+            framesStored += 1
+            nextFrame = now + manager.frameInterval
+        }
+        do {
+            try manager.store.append(id, events: newEvents, firstSeq: eventsStored, frame: frame, simulatedTime: now)
+        } catch {
+            FileHandle.standardError.write(Data("canopy serve: run \(id): cannot store events: \(error)\n".utf8))
+        }
+        eventsStored = events.count
+        if published || force {
+            let fresh = events.count > eventsPublished ? events[eventsPublished...].map(Self.eventJSON) : []
+            eventsPublished = events.count
+            let changes = channel.publish(picture, events: fresh, status: "running")
+            lastPublish = .now
+            manager.onPicture?(channel, picture)
+            for c in changes { manager.onAlertChange?(channel, c) }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+import CanopyBattle
+import CanopyScenario
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The request context: WebSocket-capable, with the server's upload limit.
+public struct CanopyContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+    /// Largest request body accepted (a scenario or a batch of detections).
+    public var maxUploadSize: Int { ServerSettings.maxBody }
+}
+
+/// Settings of `canopy serve`.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "canopy-data"
+    /// The token required to write; nil: read from (or generated into) the data directory.
+    public var token: String? = nil
+    /// Default pace of runs (simulated seconds per wall second; 0: as fast as possible).
+    public var speed = 10.0
+    public var frameInterval = 10.0
+    /// Directory of Leaflet (Debian's libjs-leaflet).
+    public var leafletDirectory = "/usr/share/javascript/leaflet"
+    /// Where CoT events go: UDP destinations ("host:port") and a TCP streaming port (0: none).
+    public var cotUDP: [String] = []
+    public var cotTCPPort = 0
+    /// URLs POSTed on every alert change.
+    public var webhooks: [String] = []
+    /// Live ingest: a briefing scenario (sensors, fire units, assets, regions), a UDP port for detections (0: none).
+    public var liveBriefing: String? = nil
+    public var liveUDPPort = 0
+    public static let maxBody = 4 << 20
+    public init() {}
+}
+
+/// The server: API, web map, WebSocket stream, run store.
+public final class CanopyServer: Sendable {
+    public let settings: ServerSettings
+    public let store: RunStore
+    public let runs: RunManager
+    public let token: String
+    public let live: LiveSession?
+    let cot: CoTOut
+    let webhooks: Webhooks
+    /// The shipped map layers (GeoJSON) and cities, read once.
+    let regionsGeoJSON: String, outlineGeoJSON: String, citiesJSON: String
+    /// Requests refused as malformed, by route (for the operator: counted, not only logged).
+    let counters = Counters()
+
+    public init(settings: ServerSettings) throws {
+        self.settings = settings
+        store = try RunStore(directory: settings.dataDirectory)
+        runs = RunManager(store: store, frameInterval: settings.frameInterval)
+        token = try Self.loadToken(settings)
+        func resource(_ name: String, _ ext: String) -> String {
+            ScenarioLoader.resourcePath(name, ext).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "null"
+        }
+        regionsGeoJSON = resource("ukraine-oblasts", "geojson")
+        outlineGeoJSON = resource("ukraine-outline", "geojson")
+        citiesJSON = resource("ukraine-cities", "json")
+        cot = try CoTOut(udp: settings.cotUDP, tcpPort: settings.cotTCPPort)
+        webhooks = Webhooks(urls: settings.webhooks)
+        if let path = settings.liveBriefing {
+            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort)
+        } else {
+            live = nil
+        }
+        let cot = self.cot, webhooks = self.webhooks
+        runs.onPicture = { channel, picture in cot.publish(channel: channel, picture: picture) }
+        runs.onAlertChange = { channel, episode in webhooks.send(channel: channel, episode: episode) }
+        live?.onPicture = { channel, picture in cot.publish(channel: channel, picture: picture) }
+        live?.onAlertChange = { channel, episode in webhooks.send(channel: channel, episode: episode) }
+    }
+
+    /// The token: given, or kept in the data directory (created on first start, mode 0600).
+    static func loadToken(_ s: ServerSettings) throws -> String {
+        if let t = s.token, !t.isEmpty { return t }
+        let path = s.dataDirectory + "/token"
+        if let t = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty {
+            return t
+        }
+        var bytes = [UInt8](repeating: 0, count: 24)
+        var g = SystemRandomNumberGenerator()
+        for k in bytes.indices { bytes[k] = g.next() }
+        let t = bytes.map { String(format: "%02x", $0) }.joined()
+        FileManager.default.createFile(atPath: path, contents: Data((t + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return t
+    }
+
+    // MARK: Application
+
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        let router = Router(context: CanopyContext.self)
+        router.add(middleware: ErrorJSONMiddleware())
+        addRoutes(router)
+        var logger = Logger(label: "canopy")
+        logger.logLevel = .warning
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "canopy"),
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+
+    func addRoutes(_ router: Router<CanopyContext>) {
+        // Web map.
+        router.get("/") { _, _ in try self.webFile("index.html") }
+        router.get("/app/{file}") { _, context in try self.webFile(context.parameters.require("file")) }
+        router.get("/vendor/leaflet/**") { request, context in
+            try self.vendorFile(context.parameters.getCatchAll().joined(separator: "/"))
+        }
+        router.get("/api/health") { _, _ in
+            var w = JSONWriter()
+            w.beginObject(); w.field("status", "ok"); w.field("runsGoing", self.runs.runningCount)
+            w.field("live", self.live != nil); w.endObject()
+            return json(w.text)
+        }
+        router.get("/api/geo/regions") { _, _ in json(self.regionsGeoJSON, type: "application/geo+json") }
+        router.get("/api/geo/outline") { _, _ in json(self.outlineGeoJSON, type: "application/geo+json") }
+        router.get("/api/geo/cities") { _, _ in json(self.citiesJSON) }
+
+        // Runs.
+        router.get("/api/runs") { request, _ in
+            let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 100, 1), 1000)
+            var w = JSONWriter()
+            w.beginObject(); w.key("runs"); w.beginArray()
+            for r in try self.store.runs(limit: limit) { w.raw(runJSON(r, summary: false)) }
+            w.endArray(); w.endObject()
+            return json(w.text)
+        }
+        router.post("/api/runs") { request, context in try await self.createRun(request, context) }
+        router.get("/api/runs/{id}") { _, context in
+            let r = try self.requireRun(context)
+            return json(runJSON(r, summary: true))
+        }
+        router.delete("/api/runs/{id}") { request, context in
+            try self.requireToken(request)
+            let r = try self.requireRun(context)
+            if r.status == "running" {
+                _ = self.runs.cancel(r.id)
+                return json("{\"id\":\(r.id),\"status\":\"cancelling\"}", status: .accepted)
+            }
+            _ = try self.store.delete(r.id)
+            return Response(status: .noContent)
+        }
+        router.get("/api/runs/{id}/events") { request, context in
+            let r = try self.requireRun(context)
+            let q = request.uri.queryParameters
+            let kinds = q.get("type").map { $0.split(separator: ",").map(String.init) } ?? []
+            let from = try number(q.get("from"), "from") ?? -.infinity
+            let to = try number(q.get("to"), "to") ?? .infinity
+            let limit = min(max(Int(q.get("limit") ?? "") ?? 10_000, 1), 100_000)
+            let offset = max(Int(q.get("offset") ?? "") ?? 0, 0)
+            let events = try self.store.events(r.id, from: from, to: to, kinds: kinds, limit: limit, offset: offset)
+            if q.get("format") == "ndjson" {
+                return json(events.joined(separator: "\n") + (events.isEmpty ? "" : "\n"), type: "application/x-ndjson")
+            }
+            return json("{\"run\":\(r.id),\"events\":[" + events.joined(separator: ",") + "]}")
+        }
+        router.get("/api/runs/{id}/tracks") { request, context in
+            let r = try self.requireRun(context)
+            let q = request.uri.queryParameters
+            let limit = min(max(Int(q.get("limit") ?? "") ?? 100_000, 1), 1_000_000)
+            let offset = max(Int(q.get("offset") ?? "") ?? 0, 0)
+            let rows = try self.store.trackRows(r.id, limit: limit, offset: offset)
+            return json("{\"run\":\(r.id),\"tracks\":[" + rows.joined(separator: ",") + "]}")
+        }
+        router.get("/api/runs/{id}/frames") { request, context in
+            let r = try self.requireRun(context)
+            let q = request.uri.queryParameters
+            if q.get("from") == nil && q.get("to") == nil {
+                let times = try self.store.frameTimes(r.id)
+                var w = JSONWriter()
+                w.beginObject(); w.field("run", Int(r.id)); w.key("times"); w.beginArray()
+                for t in times { w.number(t, digits: 1) }
+                w.endArray(); w.endObject()
+                return json(w.text)
+            }
+            let from = try number(q.get("from"), "from") ?? 0, to = try number(q.get("to"), "to") ?? .greatestFiniteMagnitude
+            let limit = min(max(Int(q.get("limit") ?? "") ?? 100, 1), 1000)
+            let frames = try self.store.frames(r.id, from: from, to: to, limit: limit)
+            return json("{\"run\":\(r.id),\"frames\":[" + frames.joined(separator: ",") + "]}")
+        }
+        router.get("/api/runs/{id}/picture") { _, context in
+            let r = try self.requireRun(context)
+            if let p = self.runs.channel(r.id)?.latest { return json(PictureDiffer.full(p)) }
+            let times = try self.store.frameTimes(r.id)
+            guard let last = times.last, let f = try self.store.frames(r.id, from: last, to: last, limit: 1).first else {
+                throw APIError(.notFound, "run \(r.id) has no picture yet")
+            }
+            return json(f)
+        }
+        router.get("/api/runs/{id}/alerts") { _, context in
+            let r = try self.requireRun(context)
+            guard let c = self.runs.channel(r.id) else { throw APIError(.notFound, "run \(r.id) has no alert record in this server's memory (it ran before the last restart); see its events") }
+            return json(alertsJSON(c, activeOnly: false))
+        }
+
+        // Alerts: the live session's, or else the newest run's (this server's).
+        router.get("/api/alerts") { request, _ in
+            let history = request.uri.queryParameters.get("history") == "true"
+            guard let c = self.alertChannel() else { return json("{\"alerts\":[],\"meta\":{\"source\":null}}") }
+            return json(alertsJSON(c, activeOnly: !history))
+        }
+
+        // Live ingest.
+        router.post("/api/live/detections") { request, context in
+            try self.requireToken(request)
+            guard let live = self.live else {
+                throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
+            }
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let result = live.ingest(Data(buffer: body))
+            if result.accepted == 0 && !result.problems.isEmpty {
+                self.counters.add("live.rejected")
+                return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
+            }
+            var w = JSONWriter()
+            w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
+            w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
+            return json(w.text, status: .accepted)
+        }
+        router.get("/api/live") { _, _ in
+            guard let live = self.live else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
+            return json(live.statusJSON())
+        }
+        router.get("/api/stats") { _, _ in
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("refused"); w.raw(self.counters.json())
+            w.field("cotEventsSent", self.cot.sent)
+            w.field("cotTCPClients", self.cot.tcpClientCount)
+            w.field("webhooksSent", self.webhooks.sent); w.field("webhooksFailed", self.webhooks.failed)
+            w.endObject()
+            return json(w.text)
+        }
+
+        // The WebSocket stream: /api/ws?run=ID or /api/ws?live
+        router.ws("/api/ws") { request, _ in
+            let q = request.uri.queryParameters
+            if q.get("live") != nil { return self.live == nil ? .dontUpgrade : .upgrade([:]) }
+            guard let id = q.get("run").flatMap({ Int64($0) }), self.runs.channel(id) != nil || (try? self.store.run(id)) != nil else {
+                return .dontUpgrade
+            }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let q = context.request.uri.queryParameters
+            let channel: PictureChannel?
+            if q.get("live") != nil { channel = self.live?.channel } else { channel = q.get("run").flatMap { Int64($0) }.flatMap { self.runs.channel($0) } }
+            guard let channel else {
+                // A run from before the last restart: its stream is over.
+                try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
+                return
+            }
+            let (id, stream) = channel.subscribe()
+            defer { channel.unsubscribe(id) }
+            // Read (and ignore) what the client sends so that its close is seen.
+            async let reader: Void = { for try await _ in inbound {} }()
+            for await message in stream {
+                try await outbound.write(.text(message))
+            }
+            _ = try? await reader
+        }
+    }
+
+    func alertChannel() -> PictureChannel? {
+        if let live { return live.channel }
+        for r in (try? store.runs(limit: 20)) ?? [] {
+            if let c = runs.channel(r.id) { return c }
+        }
+        return nil
+    }
+
+    func requireToken(_ request: Request) throws {
+        let given = request.headers[.authorization].flatMap { h -> String? in
+            h.hasPrefix("Bearer ") ? String(h.dropFirst(7)) : nil
+        } ?? request.headers[HTTPField.Name("X-Canopy-Token")!]
+        guard let given, constantTimeEqual(given, token) else {
+            counters.add("unauthorized")
+            throw APIError(.unauthorized, "this needs the server's token: send 'Authorization: Bearer TOKEN' (printed when the server started, and kept in \(settings.dataDirectory)/token)")
+        }
+    }
+
+    func requireRun(_ context: CanopyContext) throws -> RunRecord {
+        guard let s = context.parameters.get("id"), let id = Int64(s) else {
+            throw APIError(.badRequest, "run id must be a whole number")
+        }
+        guard let r = try store.run(id) else { throw APIError(.notFound, "no run \(id)") }
+        return r
+    }
+
+    func createRun(_ request: Request, _ context: CanopyContext) async throws -> Response {
+        try requireToken(request)
+        let q = request.uri.queryParameters
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            counters.add("runs.tooLarge")
+            throw APIError(.contentTooLarge, "the scenario is larger than \(ServerSettings.maxBody >> 20) MiB")
+        }
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            counters.add("runs.malformed")
+            throw APIError(.badRequest, "the scenario is not UTF-8 text")
+        }
+        var file = q.get("file") ?? "scenario.yaml"
+        let ext = URL(fileURLWithPath: file).pathExtension.lowercased()
+        if !["yaml", "yml", "json"].contains(ext) {
+            let type = request.headers[.contentType] ?? ""
+            file += type.contains("json") ? ".json" : ".yaml"
+        }
+        let speed = try number(q.get("speed"), "speed") ?? settings.speed
+        guard speed >= 0 && speed <= 1e6 else { throw APIError(.badRequest, "speed must be between 0 (as fast as possible) and 1000000 (got \(speed))") }
+        var seed: UInt64? = nil
+        if let s = q.get("seed") {
+            guard let v = UInt64(s) else { throw APIError(.badRequest, "seed must be a whole number ≥ 0 (got '\(s)')") }
+            seed = v
+        }
+        do {
+            let record = try runs.start(text: text, fileName: URL(fileURLWithPath: file).lastPathComponent, name: q.get("name"), seed: seed, speed: speed)
+            return json(runJSON(record, summary: false), status: .created)
+        } catch let e as ScenarioRejection {
+            counters.add("runs.invalidScenario")
+            return problemsResponse(.unprocessableContent, "the scenario is not valid",
+                                    e.problems.map { ($0.path, $0.message + ($0.line.map { " (line \($0))" } ?? "")) })
+        }
+    }
+
+    func webFile(_ name: String) throws -> Response {
+        guard name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil, !name.hasPrefix("."),
+              let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Web"),
+              let data = FileManager.default.contents(atPath: url.path) else {
+            throw APIError(.notFound, "no file \(name)")
+        }
+        return fileResponse(data, name: name)
+    }
+
+    func vendorFile(_ path: String) throws -> Response {
+        guard path.range(of: "^[A-Za-z0-9._/-]+$", options: .regularExpression) != nil, !path.contains(".."),
+              let data = FileManager.default.contents(atPath: settings.leafletDirectory + "/" + path) else {
+            throw APIError(.notFound, "no file \(path) under \(settings.leafletDirectory) (install Debian's libjs-leaflet)")
+        }
+        return fileResponse(data, name: path)
+    }
+}
+
+func fileResponse(_ data: Data, name: String) -> Response {
+    let ext = URL(fileURLWithPath: name).pathExtension.lowercased()
+    let type = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+                "png": "image/png", "svg": "image/svg+xml", "json": "application/json"][ext] ?? "application/octet-stream"
+    return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func json(_ text: String, status: HTTPResponse.Status = .ok, type: String = "application/json") -> Response {
+    Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
+}
+
+func number(_ s: String?, _ name: String) throws -> Double? {
+    guard let s else { return nil }
+    guard let v = Double(s), v.isFinite else { throw APIError(.badRequest, "\(name) must be a number (got '\(s)')") }
+    return v
+}
+
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var d: UInt8 = 0
+    for k in x.indices { d |= x[k] ^ y[k] }
+    return d == 0
+}
+
+func runJSON(_ r: RunRecord, summary: Bool) -> String {
+    var w = JSONWriter()
+    w.beginObject()
+    w.field("id", Int(r.id)); w.field("name", r.name); w.field("source", r.source); w.field("status", r.status)
+    w.field("createdAt", UTC.iso(r.createdAt)); w.field("startedAt", r.startedAt.map(UTC.iso)); w.field("finishedAt", r.finishedAt.map(UTC.iso))
+    w.field("seed", String(r.seed)); w.field("speed", r.speed); w.field("simulatedTime", r.simulatedTime, digits: 1)
+    if summary {
+        w.key("summary"); if let s = r.summary { w.raw(s) } else { w.null() }
+    }
+    w.field("error", r.error)
+    w.endObject()
+    return w.text
+}
+
+/// Alert state in the shape of a public alert API (alerts.in.ua): active alerts (or, with
+/// history, every episode) with region id and name, type air_raid, start and end in UTC.
+func alertsJSON(_ c: PictureChannel, activeOnly: Bool) -> String {
+    var w = JSONWriter()
+    w.beginObject()
+    w.key("alerts"); w.beginArray()
+    for e in c.alertEpisodes where !activeOnly || e.finished == nil {
+        w.raw(alertJSON(c, e))
+    }
+    w.endArray()
+    w.key("meta"); w.beginObject(); w.field("source", c.name); w.field("last_updated_at", UTC.iso(Date())); w.endObject()
+    w.endObject()
+    return w.text
+}
+
+func alertJSON(_ c: PictureChannel, _ e: AlertEpisode) -> String {
+    var w = JSONWriter()
+    w.beginObject()
+    w.field("region_id", e.regionID); w.field("region_name", e.regionName)
+    w.field("location_type", "oblast"); w.field("alert_type", "air_raid")
+    w.field("started_at", UTC.iso(c.epoch.addingTimeInterval(e.started)))
+    w.field("finished_at", e.finished.map { UTC.iso(c.epoch.addingTimeInterval($0)) })
+    w.endObject()
+    return w.text
+}
+
+/// An API error with a message the user can act on; rendered as JSON.
+struct APIError: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var message: String
+    init(_ status: HTTPResponse.Status, _ message: String) { self.status = status; self.message = message }
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        json("{\"error\":" + JSONTextQuote(message) + "}", status: status)
+    }
+}
+
+func problemsResponse(_ status: HTTPResponse.Status, _ message: String, _ problems: [(field: String, message: String)]) -> Response {
+    var w = JSONWriter()
+    w.beginObject()
+    w.field("error", message)
+    w.key("problems"); w.beginArray()
+    for p in problems { w.beginObject(); w.field("field", p.field); w.field("message", p.message); w.endObject() }
+    w.endArray()
+    w.endObject()
+    return json(w.text, status: status)
+}
+
+/// Turns Hummingbird's own errors (no route, body too large, a bad parameter) into JSON with a message.
+struct ErrorJSONMiddleware: RouterMiddleware {
+    typealias Context = CanopyContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            throw e
+        } catch let e as HTTPError {
+            let message: String
+            switch e.status {
+            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path) (see docs/api.md)"
+            case .contentTooLarge: message = "request body larger than \(ServerSettings.maxBody >> 20) MiB"
+            default: message = e.body ?? "\(e.status)"
+            }
+            throw APIError(e.status, message)
+        }
+    }
+}
+
+/// Counts of refused requests and dropped datagrams, by kind.
+final class Counters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    func add(_ k: String, _ n: Int = 1) { lock.lock(); counts[k, default: 0] += n; lock.unlock() }
+    func get(_ k: String) -> Int { lock.lock(); defer { lock.unlock() }; return counts[k] ?? 0 }
+    func json() -> String {
+        lock.lock(); defer { lock.unlock() }
+        var w = JSONWriter()
+        w.beginObject(); for k in counts.keys.sorted() { w.field(k, counts[k]!) }; w.endObject()
+        return w.text
+    }
+}

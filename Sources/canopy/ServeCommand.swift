@@ -1,0 +1,80 @@
+import ArgumentParser
+import CanopyServer
+import Foundation
+import Hummingbird
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the web map and the API: runs stored, the picture live over WebSocket, CoT and alerts out.",
+        discussion: """
+            Open http://127.0.0.1:8080/ in a browser. Anything that writes or starts runs needs the token printed \
+            at start (kept in DATA/token). The API is described in docs/api.md.
+            """
+    )
+
+    @Option(help: "TCP port of the web map and API.")
+    var port = 8080
+    @Option(help: "Address to listen on (default: loopback only; 0.0.0.0 exposes the server to the network).")
+    var host = "127.0.0.1"
+    @Option(help: "Data directory: the run store (canopy.sqlite) and the token.")
+    var data = "canopy-data"
+    @Option(help: "A scenario to run at start.")
+    var scenario: String?
+    @Option(help: "Pace of runs: simulated seconds per wall second (0: as fast as possible).")
+    var speed = 10.0
+    @Option(help: "Token for writes (default: generated on first start and kept in DATA/token).")
+    var token: String?
+    @Option(name: .customLong("cot-udp"), help: "Send CoT events to HOST:PORT over UDP (repeatable; the TAK mesh default is 239.2.3.1:6969).")
+    var cotUDP: [String] = []
+    @Option(name: .customLong("cot-tcp"), help: "Stream CoT events to TAK clients connecting to this TCP port on loopback (0: off).")
+    var cotTCP = 0
+    @Option(help: "POST each alert change as JSON to this URL (repeatable).")
+    var webhook: [String] = []
+    @Option(help: "Live ingest: a briefing scenario (its sensors, fire units, assets and regions; its raid is ignored).")
+    var live: String?
+    @Option(name: .customLong("live-udp"), help: "Take live detections as JSON datagrams on this UDP port on loopback (0: off).")
+    var liveUDP = 0
+    @Option(help: "Simulated seconds between stored picture frames (the replay's resolution).")
+    var frameInterval = 10.0
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535 (got \(port))") }
+        guard speed >= 0 else { throw ValidationError("--speed must be ≥ 0 (got \(speed))") }
+        guard frameInterval > 0 else { throw ValidationError("--frame-interval must be > 0 (got \(frameInterval))") }
+        guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP) else { throw ValidationError("ports must be 0 to 65535") }
+    }
+
+    func run() async throws {
+        var s = ServerSettings()
+        s.host = host; s.port = port; s.dataDirectory = data; s.token = token; s.speed = speed; s.frameInterval = frameInterval
+        s.cotUDP = cotUDP; s.cotTCPPort = cotTCP; s.webhooks = webhook; s.liveBriefing = live; s.liveUDPPort = liveUDP
+        let server: CanopyServer
+        do {
+            server = try CanopyServer(settings: s)
+        } catch {
+            printError("canopy serve: \(error)")
+            throw ExitCode(1)
+        }
+        if let scenario {
+            guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else {
+                printError("canopy serve: cannot read \(scenario)")
+                throw ExitCode(1)
+            }
+            do {
+                let r = try server.runs.start(text: text, fileName: URL(fileURLWithPath: scenario).lastPathComponent, speed: speed)
+                FileHandle.standardOutput.write(Data("run \(r.id): \(r.name) at \(speed == 0 ? "full speed" : "×\(speed)")\n".utf8))
+            } catch let e as ScenarioRejection {
+                for p in e.problems { printError(p.description) }
+                throw ExitCode(1)
+            }
+        }
+        let url = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)/"
+        let token = server.token
+        let store = s.dataDirectory + "/canopy.sqlite"
+        let app = server.makeApplication { _ in
+            let banner = "Canopy serving the map at \(url)\ntoken for writes: \(token)   (Authorization: Bearer TOKEN)\ndata: \(store)\n"
+            FileHandle.standardOutput.write(Data(banner.utf8))
+        }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,376 @@
+@testable import CanopyBattle
+import CanopyCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Testing
+@testable import CanopyServer
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let quickstart = root + "/examples/quickstart.yaml"
+
+func tempDir(_ name: String) -> String {
+    let d = NSTemporaryDirectory() + "canopy-server-\(name)-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+func settings(_ dir: String, token: String = "test-token") -> ServerSettings {
+    var s = ServerSettings()
+    s.dataDirectory = dir
+    s.token = token
+    s.port = 0
+    s.speed = 0
+    return s
+}
+
+func body(_ r: TestResponse) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: r.body))) as? [String: Any] ?? [:]
+}
+
+let auth: HTTPFields = [.authorization: "Bearer test-token"]
+
+/// Polls until the run has ended (or 60 s pass).
+func waitForEnd(_ server: CanopyServer, _ id: Int64) async throws -> RunRecord {
+    for _ in 0..<600 {
+        if let r = try server.store.run(id), r.status != "running" { return r }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("run \(id) did not end within 60 s")
+    return try server.store.run(id)!
+}
+
+@Suite("Server API")
+struct ServerAPITests {
+    @Test("health, geography and the web map are served without a token")
+    func reads() async throws {
+        let server = try CanopyServer(settings: settings(tempDir("reads")))
+        try await server.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/health", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(body(r)["status"] as? String == "ok")
+            }
+            try await client.execute(uri: "/api/geo/regions", method: .get) { r in
+                #expect(r.status == .ok)
+                let features = body(r)["features"] as? [Any]
+                #expect(features?.count == 27)
+            }
+            try await client.execute(uri: "/", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains("/vendor/leaflet/leaflet.js"))
+            }
+            try await client.execute(uri: "/app/app.js", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/app/..%2Fserver.swift", method: .get) { r in #expect(r.status == .notFound) }
+            try await client.execute(uri: "/api/nothing", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect((body(r)["error"] as? String)?.contains("no such endpoint") == true)
+            }
+        }
+    }
+
+    @Test("writes need the token; a bad scenario is refused with each problem's field")
+    func tokenAndValidation() async throws {
+        let server = try CanopyServer(settings: settings(tempDir("token")))
+        try await server.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/runs", method: .post, body: ByteBuffer(string: "name: x")) { r in
+                #expect(r.status == .unauthorized)
+                #expect((body(r)["error"] as? String)?.contains("token") == true)
+            }
+            try await client.execute(uri: "/api/runs", method: .post, headers: [.authorization: "Bearer wrong"], body: ByteBuffer(string: "name: x")) { r in
+                #expect(r.status == .unauthorized)
+            }
+            let bad = "name: bad\norigin: {lat: 50, lon: 30}\nfireUnits: 3\n"
+            try await client.execute(uri: "/api/runs?file=bad.yaml", method: .post, headers: auth, body: ByteBuffer(string: bad)) { r in
+                #expect(r.status == .unprocessableContent)
+                let problems = body(r)["problems"] as? [[String: Any]] ?? []
+                #expect(problems.contains { $0["field"] as? String == "fireUnits" })
+            }
+            try await client.execute(uri: "/api/runs?file=x.json", method: .post, headers: auth, body: ByteBuffer(string: "{not json")) { r in
+                #expect(r.status == .unprocessableContent)
+                #expect(!(body(r)["problems"] as? [Any] ?? []).isEmpty)
+            }
+            try await client.execute(uri: "/api/runs?speed=fast", method: .post, headers: auth, body: ByteBuffer(string: "x: 1")) { r in
+                #expect(r.status == .badRequest)
+                #expect((body(r)["error"] as? String)?.contains("speed") == true)
+            }
+            // Larger than the limit: refused, not read into memory.
+            let huge = ByteBuffer(repeating: UInt8(ascii: "#"), count: ServerSettings.maxBody + 1)
+            try await client.execute(uri: "/api/runs", method: .post, headers: auth, body: huge) { r in
+                #expect(r.status == .contentTooLarge)
+            }
+            try await client.execute(uri: "/api/runs", method: .get) { r in
+                #expect((body(r)["runs"] as? [Any])?.isEmpty == true)
+            }
+        }
+    }
+
+    @Test("a run of the quickstart: created, finished, its summary, events, tracks, frames and alerts served and stored")
+    func runLifecycle() async throws {
+        let dir = tempDir("run")
+        let server = try CanopyServer(settings: settings(dir))
+        let text = try String(contentsOfFile: quickstart, encoding: .utf8)
+        let box = MessageLog()
+        try await server.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/runs?file=quickstart.yaml&speed=0&seed=7", method: .post, headers: auth, body: ByteBuffer(string: text)) { r in
+                #expect(r.status == .created)
+                box.add(String(body(r)["id"] as? Int ?? 0))
+                #expect(body(r)["seed"] as? String == "7")
+            }
+        }
+        let id = Int64(box.items.first ?? "0") ?? 0
+        try await server.makeApplication().test(.router) { client in
+            let run = try await waitForEnd(server, id)
+            #expect(run.status == "finished")
+            try await client.execute(uri: "/api/runs/\(id)", method: .get) { r in
+                let summary = body(r)["summary"] as? [String: Any]
+                #expect(summary != nil)
+            }
+            try await client.execute(uri: "/api/runs/\(id)/events?type=launch", method: .get) { r in
+                let events = body(r)["events"] as? [[String: Any]] ?? []
+                #expect(events.count == 6)   // five Shaheds and one Kh-101
+                #expect(events.allSatisfy { $0["type"] as? String == "launch" })
+            }
+            try await client.execute(uri: "/api/runs/\(id)/events?format=ndjson", method: .get) { r in
+                #expect(r.headers[.contentType] == "application/x-ndjson")
+                #expect(String(buffer: r.body).split(separator: "\n").count > 20)
+            }
+            try await client.execute(uri: "/api/runs/\(id)/tracks", method: .get) { r in
+                #expect(!(body(r)["tracks"] as? [Any] ?? []).isEmpty)
+            }
+            var times: [Double] = []
+            try await client.execute(uri: "/api/runs/\(id)/frames", method: .get) { r in
+                times = (body(r)["times"] as? [NSNumber] ?? []).map(\.doubleValue)
+                #expect(times.count > 10)
+                #expect(times == times.sorted())
+            }
+            try await client.execute(uri: "/api/runs/\(id)/frames?from=\(times[5])&to=\(times[7])", method: .get) { r in
+                let frames = body(r)["frames"] as? [[String: Any]] ?? []
+                #expect(frames.count == 3)
+                #expect((frames.first?["fireUnits"] as? [Any])?.count == 5)
+            }
+            // Some frame of the raid shows confirmed tracks with a class and a predicted path.
+            try await client.execute(uri: "/api/runs/\(id)/frames?from=0&to=1e9&limit=1000", method: .get) { r in
+                let frames = body(r)["frames"] as? [[String: Any]] ?? []
+                let tracks = frames.flatMap { $0["tracks"] as? [[String: Any]] ?? [] }
+                #expect(!tracks.isEmpty)
+                #expect(tracks.contains { ($0["path"] as? [Any])?.count ?? 0 > 1 && $0["class"] as? String != "unknown" })
+            }
+            try await client.execute(uri: "/api/runs/\(id)/alerts", method: .get) { r in
+                let alerts = body(r)["alerts"] as? [[String: Any]] ?? []
+                #expect(!alerts.isEmpty)
+                for a in alerts {
+                    #expect(a["alert_type"] as? String == "air_raid")
+                    #expect((a["region_id"] as? String)?.hasPrefix("UA-") == true)
+                    #expect((a["started_at"] as? String)?.hasSuffix("Z") == true)
+                    #expect(a["finished_at"] is String)   // the run is over: every alert has ended
+                }
+            }
+            try await client.execute(uri: "/api/runs/\(id)", method: .delete) { r in #expect(r.status == .unauthorized) }
+        }
+        // The store outlives the server: a new server on the same directory has the run, its
+        // events and frames.
+        let again = try CanopyServer(settings: settings(dir))
+        let stored = try #require(try again.store.run(id))
+        #expect(stored.status == "finished")
+        #expect(try again.store.eventCount(id) > 20)
+        #expect(try again.store.frameTimes(id).count > 10)
+        try await again.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/runs/\(id)", method: .delete, headers: auth) { r in #expect(r.status == .noContent) }
+            try await client.execute(uri: "/api/runs/\(id)", method: .get) { r in #expect(r.status == .notFound) }
+        }
+    }
+
+    @Test("a run going when the server stops is marked interrupted on restart")
+    func interrupted() throws {
+        let dir = tempDir("interrupted")
+        let store = try RunStore(directory: dir)
+        let r = try store.createRun(name: "x", source: "simulation", seed: 1, speed: 1, scenarioFile: "x.yaml", scenarioText: "")
+        try store.markStarted(r.id, at: Date())
+        let reopened = try RunStore(directory: dir)
+        #expect(try reopened.run(r.id)?.status == "interrupted")
+    }
+
+    @Test("the token is generated once and kept in the data directory")
+    func tokenKept() throws {
+        let dir = tempDir("tokenfile")
+        var s = settings(dir)
+        s.token = nil
+        let a = try CanopyServer(settings: s)
+        let b = try CanopyServer(settings: s)
+        #expect(a.token.count == 48)
+        #expect(a.token == b.token)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/token")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+}
+
+@Suite("Picture stream")
+struct PictureStreamTests {
+    func picture(_ t: Double, tracks: [Int]) -> Picture {
+        Picture(time: t, tracks: tracks.map { id in
+            Picture.TrackView(id: id, threatClass: "drone", classProbabilities: [], latitude: 50 + t * 1e-3, longitude: 30, altitude: 100,
+                              course: 90, speed: 50, climb: 0, sigmaHorizontal: 100, sigmaVertical: 50, aimAsset: nil,
+                              aimLatitude: 50, aimLongitude: 30, timeToImpact: nil, valueAtRisk: 0, rank: 1, engagedBy: nil,
+                              predicted: [], lastUpdate: t)
+        }, fireUnits: [], engagements: [], regions: [
+            Picture.RegionView(id: "UA-30", name: "Kyiv", alert: t >= 2, since: t >= 2 ? 2 : nil, expectedImpact: nil),
+        ])
+    }
+
+    @Test("deltas carry only what changed, and removals")
+    func deltas() throws {
+        var d = PictureDiffer()
+        let first = try JSONSerialization.jsonObject(with: Data(d.delta(picture(0, tracks: [1, 2]), events: [], status: "running").utf8)) as! [String: Any]
+        #expect(((first["tracks"] as! [String: Any])["upsert"] as! [Any]).count == 2)
+        let same = try JSONSerialization.jsonObject(with: Data(d.delta(picture(0, tracks: [1, 2]), events: [], status: "running").utf8)) as! [String: Any]
+        #expect(((same["tracks"] as! [String: Any])["upsert"] as! [Any]).isEmpty)
+        #expect(((same["regions"] as! [String: Any])["upsert"] as! [Any]).isEmpty)
+        let next = try JSONSerialization.jsonObject(with: Data(d.delta(picture(3, tracks: [2, 3]), events: ["{\"t\":3,\"type\":\"x\"}"], status: "running").utf8)) as! [String: Any]
+        let t = next["tracks"] as! [String: Any]
+        #expect((t["upsert"] as! [[String: Any]]).map { $0["id"] as! Int } == [2, 3])
+        #expect(t["remove"] as! [String] == ["1"])
+        #expect(((next["regions"] as! [String: Any])["upsert"] as! [[String: Any]]).first?["alert"] as? Bool == true)
+        #expect((next["events"] as! [Any]).count == 1)
+        let snap = try JSONSerialization.jsonObject(with: Data(d.snapshot(status: "running", recentEvents: []).utf8)) as! [String: Any]
+        #expect((snap["tracks"] as! [Any]).count == 2)
+    }
+
+    @Test("a subscriber that falls behind is dropped; the others get every message")
+    func slowSubscriberDropped() async throws {
+        let channel = PictureChannel(name: "t", epoch: Date(), queueLimit: 4)
+        let slow = channel.subscribe()
+        let fast = channel.subscribe()
+        var received = 0
+        let reader = Task { var n = 0; for await _ in fast.stream { n += 1 }; return n }
+        for k in 0..<10 {
+            channel.publish(picture(Double(k), tracks: [1]), events: [], status: "running")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(channel.subscribersDropped == 1)
+        #expect(channel.subscriberCount == 1)
+        channel.close(status: "finished")
+        received = await reader.value
+        #expect(received == 12)   // the opening status, ten deltas, the closing status
+        var slowCount = 0
+        for await _ in slow.stream { slowCount += 1 }
+        #expect(slowCount == 4)   // what its queue held when it was dropped
+    }
+
+    @Test("alert episodes: on with its start, off with its end")
+    func episodes() {
+        let channel = PictureChannel(name: "t", epoch: Date(timeIntervalSince1970: 1_800_000_000))
+        let on = channel.publish(picture(2, tracks: []), events: [], status: "running")
+        #expect(on.count == 1 && on[0].finished == nil && on[0].started == 2)
+        var p = picture(9, tracks: [])
+        p.regions[0].alert = false
+        let off = channel.publish(p, events: [], status: "running")
+        #expect(off.count == 1 && off[0].finished == 9)
+        let json = alertsJSON(channel, activeOnly: false)
+        #expect(json.contains("\"started_at\":\"2027-01-15T08:00:02.000Z\""))
+        #expect(json.contains("\"finished_at\":\"2027-01-15T08:00:09.000Z\""))
+        #expect(alertsJSON(channel, activeOnly: true).contains("\"alerts\":[]"))
+    }
+}
+
+@Suite("Live server")
+struct LiveServerTests {
+    @Test("WebSocket: a snapshot, then deltas about once a second, then the end")
+    func webSocketStream() async throws {
+        var s = settings(tempDir("ws"))
+        s.speed = 120
+        let server = try CanopyServer(settings: s)
+        let text = try String(contentsOfFile: quickstart, encoding: .utf8)
+        let run = try server.runs.start(text: text, fileName: "quickstart.yaml", speed: 120)
+        try await server.makeApplication().test(.live) { client in
+            let port = client.port!
+            let messages = MessageLog()
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws?run=\(run.id)", logger: Logger(label: "test")) { inbound, _, _ in
+                var n = 0
+                for try await frame in inbound.messages(maxSize: 1 << 24) {
+                    if case .text(let t) = frame { messages.add(t) }
+                    n += 1
+                    if n >= 4 { break }
+                }
+            }
+            let all = messages.items
+            #expect(all.count == 4)
+            let first = try JSONSerialization.jsonObject(with: Data(all[0].utf8)) as? [String: Any]
+            #expect(first?["type"] as? String == "snapshot" || first?["type"] as? String == "status")
+            let second = try JSONSerialization.jsonObject(with: Data(all[1].utf8)) as? [String: Any]
+            #expect(second?["type"] as? String == "delta")
+            #expect((second?["tracks"] as? [String: Any])?["upsert"] != nil)
+        }
+        _ = server.runs.cancel(run.id)
+    }
+
+    @Test("live ingest: radar plots of a target make a confirmed track; bad items are named")
+    func liveIngest() throws {
+        let live = try LiveSession(briefingPath: quickstart, autoTick: false)
+        // A drone flying west at 50 m/s, 1.5 km up, seen by the medium radar every 5 s.
+        let radar = live.briefing.sensors[0]
+        let frame = LocalFrame(origin: radar.position)
+        var sent = 0
+        for k in 0..<24 {
+            let t = Double(k) * 5
+            let target = WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500))
+            let aer = AER(enu: frame.enu(ecef: target))
+            let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation))}"
+            let r = live.ingest(Data(item.utf8))
+            #expect(r.accepted == 1, "\(r.problems)")
+            sent += r.accepted
+            live.tick(at: t + 0.5)
+        }
+        #expect(sent == 24)
+        let picture = try #require(live.channel.latest)
+        #expect(picture.tracks.count == 1)
+        let trk = try #require(picture.tracks.first)
+        #expect(abs(trk.speed - 50) < 10)
+        #expect(abs(trk.course - 270) < 10)
+
+        let bad = live.ingest(Data("""
+            {"detections": [{"kind": "radar", "sensor": "nope", "range": 1, "azimuth": 0, "elevation": 0},
+                            {"kind": "sonar"}, {"kind": "citizen", "lat": 50.4, "lon": 30.5},
+                            {"kind": "acoustic", "sensor": "R-medium-Kyiv-E", "bearing": 10}, 7]}
+            """.utf8))
+        #expect(bad.accepted == 0)
+        #expect(bad.problems.count == 5)
+        #expect(bad.problems[0].hasPrefix("detections[0].sensor"))
+        #expect(bad.problems[1].contains("must be radar, acoustic or citizen"))
+        #expect(bad.problems[2].contains("bearing"))
+        #expect(bad.problems[3].hasPrefix("detections[3].sensor"))
+        #expect(bad.problems[4].hasPrefix("detections[4]: must be an object"))
+        #expect(live.ingest(Data("{oops".utf8)).problems.first?.hasPrefix("malformed JSON") == true)
+        // Older than the out-of-sequence window: refused and counted, not applied out of order.
+        let late = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":0,\"range\":5000,\"azimuth\":1,\"elevation\":1}".utf8))
+        #expect(late.accepted == 0 && late.problems[0].contains("out-of-sequence window"))
+    }
+
+    @Test("CoT: one clean event per track, types by class")
+    func cotEvents() throws {
+        let t = Picture.TrackView(id: 42, threatClass: "cruise", classProbabilities: [], latitude: 50.4501, longitude: 30.5234, altitude: 1500,
+                                  course: 275, speed: 250, climb: -6.5, sigmaHorizontal: 150, sigmaVertical: 200, aimAsset: "Kyiv <centre>",
+                                  aimLatitude: 50.45, aimLongitude: 30.52, timeToImpact: 120, valueAtRisk: 1, rank: 1, engagedBy: nil,
+                                  predicted: [], lastUpdate: 0)
+        let xml = CoTOut.event(track: t, source: "live", now: Date(timeIntervalSince1970: 1_800_000_000.504), stale: 15)
+        #expect(xml.hasPrefix("<event version=\"2.0\" uid=\"canopy.live.trk.00042\" type=\"a-h-A-W-M-L\" how=\"m-f\" time=\"2027-01-15T08:00:00.504Z\""))
+        #expect(xml.contains("stale=\"2027-01-15T08:00:15.504Z\""))
+        #expect(xml.contains("<point lat=\"50.450100\" lon=\"30.523400\" hae=\"1500.0\" ce=\"150.0\" le=\"200.0\"/>"))
+        #expect(xml.contains("<track course=\"275.0\" speed=\"250.0\""))
+        #expect(xml.contains("Kyiv &lt;centre&gt;"))
+        #expect(xml.hasSuffix("</event>"))
+        let types = ["drone": "a-h-A-M-F-Q", "decoy": "a-h-A-W-D", "cruise": "a-h-A-W-M-L", "supersonic-cruise": "a-h-A-W-M-L",
+                     "ballistic": "a-h-A-W-M-S-S", "aeroballistic": "a-h-A-W-M-A-S", "unknown": "a-u-A"]
+        for (c, type) in types { #expect(CoTOut.type(of: c) == type) }
+    }
+}
+
+final class MessageLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
