@@ -15,6 +15,7 @@ final class CoTOut: @unchecked Sendable {
     private var listenSocket: Int32 = -1
     private var clients: [Int32] = []
     private(set) var sent = 0
+    private var unitsSent: [String: Date] = [:]
     /// Seconds after `time` that an event goes stale (a few update periods).
     let staleAfter = 15.0
 
@@ -83,9 +84,13 @@ final class CoTOut: @unchecked Sendable {
         let now = Date()
         var events: [String] = []
         for t in picture.tracks { events.append(Self.event(track: t, source: channel.name, now: now, stale: staleAfter)) }
-        for f in picture.fireUnits { events.append(Self.event(fireUnit: f, source: channel.name, now: now, stale: 60)) }
         lock.lock()
         defer { lock.unlock() }
+        // Fire units stand still: sent on the first picture and then every 20 s (stale after 60 s).
+        if now.timeIntervalSince(unitsSent[channel.name] ?? .distantPast) >= 20 {
+            unitsSent[channel.name] = now
+            for f in picture.fireUnits { events.append(Self.event(fireUnit: f, source: channel.name, now: now, stale: 60)) }
+        }
         for e in events {
             let bytes = Array(e.utf8)
             for var d in destinations {

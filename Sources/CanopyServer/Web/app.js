@@ -175,6 +175,16 @@ function drawPanel() {
 
 function setTable(table, list) { table.clear(); for (const x of list) table.set(String(x.id), x); }
 
+// On opening a run, frame the defence: its fire units and 150 km around them.
+let framed = false;
+function frameDefence() {
+  if (framed || state.units.size === 0) return;
+  framed = true;
+  const pts = [...state.units.values()].map((u) => L.latLng(u.lat, u.lon));
+  const b = L.latLngBounds(pts);
+  map.fitBounds(b.pad(0.05).extend(L.latLng(b.getSouth() - 1.3, b.getWest() - 2.0)).extend(L.latLng(b.getNorth() + 1.3, b.getEast() + 2.0)), { maxZoom: 9 });
+}
+
 function applyMessage(m) {
   if (m.type === "snapshot") {
     setTable(state.tracks, m.tracks); setTable(state.units, m.fireUnits); setTable(state.engagements, m.engagements); setTable(state.regions, m.regions);
@@ -187,6 +197,7 @@ function applyMessage(m) {
     state.time = m.time; addEvents(m.events || []);
   }
   if (m.status) setStatus(m.status);
+  frameDefence();
   drawPicture();
 }
 
@@ -219,6 +230,7 @@ async function openRun(id) {
   stopReplay();
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
   state.runId = id;
+  framed = false;
   resetPicture();
   let status = "live";
   if (id !== "live") {
@@ -283,6 +295,7 @@ async function showReplayAt(t) {
   if (!f) return;
   setTable(state.tracks, f.tracks); setTable(state.units, f.fireUnits); setTable(state.engagements, f.engagements); setTable(state.regions, f.regions);
   state.time = t;
+  frameDefence();
   if (t < lastReplayT) { layers.marks.clearLayers(); $("events").innerHTML = ""; lastReplayT = -1; }
   addEvents(state.replay.events.filter((e) => e.t > lastReplayT && e.t <= t));
   lastReplayT = t;
