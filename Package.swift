@@ -84,6 +84,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A load test of `canopy serve` (WebSocket clients, a live feed, a burst of bad requests).
+        .executableTarget(
+            name: "canopy-load",
+            dependencies: [
+                "CanopyCore",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CanopyCoreTests", dependencies: ["CanopyCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CanopyScenarioTests", dependencies: ["CanopyScenario"]),
         .testTarget(name: "CanopyTrackingTests", dependencies: ["CanopyTracking"], resources: [.copy("Fixtures")]),

@@ -55,16 +55,36 @@ public final class LiveSession: @unchecked Sendable {
     /// Wall seconds since the epoch; with a manual clock, the time of the last tick.
     var now: Double { autoTick ? Date().timeIntervalSince(epoch) : lastCycle }
 
+    /// The wall-clock loop: a decision cycle every doctrine cycle, and the picture (predicted to
+    /// now) published every second between cycles, so that clients see about 1 Hz.
     func loop() {
         let period = max(briefing.doctrine.cycle, 0.5)
+        var nextPublish = 1.0
         while true {
-            Thread.sleep(forTimeInterval: min(period, 1))
+            let wait = min(nextPublish, lastCycle + period) - now
+            if wait > 0 { Thread.sleep(forTimeInterval: min(wait, 1)) }
             lock.lock()
-            let stop = stopped, due = now - lastCycle >= period - 1e-3
+            let stop = stopped, t = now, due = t - lastCycle >= period - 1e-3
             lock.unlock()
             if stop { return }
-            if due { tick(at: now) }
+            if due {
+                tick(at: t)
+                nextPublish = t + 1
+            } else if t >= nextPublish {
+                publishPicture(at: t)
+                nextPublish = t + 1
+            }
         }
+    }
+
+    /// Publishes the picture predicted to `t`, between decision cycles.
+    func publishPicture(at t: Double) {
+        lock.lock()
+        let picture = battle.picture(now: t)
+        lock.unlock()
+        let changes = channel.publish(picture, events: [], status: "live")
+        onPicture?(channel, picture)
+        for c in changes { onAlertChange?(channel, c) }
     }
 
     /// One decision cycle at session time `t` (seconds since the epoch): track what arrived,

@@ -30,12 +30,14 @@ public final class PictureChannel: @unchecked Sendable {
 
     /// Publishes a picture and the events since the last one: one delta, computed once,
     /// queued to every subscriber.
+    /// With `alertsFromPicture`, alert episodes are read off the pictures' regions (right when
+    /// every cycle is published, as in a live session); runs record them from their events instead.
     @discardableResult
-    func publish(_ p: Picture, events: [String], status s: String) -> [AlertEpisode] {
+    func publish(_ p: Picture, events: [String], status s: String, alertsFromPicture: Bool = true) -> [AlertEpisode] {
         lock.lock()
         defer { lock.unlock() }
         var changed: [AlertEpisode] = []
-        for r in p.regions {
+        for r in p.regions where alertsFromPicture {
             if r.alert, openEpisode[r.id] == nil {
                 openEpisode[r.id] = episodes.count
                 episodes.append(AlertEpisode(regionID: r.id, regionName: r.name, started: r.since ?? p.time, finished: nil))
@@ -60,6 +62,21 @@ public final class PictureChannel: @unchecked Sendable {
             subscribersDropped += 1
         }
         return changed
+    }
+
+    /// Records an alert change (from a run's event log); returns the episode as changed.
+    func recordAlert(regionID: String, name: String, on: Bool, time: Double) -> AlertEpisode? {
+        lock.lock()
+        defer { lock.unlock() }
+        if on {
+            guard openEpisode[regionID] == nil else { return nil }
+            openEpisode[regionID] = episodes.count
+            episodes.append(AlertEpisode(regionID: regionID, regionName: name, started: time, finished: nil))
+            return episodes[episodes.count - 1]
+        }
+        guard let k = openEpisode.removeValue(forKey: regionID) else { return nil }
+        episodes[k].finished = time
+        return episodes[k]
     }
 
     /// Marks the stream ended: subscribers get a last status message and their streams finish.

@@ -152,8 +152,18 @@ final class RunJob: @unchecked Sendable {
         // Store events and (every frameInterval simulated seconds) a frame.
         let events = sim.events
         var newEvents: [(time: Double, kind: String, json: String)] = []
+        var alertChanges: [AlertEpisode] = []
         if eventsStored < events.count {
-            for e in events[eventsStored...] { newEvents.append((e.time, e.kind, Self.eventJSON(e))) }
+            for e in events[eventsStored...] {
+                newEvents.append((e.time, e.kind, Self.eventJSON(e)))
+                if e.kind == "alert_on" || e.kind == "alert_off" {
+                    var id = "", name = ""
+                    for (k, v) in e.fields {
+                        if case .string(let s) = v { if k == "region" { id = s } else if k == "name" { name = s } }
+                    }
+                    if let c = channel.recordAlert(regionID: id, name: name, on: e.kind == "alert_on", time: e.time) { alertChanges.append(c) }
+                }
+            }
         }
         var frame: (seq: Int, time: Double, json: String)? = nil
         if frameDue || force {
@@ -167,13 +177,13 @@ final class RunJob: @unchecked Sendable {
             FileHandle.standardError.write(Data("canopy serve: run \(id): cannot store events: \(error)\n".utf8))
         }
         eventsStored = events.count
+        for c in alertChanges { manager.onAlertChange?(channel, c) }
         if published || force {
             let fresh = events.count > eventsPublished ? events[eventsPublished...].map(Self.eventJSON) : []
             eventsPublished = events.count
-            let changes = channel.publish(picture, events: fresh, status: "running")
+            channel.publish(picture, events: fresh, status: "running", alertsFromPicture: false)
             lastPublish = .now
             manager.onPicture?(channel, picture)
-            for c in changes { manager.onAlertChange?(channel, c) }
         }
     }
 }

@@ -8,6 +8,9 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CanopyServer
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -288,7 +291,7 @@ struct LiveServerTests {
         try await server.makeApplication().test(.live) { client in
             let port = client.port!
             let messages = MessageLog()
-            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws?run=\(run.id)", logger: Logger(label: "test")) { inbound, _, _ in
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws?run=\(run.id)", configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "test")) { inbound, _, _ in
                 var n = 0
                 for try await frame in inbound.messages(maxSize: 1 << 24) {
                     if case .text(let t) = frame { messages.add(t) }
@@ -347,6 +350,66 @@ struct LiveServerTests {
         // Older than the out-of-sequence window: refused and counted, not applied out of order.
         let late = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":0,\"range\":5000,\"azimuth\":1,\"elevation\":1}".utf8))
         #expect(late.accepted == 0 && late.problems[0].contains("out-of-sequence window"))
+    }
+
+    @Test("webhook: every alert change of a run is POSTed, on then off, in the alert-API shape")
+    func webhook() async throws {
+        let received = MessageLog()
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            let b = try await request.body.collect(upTo: 1 << 20)
+            received.add(String(buffer: b))
+            return .ok
+        }
+        let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await receiver.test(.live) { client in
+            var s = settings(tempDir("hook"))
+            s.webhooks = ["http://127.0.0.1:\(client.port!)/hook"]
+            let server = try CanopyServer(settings: s)
+            let run = try server.runs.start(text: try String(contentsOfFile: quickstart, encoding: .utf8), fileName: "quickstart.yaml", speed: 0)
+            _ = try await waitForEnd(server, run.id)
+            let episodes = try #require(server.runs.channel(run.id)?.alertEpisodes)
+            // Deliveries are asynchronous: wait for them.
+            for _ in 0..<100 where received.items.count < 2 * episodes.count { try await Task.sleep(for: .milliseconds(50)) }
+            let posts = received.items.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(!episodes.isEmpty)
+            #expect(posts.count == 2 * episodes.count)
+            #expect(posts.filter { $0["event"] as? String == "alert_on" }.count == episodes.count)
+            #expect(posts.allSatisfy { ($0["alert"] as? [String: Any])?["alert_type"] as? String == "air_raid" })
+            #expect(posts.allSatisfy { $0["source"] as? String == "run-\(run.id)" })
+        }
+    }
+
+    @Test("live ingest over UDP: a good datagram is taken, a malformed one counted and dropped")
+    func liveUDP() async throws {
+        // A free UDP port: bind to 0 and read it back.
+        let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &len) } }
+        close(probe)
+        let port = Int(UInt16(bigEndian: a.sin_port))
+        let live = try LiveSession(briefingPath: quickstart, udpPort: port, autoTick: false)
+        defer { live.stop() }
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(s, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(s)
+        }
+        send("{\"kind\":\"radar\",\"sensor\":\"R-medium-Kyiv-E\",\"t\":0,\"range\":40000,\"azimuth\":80,\"elevation\":2}")
+        send("\u{00}\u{ff}garbage")
+        for _ in 0..<100 {
+            if live.statusJSON().contains("\"datagrams\":2") { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let status = try JSONSerialization.jsonObject(with: Data(live.statusJSON().utf8)) as! [String: Any]
+        #expect(status["datagrams"] as? Int == 2)
+        #expect(status["malformedDatagrams"] as? Int == 1)
+        #expect(status["received"] as? Int == 1)
     }
 
     @Test("CoT: one clean event per track, types by class")

@@ -320,7 +320,8 @@ $("play").onclick = () => {
   state.replay.timer = setInterval(async () => {
     if (busy) return;
     busy = true;
-    const next = Math.min(Number(scrub.max), Number(scrub.value) + 0.25 * Number($("replay-speed").value));
+    const speed = Math.max(0.1, Number($("replay-speed").value) || 30);
+    const next = Math.min(Number(scrub.max), Number(scrub.value) + 0.25 * speed);
     scrub.value = next;
     await showReplayAt(next);
     busy = false;
