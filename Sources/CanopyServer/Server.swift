@@ -123,6 +123,7 @@ public final class CanopyServer: Sendable {
         router.get("/vendor/leaflet/**") { request, context in
             try self.vendorFile(context.parameters.getCatchAll().joined(separator: "/"))
         }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/api/health") { _, _ in
             var w = JSONWriter()
             w.beginObject(); w.field("status", "ok"); w.field("runsGoing", self.runs.runningCount)
