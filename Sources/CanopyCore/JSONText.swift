@@ -44,3 +44,23 @@ public enum TextTable {
         return out
     }
 }
+
+/// Escaping text for XML and HTML (CoT events, the sweep report).
+public enum MarkupText {
+    /// `s` with &, <, >, " and ' replaced by their entities.
+    public static func escape(_ s: String) -> String {
+        var o = ""
+        o.reserveCapacity(s.utf8.count)
+        for ch in s {
+            switch ch {
+            case "&": o += "&amp;"
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "\"": o += "&quot;"
+            case "'": o += "&#39;"
+            default: o.append(ch)
+            }
+        }
+        return o
+    }
+}

@@ -48,18 +48,8 @@ final class CoTOut: @unchecked Sendable {
     }
 
     static func listen(port: Int) throws -> Int32 {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard s >= 0 else { throw ServerError("cannot open a TCP socket for CoT: errno \(errno)") }
-        var one: Int32 = 1
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0, Glibc.listen(s, 16) == 0 else {
+        let s = try Loopback.bound(Int32(SOCK_STREAM.rawValue), port: port, what: "CoT streaming (--cot-tcp)")
+        guard Glibc.listen(s, 16) == 0 else {
             close(s)
             throw ServerError("cannot listen for CoT clients on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
         }
@@ -155,19 +145,35 @@ final class CoTOut: @unchecked Sendable {
     }
 }
 
-func xmlEscape(_ s: String) -> String {
-    var o = ""
-    for c in s {
-        switch c {
-        case "&": o += "&amp;"
-        case "<": o += "&lt;"
-        case ">": o += "&gt;"
-        case "\"": o += "&quot;"
-        case "'": o += "&apos;"
-        default: o.append(c)
-        }
+func xmlEscape(_ s: String) -> String { MarkupText.escape(s) }
+
+/// A loopback IPv4 address and a socket bound to it.
+enum Loopback {
+    static func address(port: Int) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return addr
     }
-    return o
+
+    /// A socket of `type` bound to 127.0.0.1:port; `what` names it in the error.
+    static func bound(_ type: Int32, port: Int, what: String) throws -> Int32 {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { throw ServerError("cannot open a socket for \(what): \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = address(port: port)
+        let ok = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else {
+            let why = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw ServerError("cannot bind \(what) to 127.0.0.1:\(port): \(why)")
+        }
+        return fd
+    }
 }
 
 struct ServerError: Error, CustomStringConvertible {
@@ -180,16 +186,7 @@ final class UDPListener: @unchecked Sendable {
     let socketFD: Int32
     let port: Int
     init(port: Int, handler: @escaping @Sendable (Data) -> Void) throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw ServerError("cannot open a UDP socket: errno \(errno)") }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { Glibc.close(fd); throw ServerError("cannot take UDP detections on 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+        let fd = try Loopback.bound(Int32(SOCK_DGRAM.rawValue), port: port, what: "live detections (--live-udp)")
         self.port = port
         socketFD = fd
         let t = Thread {
@@ -214,7 +211,9 @@ import FoundationNetworking
 final class Webhooks: @unchecked Sendable {
     let urls: [URL]
     private let lock = NSLock()
-    private(set) var sent = 0, failed = 0
+    private var _sent = 0, _failed = 0
+    var sent: Int { lock.lock(); defer { lock.unlock() }; return _sent }
+    var failed: Int { lock.lock(); defer { lock.unlock() }; return _failed }
     init(urls: [String]) { self.urls = urls.compactMap(URL.init(string:)) }
 
     func send(channel: PictureChannel, episode: AlertEpisode) {
@@ -227,14 +226,14 @@ final class Webhooks: @unchecked Sendable {
         w.endObject()
         let body = Data(w.text.utf8)
         for url in urls {
-            var req = URLRequest(url: url, timeoutInterval: 5)
+            var req = URLRequest(url: url, timeoutInterval: 15)
             req.httpMethod = "POST"
             req.setValue("application/json", forHTTPHeaderField: "Content-Type")
             req.httpBody = body
             URLSession.shared.dataTask(with: req) { [weak self] _, response, error in
                 guard let self else { return }
                 let ok = error == nil && ((response as? HTTPURLResponse).map { (200..<300).contains($0.statusCode) } ?? false)
-                self.lock.lock(); if ok { self.sent += 1 } else { self.failed += 1 }; self.lock.unlock()
+                self.lock.lock(); if ok { self._sent += 1 } else { self._failed += 1 }; self.lock.unlock()
             }.resume()
         }
     }

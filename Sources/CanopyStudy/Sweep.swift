@@ -300,17 +300,5 @@ public struct SweepReport {
         return String(format: "%.3g", x)
     }
 
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for ch in s {
-            switch ch {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default: o.append(ch)
-            }
-        }
-        return o
-    }
+    static func escape(_ s: String) -> String { MarkupText.escape(s) }
 }

@@ -369,8 +369,12 @@ struct LiveServerTests {
             let run = try server.runs.start(text: try String(contentsOfFile: quickstart, encoding: .utf8), fileName: "quickstart.yaml", speed: 0)
             _ = try await waitForEnd(server, run.id)
             let episodes = try #require(server.runs.channel(run.id)?.alertEpisodes)
-            // Deliveries are asynchronous: wait for them.
-            for _ in 0..<100 where received.items.count < 2 * episodes.count { try await Task.sleep(for: .milliseconds(50)) }
+            // Deliveries are asynchronous: wait until each has succeeded or failed (a loaded
+            // machine can take seconds).
+            for _ in 0..<1200 where server.webhooks.sent + server.webhooks.failed < 2 * episodes.count {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(server.webhooks.failed == 0)
             let posts = received.items.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(!episodes.isEmpty)
             #expect(posts.count == 2 * episodes.count)

@@ -3,6 +3,12 @@
 // beyond this server.
 "use strict";
 
+if (typeof L === "undefined") {
+  document.getElementById("map").innerHTML = '<p style="padding:2em">Leaflet is missing: the map needs Debian\'s libjs-leaflet ' +
+    "(<code>sudo apt-get install -y libjs-leaflet</code>), served from /usr/share/javascript/leaflet. The API works without it.</p>";
+  throw new Error("Leaflet is not installed");
+}
+
 const state = {
   runId: null, runStatus: null, ws: null,
   tracks: new Map(), units: new Map(), engagements: new Map(), regions: new Map(),
