@@ -5,7 +5,7 @@ import CanopySimulation
 import Foundation
 
 @main
-struct Canopy: AsyncParsableCommand {
+struct Canopy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canopy",
         abstract: "Canopy: an open engine for defending cities against missile and drone raids.",

@@ -3,7 +3,7 @@ import CanopyServer
 import Foundation
 import Hummingbird
 
-struct Serve: AsyncParsableCommand {
+struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the web map and the API: runs stored, the picture live over WebSocket, CoT and alerts out.",
         discussion: """
@@ -44,7 +44,21 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP) else { throw ValidationError("ports must be 0 to 65535") }
     }
 
-    func run() async throws {
+    /// The other commands are synchronous (and the binary's main stays synchronous, which keeps
+    /// it usable under valgrind); the server runs on the concurrency pool while this thread waits.
+    func run() throws {
+        let outcome = ServeOutcome()
+        let done = DispatchSemaphore(value: 0)
+        let command = self
+        Task {
+            do { try await command.serve() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let e = outcome.error { throw e }
+    }
+
+    func serve() async throws {
         var s = ServerSettings()
         s.host = host; s.port = port; s.dataDirectory = data; s.token = token; s.speed = speed; s.frameInterval = frameInterval
         s.cotUDP = cotUDP; s.cotTCPPort = cotTCP; s.webhooks = webhook; s.liveBriefing = live; s.liveUDPPort = liveUDP
@@ -75,6 +89,25 @@ struct Serve: AsyncParsableCommand {
             let banner = "Canopy serving the map at \(url)\ntoken for writes: \(token)   (Authorization: Bearer TOKEN)\ndata: \(store)\n"
             FileHandle.standardOutput.write(Data(banner.utf8))
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            let text = "\(error)"
+            if text.contains("Address already in use") {
+                printError("canopy serve: cannot listen on \(host):\(port): the address is in use (is another server running? choose another --port)")
+            } else if text.contains("Permission denied") {
+                printError("canopy serve: cannot listen on \(host):\(port): permission denied (ports below 1024 need privileges)")
+            } else {
+                printError("canopy serve: \(text)")
+            }
+            throw ExitCode(1)
+        }
     }
+}
+
+final class ServeOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    func set(_ e: any Error) { lock.lock(); stored = e; lock.unlock() }
+    var error: (any Error)? { lock.lock(); defer { lock.unlock() }; return stored }
 }
