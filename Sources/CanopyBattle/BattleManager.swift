@@ -136,7 +136,12 @@ public final class BattleManager {
                                                               gateProbability: t.gateProbability, processNoise: t.processNoise),
                           sensors: sensors)
         assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
-        assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise)
+        let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in
+            guard let type = b.catalogue.threats[e.threatType], let asset = b.assets.first(where: { $0.name == e.asset }) else { return nil }
+            return ExpectedThreat(threatClass: type.threatClass, count: e.count, target: asset.position,
+                                  value: asset.value * min(1, type.warheadKg * asset.damagePerKg))
+        }
+        assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise, expected: expected)
         let map = RegionMap(regions: b.regions.map { r in
             RegionMap.Region(id: r.id, name: r.name, polygons: r.polygons.map { $0.rings })
         })

@@ -445,6 +445,21 @@ public struct Doctrine: Sendable, Hashable {
     public var assignment: AssignmentRule = .optimal
     /// How tracks are assessed (class and aim point as probabilities, or single labels).
     public var assessment: AssessmentRule = .probabilistic
+    /// Threats expected beyond those in sight — a later wave, the next night's raid — at named
+    /// assets. With `assignment: optimal` they are targets the rounds may be kept for, so a
+    /// round's retention value reflects them, not only the threats already seen.
+    public var expectedThreats: [Expected] = []
+
+    public struct Expected: Sendable, Hashable {
+        /// A threat type of the catalogue.
+        public var threatType: String
+        public var count: Int
+        /// The name of the defended asset they are expected at.
+        public var asset: String
+        public init(threatType: String, count: Int, asset: String) {
+            self.threatType = threatType; self.count = count; self.asset = asset
+        }
+    }
 
     public struct Reserve: Sendable, Hashable {
         public var effectorType: String

@@ -419,7 +419,7 @@ final class Reader {
                 }
             }
         }
-        let doctrine = self.doctrine(m["doctrine"], catalogue)
+        let doctrine = self.doctrine(m["doctrine"], catalogue, assets: assets.map(\.name))
         let alerting = self.alerting(m["alerting"])
         let tracker = self.tracker(m["tracker"])
         guard problems.isEmpty, let name, let seed, let duration, let origin else { return nil }
@@ -612,10 +612,11 @@ final class Reader {
 
     // MARK: Doctrine, alerting, tracker
 
-    func doctrine(_ node: Document?, _ cat: Catalogue) -> Doctrine {
+    func doctrine(_ node: Document?, _ cat: Catalogue, assets: [String]) -> Doctrine {
         var d = Doctrine()
         guard let node, !node.isNull,
-              let m = mapping(node, "doctrine", allowed: ["mode", "salvoSize", "minKillProbability", "moneyWorth", "cycle", "reserves", "assignment", "assessment"])
+              let m = mapping(node, "doctrine", allowed: ["mode", "salvoSize", "minKillProbability", "moneyWorth", "cycle", "reserves", "assignment",
+                                                          "assessment", "expectedThreats"])
         else { return d }
         d.mode = choice(m, "mode", "doctrine", default: d.mode) ?? d.mode
         d.assignment = choice(m, "assignment", "doctrine", default: d.assignment) ?? d.assignment
@@ -638,6 +639,20 @@ final class Reader {
             }
             if rm["for"] == nil { fail(Self.join(p, "for"), "is required (the threat classes the rounds are kept for)", nil) }
             if let eff, let rounds { d.reserves.append(.init(effectorType: eff, rounds: rounds, forClasses: classes)) }
+        }
+        for (k, n) in list(m["expectedThreats"], "doctrine.expectedThreats").enumerated() {
+            let p = "doctrine.expectedThreats[\(k)]"
+            guard let em = mapping(n, p, allowed: ["type", "count", "at"]) else { continue }
+            let type = string(em, "type", p)
+            if let type, cat.threats[type] == nil { unknownType(type, "threat", Array(cat.threats.keys), Self.join(p, "type"), em["type"]) }
+            let count = integer(em, "count", p, min: 1, max: 10_000)
+            let at = string(em, "at", p)
+            if let at, !assets.contains(at) {
+                fail(Self.join(p, "at"), "must name a defended asset (got '\(at)'; assets: \(assets.joined(separator: ", ")))", em["at"])
+            }
+            if let type, let count, let at, cat.threats[type] != nil, assets.contains(at) {
+                d.expectedThreats.append(.init(threatType: type, count: count, asset: at))
+            }
         }
         return d
     }

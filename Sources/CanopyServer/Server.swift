@@ -246,6 +246,10 @@ public final class CanopyServer: Sendable {
             w.field("cotEventsSent", self.cot.sent)
             w.field("cotTCPClients", self.cot.tcpClientCount)
             w.field("webhooksSent", self.webhooks.sent); w.field("webhooksFailed", self.webhooks.failed)
+            if let live = self.live {
+                w.field("liveSubscribers", live.channel.subscriberCount)
+                w.field("liveSubscribersDropped", live.channel.subscribersDropped)
+            }
             w.endObject()
             return json(w.text)
         }

@@ -67,8 +67,8 @@ public struct SweepSpec: Sendable {
         for (i, raw) in ps.enumerated() {
             let field = "parameters[\(i)]"
             guard let p = raw as? [String: Any] else { throw fail(field, "must be a mapping with path and values, scale or keep") }
-            for k in p.keys where !["name", "path", "values", "scale", "keep"].contains(k) {
-                throw fail(field + "." + k, "unknown field (known: name, path, values, scale, keep)")
+            for k in p.keys where !["name", "path", "values", "scale", "keep", "labels"].contains(k) {
+                throw fail(field + "." + k, "unknown field (known: name, path, values, scale, keep, labels)")
             }
             guard let pathText = p["path"] as? String, !pathText.isEmpty else { throw fail(field + ".path", "missing") }
             if let problem = ScenarioOverride.problem(in: pathText) { throw fail(field + ".path", problem) }
@@ -84,7 +84,12 @@ public struct SweepSpec: Sendable {
                     let s: String
                     if let x = v as? Int { s = String(x) } else if let x = v as? Double { s = String(x) }
                     else if let x = v as? String { s = x } else if let x = v as? Bool { s = x ? "true" : "false" }
-                    else { throw fail(f, "must be a number, a word or true/false") }
+                    else if v is [Any] || v is [String: Any], JSONSerialization.isValidJSONObject(v),
+                            let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
+                        // A list or a mapping: set as a structured value (JSON is YAML's flow style).
+                        s = String(decoding: data, as: UTF8.self)
+                    }
+                    else { throw fail(f, "must be a number, a word, true/false, a list or a mapping") }
                     ops.append(.set(s)); labels.append(s)
                 case "scale":
                     guard let x = (v as? Double) ?? (v as? Int).map(Double.init), x >= 0, x.isFinite else { throw fail(f, "must be a number ≥ 0") }
@@ -93,6 +98,12 @@ public struct SweepSpec: Sendable {
                     guard let n = v as? Int, n >= 0 else { throw fail(f, "must be a whole number ≥ 0") }
                     ops.append(.keep(n)); labels.append(String(n))
                 }
+            }
+            if let given = p["labels"] {
+                guard let names = given as? [Any], names.count == labels.count else {
+                    throw fail(field + ".labels", "must be a list of \(labels.count) names, one per value")
+                }
+                labels = names.map { "\($0)" }
             }
             params.append(Parameter(name: (p["name"] as? String) ?? pathText, path: pathText, operations: ops, labels: labels))
         }

@@ -142,10 +142,15 @@ public struct Assigner: Sendable {
     /// Fraction of the envelope kept clear when planning on estimated tracks.
     public var planningMargin = 0.05
 
-    public init(doctrine: Doctrine, processNoise: Double) {
+    public init(doctrine: Doctrine, processNoise: Double, expected: [ExpectedThreat] = []) {
         self.doctrine = doctrine
         self.processNoise = processNoise
+        self.expected = expected
     }
+
+    /// Threats expected beyond those in sight: with the optimal rule, targets that rounds may be
+    /// kept for (see `optimal`).
+    public let expected: [ExpectedThreat]
 
     /// A target's predicted path from its track: straight line, or free flight for ballistic tracks.
     public static func path(track: Track, now: Double, ballistic: Bool, processNoise: Double) -> (Double) -> Vector3 {
@@ -331,7 +336,14 @@ public struct Assigner: Sendable {
         }
         for c in candidates { index(c.fireUnit, c.track) }
         for l in later { index(l.fireUnit, l.track) }
-        let T = tracks.count
+        // Expected threats beyond those in sight: phantom targets after the tracks (at most 20
+        // per entry), which a unit can serve if its type kills their class and their asset lies
+        // within its range. Rounds given to them are kept, never fired.
+        var phantomValue: [Double] = [], phantomOf: [Int] = []
+        for (g, e) in expected.enumerated() {
+            for _ in 0..<min(e.count, 20) { phantomValue.append(e.value); phantomOf.append(g) }
+        }
+        let T = tracks.count + phantomValue.count
         var nowPair: [Int: EngagementPlan] = [:], pk: [Int: Double] = [:]
         var rounds = [Int](repeating: 1, count: units.count)
         for c in candidates {
@@ -355,6 +367,12 @@ public struct Assigner: Sendable {
             guard shots > 0 else { continue }
             var row = [Double](repeating: 0, count: T), feasible = [Bool](repeating: false, count: T)
             for j in 0..<T { if let q = pk[ui * T + j] { row[j] = q; feasible[j] = true } }
+            for (j, g) in phantomOf.enumerated() {
+                let e = expected[g]
+                let q = fu.type.killProbability[e.threatClass] ?? 0
+                let reach = norm(WGS84.ecef(e.target) - fu.frame.originECEF) <= fu.type.maxRange
+                if q >= doctrine.minKillProbability && reach { row[tracks.count + j] = q; feasible[tracks.count + j] = true }
+            }
             for _ in 0..<shots {
                 weaponType.append(ui)
                 kill.append(contentsOf: row)
@@ -364,7 +382,7 @@ public struct Assigner: Sendable {
         }
         guard !weaponType.isEmpty else { return [] }
         let instance = WTAInstance(name: "decision", weapons: weaponType.count, targets: T,
-                                   values: tracks.map { max(valueOf[$0] ?? 0, 1e-9) }, killProbability: kill,
+                                   values: tracks.map { max(valueOf[$0] ?? 0, 1e-9) } + phantomValue, killProbability: kill,
                                    weaponType: weaponType, feasible: mask, weaponCost: cost)
         // One engagement per look while a second look can still be followed by a shot: the
         // earliest outcome, a decision cycle and the quickest reaction before the impact.
@@ -375,7 +393,7 @@ public struct Assigner: Sendable {
             quickest[j] = min(quickest[j], c.launchTime - now)
         }
         let cap = (0..<T).map { j in
-            firstOutcome[j] == .infinity || firstOutcome[j] + doctrine.cycle + quickest[j] < (impactOf[tracks[j]] ?? .infinity) ? 1 : 3
+            j >= tracks.count || firstOutcome[j] == .infinity || firstOutcome[j] + doctrine.cycle + quickest[j] < (impactOf[tracks[j]] ?? .infinity) ? 1 : 3
         }
         let problem = WTAProblem(instance, targetCap: cap)
         let result = WTAExact.solve(problem, timeLimit: .infinity, iterationLimit: 2_000)
@@ -383,13 +401,26 @@ public struct Assigner: Sendable {
         var chosen: [EngagementPlan] = []
         for t in 0..<problem.types {
             let ui = weaponType[problem.members[t][0]]
-            for j in 0..<T {
+            for j in 0..<tracks.count {
                 let n = Int(result.best.x[t * T + j])
                 guard n > 0, let c = nowPair[ui * T + j] else { continue }
                 for _ in 0..<n { chosen.append(c) }
             }
         }
         return Self.book(chosen, oncePerTrack: false, now: now, assessments: assessments, fireUnits: fireUnits)
+    }
+}
+
+/// Threats expected beyond those in sight (a later wave, the next raid): `count` threats of a
+/// class at an asset, each worth `value` (value units: the asset's value times the damage a
+/// threat of that type does there).
+public struct ExpectedThreat: Sendable, Hashable {
+    public var threatClass: ThreatClass
+    public var count: Int
+    public var target: Geodetic
+    public var value: Double
+    public init(threatClass: ThreatClass, count: Int, target: Geodetic, value: Double) {
+        self.threatClass = threatClass; self.count = count; self.target = target; self.value = value
     }
 }
 

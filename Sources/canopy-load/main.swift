@@ -189,6 +189,24 @@ let epoch = iso.date(from: epochText)!.timeIntervalSince1970
 
 let feeder = Feeder(targets: o.tracks, radar: radar, udpPort: udpPort)
 
+/// Stalled clients: they complete the WebSocket handshake and then never read, so their
+/// socket buffers fill; the server must drop them without slowing the others.
+func stalledClient(port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var small: Int32 = 4096
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let request = "GET /api/ws?live HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    return fd
+}
+let stalled = (0..<5).map { _ in stalledClient(port: port) }
+
 let tally = Tally()
 let warmup = 15.0
 let start = Date()
@@ -298,9 +316,13 @@ print(String(format: "server CPU over the %.0f s window: %.2f s (%.0f %% of one 
 print("burst: \(burstCount) malformed requests (and \(o.burst / 10) garbage datagrams); responses by HTTP status: \(statuses.keys.sorted().map { "\($0): \(statuses[$0]!)" }.joined(separator: ", "))")
 print("after the burst: health HTTP \(health); live session: \(liveStatus["received"] ?? "?") plots taken, \(liveStatus["malformedDatagrams"] ?? "?") malformed datagrams counted; clients closed early: \(tally.closedEarly)")
 print("server counters: \(stats)")
+for fd in stalled { close(fd) }
+let statsObject = (try? JSONSerialization.jsonObject(with: Data(stats.utf8))) as? [String: Any] ?? [:]
+let droppedStalled = statsObject["liveSubscribersDropped"] as? Int ?? -1
+print("stalled clients (handshake, then never read): 5; dropped by the server: \(droppedStalled)")
 let serverErrors = String(decoding: serverLog.fileHandleForReading.availableData, as: UTF8.self)
 if !serverErrors.isEmpty { print("server stderr: \(serverErrors.prefix(500))") }
-let ok = health == 200 && tally.closedEarly == 0 && !l.isEmpty && statuses.keys.allSatisfy { (400..<500).contains($0) }
-print(ok ? "PASS: still serving, every malformed request refused with a 4xx, no client dropped" : "FAIL")
+let ok = health == 200 && tally.closedEarly == 0 && !l.isEmpty && statuses.keys.allSatisfy { (400..<500).contains($0) } && droppedStalled == 5
+print(ok ? "PASS: still serving, every malformed request refused with a 4xx, every reading client served, the stalled ones dropped" : "FAIL")
 try? FileManager.default.removeItem(atPath: data)
 exit(ok ? 0 : 1)

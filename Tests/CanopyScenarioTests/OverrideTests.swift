@@ -33,6 +33,17 @@ struct OverrideTests {
         #expect(message([ScenarioOverride(path: "doctrine.reserves", .set("[{effector: gepard"))]).contains("not a valid YAML list or mapping"))
     }
 
+    @Test("expected threats: read, and a bad type or asset named with its path")
+    func expectedThreats() throws {
+        let asset = try loaded([]).assets[0].name
+        let s = try loaded([ScenarioOverride(path: "doctrine.expectedThreats", .set("[{type: iskander-m, count: 4, at: \(asset)}]"))])
+        #expect(s.doctrine.expectedThreats == [Doctrine.Expected(threatType: "iskander-m", count: 4, asset: asset)])
+        let bad = message([ScenarioOverride(path: "doctrine.expectedThreats", .set("[{type: iskandr, count: 0, at: Atlantis}]"))])
+        #expect(bad.contains("doctrine.expectedThreats[0].type: unknown threat type 'iskandr'"))
+        #expect(bad.contains("doctrine.expectedThreats[0].count"))
+        #expect(bad.contains("doctrine.expectedThreats[0].at: must name a defended asset (got 'Atlantis'"))
+    }
+
     @Test("scale keeps integers integral; keep drops the selected elements beyond n")
     func scaleAndKeep() throws {
         let base = try loaded([])

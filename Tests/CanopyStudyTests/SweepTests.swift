@@ -35,6 +35,25 @@ struct SweepTests {
         #expect(message("scenario: x.yaml\nruns: 2\nrunz: 3\nparameters: [{path: a, values: [1]}]").contains("runz: unknown field"))
     }
 
+    @Test("Structured values (lists, mappings) with labels")
+    func structuredValues() throws {
+        let path = try writeTemporary("""
+            scenario: \(repositoryRoot)/examples/quickstart.yaml
+            runs: 2
+            parameters:
+              - path: doctrine.reserves
+                labels: [none, guns for drones]
+                values: [[], [{effector: gepard, rounds: 5, for: [drone]}]]
+            """)
+        let s = try SweepSpec.load(path: path)
+        #expect(s.parameters[0].labels == ["none", "guns for drones"])
+        #expect(s.overrides(at: [1]) == [ScenarioOverride(path: "doctrine.reserves", .set("[{\"effector\":\"gepard\",\"for\":[\"drone\"],\"rounds\":5}]"))])
+        // The structured value reaches the scenario.
+        let scenario = try ScenarioLoader.load(path: "\(repositoryRoot)/examples/quickstart.yaml", overrides: s.overrides(at: [1]))
+        #expect(scenario.doctrine.reserves == [Doctrine.Reserve(effectorType: "gepard", rounds: 5, forClasses: [.drone])])
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: [1, 2], labels: [one]}]").contains("parameters[0].labels: must be a list of 2 names"))
+    }
+
     @Test("A sweep runs every point with common random numbers and reports CSV and HTML")
     func run() throws {
         // Two points with the same value must give the same results (same replications, same

@@ -115,4 +115,38 @@ struct TEWATests {
         #expect(plans.allSatisfy { InterceptGeometry.inEnvelope($0.intercept, type) && $0.rounds == 1 })
         #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [good], engaged: [trk.id]).isEmpty)
     }
+
+    @Test("Retention: a round is kept for an expected ballistic threat rather than spent on a drone")
+    func retentionFromExpectedThreats() {
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
+        let trk = Self.inbound(distance: 12_000, speed: 50, altitude: 1000)
+        var a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        a.valueAtRisk = 1_000
+        let type = Self.effector("pac3", maxRange: 60_000, cost: 4_000_000, pk: [.drone: 0.9, .ballistic: 0.7])
+        let doctrine = Doctrine(minKillProbability: 0.3, moneyWorth: 1e-6)
+        func plans(magazine: Int, expected: [ExpectedThreat]) -> [EngagementPlan] {
+            let unit = FireUnitState(id: "P", type: type, position: Self.site, magazine: magazine, launchers: 2)
+            return Assigner(doctrine: doctrine, processNoise: 1, expected: expected)
+                .assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [unit], engaged: [])
+        }
+        let ballistic = ExpectedThreat(threatClass: .ballistic, count: 1, target: Self.site, value: 50_000)
+        // Nothing expected: the last round goes to the drone.
+        #expect(plans(magazine: 1, expected: []).count == 1)
+        // One ballistic missile expected at the city: its 0.7 × 50,000 outweighs 0.9 × 1,000.
+        #expect(plans(magazine: 1, expected: [ballistic]).isEmpty)
+        // Two rounds: one kept, one spent.
+        #expect(plans(magazine: 2, expected: [ballistic]).count == 1)
+        // An expected threat the unit cannot reach (300 km away) or cannot kill (a class it has no Pk for) keeps nothing.
+        let far = ExpectedThreat(threatClass: .ballistic, count: 1,
+                                 target: LocalFrame(origin: Self.site).geodetic(enu: Vector3(300_000, 0, 0)), value: 50_000)
+        #expect(plans(magazine: 1, expected: [far]).count == 1)
+        let cruise = ExpectedThreat(threatClass: .cruise, count: 1, target: Self.site, value: 50_000)
+        #expect(plans(magazine: 1, expected: [cruise]).count == 1)
+        // The greedy rule knows nothing of expected threats.
+        var greedy = doctrine
+        greedy.assignment = .greedy
+        let unit = FireUnitState(id: "P", type: type, position: Self.site, magazine: 1, launchers: 2)
+        #expect(Assigner(doctrine: greedy, processNoise: 1, expected: [ballistic])
+            .assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [unit], engaged: []).count == 1)
+    }
 }
