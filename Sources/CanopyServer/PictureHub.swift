@@ -12,6 +12,8 @@ public final class PictureChannel: @unchecked Sendable {
     private var status = "running"
     private var recentEvents: [String] = []
     private var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
+    /// Called when a subscriber is dropped, so that its connection can be closed at once.
+    private var onDrop: [Int: @Sendable () -> Void] = [:]
     private var nextSubscriber = 0
     /// The latest picture (for the REST API, CoT and alerts).
     public private(set) var latest: Picture?
@@ -59,6 +61,7 @@ public final class PictureChannel: @unchecked Sendable {
         }
         for id in dropped {
             subscribers.removeValue(forKey: id)?.finish()
+            onDrop.removeValue(forKey: id)?()
             subscribersDropped += 1
         }
         return changed
@@ -87,12 +90,16 @@ public final class PictureChannel: @unchecked Sendable {
         let message = "{\"type\":\"status\",\"status\":" + JSONTextQuote(s) + ",\"time\":" + String(differ.time) + "}"
         for (_, c) in subscribers { c.yield(message); c.finish() }
         subscribers.removeAll()
+        // A client that has not taken its last messages within 30 s is let go.
+        let pending = Array(onDrop.values)
+        onDrop.removeAll()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30) { for f in pending { f() } }
     }
 
     public var currentStatus: String { lock.lock(); defer { lock.unlock() }; return status }
 
     /// A new subscriber: its stream starts with a snapshot of the current picture.
-    public func subscribe() -> (id: Int, stream: AsyncStream<String>) {
+    public func subscribe(onDrop dropped: (@Sendable () -> Void)? = nil) -> (id: Int, stream: AsyncStream<String>) {
         lock.lock()
         defer { lock.unlock() }
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(queueLimit))
@@ -102,6 +109,7 @@ public final class PictureChannel: @unchecked Sendable {
                            : "{\"type\":\"status\",\"status\":" + JSONTextQuote(status) + "}")
         if status == "running" || status == "queued" || status == "live" {
             subscribers[id] = continuation
+            if let dropped { onDrop[id] = dropped }
         } else {
             continuation.finish()
         }
@@ -112,6 +120,7 @@ public final class PictureChannel: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         subscribers.removeValue(forKey: id)?.finish()
+        onDrop.removeValue(forKey: id)
     }
 
     public var alertEpisodes: [AlertEpisode] { lock.lock(); defer { lock.unlock() }; return episodes }

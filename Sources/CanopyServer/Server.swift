@@ -6,14 +6,18 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The request context: WebSocket-capable, with the server's upload limit.
 public struct CanopyContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection (a WebSocket client that stops reading is closed through it).
+    public let channel: any Channel
     public init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
+        channel = source.channel
     }
     /// Largest request body accepted (a scenario or a batch of detections).
     public var maxUploadSize: Int { ServerSettings.maxBody }
@@ -271,14 +275,34 @@ public final class CanopyServer: Sendable {
                 try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
                 return
             }
-            let (id, stream) = channel.subscribe()
+            // The connection lasts until the stream ends (the run is over), the client leaves,
+            // the channel drops the client for falling behind, or the server shuts down —
+            // whichever comes first. A writer blocked on a client that does not read must not
+            // hold the connection open: the handler returns and the connection is closed.
+            let (done, finish) = AsyncStream<Void>.makeStream()
+            let connection = context.requestContext.channel
+            // Dropped for falling behind: close the connection itself, since a close handshake
+            // cannot pass a client that does not read.
+            let (id, stream) = channel.subscribe(onDrop: { finish.finish(); connection.close(promise: nil) })
             defer { channel.unsubscribe(id) }
-            // Read (and ignore) what the client sends so that its close is seen.
-            async let reader: Void = { for try await _ in inbound {} }()
-            for await message in stream {
-                try await outbound.write(.text(message))
+            let writer = Task {
+                for await message in stream {
+                    do { try await outbound.write(.text(message)) } catch { break }
+                }
+                finish.finish()
             }
-            _ = try? await reader
+            let reader = Task {
+                do { for try await _ in inbound {} } catch {}
+                finish.finish()
+            }
+            await withGracefulShutdownHandler {
+                for await _ in done {}
+            } onGracefulShutdown: {
+                finish.finish()
+                connection.close(promise: nil)
+            }
+            writer.cancel()
+            reader.cancel()
         }
     }
 
