@@ -275,34 +275,23 @@ public final class CanopyServer: Sendable {
                 try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
                 return
             }
-            // The connection lasts until the stream ends (the run is over), the client leaves,
-            // the channel drops the client for falling behind, or the server shuts down —
-            // whichever comes first. A writer blocked on a client that does not read must not
-            // hold the connection open: the handler returns and the connection is closed.
-            let (done, finish) = AsyncStream<Void>.makeStream()
+            // The connection lasts until the stream ends (the run is over) or the client
+            // leaves. A client dropped for falling behind, or any client at shutdown, has its
+            // connection closed directly: a close handshake cannot pass a client that does not
+            // read, and the blocked write then fails, which ends this handler.
             let connection = context.requestContext.channel
-            // Dropped for falling behind: close the connection itself, since a close handshake
-            // cannot pass a client that does not read.
-            let (id, stream) = channel.subscribe(onDrop: { finish.finish(); connection.close(promise: nil) })
+            let (id, stream) = channel.subscribe(onDrop: { connection.close(promise: nil) })
             defer { channel.unsubscribe(id) }
-            let writer = Task {
+            // Read (and ignore) what the client sends so that its close is seen.
+            async let reader: Void = { for try await _ in inbound {} }()
+            try await withGracefulShutdownHandler {
                 for await message in stream {
-                    do { try await outbound.write(.text(message)) } catch { break }
+                    try await outbound.write(.text(message))
                 }
-                finish.finish()
-            }
-            let reader = Task {
-                do { for try await _ in inbound {} } catch {}
-                finish.finish()
-            }
-            await withGracefulShutdownHandler {
-                for await _ in done {}
             } onGracefulShutdown: {
-                finish.finish()
                 connection.close(promise: nil)
             }
-            writer.cancel()
-            reader.cancel()
+            _ = try? await reader
         }
     }
 
