@@ -227,13 +227,22 @@ extension Double {
     var magnitudeFixed: Double { self < 0 ? self + 2 * .pi : self }
 }
 
-/// ISO 8601 UTC times, with or without fractional seconds.
+/// ISO 8601 UTC times, with or without fractional seconds. The formatters are made once (a
+/// formatter is costly to build, and a feed may carry a time on every detection); callers hold
+/// the session's lock, so one thread uses them at a time.
 enum ISO8601 {
-    static func parse(_ s: String) -> Date? {
+    nonisolated(unsafe) static let fractional: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return d }
+        return f
+    }()
+    nonisolated(unsafe) static let whole: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
-        return f.date(from: s)
+        return f
+    }()
+
+    static func parse(_ s: String) -> Date? {
+        fractional.date(from: s) ?? whole.date(from: s)
     }
 }

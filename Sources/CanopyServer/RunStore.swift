@@ -196,10 +196,9 @@ public final class RunStore: Sendable {
     }
 
     public func delete(_ id: Int64) throws -> Bool {
+        // Events, frames and track rows go with their run (foreign keys ON DELETE CASCADE;
+        // GRDB turns foreign keys on).
         try db.write { db in
-            try db.execute(sql: "DELETE FROM event WHERE runId = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM frame WHERE runId = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM trackRow WHERE runId = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }

@@ -185,6 +185,10 @@ struct ServerAPITests {
             try await client.execute(uri: "/api/runs/\(id)", method: .delete, headers: auth) { r in #expect(r.status == .noContent) }
             try await client.execute(uri: "/api/runs/\(id)", method: .get) { r in #expect(r.status == .notFound) }
         }
+        // Nothing of the run is left behind.
+        #expect(try again.store.eventCount(id) == 0)
+        #expect(try again.store.frameTimes(id).isEmpty)
+        #expect(try again.store.trackRows(id).isEmpty)
     }
 
     @Test("a run going when the server stops is marked interrupted on restart")
@@ -348,6 +352,12 @@ struct LiveServerTests {
         #expect(bad.problems[3].hasPrefix("detections[3].sensor"))
         #expect(bad.problems[4].hasPrefix("detections[4]: must be an object"))
         #expect(live.ingest(Data("{oops".utf8)).problems.first?.hasPrefix("malformed JSON") == true)
+        // UTC times, with and without fractions; a bad one is named.
+        // (The session's clock is manual here: a time near its last cycle, 115.5 s after its epoch.)
+        let at = ISO8601.whole.string(from: live.epoch.addingTimeInterval(115)).replacingOccurrences(of: "Z", with: ".5Z")
+        let utc = live.ingest(Data("[{\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"time\":\"\(at)\"}, {\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"time\":\"yesterday\"}]".utf8))
+        #expect(utc.accepted == 1)
+        #expect(utc.problems.count == 1 && utc.problems[0].hasPrefix("detections[1].time: must be UTC"), "\(utc.problems)")
         // Older than the out-of-sequence window: refused and counted, not applied out of order.
         let late = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":0,\"range\":5000,\"azimuth\":1,\"elevation\":1}".utf8))
         #expect(late.accepted == 0 && late.problems[0].contains("out-of-sequence window"))
