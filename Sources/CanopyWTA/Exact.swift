@@ -183,9 +183,11 @@ public enum WTAExact {
                              iterationLimit: Int = .max, start: WTAState? = nil) -> WTAResult {
         let t0 = WTAClock.now()
         let deadline = t0 + timeLimit
+        // The incumbents are polished by the exhaustive local search alone: the candidate search's
+        // different local optima made the branch and bound slower on the U(0,1) instances.
         var incumbent = start ?? {
             var s = WTAHeuristics.greedy(p)
-            WTAHeuristics.localSearch(&s, deadline: deadline)
+            WTAHeuristics.exhaustiveLocalSearch(&s, deadline: deadline)
             return s
         }()
         var lag = WTALagrangian(p)
@@ -248,7 +250,7 @@ public enum WTAExact {
                     if norm2 == 0 { break }  // complementary slackness: L is this node's optimum
                 } else if it % 8 == 0 {
                     var st = repair(p, lag.x)
-                    WTAHeuristics.localSearch(&st, deadline: deadline)
+                    WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
                     if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
                 }
                 if closed(bestL) { break }

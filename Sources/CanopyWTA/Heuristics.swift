@@ -9,6 +9,9 @@ public struct WTAState: Sendable {
     public var spare: [Int]
     /// Shots at each target.
     public var shots: [Int]
+    /// A target each type fires at (−1: none): exact for a type of one weapon, which the local
+    /// search uses to find it without scanning its row.
+    public var at: [Int32]
 
     public init(_ p: WTAProblem) {
         problem = p
@@ -16,6 +19,7 @@ public struct WTAState: Sendable {
         survive = p.values
         spare = p.count
         shots = [Int](repeating: 0, count: p.targets)
+        at = [Int32](repeating: -1, count: p.types)
     }
 
     /// Whether target j may take one more shot.
@@ -24,11 +28,13 @@ public struct WTAState: Sendable {
     /// Fires one more type-t shot at j (from the stock).
     @inlinable public mutating func add(_ t: Int, _ j: Int) {
         x[t * problem.targets + j] += 1; survive[j] *= problem.q[t * problem.targets + j]; spare[t] -= 1; shots[j] += 1
+        at[t] = Int32(j)
     }
 
     /// Takes one type-t shot back from j (to the stock).
     @inlinable public mutating func remove(_ t: Int, _ j: Int) {
         x[t * problem.targets + j] -= 1; survive[j] /= problem.q[t * problem.targets + j]; spare[t] += 1; shots[j] -= 1
+        if x[t * problem.targets + j] == 0 && at[t] == Int32(j) { at[t] = -1 }
     }
 
     public init(_ p: WTAProblem, counts: [Int32]) {
@@ -50,7 +56,9 @@ public struct WTAState: Sendable {
         for j in 0..<m { shots[j] = 0 }
         for t in 0..<problem.types {
             spare[t] = problem.count[t]
+            at[t] = -1
             for j in 0..<m where x[t * m + j] > 0 {
+                at[t] = Int32(j)
                 survive[j] *= pow(problem.q[t * m + j], Double(x[t * m + j]))
                 spare[t] -= Int(x[t * m + j])
                 shots[j] += Int(x[t * m + j])
@@ -67,17 +75,39 @@ public enum WTAHeuristics {
     /// Lazy evaluation: gains only fall as shots are assigned, so a type's cached best gain is an
     /// upper bound; types sit in a max-heap on it and only the one on top is re-examined (when a
     /// shot has since gone to its best target), which gives the eager algorithm's choices.
-    public static func greedy(_ p: WTAProblem) -> WTAState {
+    public static func greedy(_ p: WTAProblem, candidates: WTACandidates? = nil) -> WTAState {
+        if p.uniformCost {
+            var run = TargetGreedyRun(p, candidates ?? WTACandidates(p))
+            run.run()
+            return run.st
+        }
         var run = GreedyRun(p)
         run.run()
         return run.st
     }
 
-    /// Local search to a local optimum of: moving one weapon to another target (or, with costs,
-    /// holding or firing it), and swapping two weapons of different types between targets.
-    /// Stops at `deadline` (CPU seconds of `WTAClock`) if given.
+    /// Local search to a local optimum of a candidate neighbourhood: moving one shot to another
+    /// target (or, with costs, firing a spare weapon or holding a fired one), replacing a shot by a
+    /// spare weapon of another type, and swapping two shots of different types between their
+    /// targets. The neighbourhood is cut down by the problem's candidate lists (each target's most
+    /// lethal types): a shot at j can be swapped with or replaced by a type on j's list, and a type
+    /// moves only to targets whose lists hold it. A pass costs O(k C) rather than the O(n²) of all
+    /// swaps. Stops at `deadline` (CPU seconds of `WTAClock`) if given. Returns the improvements made.
     @discardableResult
-    public static func localSearch(_ st: inout WTAState, deadline: Double = .infinity) -> Int {
+    public static func localSearch(_ st: inout WTAState, candidates: WTACandidates? = nil,
+                                   deadline: Double = .infinity) -> Int {
+        var search = CandidateSearch(st.problem, candidates ?? WTACandidates(st.problem))
+        return search.run(&st, deadline: deadline)
+    }
+}
+
+extension WTAHeuristics {
+    /// Local search to a local optimum of the whole neighbourhood: moving one weapon to any other
+    /// target (or, with costs, holding or firing it), and swapping any two weapons of different
+    /// types between targets: O(n m + n²) a pass. Run after the candidate search (`localSearch`),
+    /// whose optimum it starts from. Stops at `deadline` (CPU seconds of `WTAClock`) if given.
+    @discardableResult
+    public static func exhaustiveLocalSearch(_ st: inout WTAState, deadline: Double = .infinity) -> Int {
         let p = st.problem, m = p.targets, k = p.types
         var improvements = 0
         let eps = 1e-12
@@ -287,5 +317,268 @@ struct GreedyRun {
                 if bestTarget[t] >= 0 { push(g2, t) }
             }
         }
+    }
+}
+
+/// Greedy from the targets' side, for problems where every type costs the same: at one target the
+/// types then rank by kill probability alone, a static order. Each target keeps its L most lethal
+/// types (rebuilt from the types with stock left when they run out) and a pointer to the first with
+/// stock; targets sit in a max-heap on the gain Sⱼ pₜⱼ − c of that pair. A target's gain changes
+/// only when it is shot at (then re-keyed) or when its type runs out (found stale on popping and
+/// re-keyed lower), so the heap's top is always the globally best pair: the same choices as the
+/// eager algorithm, in O(k m) to build the lists and O(log m) per shot.
+struct TargetGreedyRun {
+    let p: WTAProblem
+    var st: WTAState
+    let m: Int, k: Int, L: Int
+    let c: Double
+    var list: [Int32], listCount: [Int], pos: [Int], truncated: [Bool]
+    var heapGain: [Double] = [], heapTarget: [Int32] = []
+    /// The types with stock left, in index order.
+    var alive: [Int32]
+
+    init(_ p: WTAProblem, _ cand: WTACandidates) {
+        self.p = p
+        st = WTAState(p)
+        alive = (0..<p.types).filter { p.count[$0] > 0 }.map(Int32.init)
+        m = p.targets; k = p.types; L = cand.width
+        c = p.types > 0 ? p.cost[0] : 0
+        // Every type has stock at the start, so the first lists are the candidate lists.
+        list = cand.list
+        listCount = cand.count
+        pos = [Int](repeating: 0, count: m)
+        truncated = (0..<m).map { p.usableTypes[$0] > cand.count[$0] }
+        heapGain.reserveCapacity(m); heapTarget.reserveCapacity(m)
+    }
+
+    /// Refills target j's list with its L most lethal types that still have stock.
+    mutating func fill(_ j: Int) {
+        let (n, usable) = WTACandidates.mostLethal(p.killByTarget, types: k, target: j, among: alive, width: L, into: &list)
+        listCount[j] = n; pos[j] = 0; truncated[j] = usable > n
+    }
+
+    /// Target j's best type with stock (refilling its list when it runs out), or −1.
+    mutating func current(_ j: Int) -> Int {
+        while true {
+            let base = j * L
+            while pos[j] < listCount[j] {
+                let t = Int(list[base + pos[j]])
+                if st.spare[t] > 0 { return t }
+                pos[j] += 1
+            }
+            guard truncated[j] else { return -1 }
+            fill(j)
+        }
+    }
+
+    @inline(__always) func above(_ a: Int, _ b: Int) -> Bool {
+        heapGain[a] > heapGain[b] || (heapGain[a] == heapGain[b] && heapTarget[a] < heapTarget[b])
+    }
+    mutating func push(_ g: Double, _ j: Int) {
+        heapGain.append(g); heapTarget.append(Int32(j))
+        var i = heapGain.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard above(i, parent) else { break }
+            heapGain.swapAt(i, parent); heapTarget.swapAt(i, parent); i = parent
+        }
+    }
+    mutating func pop() -> (Double, Int) {
+        let top = (heapGain[0], Int(heapTarget[0]))
+        let lg = heapGain.removeLast(), lt = heapTarget.removeLast()
+        if !heapGain.isEmpty {
+            heapGain[0] = lg; heapTarget[0] = lt
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var b = i
+                if l < heapGain.count && above(l, b) { b = l }
+                if r < heapGain.count && above(r, b) { b = r }
+                if b == i { break }
+                heapGain.swapAt(i, b); heapTarget.swapAt(i, b); i = b
+            }
+        }
+        return top
+    }
+
+    /// Pushes target j with the gain of its current best pair, if it has one and room for a shot.
+    mutating func offer(_ j: Int) {
+        guard st.open(j) else { return }
+        let t = current(j)
+        if t >= 0 { push(st.survive[j] * p.killByTarget[j * k + t] - c, j) }
+    }
+
+    mutating func run() {
+        for j in 0..<m { offer(j) }
+        while !heapGain.isEmpty {
+            let (g, j) = pop()
+            let t = current(j)
+            guard t >= 0 else { continue }
+            let now = st.survive[j] * p.killByTarget[j * k + t] - c
+            if now < g { push(now, j); continue }  // its type ran out since it was keyed
+            guard g > 0 || (g == 0 && c == 0) else { break }
+            st.add(t, j)
+            if st.spare[t] == 0, let i = alive.firstIndex(of: Int32(t)) { alive.remove(at: i) }
+            offer(j)
+        }
+    }
+}
+
+/// The state of one candidate local search (see `WTAHeuristics.localSearch`).
+struct CandidateSearch {
+    let p: WTAProblem
+    let m: Int, k: Int, C: Int
+    let cand: WTACandidates
+
+    init(_ p: WTAProblem, _ cand: WTACandidates) {
+        self.p = p
+        self.cand = cand
+        m = p.targets; k = p.types; C = cand.width
+    }
+
+    /// The best improving change involving one type-a shot at j1 (or, for j1 = −1, one spare
+    /// type-a weapon), applied if found. Returns whether it improved.
+    mutating func improve(_ st: inout WTAState, type a: Int, at j1: Int) -> Bool {
+        let rowA = a * m
+        var best = 0.0
+        var kind = 0, bj = -1, bb = -1
+        if j1 < 0 {
+            // Fire a spare weapon at a target whose list holds it.
+            for e in Int(cand.invStart[a])..<Int(cand.invStart[a + 1]) {
+                let j2 = Int(cand.invTarget[e])
+                guard st.open(j2) else { continue }
+                let d = p.cost[a] - st.survive[j2] * p.killByTarget[j2 * k + a]
+                if d < best { best = d; kind = 1; bj = j2 }
+            }
+        } else {
+            let s1 = st.survive[j1], qa1 = p.q[rowA + j1]
+            let release = s1 * (1 / qa1 - 1)  // what j1 loses without this shot
+            // Hold it (saves its cost).
+            if p.cost[a] > 0 && release - p.cost[a] < best { best = release - p.cost[a]; kind = 2 }
+            // Move it to a target whose list holds a.
+            for e in Int(cand.invStart[a])..<Int(cand.invStart[a + 1]) {
+                let j2 = Int(cand.invTarget[e])
+                guard j2 != j1, st.open(j2) else { continue }
+                let d = release - st.survive[j2] * p.killByTarget[j2 * k + a]
+                if d < best { best = d; kind = 3; bj = j2 }
+            }
+            // Replace it by, or swap it with, a more lethal type at j1.
+            let base = j1 * C
+            for r in 0..<cand.count[j1] {
+                let b = Int(cand.list[base + r])
+                guard b != a else { continue }
+                let rowB = b * m
+                let gain1 = s1 * (p.q[rowB + j1] / qa1 - 1)  // j1 with b instead of a
+                if st.spare[b] > 0 {
+                    let d = gain1 + p.cost[b] - p.cost[a]
+                    if d < best { best = d; kind = 4; bb = b }
+                }
+                // A swap where b does no better at j1 is found from b's side, if at all.
+                if gain1 >= 0 { continue }
+                // Swap: b leaves some target j2 to a.
+                if p.count[b] == 1 {
+                    let j2 = Int(st.at[b])
+                    if j2 >= 0 && j2 != j1 && p.killByTarget[j2 * k + a] > 0 {
+                        let d = gain1 + st.survive[j2] * (p.q[rowA + j2] / p.q[rowB + j2] - 1)
+                        if d < best { best = d; kind = 5; bj = j2; bb = b }
+                    }
+                } else if st.spare[b] < p.count[b] {
+                    trySwap(st, a, j1, b, gain1, &best, &kind, &bj, &bb)
+                }
+            }
+        }
+        guard best < -1e-12 * max(1, j1 >= 0 ? st.survive[j1] : 1) else { return false }
+        switch kind {
+        case 1: st.add(a, bj)
+        case 2: st.remove(a, j1)
+        case 3: st.remove(a, j1); st.add(a, bj)
+        case 4: st.remove(a, j1); st.add(bb, j1)
+        default: st.remove(a, j1); st.add(bb, j1); st.remove(bb, bj); st.add(a, bj)
+        }
+        return true
+    }
+
+    /// Swaps of a (at j1) with each type-b shot at another target j2 that a may hit.
+    @inline(__always)
+    func trySwap(_ st: WTAState, _ a: Int, _ j1: Int, _ b: Int, _ gain1: Double,
+                 _ best: inout Double, _ kind: inout Int, _ bj: inout Int, _ bb: inout Int) {
+        let rowA = a * m, rowB = b * m
+        for j2 in 0..<m where j2 != j1 && st.x[rowB + j2] > 0 && p.killByTarget[j2 * k + a] > 0 {
+            let d = gain1 + st.survive[j2] * (p.q[rowA + j2] / p.q[rowB + j2] - 1)
+            if d < best { best = d; kind = 5; bj = j2; bb = b }
+        }
+    }
+
+    mutating func run(_ st: inout WTAState, deadline: Double) -> Int {
+        var improvements = 0
+        var improved = true
+        while improved {
+            improved = false
+            if WTAClock.now() > deadline { break }
+            for a in 0..<k {
+                if st.spare[a] > 0 && improve(&st, type: a, at: -1) { improvements += 1; improved = true }
+                if p.count[a] == 1 {
+                    let j1 = Int(st.at[a])
+                    if j1 >= 0 && improve(&st, type: a, at: j1) { improvements += 1; improved = true }
+                    continue
+                }
+                guard st.spare[a] < p.count[a] else { continue }
+                let row = a * m
+                for j1 in 0..<m where st.x[row + j1] > 0 {
+                    if improve(&st, type: a, at: j1) { improvements += 1; improved = true }
+                }
+            }
+        }
+        return improvements
+    }
+}
+
+extension WTAHeuristics {
+    /// Iterated local search: from the best solution so far, a *kick* moves a few shots chosen at
+    /// random (about one in ten, 2 to 10) to random targets they can hurt, and the descent runs
+    /// again (candidate search, exhaustive search, cyclic exchanges); the result is kept if it is
+    /// better. Stops after `patience` kicks in a row without improvement, or at `deadline`.
+    /// Deterministic for a given seed. Returns the number of kicks that improved.
+    @discardableResult
+    public static func iteratedLocalSearch(_ st: inout WTAState, candidates: WTACandidates, patience: Int,
+                                           seed: UInt64 = 0x5EED, deadline: Double = .infinity) -> Int {
+        let p = st.problem, m = p.targets, k = p.types
+        var rng = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next(_ n: Int) -> Int {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            return Int(rng % UInt64(n))
+        }
+        var best = st
+        var bestValue = best.objective
+        var sinceBetter = 0, improvements = 0
+        var fired: [(t: Int, j: Int)] = []
+        fired.reserveCapacity(p.weapons)
+        while sinceBetter < patience && WTAClock.now() < deadline {
+            var trial = best
+            fired.removeAll(keepingCapacity: true)
+            for t in 0..<k where trial.spare[t] < p.count[t] {
+                for j in 0..<m { for _ in 0..<Int(trial.x[t * m + j]) { fired.append((t, j)) } }
+            }
+            guard !fired.isEmpty else { break }
+            let kicks = max(2, min(10, fired.count / 10))
+            for _ in 0..<kicks {
+                let (t, j) = fired[next(fired.count)]
+                guard trial.x[t * m + j] > 0 else { continue }
+                let to = next(m)
+                guard to != j, p.feasible[t * m + to], trial.open(to) else { continue }
+                trial.remove(t, j); trial.add(t, to)
+            }
+            localSearch(&trial, candidates: candidates, deadline: deadline)
+            exhaustiveLocalSearch(&trial, deadline: deadline)
+            ejectionChains(&trial, deadline: deadline)
+            let value = trial.objective
+            if value < bestValue - 1e-12 * max(1, bestValue) {
+                best = trial; bestValue = value; sinceBetter = 0; improvements += 1
+            } else {
+                sinceBetter += 1
+            }
+        }
+        st = best
+        return improvements
     }
 }

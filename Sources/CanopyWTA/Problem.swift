@@ -18,12 +18,20 @@ public struct WTAProblem: Sendable {
     public let q: [Double]
     /// Whether type t may fire at target j (and pₜⱼ > 0: a shot that cannot kill is never useful).
     public let feasible: [Bool]
+    /// Kill probability pₜⱼ = 1 − qₜⱼ where feasible, 0 where not, by target (m × k: one
+    /// target's column is contiguous); the hot loops read it without a separate mask test.
+    public let killByTarget: [Double]
+    /// Types that can hurt each target (kill probability > 0).
+    public let usableTypes: [Int]
     /// Most shots each target may take (nil: no limit). Not in the file format: a decision rule
     /// such as shoot-look-shoot (one engagement per threat per look) sets it.
     public let cap: [Int]?
     public var weapons: Int { count.reduce(0, +) }
     @inlinable public func capacity(_ j: Int) -> Int { cap?[j] ?? Int.max }
     public var hasCosts: Bool { cost.contains { $0 > 0 } }
+    /// Whether every type costs the same to fire (then, at one target, the types rank by kill
+    /// probability alone).
+    public let uniformCost: Bool
 
     public init(_ inst: WTAInstance, targetCap: [Int]? = nil) {
         precondition(targetCap == nil || targetCap!.count == inst.targets, "one cap per target")
@@ -47,19 +55,53 @@ public struct WTAProblem: Sendable {
         types = members.count
         count = members.map(\.count)
         cost = members.map { inst.cost($0[0]) }
-        var q = [Double](repeating: 1, count: types * inst.targets)
-        var f = [Bool](repeating: false, count: types * inst.targets)
-        for t in 0..<types {
-            let i = members[t][0]
-            for j in 0..<inst.targets {
-                // A certain kill (p = 1, e.g. a rounded 0.99997) keeps a tiny survival so that
-                // logs and ratios stay finite; the objective is checked on the instance itself.
-                q[t * inst.targets + j] = max(1 - inst.p(i, j), 1e-12)
-                f[t * inst.targets + j] = inst.isFeasible(i, j) && inst.p(i, j) > 0
+        let (k, m) = (members.count, inst.targets)
+        var q = [Double](repeating: 1, count: k * m)
+        var f = [Bool](repeating: false, count: k * m)
+        var byTarget = [Double](repeating: 0, count: k * m)
+        var usable = [Int](repeating: 0, count: m)
+        let first = members.map { $0[0] }
+        let mask = inst.feasible ?? [], masked = inst.feasible != nil
+        // One pass in 32 × 32 tiles, so that the row-major and the by-target writes stay in cache.
+        mask.withUnsafeBufferPointer { M in
+            inst.killProbability.withUnsafeBufferPointer { P in
+                q.withUnsafeMutableBufferPointer { Q in
+                    f.withUnsafeMutableBufferPointer { F in
+                        byTarget.withUnsafeMutableBufferPointer { B in
+                            usable.withUnsafeMutableBufferPointer { U in
+                                for t0 in stride(from: 0, to: k, by: 32) {
+                                    for j0 in stride(from: 0, to: m, by: 32) {
+                                        for t in t0..<min(t0 + 32, k) {
+                                            let i = first[t]
+                                            let pRow = P.baseAddress! + i &* m, mRow = i &* m
+                                            let qRow = Q.baseAddress! + t &* m, fRow = F.baseAddress! + t &* m
+                                            for j in j0..<min(j0 + 32, m) {
+                                                let pk = pRow[j]
+                                                // A certain kill (p = 1, e.g. a rounded 0.99997)
+                                                // keeps a tiny survival so that logs and ratios
+                                                // stay finite; the objective is checked on the
+                                                // instance itself.
+                                                let qq = max(1 - pk, 1e-12)
+                                                let ok = masked ? (pk > 0) && M[mRow &+ j] : pk > 0
+                                                qRow[j] = qq
+                                                fRow[j] = ok
+                                                B[j &* k &+ t] = ok ? 1 - qq : 0
+                                                U[j] &+= ok ? 1 : 0
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         self.q = q
         feasible = f
+        killByTarget = byTarget
+        usableTypes = usable
+        uniformCost = members.allSatisfy { inst.cost($0[0]) == inst.cost(members[0][0]) }
     }
 
     /// Expected surviving value plus firing cost of type counts x.
@@ -122,4 +164,137 @@ public struct WTAProblem: Sendable {
         }
         return x
     }
+}
+
+/// Each target's C = min(types, 16) most lethal types, in decreasing kill probability (ties: lower
+/// type): the greedy's first lists and the local search's neighbourhood (the types that could
+/// replace a shot at j; the targets a type could move to, through the inverse lists). Built by the
+/// solvers that use it, in O(k m), and counted in their time.
+public struct WTACandidates: Sendable {
+    public let width: Int
+    /// m × width, of which `count[j]` are set for target j.
+    public let list: [Int32]
+    public let count: [Int]
+    /// For each type, the targets whose lists hold it (CSR: `invTarget[invStart[t] ..< invStart[t+1]]`).
+    public let invStart: [Int32]
+    public let invTarget: [Int32]
+
+    public init(_ p: WTAProblem) {
+        let (k, m) = (p.types, p.targets)
+        let width = max(1, min(k, 16))
+        self.width = width
+        var cand = [Int32](repeating: 0, count: m * width)
+        var candCount = [Int](repeating: 0, count: m)
+        var scratch = [Int32](repeating: 0, count: k + 1)
+        for j in 0..<m {
+            candCount[j] = WTACandidates.mostLethal(p.killByTarget, types: k, target: j, width: width, into: &cand, scratch: &scratch)
+        }
+        list = cand
+        count = candCount
+        var start = [Int32](repeating: 0, count: k + 1)
+        for j in 0..<m { for r in 0..<candCount[j] { start[Int(cand[j * width + r]) + 1] += 1 } }
+        for t in 0..<k { start[t + 1] += start[t] }
+        var fillAt = start
+        var target = [Int32](repeating: 0, count: Int(start[k]))
+        for j in 0..<m {
+            for r in 0..<candCount[j] {
+                let t = Int(cand[j * width + r])
+                target[Int(fillAt[t])] = Int32(j); fillAt[t] += 1
+            }
+        }
+        invStart = start; invTarget = target
+    }
+
+    /// Writes target j's `width` most lethal types among `among` (type indices in increasing order)
+    /// into `list[j·width ..<]`, in decreasing kill probability (ties: lower type); returns how many
+    /// were written and how many of `among` can hurt j. One comparison per type in the common case:
+    /// a type enters only if more lethal than the list's least (0 until the list is full, which
+    /// also keeps out the types that cannot hurt j).
+    static func mostLethal(_ killByTarget: [Double], types k: Int, target j: Int, among: [Int32], width L: Int,
+                           into list: inout [Int32]) -> (written: Int, usable: Int) {
+        var n = 0, usable = 0
+        killByTarget.withUnsafeBufferPointer { kb in
+            among.withUnsafeBufferPointer { al in
+                list.withUnsafeMutableBufferPointer { lb in
+                    let kc = kb.baseAddress! + j * k, out = lb.baseAddress! + j * L
+                    var last = 0.0
+                    for t in al {
+                        let pk = kc[Int(t)]
+                        usable &+= pk > 0 ? 1 : 0
+                        guard pk > last else { continue }
+                        var i = n < L ? n : L &- 1
+                        while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
+                        out[i] = t
+                        if n < L { n &+= 1 }
+                        if n == L { last = kc[Int(out[L &- 1])] }
+                    }
+                }
+            }
+        }
+        return (n, usable)
+    }
+
+    /// `mostLethal` among all types, returning only how many were written. A threshold τ is taken
+    /// from a sample (every 8th type: its 4th most lethal), the types at or above τ are gathered
+    /// without branching, and only those (about 2 L of k) are ranked. If fewer than L are gathered,
+    /// which a skewed column can cause, the column goes through the one-by-one insertion instead.
+    static func mostLethal(_ killByTarget: [Double], types k: Int, target j: Int, width L: Int,
+                           into list: inout [Int32], scratch: inout [Int32]) -> Int {
+        var n = 0
+        killByTarget.withUnsafeBufferPointer { kb in
+            list.withUnsafeMutableBufferPointer { lb in
+                scratch.withUnsafeMutableBufferPointer { sb in
+                    let kc = kb.baseAddress! + j * k, out = lb.baseAddress! + j * L, sc = sb.baseAddress!
+                    var gathered = 0
+                    if k >= 64 {
+                        // The sample's 4 largest, in decreasing order.
+                        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                        var t = 0
+                        while t < k {
+                            let v = kc[t]
+                            if v > s3 {
+                                if v > s1 {
+                                    s3 = s2; s2 = s1
+                                    if v > s0 { s1 = s0; s0 = v } else { s1 = v }
+                                } else if v > s2 { s3 = s2; s2 = v } else { s3 = v }
+                            }
+                            t &+= 8
+                        }
+                        let tau = max(s3, Double.leastNonzeroMagnitude)
+                        for t in 0..<k {
+                            sc[gathered] = Int32(t)
+                            gathered &+= kc[t] >= tau ? 1 : 0
+                        }
+                    }
+                    if gathered >= L {
+                        // The gathered types through a sorted list of L (decreasing; ties keep
+                        // the lower type first).
+                        var last = -1.0
+                        for a in 0..<gathered {
+                            let t = sc[a], pk = kc[Int(t)]
+                            guard pk > last else { continue }
+                            var i = n < L ? n : L &- 1
+                            while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
+                            out[i] = t
+                            if n < L { n &+= 1 }
+                            if n == L { last = kc[Int(out[L &- 1])] }
+                        }
+                        return
+                    }
+                    var last = 0.0
+                    for t in 0..<k {
+                        let pk = kc[t]
+                        guard pk > last else { continue }
+                        var i = n < L ? n : L &- 1
+                        while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
+                        out[i] = Int32(t)
+                        if n < L { n &+= 1 }
+                        if n == L { last = kc[Int(out[L &- 1])] }
+                    }
+                }
+            }
+        }
+        return n
+    }
+
 }

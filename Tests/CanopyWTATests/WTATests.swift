@@ -186,3 +186,158 @@ struct WTATests {
         #expect(error("{") .contains("not valid JSON"))
     }
 }
+
+/// The greedy's choices, the candidate lists and the candidate local search, each against a
+/// plain reference written from its definition.
+@Suite("WTA heuristics against their definitions")
+struct WTAHeuristicsTests {
+    /// Full-precision random instances (ties between pairs have probability zero).
+    static func instance(_ rng: inout RandomWTA, weapons n: Int, targets m: Int, typed: Bool, masked: Bool,
+                         costs: Bool) -> WTAInstance {
+        var types: [Int] = []
+        if typed { while types.count < n { types += Array(repeating: types.count, count: 1 + rng.int(3)) }; types = Array(types.prefix(n)) }
+        var rows: [Int: ([Double], [Bool], Double)] = [:]
+        var p: [Double] = [], mask: [Bool] = [], cost: [Double] = []
+        for i in 0..<n {
+            let t = typed ? types[i] : i
+            if rows[t] == nil {
+                rows[t] = ((0..<m).map { _ in 0.05 + 0.9 * rng.uniform() }, (0..<m).map { _ in rng.uniform() < 0.8 },
+                           costs ? 5 * rng.uniform() : 0)
+            }
+            p += rows[t]!.0; mask += rows[t]!.1; cost.append(rows[t]!.2)
+        }
+        return WTAInstance(name: "random", weapons: n, targets: m, values: (0..<m).map { _ in 10 + 90 * rng.uniform() },
+                           killProbability: p, weaponType: typed ? types : nil, feasible: masked ? mask : nil,
+                           weaponCost: costs ? cost : nil)
+    }
+
+    /// Maximum marginal return by its definition: recompute every pair's gain at every step.
+    static func eagerGreedy(_ p: WTAProblem) -> [Int32] {
+        var st = WTAState(p)
+        while true {
+            var bt = -1, bj = -1, bg = -Double.infinity
+            for t in 0..<p.types where st.spare[t] > 0 {
+                for j in 0..<p.targets where p.feasible[t * p.targets + j] && st.open(j) {
+                    let g = st.survive[j] * (1 - p.q[t * p.targets + j]) - p.cost[t]
+                    if g > bg { bg = g; bt = t; bj = j }
+                }
+            }
+            guard bt >= 0, bg > 0 || (bg == 0 && p.cost[bt] == 0) else { return st.x }
+            st.add(bt, bj)
+        }
+    }
+
+    @Test("The greedy (both the target-side and the type-side runs) makes the eager algorithm's choices")
+    func greedyIsEager() {
+        var rng = RandomWTA(seed: 404)
+        for round in 0..<120 {
+            let inst = Self.instance(&rng, weapons: 3 + rng.int(40), targets: 2 + rng.int(30), typed: round % 2 == 0,
+                                     masked: round % 3 == 0, costs: round % 4 == 1)
+            let cap = round % 5 == 0 ? (0..<inst.targets).map { _ in rng.int(3) } : nil
+            let p = WTAProblem(inst, targetCap: cap)
+            #expect(p.uniformCost == !(round % 4 == 1))
+            let g = WTAHeuristics.greedy(p)
+            #expect(g.x == Self.eagerGreedy(p), "round \(round)")
+            #expect(p.isFeasible(g.x))
+        }
+    }
+
+    @Test("Candidate lists are each target's most lethal types in order, on both selection paths")
+    func candidateLists() {
+        var rng = RandomWTA(seed: 77)
+        for round in 0..<30 {
+            let k = [5, 16, 17, 64, 200][round % 5], m = 1 + rng.int(12)
+            var p = (0..<(k * m)).map { _ in rng.uniform() }
+            if round % 3 == 0 {
+                // Skewed columns: many ties, and a target only three types can hurt.
+                for i in 0..<(k * m) where rng.uniform() < 0.7 { p[i] = 0.5 }
+                for t in 3..<k { p[t * m] = 0 }
+            }
+            let inst = WTAInstance(name: "c", weapons: k, targets: m, values: Array(repeating: 1, count: m), killProbability: p)
+            let prob = WTAProblem(inst)
+            let c = WTACandidates(prob)
+            #expect(c.width == min(k, 16))
+            for j in 0..<m {
+                let want = (0..<k).filter { p[$0 * m + j] > 0 }
+                    .sorted { (p[$0 * m + j], -$0) > (p[$1 * m + j], -$1) }.prefix(c.width).map(Int32.init)
+                #expect(Array(c.list[(j * c.width)..<(j * c.width + c.count[j])]) == want, "round \(round), target \(j)")
+                #expect(prob.usableTypes[j] == (0..<k).filter { p[$0 * m + j] > 0 }.count)
+            }
+            // The inverse lists name exactly the targets whose lists hold each type.
+            for t in 0..<k {
+                let inv = Set(c.invTarget[Int(c.invStart[t])..<Int(c.invStart[t + 1])].map(Int.init))
+                let want = Set((0..<m).filter { j in c.list[(j * c.width)..<(j * c.width + c.count[j])].contains(Int32(t)) })
+                #expect(inv == want)
+            }
+        }
+    }
+
+    @Test("The candidate local search ends where no move, hold, firing, replacement or swap improves (lists cover every type)")
+    func localOptimum() {
+        var rng = RandomWTA(seed: 909)
+        for round in 0..<60 {
+            let inst = Self.instance(&rng, weapons: 2 + rng.int(14), targets: 2 + rng.int(8), typed: round % 2 == 1,
+                                     masked: round % 3 == 0, costs: round % 2 == 0)
+            let cap = round % 4 == 0 ? (0..<inst.targets).map { _ in 1 + rng.int(2) } : nil
+            let p = WTAProblem(inst, targetCap: cap)
+            var st = WTAHeuristics.greedy(p)
+            let before = p.objective(st.x)
+            WTAHeuristics.localSearch(&st)
+            let x = st.x, f = p.objective(x)
+            #expect(p.isFeasible(x) && f <= before + 1e-9)
+            #expect(abs(st.objective - f) <= 1e-9 * max(1, f))
+            for t in 0..<p.types where p.count[t] == 1 {
+                let j = (0..<p.targets).first { x[t * p.targets + $0] > 0 }
+                #expect(st.at[t] == Int32(j ?? -1))
+            }
+            // Every neighbour by its definition: change one or two counts and re-evaluate.
+            let (k, m) = (p.types, p.targets)
+            func check(_ y: [Int32], _ what: String) {
+                guard p.isFeasible(y) else { return }
+                #expect(p.objective(y) >= f - 1e-9 * max(1, f), "round \(round): \(what) improves")
+            }
+            for a in 0..<k {
+                var y = x
+                // Fire a spare one anywhere.
+                for j in 0..<m { y = x; y[a * m + j] += 1; check(y, "firing \(a) at \(j)") }
+                for j1 in 0..<m where x[a * m + j1] > 0 {
+                    y = x; y[a * m + j1] -= 1; check(y, "holding \(a)")
+                    for j2 in 0..<m where j2 != j1 { y = x; y[a * m + j1] -= 1; y[a * m + j2] += 1; check(y, "moving \(a)") }
+                    for b in 0..<k where b != a {
+                        y = x; y[a * m + j1] -= 1; y[b * m + j1] += 1; check(y, "replacing \(a) by \(b)")
+                        for j2 in 0..<m where j2 != j1 && x[b * m + j2] > 0 {
+                            y = x; y[a * m + j1] -= 1; y[b * m + j1] += 1; y[b * m + j2] -= 1; y[a * m + j2] += 1
+                            check(y, "swapping \(a) and \(b)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Iterated local search never loses, keeps stock, masks and caps, and repeats itself for a seed")
+    func iterated() {
+        var rng = RandomWTA(seed: 31)
+        var reachedOptimum = 0
+        for round in 0..<40 {
+            let inst = Self.instance(&rng, weapons: 3 + rng.int(5), targets: 2 + rng.int(3), typed: round % 2 == 1,
+                                     masked: round % 3 == 0, costs: round % 2 == 0)
+            let cap = round % 4 == 0 ? (0..<inst.targets).map { _ in 1 + rng.int(2) } : nil
+            let p = WTAProblem(inst, targetCap: cap)
+            let cand = WTACandidates(p)
+            var a = WTAHeuristics.greedy(p, candidates: cand)
+            WTAHeuristics.localSearch(&a, candidates: cand)
+            let descent = p.objective(a.x)
+            var b = a
+            WTAHeuristics.iteratedLocalSearch(&a, candidates: cand, patience: 20, seed: 9)
+            WTAHeuristics.iteratedLocalSearch(&b, candidates: cand, patience: 20, seed: 9)
+            #expect(a.x == b.x)
+            #expect(p.isFeasible(a.x) && p.objective(a.x) <= descent + 1e-9)
+            let truth = bruteForce(inst, cap: cap)
+            #expect(p.objective(a.x) >= truth - 1e-9)
+            if abs(p.objective(a.x) - truth) <= 1e-9 * max(1, truth) { reachedOptimum += 1 }
+        }
+        // On instances this small the kicks reach the optimum nearly always.
+        #expect(reachedOptimum >= 36, "\(reachedOptimum) of 40")
+    }
+}
