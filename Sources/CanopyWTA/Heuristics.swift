@@ -430,10 +430,18 @@ struct CandidateSearch {
     let m: Int, k: Int, C: Int
     let cand: WTACandidates
 
+    /// Change stamps: a counter bumped by every applied change, the stamp of the targets and types
+    /// it touched, and the counter when each single weapon was last found with no improvement.
+    var clock = 1
+    var targetStamp: [Int], typeStamp: [Int], lastSeen: [Int]
+
     init(_ p: WTAProblem, _ cand: WTACandidates) {
         self.p = p
         self.cand = cand
         m = p.targets; k = p.types; C = cand.width
+        targetStamp = [Int](repeating: 0, count: m)
+        typeStamp = [Int](repeating: 0, count: k)
+        lastSeen = [Int](repeating: 0, count: k)
     }
 
     /// The best improving change involving one type-a shot at j1 (or, for j1 = −1, one spare
@@ -464,11 +472,13 @@ struct CandidateSearch {
             }
             // Replace it by, or swap it with, a more lethal type at j1.
             let base = j1 * C
+            let col1 = j1 &* k
             for r in 0..<cand.count[j1] {
                 let b = Int(cand.list[base + r])
                 guard b != a else { continue }
-                let rowB = b * m
-                let gain1 = s1 * (p.q[rowB + j1] / qa1 - 1)  // j1 with b instead of a
+                // Survival read as 1 − p from the by-target copy: one target's types share a few
+                // cache lines there, where q's rows would each cost one.
+                let gain1 = s1 * ((1 - p.killByTarget[col1 + b]) / qa1 - 1)  // j1 with b instead of a
                 if st.spare[b] > 0 {
                     let d = gain1 + p.cost[b] - p.cost[a]
                     if d < best { best = d; kind = 4; bb = b }
@@ -478,8 +488,9 @@ struct CandidateSearch {
                 // Swap: b leaves some target j2 to a.
                 if p.count[b] == 1 {
                     let j2 = Int(st.at[b])
-                    if j2 >= 0 && j2 != j1 && p.killByTarget[j2 * k + a] > 0 {
-                        let d = gain1 + st.survive[j2] * (p.q[rowA + j2] / p.q[rowB + j2] - 1)
+                    let col2 = j2 &* k
+                    if j2 >= 0 && j2 != j1 && p.killByTarget[col2 + a] > 0 {
+                        let d = gain1 + st.survive[j2] * ((1 - p.killByTarget[col2 + a]) / (1 - p.killByTarget[col2 + b]) - 1)
                         if d < best { best = d; kind = 5; bj = j2; bb = b }
                     }
                 } else if st.spare[b] < p.count[b] {
@@ -494,6 +505,28 @@ struct CandidateSearch {
         case 3: st.remove(a, j1); st.add(a, bj)
         case 4: st.remove(a, j1); st.add(bb, j1)
         default: st.remove(a, j1); st.add(bb, j1); st.remove(bb, bj); st.add(a, bj)
+        }
+        clock &+= 1
+        if j1 >= 0 { targetStamp[j1] = clock }
+        if bj >= 0 { targetStamp[bj] = clock }
+        typeStamp[a] = clock
+        if bb >= 0 { typeStamp[bb] = clock }
+        return true
+    }
+
+    /// Whether the neighbourhood of single weapon a at j1 is unchanged since it was last found
+    /// with no improvement: the targets it reads (j1, those it could move to, those of its swap
+    /// partners) and the types it reads (the partners' stock and place) all older than that.
+    func unchanged(_ at: [Int32], _ a: Int, _ j1: Int) -> Bool {
+        let seen = lastSeen[a]
+        guard seen > 0, targetStamp[j1] < seen, typeStamp[a] < seen else { return false }
+        for e in Int(cand.invStart[a])..<Int(cand.invStart[a + 1]) where targetStamp[Int(cand.invTarget[e])] >= seen { return false }
+        let base = j1 * C
+        for r in 0..<cand.count[j1] {
+            let b = Int(cand.list[base + r])
+            if typeStamp[b] >= seen { return false }
+            let j2 = Int(at[b])
+            if j2 >= 0 && targetStamp[j2] >= seen { return false }
         }
         return true
     }
@@ -519,7 +552,8 @@ struct CandidateSearch {
                 if st.spare[a] > 0 && improve(&st, type: a, at: -1) { improvements += 1; improved = true }
                 if p.count[a] == 1 {
                     let j1 = Int(st.at[a])
-                    if j1 >= 0 && improve(&st, type: a, at: j1) { improvements += 1; improved = true }
+                    guard j1 >= 0, !unchanged(st.at, a, j1) else { continue }
+                    if improve(&st, type: a, at: j1) { improvements += 1; improved = true } else { lastSeen[a] = clock }
                     continue
                 }
                 guard st.spare[a] < p.count[a] else { continue }

@@ -237,7 +237,8 @@ public struct WTACandidates: Sendable {
     /// `mostLethal` among all types, returning only how many were written. A threshold τ is taken
     /// from a sample (every 8th type: its 4th most lethal), the types at or above τ are gathered
     /// without branching, and only those (about 2 L of k) are ranked. If fewer than L are gathered,
-    /// which a skewed column can cause, the column goes through the one-by-one insertion instead.
+    /// τ is lowered by the sample's spread and the gathering repeated; if still too few (a skewed
+    /// column), the column goes through the one-by-one insertion instead.
     static func mostLethal(_ killByTarget: [Double], types k: Int, target j: Int, width L: Int,
                            into list: inout [Int32], scratch: inout [Int32]) -> Int {
         var n = 0
@@ -260,10 +261,23 @@ public struct WTACandidates: Sendable {
                             }
                             t &+= 8
                         }
-                        let tau = max(s3, Double.leastNonzeroMagnitude)
-                        for t in 0..<k {
-                            sc[gathered] = Int32(t)
-                            gathered &+= kc[t] >= tau ? 1 : 0
+                        // Kill probabilities are non-negative, so their bit patterns order as
+                        // the numbers do: the test is an integer subtraction's sign, no branch.
+                        // Too few gathered (a sample above the column's run): once more with
+                        // the threshold lowered by the sample's spread, then one by one.
+                        let bits = UnsafeRawPointer(kc).assumingMemoryBound(to: Int64.self)
+                        var threshold = s3
+                        for attempt in 0..<2 {
+                            if attempt == 1 { threshold = s3 - (s0 - s3) }
+                            let tau = Int64(bitPattern: max(threshold, Double.leastNonzeroMagnitude).bitPattern)
+                            gathered = 0
+                            var u = 0
+                            while u < k {
+                                sc[gathered] = Int32(truncatingIfNeeded: u)
+                                gathered &+= 1 &- Int(UInt64(bitPattern: bits[u] &- tau) >> 63)
+                                u &+= 1
+                            }
+                            if gathered >= L { break }
                         }
                     }
                     if gathered >= L {
