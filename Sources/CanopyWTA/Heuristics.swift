@@ -198,7 +198,7 @@ struct GreedyRun {
     // Each type's L targets of largest bound (first Vⱼ pₜⱼ, later the gain when the list was
     // rebuilt), in decreasing order.
     var top: [Int32], topBound: [Double], topCount: [Int]
-    var heapGain: [Double] = [], heapType: [Int32] = []
+    var heap = GainHeap()
 
     init(_ p: WTAProblem) {
         self.p = p
@@ -210,7 +210,7 @@ struct GreedyRun {
         top = [Int32](repeating: 0, count: k * L)
         topBound = [Double](repeating: 0, count: k * L)
         topCount = [Int](repeating: 0, count: k)
-        heapGain.reserveCapacity(k); heapType.reserveCapacity(k)
+        heap.reserve(k)
     }
 
     /// Inserts (bound b, target j) into type t's list holding c entries; returns the new count.
@@ -263,50 +263,19 @@ struct GreedyRun {
         return bj < 0 ? -.infinity : bg - p.cost[t]
     }
 
-    // Max-heap of (gain, type); ties to the lower type index.
-    @inline(__always) func above(_ a: Int, _ b: Int) -> Bool {
-        heapGain[a] > heapGain[b] || (heapGain[a] == heapGain[b] && heapType[a] < heapType[b])
-    }
-    mutating func push(_ g: Double, _ t: Int) {
-        heapGain.append(g); heapType.append(Int32(t))
-        var i = heapGain.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard above(i, parent) else { break }
-            heapGain.swapAt(i, parent); heapType.swapAt(i, parent); i = parent
-        }
-    }
-    mutating func pop() -> (Double, Int) {
-        let top = (heapGain[0], Int(heapType[0]))
-        let lg = heapGain.removeLast(), lt = heapType.removeLast()
-        if !heapGain.isEmpty {
-            heapGain[0] = lg; heapType[0] = lt
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var b = i
-                if l < heapGain.count && above(l, b) { b = l }
-                if r < heapGain.count && above(r, b) { b = r }
-                if b == i { break }
-                heapGain.swapAt(i, b); heapType.swapAt(i, b); i = b
-            }
-        }
-        return top
-    }
-
     mutating func run() {
         buildLists()
         for t in 0..<k where st.spare[t] > 0 {
             let g = scan(t)
-            if bestTarget[t] >= 0 { push(g, t) }
+            if bestTarget[t] >= 0 { heap.push(g, t) }
         }
-        while !heapGain.isEmpty {
-            let (g, t) = pop()
+        while !heap.isEmpty {
+            let (g, t) = heap.pop()
             let j = bestTarget[t]
             if version[j] != seenVersion[t] {
                 // A shot went to j since: re-examine (its gain can only have fallen).
                 let g2 = scan(t)
-                if bestTarget[t] >= 0 { push(g2, t) }
+                if bestTarget[t] >= 0 { heap.push(g2, t) }
                 continue
             }
             guard g > 0 || (g == 0 && p.cost[t] == 0) else { break }
@@ -314,7 +283,7 @@ struct GreedyRun {
             version[j] += 1
             if st.spare[t] > 0 {
                 let g2 = scan(t)
-                if bestTarget[t] >= 0 { push(g2, t) }
+                if bestTarget[t] >= 0 { heap.push(g2, t) }
             }
         }
     }
@@ -333,7 +302,7 @@ struct TargetGreedyRun {
     let m: Int, k: Int, L: Int
     let c: Double
     var list: [Int32], listCount: [Int], pos: [Int], truncated: [Bool]
-    var heapGain: [Double] = [], heapTarget: [Int32] = []
+    var heap = GainHeap()
     /// The types with stock left, in index order.
     var alive: [Int32]
 
@@ -348,7 +317,7 @@ struct TargetGreedyRun {
         listCount = cand.count
         pos = [Int](repeating: 0, count: m)
         truncated = (0..<m).map { p.usableTypes[$0] > cand.count[$0] }
-        heapGain.reserveCapacity(m); heapTarget.reserveCapacity(m)
+        heap.reserve(m)
     }
 
     /// Refills target j's list with its L most lethal types that still have stock.
@@ -371,51 +340,21 @@ struct TargetGreedyRun {
         }
     }
 
-    @inline(__always) func above(_ a: Int, _ b: Int) -> Bool {
-        heapGain[a] > heapGain[b] || (heapGain[a] == heapGain[b] && heapTarget[a] < heapTarget[b])
-    }
-    mutating func push(_ g: Double, _ j: Int) {
-        heapGain.append(g); heapTarget.append(Int32(j))
-        var i = heapGain.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard above(i, parent) else { break }
-            heapGain.swapAt(i, parent); heapTarget.swapAt(i, parent); i = parent
-        }
-    }
-    mutating func pop() -> (Double, Int) {
-        let top = (heapGain[0], Int(heapTarget[0]))
-        let lg = heapGain.removeLast(), lt = heapTarget.removeLast()
-        if !heapGain.isEmpty {
-            heapGain[0] = lg; heapTarget[0] = lt
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var b = i
-                if l < heapGain.count && above(l, b) { b = l }
-                if r < heapGain.count && above(r, b) { b = r }
-                if b == i { break }
-                heapGain.swapAt(i, b); heapTarget.swapAt(i, b); i = b
-            }
-        }
-        return top
-    }
-
     /// Pushes target j with the gain of its current best pair, if it has one and room for a shot.
     mutating func offer(_ j: Int) {
         guard st.open(j) else { return }
         let t = current(j)
-        if t >= 0 { push(st.survive[j] * p.killByTarget[j * k + t] - c, j) }
+        if t >= 0 { heap.push(st.survive[j] * p.killByTarget[j * k + t] - c, j) }
     }
 
     mutating func run() {
         for j in 0..<m { offer(j) }
-        while !heapGain.isEmpty {
-            let (g, j) = pop()
+        while !heap.isEmpty {
+            let (g, j) = heap.pop()
             let t = current(j)
             guard t >= 0 else { continue }
             let now = st.survive[j] * p.killByTarget[j * k + t] - c
-            if now < g { push(now, j); continue }  // its type ran out since it was keyed
+            if now < g { heap.push(now, j); continue }  // its type ran out since it was keyed
             guard g > 0 || (g == 0 && c == 0) else { break }
             st.add(t, j)
             if st.spare[t] == 0, let i = alive.firstIndex(of: Int32(t)) { alive.remove(at: i) }
@@ -614,5 +553,45 @@ extension WTAHeuristics {
         }
         st = best
         return improvements
+    }
+}
+
+/// A max-heap of (gain, item), ties to the lower item: the lazy greedy runs' queue.
+struct GainHeap {
+    private var gain: [Double] = [], item: [Int32] = []
+
+    var isEmpty: Bool { gain.isEmpty }
+    mutating func reserve(_ n: Int) { gain.reserveCapacity(n); item.reserveCapacity(n) }
+
+    @inline(__always) private func above(_ a: Int, _ b: Int) -> Bool {
+        gain[a] > gain[b] || (gain[a] == gain[b] && item[a] < item[b])
+    }
+
+    mutating func push(_ g: Double, _ x: Int) {
+        gain.append(g); item.append(Int32(x))
+        var i = gain.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard above(i, parent) else { break }
+            gain.swapAt(i, parent); item.swapAt(i, parent); i = parent
+        }
+    }
+
+    mutating func pop() -> (Double, Int) {
+        let top = (gain[0], Int(item[0]))
+        let lg = gain.removeLast(), li = item.removeLast()
+        if !gain.isEmpty {
+            gain[0] = lg; item[0] = li
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var b = i
+                if l < gain.count && above(l, b) { b = l }
+                if r < gain.count && above(r, b) { b = r }
+                if b == i { break }
+                gain.swapAt(i, b); item.swapAt(i, b); i = b
+            }
+        }
+        return top
     }
 }

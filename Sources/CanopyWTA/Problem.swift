@@ -216,18 +216,13 @@ public struct WTACandidates: Sendable {
         killByTarget.withUnsafeBufferPointer { kb in
             among.withUnsafeBufferPointer { al in
                 list.withUnsafeMutableBufferPointer { lb in
-                    let kc = kb.baseAddress! + j * k, out = lb.baseAddress! + j * L
-                    var last = 0.0
+                    var ranking = Ranking(column: kb.baseAddress! + j * k, out: lb.baseAddress! + j * L, width: L)
                     for t in al {
-                        let pk = kc[Int(t)]
+                        let pk = ranking.column[Int(t)]
                         usable &+= pk > 0 ? 1 : 0
-                        guard pk > last else { continue }
-                        var i = n < L ? n : L &- 1
-                        while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
-                        out[i] = t
-                        if n < L { n &+= 1 }
-                        if n == L { last = kc[Int(out[L &- 1])] }
+                        ranking.offer(t, pk)
                     }
+                    n = ranking.n
                 }
             }
         }
@@ -280,35 +275,42 @@ public struct WTACandidates: Sendable {
                             if gathered >= L { break }
                         }
                     }
+                    var ranking = Ranking(column: kc, out: out, width: L)
                     if gathered >= L {
-                        // The gathered types through a sorted list of L (decreasing; ties keep
-                        // the lower type first).
-                        var last = -1.0
-                        for a in 0..<gathered {
-                            let t = sc[a], pk = kc[Int(t)]
-                            guard pk > last else { continue }
-                            var i = n < L ? n : L &- 1
-                            while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
-                            out[i] = t
-                            if n < L { n &+= 1 }
-                            if n == L { last = kc[Int(out[L &- 1])] }
-                        }
-                        return
+                        // Only the gathered types (in type order, so ties keep the lower first).
+                        for a in 0..<gathered { ranking.offer(sc[a], kc[Int(sc[a])]) }
+                    } else {
+                        for t in 0..<k { ranking.offer(Int32(truncatingIfNeeded: t), kc[t]) }
                     }
-                    var last = 0.0
-                    for t in 0..<k {
-                        let pk = kc[t]
-                        guard pk > last else { continue }
-                        var i = n < L ? n : L &- 1
-                        while i > 0 && kc[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
-                        out[i] = Int32(t)
-                        if n < L { n &+= 1 }
-                        if n == L { last = kc[Int(out[L &- 1])] }
-                    }
+                    n = ranking.n
                 }
             }
         }
         return n
     }
 
+}
+
+/// A list of at most `width` types in decreasing kill probability, built by offering types one by
+/// one (ties keep the one offered first). A type enters only if more lethal than the list's least
+/// (0 until the list is full, which also keeps out the types that cannot hurt the target).
+struct Ranking {
+    let column: UnsafePointer<Double>
+    let out: UnsafeMutablePointer<Int32>
+    let width: Int
+    private(set) var n = 0
+    private var last = 0.0
+
+    init(column: UnsafePointer<Double>, out: UnsafeMutablePointer<Int32>, width: Int) {
+        self.column = column; self.out = out; self.width = width
+    }
+
+    @inline(__always) mutating func offer(_ t: Int32, _ pk: Double) {
+        guard pk > last else { return }
+        var i = n < width ? n : width &- 1
+        while i > 0 && column[Int(out[i &- 1])] < pk { out[i] = out[i &- 1]; i &-= 1 }
+        out[i] = t
+        if n < width { n &+= 1 }
+        if n == width { last = column[Int(out[width &- 1])] }
+    }
 }
