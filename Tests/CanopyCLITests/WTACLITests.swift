@@ -20,10 +20,20 @@ struct WTACLITests {
         let sol = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         #expect((sol["assignment"] as? [Any])?.count == 45)
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
-        for solver in [["greedy"], ["local"], ["local", "--quick"]] {
-            let h = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--solver"] + solver)
-            #expect(h.status == 0 && h.stdout.contains("objective") && h.stdout.contains("not computed"), "\(h.stderr)")
+        var objectives: [String: Double] = [:]
+        for solver in [["greedy"], ["local", "--quick"], ["local"], ["local", "--kicks", "10"]] {
+            let h = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--json", "--solver"] + solver)
+            #expect(h.status == 0, "\(h.stderr)")
+            let o = try JSONSerialization.jsonObject(with: Data(h.stdout.utf8)) as? [String: Any]
+            #expect(o?["lower_bound"] == nil && (o?["setup_cpu_seconds"] as? NSNumber) != nil)
+            objectives[solver.joined(separator: " ")] = (o?["objective"] as? NSNumber)?.doubleValue
         }
+        // Each stage starts from the one before: never worse.
+        let g = try #require(objectives["greedy"]), q = try #require(objectives["local --quick"])
+        let l = try #require(objectives["local"]), k = try #require(objectives["local --kicks 10"])
+        #expect(q <= g + 1e-9 && l <= q + 1e-9 && k <= l + 1e-9, "\(objectives)")
+        let kb = try runCanopy(["wta", fixtures + "/ahuja_20x20_s20001.json", "--kicks", "-1"])
+        #expect(kb.status != 0 && kb.stderr.contains("kicks"))
         // A bad instance: the field is named, nothing is written.
         let bad = dir + "/bad.json"
         try #"{"weapons": 2, "targets": 2, "values": [10, 20], "kill_prob": [[0.5, 0.4], [0.3, 7]]}"#
