@@ -139,7 +139,7 @@ public final class BattleManager {
         let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in
             guard let type = b.catalogue.threats[e.threatType], let asset = b.assets.first(where: { $0.name == e.asset }) else { return nil }
             return ExpectedThreat(threatClass: type.threatClass, count: e.count, target: asset.position,
-                                  value: asset.value * min(1, type.warheadKg * asset.damagePerKg))
+                                  value: asset.value * asset.damageFraction(warheadKg: type.warheadKg))
         }
         assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise, expected: expected)
         let map = RegionMap(regions: b.regions.map { r in

@@ -283,6 +283,9 @@ public struct Asset: Sendable, Hashable {
         self.name = name; self.kind = kind; self.position = position; self.population = population
         self.value = value; self.radius = radius; self.damagePerKg = damagePerKg
     }
+
+    /// Fraction of the asset (value and population) one impact of this warhead affects.
+    @inlinable public func damageFraction(warheadKg: Double) -> Double { min(1, warheadKg * damagePerKg) }
 }
 
 /// A polygon in geodetic coordinates (radians), outer ring first, then holes.

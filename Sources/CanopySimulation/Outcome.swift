@@ -41,7 +41,7 @@ extension Simulation {
         var valueAtRisk = 0.0, peopleAtRisk = 0.0
         for t in threats where t.type.warheadKg > 0 {
             if let a = t.targetAsset {
-                let frac = min(1, t.type.warheadKg * s.assets[a].damagePerKg)
+                let frac = s.assets[a].damageFraction(warheadKg: t.type.warheadKg)
                 valueAtRisk += s.assets[a].value * frac
                 peopleAtRisk += s.assets[a].population * frac
             }

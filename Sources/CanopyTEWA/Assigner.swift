@@ -367,11 +367,16 @@ public struct Assigner: Sendable {
             guard shots > 0 else { continue }
             var row = [Double](repeating: 0, count: T), feasible = [Bool](repeating: false, count: T)
             for j in 0..<T { if let q = pk[ui * T + j] { row[j] = q; feasible[j] = true } }
-            for (j, g) in phantomOf.enumerated() {
-                let e = expected[g]
-                let q = fu.type.killProbability[e.threatClass] ?? 0
-                let reach = norm(WGS84.ecef(e.target) - fu.frame.originECEF) <= fu.type.maxRange
-                if q >= doctrine.minKillProbability && reach { row[tracks.count + j] = q; feasible[tracks.count + j] = true }
+            if !expected.isEmpty {
+                // Each entry's kill probability and reach once; its phantoms share them.
+                let serves = expected.map { e -> Double? in
+                    let q = fu.type.killProbability[e.threatClass] ?? 0
+                    let reach = norm(e.targetECEF - fu.frame.originECEF) <= fu.type.maxRange
+                    return q >= doctrine.minKillProbability && reach ? q : nil
+                }
+                for (j, g) in phantomOf.enumerated() {
+                    if let q = serves[g] { row[tracks.count + j] = q; feasible[tracks.count + j] = true }
+                }
             }
             for _ in 0..<shots {
                 weaponType.append(ui)
@@ -421,7 +426,10 @@ public struct ExpectedThreat: Sendable, Hashable {
     public var value: Double
     public init(threatClass: ThreatClass, count: Int, target: Geodetic, value: Double) {
         self.threatClass = threatClass; self.count = count; self.target = target; self.value = value
+        targetECEF = WGS84.ecef(target)
     }
+    /// The asset's position in ECEF, computed once (the assigner tests reach to it every look).
+    public let targetECEF: Vector3
 }
 
 /// A unit–threat pair that can be engaged later (not now) before the threat's impact.

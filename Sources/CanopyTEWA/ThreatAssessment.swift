@@ -142,7 +142,7 @@ public struct ThreatAssessor: Sendable {
             r.threatClass = classes[best]
         }
         r.classProbabilities = probs
-        func expectedFraction(_ a: Asset) -> Double { typeWeights.reduce(0) { $0 + $1.p * min(1, $1.warhead * a.damagePerKg) } }
+        func expectedFraction(_ a: Asset) -> Double { typeWeights.reduce(0) { $0 + $1.p * a.damageFraction(warheadKg: $1.warhead) } }
         if r.ballistic {
             // The impact point is predicted; the asset is the one it falls on (as the kinematic rule).
             if let k = r.aimAsset {
@@ -260,7 +260,7 @@ public struct ThreatAssessor: Sendable {
 
     private func setAim(_ r: inout ThreatAssessment, asset k: Int, warhead: Double) {
         let a = assets[k]
-        let frac = min(1, warhead * a.damagePerKg)
+        let frac = a.damageFraction(warheadKg: warhead)
         r.aimAsset = k
         r.valueAtRisk = a.value * frac
         r.populationAtRisk = a.population * frac
