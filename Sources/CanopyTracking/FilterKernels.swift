@@ -305,6 +305,77 @@ enum FilterKernel {
     }
 }
 
+extension FilterKernel {
+    /// The IMM's interaction in place: mode j's mean and covariance become the mixture of all n
+    /// modes with weights W[4j + i] (each row of W summing to 1).
+    ///
+    /// By second moments about mode 0's mean r: with dᵢ = xᵢ − r, Mᵢ = Pᵢ + dᵢ dᵢᵀ and
+    /// eⱼ = Σᵢ Wⱼᵢ dᵢ, the mixture is x⁰ⱼ = r + eⱼ, P⁰ⱼ = Σᵢ Wⱼᵢ Mᵢ − eⱼ eⱼᵀ, which is
+    /// Σᵢ Wⱼᵢ (Pᵢ + (xᵢ − x⁰ⱼ)(xᵢ − x⁰ⱼ)ᵀ) rearranged. Row k of every output needs only row k of
+    /// every input, so the covariances are overwritten row by row with no copy of the old modes;
+    /// and the n² mixtures cost n² row combinations instead of n² rank-one corrections on top.
+    /// Each term is symmetric operation by operation, so the results are exactly symmetric.
+    @inline(__always) @usableFromInline
+    static func mixModes(n: Int, W: UnsafePointer<Double>, mx: UnsafeMutablePointer<Double>, mP: UnsafeMutablePointer<Double>) {
+        @inline(__always) func lo(_ p: UnsafePointer<Double>) -> SIMD4<Double> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self) }
+        @inline(__always) func hi(_ p: UnsafePointer<Double>) -> SIMD2<Double> { UnsafeRawPointer(p + 4).loadUnaligned(as: SIMD2<Double>.self) }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Double>, _ l: SIMD4<Double>, _ h: SIMD2<Double>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: l, as: SIMD4<Double>.self)
+            UnsafeMutableRawPointer(p + 4).storeBytes(of: h, as: SIMD2<Double>.self)
+        }
+        // Deviations dᵢ and shifts eⱼ, as 4 + 2 lanes (at most four modes).
+        let rl = lo(mx), rh = hi(mx)
+        var dl = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
+        var dh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
+        withUnsafeMutableBytes(of: &dl) { dlb in
+        withUnsafeMutableBytes(of: &dh) { dhb in
+            let DL = dlb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
+            let DH = dhb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+            for i in 1..<n { DL[i] = lo(mx + 6 * i) - rl; DH[i] = hi(mx + 6 * i) - rh }
+            var el = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
+            var eh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
+            withUnsafeMutableBytes(of: &el) { elb in
+            withUnsafeMutableBytes(of: &eh) { ehb in
+                let EL = elb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
+                let EH = ehb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+                for j in 0..<n {
+                    var a = SIMD4<Double>(), b = SIMD2<Double>()
+                    for i in 1..<n { a += W[4 * j + i] * DL[i]; b += W[4 * j + i] * DH[i] }
+                    EL[j] = a; EH[j] = b
+                    store(mx + 6 * j, rl + a, rh + b)
+                }
+                // Row k of each output from row k of each input.
+                @inline(__always) func mixRow(_ k: Int, _ dk: (Int) -> Double, _ ek: (Int) -> Double) {
+                    var ml = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
+                    var mh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
+                    withUnsafeMutableBytes(of: &ml) { mlb in
+                    withUnsafeMutableBytes(of: &mh) { mhb in
+                        let ML = mlb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
+                        let MH = mhb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+                        let P0 = mP + 6 * k
+                        ML[0] = lo(P0); MH[0] = hi(P0)
+                        for i in 1..<n {
+                            let Pi = mP + 36 * i + 6 * k, di = dk(i)
+                            ML[i] = lo(Pi) + di * DL[i]; MH[i] = hi(Pi) + di * DH[i]
+                        }
+                        for j in 0..<n {
+                            let w = W + 4 * j, e = ek(j)
+                            var a = w[0] * ML[0] - e * EL[j], b = w[0] * MH[0] - e * EH[j]
+                            for i in 1..<n { a += w[i] * ML[i]; b += w[i] * MH[i] }
+                            store(mP + 36 * j + 6 * k, a, b)
+                        }
+                    }
+                    }
+                }
+                for k in 0..<4 { mixRow(k, { DL[$0][k] }, { EL[$0][k] }) }
+                for k in 0..<2 { mixRow(4 + k, { DH[$0][k] }, { EH[$0][k] }) }
+            }
+            }
+        }
+        }
+    }
+}
+
 extension FilterState {
     /// Pointers to the combined state and covariance and the per-mode ones (mode j's mean at
     /// mx + 6j, covariance at mP + 36j), valid inside `body`.

@@ -456,15 +456,13 @@ public struct ModelBank: Sendable {
                 }
             }
             var lastTurn: FilterKernel.FlatTurn? = nil
-            // The modes as they were (each mixture reads all of them). At most 1 KiB, so that the
-            // copy stays on the stack for up to three modes.
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 42 * n) { old in
-            let ox = old.baseAddress!, oP = ox + 6 * n
             s.withStorage { _, _, mx, mP in
-                ox.update(from: mx, count: 6 * n)
-                oP.update(from: mP, count: 36 * n)
+                switch n {
+                case 2: FilterKernel.mixModes(n: 2, W: W, mx: mx, mP: mP)
+                case 3: FilterKernel.mixModes(n: 3, W: W, mx: mx, mP: mP)
+                default: FilterKernel.mixModes(n: n, W: W, mx: mx, mP: mP)
+                }
                 for j in 0..<n {
-                    FilterKernel.mixture(n: n, w: W + 4 * j, mx: ox, mP: oP, x: mx + 6 * j, P: mP + 36 * j)
                     let m = models[j]
                     if frame == .flat && m.kind == .coordinatedTurn {
                         // Turns at ±ω share their sine and cosine.
@@ -479,7 +477,6 @@ public struct ModelBank: Sendable {
                         FilterKernel.predict(m, x: mx + 6 * j, P: mP + 36 * j, dt: dt, frame: frame)
                     }
                 }
-            }
             }
         }
         let total = cbar.sum()

@@ -263,6 +263,72 @@ struct FilterKernelTests {
     }
 }
 
+/// The IMM's interaction and prediction against the textbook (Blom & Bar-Shalom 1988): mixing
+/// weights from the transition matrix, each mode's mixed mean and covariance with its spread
+/// term written out, then each model's own prediction.
+@Suite("IMM kernels")
+struct IMMKernelTests {
+    @Test("IMM predict equals the textbook mixing and per-model prediction, 2 to 4 modes", arguments: [2, 3, 4])
+    func mixing(modes n: Int) {
+        let all: [MotionModel] = [.cv(q: 0.3, sojourn: 30), .ct(q: 0.3, turnRate: 0.05, sojourn: 15),
+                                  .ct(q: 0.3, turnRate: -0.05, sojourn: 15), .ballistic(q: 0.2, sojourn: 25)]
+        let models = Array(all.prefix(n))
+        var rng = SplitMix(seed: 23 + UInt64(n))
+        for frame in TrackingFrame.allCases {
+            let bank = ModelBank(models: models, frame: frame, filter: .ekf)
+            for dt in [1.0, 4.5] {
+                let (x0, P0) = FilterKernelTests.randomState(&rng)
+                var s = FilterState(time: 10, x: x0, P: P0, models: n)
+                var mu = SIMD4<Double>(repeating: 0), total = 0.0
+                for j in 0..<n {
+                    var (x, P) = FilterKernelTests.randomState(&rng)
+                    if frame == .earthCentred { x.position = x.position + Vector3(6_371_000, 0, 0) }
+                    // Modes near one another, as in a filter: metres to a hundred metres apart.
+                    if j > 0 { for k in 0..<6 { x[k] = s.mx[0][k] + rng.uniform(-100, 100) / (k < 3 ? 1 : 10) } }
+                    s.mx[j] = x; s.mP[j] = P
+                    mu[j] = rng.uniform(0.05, 1); total += mu[j]
+                }
+                s.mu = mu / total
+                // Reference.
+                var stay = [Double](), c = [Double](repeating: 0, count: n)
+                for i in 0..<n { stay.append(exp(-dt / models[i].sojourn)) }
+                func pij(_ i: Int, _ j: Int) -> Double { i == j ? stay[i] : (1 - stay[i]) / Double(n - 1) }
+                for j in 0..<n { for i in 0..<n { c[j] += pij(i, j) * s.mu[i] } }
+                var rx = [Vector6](), rP = [Matrix6]()
+                for j in 0..<n {
+                    var xm = Vector6()
+                    for i in 0..<n { for k in 0..<6 { xm[k] += pij(i, j) * s.mu[i] / c[j] * s.mx[i][k] } }
+                    var Pm = Matrix6()
+                    for i in 0..<n {
+                        let w = pij(i, j) * s.mu[i] / c[j]
+                        for a in 0..<6 {
+                            for b in 0..<6 {
+                                Pm[a, b] += w * (s.mP[i][a, b] + (s.mx[i][a] - xm[a]) * (s.mx[i][b] - xm[b]))
+                            }
+                        }
+                    }
+                    models[j].predict(&xm, &Pm, dt: dt, frame: frame)
+                    rx.append(xm); rP.append(Pm)
+                }
+                let cs = c.reduce(0, +)
+                bank.predict(&s, to: 10 + dt)
+                for j in 0..<n {
+                    #expect(abs(s.mu[j] - c[j] / cs) < 1e-12)
+                    for k in 0..<6 { #expect(abs(s.mx[j][k] - rx[j][k]) <= 1e-9 * max(1, abs(rx[j][k]))) }
+                    for a in 0..<6 {
+                        for b in 0..<6 {
+                            let scale = (rP[j][a, a] * rP[j][b, b]).squareRoot()
+                            #expect(abs(s.mP[j][a, b] - rP[j][a, b]) <= 1e-9 * max(1, scale))
+                            #expect(s.mP[j][a, b] == s.mP[j][b, a])
+                        }
+                    }
+                    #expect(s.mP[j].isPositiveDefinite)
+                }
+            }
+        }
+    }
+}
+
 struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
