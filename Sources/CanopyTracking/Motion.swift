@@ -431,7 +431,10 @@ public struct ModelBank: Sendable {
         let n = s.modeCount
         let mu = s.mu
         var stay = SIMD4<Double>(repeating: 1)
-        for i in 0..<n { stay[i] = Foundation.exp(-abs(dt) / models[i].sojourn) }
+        for i in 0..<n {
+            // Models with the same sojourn (the two turns of a bank, usually) share one exponential.
+            stay[i] = i > 0 && models[i].sojourn == models[i - 1].sojourn ? stay[i - 1] : Foundation.exp(-abs(dt) / models[i].sojourn)
+        }
         let other = 1 / Double(n - 1)
         // pi[i][j] as columns: column j holds P(i → j) for every i.
         var pi = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
@@ -560,7 +563,7 @@ public struct ModelBank: Sendable {
         var mx = -Double.infinity
         for j in 0..<s.modeCount { mx = max(mx, logL[j]) }
         var w = SIMD4<Double>(repeating: 0)
-        for j in 0..<s.modeCount where logL[j] > -.infinity { w[j] = s.mu[j] * Foundation.exp(logL[j] - mx) }
+        for j in 0..<s.modeCount where logL[j] > -.infinity { w[j] = s.mu[j] * (logL[j] == mx ? 1 : Foundation.exp(logL[j] - mx)) }
         let total = w.sum()
         if total > 0 {
             // Keep every mode alive: a floor stops a probability reaching exactly zero.

@@ -197,6 +197,8 @@ public final class Tracker {
     @exclusivity(unchecked) private var lastDuplicateCheck = -Double.infinity
     private let gates: (Double, Double, Double)
     private let qGate: Double
+    /// The score that confirms a track (Wald's upper threshold, ln((1 − β) / α)).
+    private let confirmScore: Double
     // Spatial index: a hash grid of 2-D cells (chains through `gridNext`), rebuilt when tracks
     // are removed or reordered; a new track is inserted in O(1).
     @exclusivity(unchecked) private var grid: HashGrid
@@ -226,6 +228,7 @@ public final class Tracker {
     /// each detection the entry of the pair that took it (−1: none).
     @exclusivity(unchecked) private var lins: [MeasurementLinearisation] = []
     @exclusivity(unchecked) private var detLin: [Int32] = []
+    @exclusivity(unchecked) private var updateOrder: [UInt64] = []
     @exclusivity(unchecked) private var linBuffer: [Int32] = []
     @exclusivity(unchecked) private var doomedBuffer: [Bool] = []
 
@@ -253,6 +256,7 @@ public final class Tracker {
             q = max(q, a * a)
         }
         qGate = q
+        confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
         grid = HashGrid(cellSize: configuration.cellSize)
         offX = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.x)!
         offP = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.P)!
@@ -393,14 +397,20 @@ public final class Tracker {
         }
         if !pairs.isEmpty { associate(batch: batch, sensor: sensor) }
 
-        // 3. GNN updates (JPDA updated its tracks inside `associate`).
-        for (di, det) in batch.enumerated() {
-            let ti = Int(detAssigned[di])
-            if ti >= 0 && detWeight[di] == 0 {
-                let li = Int(detLin[di])
-                applyUpdate(trackIndex: ti, sensor: sensor, detection: det, logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
-                detWeight[di] = 1
-            }
+        // 3. GNN updates (JPDA updated its tracks inside `associate`), in the order of the tracks
+        // in memory: each track takes at most one detection, so the order changes nothing but
+        // the memory traffic (with a thousand tracks their states do not all stay in cache).
+        updateOrder.removeAll(keepingCapacity: true)
+        for di in batch.indices {
+            let ti = detAssigned[di]
+            if ti >= 0 && detWeight[di] == 0 { updateOrder.append(UInt64(UInt32(ti)) << 32 | UInt64(di)) }
+        }
+        updateOrder.sort()
+        for key in updateOrder {
+            let ti = Int(key >> 32), di = Int(key & 0xFFFF_FFFF)
+            let li = Int(detLin[di])
+            applyUpdate(trackIndex: ti, sensor: sensor, detection: batch[di], logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
+            detWeight[di] = 1
         }
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
         if scanComplete && configuration.initiation == .score {
@@ -905,7 +915,7 @@ public final class Tracker {
                               logG: Double, record: Bool) {
         let t = det.time
         if ti < updatedThisScan.count { updatedThisScan[ti] = true }
-        let confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
+        let confirmScore = self.confirmScore
         let newEvents: (TrackEvent, TrackEvent)? = tracks.withUnsafeMutableBufferPointer { tb in
             let tp = tb.baseAddress! + ti
             if let st { tp.pointee.state = st }

