@@ -74,7 +74,10 @@ public struct RunResult: Sendable {
 public final class Simulation {
     public let scenario: Scenario
     public let options: RunOptions
-    var threats: [ThreatInstance]
+    // A run is single-threaded and its loops touch these arrays millions of times: they skip the
+    // runtime's dynamic exclusivity bookkeeping (no access to one overlaps another's; the same
+    // choice as the tracker's storage).
+    @exclusivity(unchecked) var threats: [ThreatInstance]
     /// The defence's BattleManager (what it believes: tracks, assessments, alerts).
     public let battle: BattleManager
     /// The event log so far.
@@ -82,27 +85,27 @@ public final class Simulation {
     var trackRows: [TrackRow] = []
 
     // Random streams, one per component.
-    var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream
+    @exclusivity(unchecked) var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream
 
     // Sensors (truth side).
     struct RadarState { var sensor: Sensor; var params: RadarParameters; var frame: LocalFrame; var index: Int; var nextScan: Double }
-    var radars: [RadarState] = []
+    @exclusivity(unchecked) var radars: [RadarState] = []
     struct AcousticNode { var position: Vector3; var frame: LocalFrame; var sensorIndex: Int }
     struct AcousticNet { var params: AcousticParameters; var nodes: [AcousticNode]; var frame: LocalFrame; var grid: [Int64: [Int32]]; var cell: Double; var radius: Double; var nextTick: Double }
-    var acoustic: [AcousticNet] = []
+    @exclusivity(unchecked) var acoustic: [AcousticNet] = []
     struct CitizenNet { var net: CitizenNetwork; var params: CitizenParameters; var centre: Vector3; var frame: LocalFrame; var nextTick: Double }
-    var citizens: [CitizenNet] = []
+    @exclusivity(unchecked) var citizens: [CitizenNet] = []
     let citizenTick = 10.0
 
     // Airborne threats' positions at the start of the current step, and how far each can move
     // within the step: sensors reject far threats with one distance test before any trigonometry.
-    var stepPosition: [Vector3] = []
-    var stepReach: [Double] = []
-    var stepAirborne: [Int] = []
+    @exclusivity(unchecked) var stepPosition: [Vector3] = []
+    @exclusivity(unchecked) var stepReach: [Double] = []
+    @exclusivity(unchecked) var stepAirborne: [Int] = []
 
     // Detections: id → threat index (−1 for clutter/false).
-    var detectionTruth: [Int32] = [0]
-    var delayed: [(deliver: Double, detection: Detection?, citizen: CitizenReport?)] = []
+    @exclusivity(unchecked) var detectionTruth: [Int32] = [0]
+    @exclusivity(unchecked) var delayed: [(deliver: Double, detection: Detection?, citizen: CitizenReport?)] = []
 
     // Fire units (truth side: what is really in the magazine).
     var roundsLeft: [Int]
@@ -110,7 +113,7 @@ public final class Simulation {
     /// Rounds fired at decoys (by truth), those of them costing $100k or more, and their cost.
     var decoyRounds = 0, expensiveDecoyRounds = 0, decoyCost = 0.0
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
-    var flights: [Flight] = []
+    @exclusivity(unchecked) var flights: [Flight] = []
     var confirmedTracks = Set<Int>()
     var trackTruth: [Int: Int] = [:]
 
@@ -308,13 +311,12 @@ public final class Simulation {
         }
         stepAirborne.removeAll(keepingCapacity: true)
         for k in threats.indices where threats[k].fate == .airborne || (threats[k].fate == .pending && threats[k].launchTime <= t + stepLength) {
-            let th = threats[k]
             let speed: Double
-            switch th.type.flightModel {
+            switch threats[k].type.flightModel {
             case .ballistic, .aeroballistic: speed = 4_000
-            default: speed = th.type.speed * 1.1 + 50
+            default: speed = threats[k].type.speed * 1.1 + 50
             }
-            stepPosition[k] = th.position(at: max(t, th.launchTime))
+            stepPosition[k] = threats[k].position(at: max(t, threats[k].launchTime))
             stepReach[k] = speed * (stepLength + 1) + 1_000
             stepAirborne.append(k)
         }

@@ -16,11 +16,13 @@ public final class ThreatInstance {
     /// The asset the raid planner aimed it at (for "value protected"), if any.
     public let targetAsset: Int?
     public let impactTime: Double
-    public var fate: Fate = .pending
-    public var endTime: Double = .infinity
-    public var detected = false
-    public var tracked = false
-    public var engaged = false
+    // Read in every sensor's loop: plain values with no access that could overlap another, so
+    // they skip the runtime's dynamic exclusivity bookkeeping.
+    @exclusivity(unchecked) public var fate: Fate = .pending
+    @exclusivity(unchecked) public var endTime: Double = .infinity
+    @exclusivity(unchecked) public var detected = false
+    @exclusivity(unchecked) public var tracked = false
+    @exclusivity(unchecked) public var engaged = false
 
     public init(index: Int, id: String, typeName: String, type: ThreatType, launchTime: Double, route: [Geodetic],
                 path: FlightPath, targetAsset: Int?) {

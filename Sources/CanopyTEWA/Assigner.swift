@@ -189,33 +189,52 @@ public struct Assigner: Sendable {
         let moneyWorth = doctrine.moneyWorth
         // Per-unit figures looked up once per call, not once per pair.
         let classes = ThreatClass.allCases
-        let pkTable: [[Double]] = fireUnits.map { fu in classes.map { fu.type.killProbability[$0] ?? 0 } }
-        let unitECEF = fireUnits.map { $0.frame.originECEF }
-        let freeNow = fireUnits.map { $0.freeLaunchers(at: now) }
-        // For the reservations: per unit, whether it is rationed, its frame and type, and its
-        // rounds for each class (looked up once, not per pair).
-        let rationed = fireUnits.map { $0.type.kind != .ew }
-        let frames = fireUnits.map(\.frame), types = fireUnits.map { UnitFigures($0.type) }
-        let channelsBusy = fireUnits.map(\.channelsBusy)
-        let roundsFor: [[Int]] = fireUnits.map { fu in classes.map { fu.roundsAvailable(for: $0) } }
+        // For the reservations too: per unit, whether it is rationed, its frame and type, and
+        // its rounds for each class. One pass reading each unit in place (flat tables by
+        // unit × class; no copy of a unit, whose names and tables are reference-counted).
+        let nc = classes.count, nu = fireUnits.count
+        var pkFlat = [Double](repeating: 0, count: nu * nc)
+        var roundsFlat = [Int](repeating: 0, count: nu * nc)
+        var unitECEF: [Vector3] = [], freeNow: [Int] = [], rationed: [Bool] = [], frames: [LocalFrame] = []
+        var types: [UnitFigures] = [], channelsBusy: [Int] = []
+        unitECEF.reserveCapacity(nu); freeNow.reserveCapacity(nu); rationed.reserveCapacity(nu)
+        frames.reserveCapacity(nu); types.reserveCapacity(nu); channelsBusy.reserveCapacity(nu)
+        fireUnits.withUnsafeBufferPointer { fb in
+            for u in 0..<nu {
+                let f = fb.baseAddress! + u
+                for (c, cls) in classes.enumerated() {
+                    pkFlat[u * nc + c] = f.pointee.type.killProbability[cls] ?? 0
+                    roundsFlat[u * nc + c] = f.pointee.reserveClasses.contains(cls)
+                        ? f.pointee.roundsLeft : max(0, f.pointee.roundsLeft - f.pointee.reserveRounds)
+                }
+                unitECEF.append(f.pointee.frame.originECEF)
+                var free = 0
+                for t in f.pointee.launcherFreeAt where t <= now { free += 1 }
+                freeNow.append(free)
+                rationed.append(f.pointee.type.kind != .ew)
+                frames.append(f.pointee.frame)
+                types.append(UnitFigures(f.pointee.type))
+                channelsBusy.append(f.pointee.channelsBusy)
+            }
+        }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let trk = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
             let pNow = trk.predicted(to: now, processNoise: processNoise).x.position
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             for u in fireUnits.indices {
-                let pk1 = pkTable[u][ci]
+                let pk1 = pkFlat[u * nc + ci]
                 guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
                 var engagedNow = false
                 defer {
                     // Jammers are not rationed: no reservations for them.
-                    if optimalRule && !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFor[u][ci] > 0
+                    if optimalRule && !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFlat[u * nc + ci] > 0
                         // Cheap reject: it cannot come within range before its impact.
                         && norm(pNow - unitECEF[u]) - max(a.speed, 100) * 1.5 * min(a.timeToImpact, 1_800) <= types[u].maxRange + 10_000 {
                         if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                         if Self.reachableLater(frames[u], types[u], path: path!, from: now + types[u].reactionTime,
                                                until: now + min(a.timeToImpact, 1_800), margin: planningMargin) {
-                            let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFor[u][ci]) : 1
+                            let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFlat[u * nc + ci]) : 1
                             let pk = 1 - pow(1 - pk1, Double(rounds))
                             if pk * a.valueAtRisk > moneyWorth * types[u].costPerShot * Double(rounds) {
                                 later.append(LaterPair(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk))
@@ -234,7 +253,7 @@ public struct Assigner: Sendable {
                 let flyout = kind == .ew ? 0 : maxRange * 1.5 / max(speed, 1)
                 let reach = maxRange + 2_000 + max(a.speed, 100) * (reaction + flyout) * 1.5
                 if dist > reach + 30_000 { continue }
-                guard roundsFor[u][ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
+                guard roundsFlat[u * nc + ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
                 let launch = now + reaction
                 if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                 let solution: InterceptSolution
@@ -248,7 +267,7 @@ public struct Assigner: Sendable {
                 }
                 guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
                 let rounds = doctrine.mode == .salvo && kind == .missile
-                    ? min(doctrine.salvoSize, roundsFor[u][ci], freeNow[u]) : 1
+                    ? min(doctrine.salvoSize, roundsFlat[u * nc + ci], freeNow[u]) : 1
                 let pk = 1 - pow(1 - pk1, Double(rounds))
                 let gain = pk * a.valueAtRisk - moneyWorth * type.costPerShot * Double(rounds)
                 guard gain > 0 else { continue }
