@@ -7,7 +7,7 @@ import Foundation
 /// A fire unit as the battle manager knows it: its type, where it stands, and what it has left.
 public struct FireUnitState: Sendable {
     public var id: String
-    public var type: EffectorType
+    public var type: EffectorType { didSet { refreshClassTables() } }
     public var position: Geodetic
     public var frame: LocalFrame
     public var roundsLeft: Int
@@ -17,7 +17,12 @@ public struct FireUnitState: Sendable {
     public var launcherFreeAt: [Double]
     /// Rounds held back for `reserveClasses` only.
     public var reserveRounds: Int
-    public var reserveClasses: Set<ThreatClass>
+    public var reserveClasses: Set<ThreatClass> { didSet { refreshClassTables() } }
+    /// By `ThreatClass.allCases` index: the type's kill probability and whether the class may
+    /// use the reserve (kept in step with `type` and `reserveClasses`; the assigner reads them
+    /// for every unit each cycle, where hashing the class would cost more than the rest).
+    private(set) var killByClass: [Double] = []
+    private(set) var reserveByClass: [Bool] = []
 
     public init(id: String, type: EffectorType, position: Geodetic, magazine: Int, launchers: Int,
                 reserveRounds: Int = 0, reserveClasses: Set<ThreatClass> = []) {
@@ -25,11 +30,22 @@ public struct FireUnitState: Sendable {
         self.roundsLeft = magazine; self.channelsBusy = 0
         self.launcherFreeAt = Array(repeating: -.infinity, count: max(1, launchers))
         self.reserveRounds = reserveRounds; self.reserveClasses = reserveClasses
+        refreshClassTables()
+    }
+
+    private mutating func refreshClassTables() {
+        killByClass = ThreatClass.allCases.map { type.killProbability[$0] ?? 0 }
+        reserveByClass = ThreatClass.allCases.map { reserveClasses.contains($0) }
     }
 
     /// Rounds this unit may spend on a threat of class c.
     public func roundsAvailable(for c: ThreatClass) -> Int {
         reserveClasses.contains(c) ? roundsLeft : max(0, roundsLeft - reserveRounds)
+    }
+
+    /// `roundsAvailable` by class index (`ThreatClass.allCases` order).
+    @inline(__always) func roundsAvailable(classIndex c: Int) -> Int {
+        reserveByClass[c] ? roundsLeft : max(0, roundsLeft - reserveRounds)
     }
 
     public func freeLaunchers(at t: Double) -> Int { launcherFreeAt.reduce(0) { $0 + ($1 <= t ? 1 : 0) } }
@@ -202,10 +218,9 @@ public struct Assigner: Sendable {
         fireUnits.withUnsafeBufferPointer { fb in
             for u in 0..<nu {
                 let f = fb.baseAddress! + u
-                for (c, cls) in classes.enumerated() {
-                    pkFlat[u * nc + c] = f.pointee.type.killProbability[cls] ?? 0
-                    roundsFlat[u * nc + c] = f.pointee.reserveClasses.contains(cls)
-                        ? f.pointee.roundsLeft : max(0, f.pointee.roundsLeft - f.pointee.reserveRounds)
+                for c in 0..<nc {
+                    pkFlat[u * nc + c] = f.pointee.killByClass[c]
+                    roundsFlat[u * nc + c] = f.pointee.roundsAvailable(classIndex: c)
                 }
                 unitECEF.append(f.pointee.frame.originECEF)
                 var free = 0
