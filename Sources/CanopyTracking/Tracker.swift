@@ -383,14 +383,12 @@ public final class Tracker {
         lins = foundLins
 
         // 2. Association per cluster.
-        detAssigned.removeAll(keepingCapacity: true)
-        detAssigned.append(contentsOf: repeatElement(-1, count: batch.count))
-        detWeight.removeAll(keepingCapacity: true)
-        detWeight.append(contentsOf: repeatElement(0, count: batch.count))
-        detLogG.removeAll(keepingCapacity: true)
-        detLogG.append(contentsOf: repeatElement(0, count: batch.count))
-        detLin.removeAll(keepingCapacity: true)
-        detLin.append(contentsOf: repeatElement(-1, count: batch.count))
+        // Per-detection scratch, indexed by the batch's positions only (longer from earlier
+        // batches is fine): filled in place, since most batches of a live feed are a few plots.
+        Self.fill(&detAssigned, batch.count, -1)
+        Self.fill(&detWeight, batch.count, 0)
+        Self.fill(&detLogG, batch.count, 0)
+        Self.fill(&detLin, batch.count, -1)
         if scanComplete || configuration.initiation == .score {
             updatedThisScan.removeAll(keepingCapacity: true)
             updatedThisScan.append(contentsOf: repeatElement(false, count: tracks.count))
@@ -432,6 +430,12 @@ public final class Tracker {
                 startTrack(sensor: sensor, detection: det)
             }
         }
+    }
+
+    /// Sets the first n entries of a to v, growing it when shorter.
+    @inline(__always) private static func fill<T>(_ a: inout [T], _ n: Int, _ v: T) {
+        if a.count < n { a.append(contentsOf: repeatElement(v, count: n - a.count)) }
+        a.withUnsafeMutableBufferPointer { b in for i in 0..<n { b[i] = v } }
     }
 
     /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces.
@@ -1093,7 +1097,7 @@ public final class Tracker {
     /// Two tracks on one object: keep the confirmed, then the older one.
     private func removeDuplicates(now: Double) {
         guard tracks.count > 1 else { return }
-        if indexDirty { rebuildIndex() }
+        if indexDirty || summaries.count != tracks.count { rebuildIndex() }
         doomedBuffer.removeAll(keepingCapacity: true)
         doomedBuffer.append(contentsOf: repeatElement(false, count: tracks.count))
         var anyDoomed = false
@@ -1104,15 +1108,18 @@ public final class Tracker {
         var dropped = 0
         let gate = gates.2 / 2
         doomedBuffer.withUnsafeMutableBufferPointer { doomed in
+        summaries.withUnsafeBufferPointer { sb in
         tracks.withUnsafeBufferPointer { tb in
-            for i in tb.indices where tb[i].hasVelocity && !doomed[i] {
+            // The first tests read the compact pre-gate records (in step with the tracks after
+            // the rebuild above), not the tracks themselves.
+            for i in sb.indices where sb[i].hasVelocity && !doomed[i] {
                 buf.removeAll(keepingCapacity: true)
-                let pa = tb[i].state.x.position
+                let pa = sb[i].position
                 grid.query(near: pa, radius: 1, into: &buf)
                 for j32 in buf {
                     let j = Int(j32)
-                    guard j > i, !doomed[j], tb[j].hasVelocity else { continue }
-                    let pb = tb[j].state.x.position
+                    guard j > i, !doomed[j], sb[j].hasVelocity else { continue }
+                    let pb = sb[j].position
                     // Cheap test first: two estimates of one object are within a few kilometres.
                     guard norm(pa - pb) < 5_000 else { continue }
                     let a = tb.baseAddress! + i, b = tb.baseAddress! + j
@@ -1137,6 +1144,7 @@ public final class Tracker {
                     if loser == i { break }
                 }
             }
+        }
         }
         }
         candidateBuffer = buf
