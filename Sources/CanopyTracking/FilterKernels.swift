@@ -342,19 +342,9 @@ extension FilterKernel {
         }
         // Deviations dᵢ and shifts eⱼ, as 4 + 2 lanes (at most four modes).
         let rl = lo(mx), rh = hi(mx)
-        var dl = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
-        var dh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
-        withUnsafeMutableBytes(of: &dl) { dlb in
-        withUnsafeMutableBytes(of: &dh) { dhb in
-            let DL = dlb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
-            let DH = dhb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+        sixVectors { DL, DH in
             for i in 1..<n { DL[i] = lo(mx + 6 * i) - rl; DH[i] = hi(mx + 6 * i) - rh }
-            var el = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
-            var eh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
-            withUnsafeMutableBytes(of: &el) { elb in
-            withUnsafeMutableBytes(of: &eh) { ehb in
-                let EL = elb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
-                let EH = ehb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+            sixVectors { EL, EH in
                 for j in 0..<n {
                     var a = SIMD4<Double>(), b = SIMD2<Double>()
                     for i in 1..<n { a += W[4 * j + i] * DL[i]; b += W[4 * j + i] * DH[i] }
@@ -363,12 +353,7 @@ extension FilterKernel {
                 }
                 // Row k of each output from row k of each input.
                 @inline(__always) func mixRow(_ k: Int, _ dk: (Int) -> Double, _ ek: (Int) -> Double) {
-                    var ml = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
-                    var mh = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
-                    withUnsafeMutableBytes(of: &ml) { mlb in
-                    withUnsafeMutableBytes(of: &mh) { mhb in
-                        let ML = mlb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self)
-                        let MH = mhb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+                    sixVectors { ML, MH in
                         let P0 = mP + 6 * k
                         ML[0] = lo(P0); MH[0] = hi(P0)
                         for i in 1..<n {
@@ -382,13 +367,23 @@ extension FilterKernel {
                             store(mP + 36 * j + 6 * k, a, b)
                         }
                     }
-                    }
                 }
                 for k in 0..<4 { mixRow(k, { DL[$0][k] }, { EL[$0][k] }) }
                 for k in 0..<2 { mixRow(4 + k, { DH[$0][k] }, { EH[$0][k] }) }
             }
-            }
         }
+    }
+
+    /// Stack scratch for up to four 6-vectors as 4 + 2 lanes each (a temporary allocation of
+    /// 32-byte-aligned elements would go to the heap).
+    @inline(__always) @usableFromInline
+    static func sixVectors<R>(_ body: (UnsafeMutablePointer<SIMD4<Double>>, UnsafeMutablePointer<SIMD2<Double>>) -> R) -> R {
+        var l = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
+        var h = (SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>(), SIMD2<Double>())
+        return withUnsafeMutableBytes(of: &l) { lb in
+            withUnsafeMutableBytes(of: &h) { hb in
+                body(lb.baseAddress!.assumingMemoryBound(to: SIMD4<Double>.self), hb.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self))
+            }
         }
     }
 }
