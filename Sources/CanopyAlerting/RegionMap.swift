@@ -1,5 +1,6 @@
 import CanopyCore
 import Foundation
+import Synchronization
 
 /// Fast point-in-region lookup over a set of polygonal regions in latitude/longitude.
 ///
@@ -7,7 +8,7 @@ import Foundation
 /// centre, and flags cells crossed by a boundary; lookups in unflagged cells are one array read,
 /// flagged cells fall back to exact ray-casting on the candidate regions.
 public struct RegionMap: Sendable {
-    public struct Region: Sendable {
+    public struct Region: Sendable, Equatable {
         public var id: String
         public var name: String
         /// Polygons, each a list of rings of (lat, lon) radians; ring 0 outer, others holes.
@@ -53,6 +54,21 @@ public struct RegionMap: Sendable {
     private let cells: [Int32]
 
     /// Builds the raster with cells of `cellDegrees` (default 0.05°, about 5 km).
+    /// The map of these regions, built once per process and shared afterwards (a study builds one
+    /// battle manager per replication from the same scenario; the raster of Ukraine's oblasts
+    /// costs about 0.3G instructions). The last few maps are kept, matched on the regions
+    /// themselves (every vertex compared) and the cell size.
+    public static func shared(regions: [Region], cellDegrees: Double = 0.05) -> RegionMap {
+        if let m = cache.withLock({ c in c.first { $0.regions == regions && $0.cellDegrees == cellDegrees }?.map }) { return m }
+        let m = RegionMap(regions: regions, cellDegrees: cellDegrees)
+        cache.withLock { c in
+            c.append((regions, cellDegrees, m))
+            if c.count > 4 { c.removeFirst(c.count - 4) }
+        }
+        return m
+    }
+    private static let cache = Mutex<[(regions: [Region], cellDegrees: Double, map: RegionMap)]>([])
+
     public init(regions: [Region], cellDegrees: Double = 0.05) {
         self.regions = regions
         step = radians(cellDegrees)

@@ -142,7 +142,7 @@ public final class BattleManager {
                                   value: asset.value * asset.damageFraction(warheadKg: type.warheadKg))
         }
         assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise, expected: expected)
-        let map = RegionMap(regions: b.regions.map { r in
+        let map = RegionMap.shared(regions: b.regions.map { r in
             RegionMap.Region(id: r.id, name: r.name, polygons: r.polygons.map { $0.rings })
         })
         alerter = Alerter(map: map, horizon: b.alerting.horizon, clearDelay: b.alerting.clearDelay, latency: b.alerting.latency)

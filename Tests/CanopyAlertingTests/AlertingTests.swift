@@ -28,6 +28,25 @@ struct AlertingTests {
         #expect(map.region(latitude: radians(48.5), longitude: radians(30.5)) == 0)
     }
 
+    @Test("A shared map is reused only for the same regions and cell size")
+    func sharedMaps() {
+        let regions = Self.regions()
+        let a = RegionMap.shared(regions: regions, cellDegrees: 0.05)
+        let b = RegionMap.shared(regions: Self.regions(), cellDegrees: 0.05)
+        // Without its hole, region B covers (48.5, 31.5): a different map, not the cached one.
+        var holeless = regions
+        holeless[1] = RegionMap.Region(id: "B", name: "East", polygons: [[regions[1].polygons[0][0]]])
+        let c = RegionMap.shared(regions: holeless, cellDegrees: 0.05)
+        let d = RegionMap.shared(regions: regions, cellDegrees: 0.1)
+        for (lat, lon) in [(48.5, 31.5), (48.5, 30.5), (48.05, 31.95), (47.9, 30.2)] {
+            let p = (radians(lat), radians(lon))
+            #expect(a.region(latitude: p.0, longitude: p.1) == b.region(latitude: p.0, longitude: p.1))
+            #expect(d.region(latitude: p.0, longitude: p.1) == a.region(latitude: p.0, longitude: p.1))
+        }
+        #expect(a.region(latitude: radians(48.5), longitude: radians(31.5)) == nil)
+        #expect(c.region(latitude: radians(48.5), longitude: radians(31.5)) == 1)
+    }
+
     @Test("A region is alerted after the latency when a path crosses it, and cleared after the delay")
     func onAndOff() {
         var alerter = Alerter(map: RegionMap(regions: Self.regions()), horizon: 600, clearDelay: 120, latency: 10)
