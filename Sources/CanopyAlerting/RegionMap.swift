@@ -53,7 +53,6 @@ public struct RegionMap: Sendable {
     /// Region index + 1 at the cell centre (0 = none); negative = boundary cell.
     private let cells: [Int32]
 
-    /// Builds the raster with cells of `cellDegrees` (default 0.05°, about 5 km).
     /// The map of these regions, built once per process and shared afterwards (a study builds one
     /// battle manager per replication from the same scenario; the raster of Ukraine's oblasts
     /// costs about 0.3G instructions). The last few maps are kept, matched on the regions
@@ -69,6 +68,7 @@ public struct RegionMap: Sendable {
     }
     private static let cache = Mutex<[(regions: [Region], cellDegrees: Double, map: RegionMap)]>([])
 
+    /// Builds the raster with cells of `cellDegrees` (default 0.05°, about 5 km).
     public init(regions: [Region], cellDegrees: Double = 0.05) {
         self.regions = regions
         step = radians(cellDegrees)

@@ -40,7 +40,7 @@ public struct FireUnitState: Sendable {
 
     /// Rounds this unit may spend on a threat of class c.
     public func roundsAvailable(for c: ThreatClass) -> Int {
-        reserveClasses.contains(c) ? roundsLeft : max(0, roundsLeft - reserveRounds)
+        roundsAvailable(classIndex: ThreatClass.allCases.firstIndex(of: c)!)
     }
 
     /// `roundsAvailable` by class index (`ThreatClass.allCases` order).
@@ -223,9 +223,7 @@ public struct Assigner: Sendable {
                     roundsFlat[u * nc + c] = f.pointee.roundsAvailable(classIndex: c)
                 }
                 unitECEF.append(f.pointee.frame.originECEF)
-                var free = 0
-                for t in f.pointee.launcherFreeAt where t <= now { free += 1 }
-                freeNow.append(free)
+                freeNow.append(f.pointee.freeLaunchers(at: now))
                 rationed.append(f.pointee.type.kind != .ew)
                 frames.append(f.pointee.frame)
                 types.append(UnitFigures(f.pointee.type))
