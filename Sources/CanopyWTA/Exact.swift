@@ -17,18 +17,33 @@ public struct WTAFix: Sendable, Equatable {
 /// A type is useful only if wₜ < Vⱼ pₜⱼ: no later shot gains more than the first.
 struct TargetPricer {
     var a: [Double] = [], q: [Double] = [], w: [Double] = [], mult: [Int] = [], type: [Int] = []
+    /// ln(aᵢ / wᵢ) of the ordered items (the level of Σ a y past which item i no longer pays).
+    var lr: [Double] = []
+    /// Items in decreasing order of aᵢ / wᵢ, drawn lazily from `heap`: the search and its bound
+    /// rarely look past the first few, so sorting all of them (most of the time when every type
+    /// can hurt every target) is wasted.
     var order: [Int] = []
+    var heap: [Int32] = []
+    /// aᵢ / wᵢ of each item (the heap's key).
+    var key: [Double] = []
     var take: [Int] = [], bestTake: [Int] = []
     var best = 0.0
     var nodes = 0
     /// Shots the target may still take in this search.
     var room = Int.max
+    /// qₜⱼ and −ln qₜⱼ by target (m × k: one target's types contiguous), filled on first use.
+    var survival: [Double] = [], logSurvival: [Double] = []
 
     /// Returns the minimum and writes the chosen count of each type into `out` (by type index,
     /// only entries listed in `touched` are set; the caller clears them).
     mutating func solve(_ p: WTAProblem, target j: Int, price: [Double], fixes: ArraySlice<WTAFix>,
                         out: inout [Int32], touched: inout [Int]) -> Double {
-        let m = p.targets
+        let m = p.targets, k = p.types
+        if survival.isEmpty {
+            survival = [Double](repeating: 1, count: k * m)
+            for t in 0..<k { for jj in 0..<m { survival[jj * k + t] = p.q[t * m + jj] } }
+            logSurvival = survival.map { -Foundation.log($0) }
+        }
         var V = p.values[j]
         var W = 0.0
         a.removeAll(keepingCapacity: true); q.removeAll(keepingCapacity: true); w.removeAll(keepingCapacity: true)
@@ -43,59 +58,119 @@ struct TargetPricer {
             touched.append(f.type)
         }
         var freeW0 = 0  // types at zero price: every copy helps, take them all
-        for t in 0..<p.types where p.feasible[t * m + j] {
-            var lo: Int32 = 0, hi = Int32(p.count[t])
-            for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
-            let extra = Int(hi - lo)
-            guard extra > 0 else { continue }
-            let qt = p.q[t * m + j]
-            let wt = price[t]
-            guard wt < V * (1 - qt) else { continue }
-            if wt <= 0 && p.cap == nil {
-                V *= pow(qt, Double(extra))
-                out[t] += Int32(extra)
-                touched.append(t)
-                freeW0 += 1
-                continue
+        p.killByTarget.withUnsafeBufferPointer { kb in
+        logSurvival.withUnsafeBufferPointer { lb in
+        survival.withUnsafeBufferPointer { sb in
+        price.withUnsafeBufferPointer { pb in
+            let kill = kb.baseAddress! + j &* k, logQ = lb.baseAddress! + j &* k, surv = sb.baseAddress! + j &* k
+            for t in 0..<k {
+                let pk = kill[t]
+                let wt = pb[t]
+                // Infeasible pairs have p = 0; a type is useful only if its first shot pays.
+                guard pk > 0, wt < V * pk else { continue }
+                var lo: Int32 = 0, hi = Int32(p.count[t])
+                if !fixes.isEmpty { for f in fixes where f.type == t { lo = f.lo; hi = f.hi } }
+                let extra = Int(hi - lo)
+                guard extra > 0 else { continue }
+                let qt = surv[t]
+                if wt <= 0 && p.cap == nil {
+                    V *= pow(qt, Double(extra))
+                    out[t] += Int32(extra)
+                    touched.append(t)
+                    freeW0 += 1
+                    continue
+                }
+                a.append(logQ[t]); q.append(qt); w.append(wt); mult.append(extra); type.append(t)
             }
-            a.append(-Foundation.log(qt)); q.append(qt); w.append(wt); mult.append(extra); type.append(t)
+        }
+        }
+        }
         }
         // A zero-priced type may have made others useless: filter again.
         var n = a.count
         if freeW0 > 0 {
-            var k = 0
+            var kk = 0
             for i in 0..<n where w[i] < V * (1 - q[i]) {
-                a[k] = a[i]; q[k] = q[i]; w[k] = w[i]; mult[k] = mult[i]; type[k] = type[i]; k += 1
+                a[kk] = a[i]; q[kk] = q[i]; w[kk] = w[i]; mult[kk] = mult[i]; type[kk] = type[i]; kk += 1
             }
-            n = k
+            n = kk
+            a.removeLast(a.count - n)
         }
+        // Max-heap on aᵢ / wᵢ (ties: lower index first), drained into `order` on demand.
+        key.removeAll(keepingCapacity: true)
+        for i in 0..<n { key.append(a[i] / w[i]) }
+        heap.removeAll(keepingCapacity: true)
+        heap.append(contentsOf: (0..<Int32(n)))
+        if n > 1 { for i in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(i) } }
         order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: 0..<n)
-        order.sort { a[$0] * w[$1] > a[$1] * w[$0] || (a[$0] * w[$1] == a[$1] * w[$0] && $0 < $1) }
-        take.removeAll(keepingCapacity: true); take.append(contentsOf: repeatElement(0, count: n))
-        bestTake.removeAll(keepingCapacity: true); bestTake.append(contentsOf: repeatElement(0, count: n))
+        lr.removeAll(keepingCapacity: true)
+        if take.count < n { take.append(contentsOf: repeatElement(0, count: n - take.count)) }
+        if bestTake.count < n { bestTake.append(contentsOf: repeatElement(0, count: n - bestTake.count)) }
         best = V
         nodes = 0
         search(0, V, 0, max(room, 0))
-        for k in 0..<n where bestTake[k] > 0 {
-            let t = type[order[k]]
-            out[t] += Int32(bestTake[k])
+        for r in 0..<order.count where bestTake[r] > 0 {
+            let t = type[order[r]]
+            out[t] += Int32(bestTake[r])
             touched.append(t)
         }
         return best + W
     }
 
+    private mutating func siftDown(_ start: Int) {
+        let n = heap.count
+        key.withUnsafeBufferPointer { kb in
+            heap.withUnsafeMutableBufferPointer { h in
+                let kp = kb.baseAddress!
+                @inline(__always) func before(_ x: Int32, _ y: Int32) -> Bool {
+                    let l = kp[Int(x)], r = kp[Int(y)]
+                    return l > r || (l == r && x < y)
+                }
+                var i = start
+                let item = h[i]
+                while true {
+                    let l = 2 &* i &+ 1
+                    if l >= n { break }
+                    var c = l
+                    if l &+ 1 < n && before(h[l &+ 1], h[l]) { c = l &+ 1 }
+                    if !before(h[c], item) { break }
+                    h[i] = h[c]
+                    i = c
+                }
+                h[i] = item
+            }
+        }
+    }
+
+    /// Whether the item at position r of the order exists (drawing it from the heap if needed).
+    @inline(__always) private mutating func has(_ r: Int) -> Bool {
+        while order.count <= r {
+            guard !heap.isEmpty else { return false }
+            let top = Int(heap[0])
+            let last = heap.removeLast()
+            if !heap.isEmpty { heap[0] = last; siftDown(0) }
+            take[order.count] = 0
+            bestTake[order.count] = 0
+            order.append(top)
+            lr.append(Foundation.log(key[top]))
+        }
+        return true
+    }
+
     /// Lower bound on V·Π q^y + Σ w y over the items from position k on (continuous y).
-    private func relaxation(_ k: Int, _ V: Double) -> Double {
+    private mutating func relaxation(_ k: Int, _ V: Double) -> Double {
         var s = 0.0, cost = 0.0
-        for r in k..<order.count {
+        let logV = Foundation.log(V)
+        var r = k
+        while has(r) {
             let i = order[r]
             // Take item i while the marginal gain V e^(−s) a exceeds w.
-            let target = Foundation.log(V * a[i] / w[i])
+            let target = logV + lr[r]
             if target <= s { break }
             let y = min(Double(mult[i]), (target - s) / a[i])
             s += a[i] * y
             cost += w[i] * y
+            r += 1
         }
         return V * Foundation.exp(-s) + cost
     }
@@ -106,7 +181,7 @@ struct TargetPricer {
             best = V + W
             for r in 0..<order.count { bestTake[r] = r < k ? take[r] : 0 }
         }
-        guard k < order.count else { return }
+        guard has(k) else { return }
         guard W + relaxation(k, V) < best * (1 - 1e-13) else { return }
         let i = order[k]
         // Copies worth firing at the current V (more are never useful).
@@ -143,19 +218,136 @@ public struct WTALagrangian {
         x = [Int32](repeating: 0, count: p.types * p.targets)
     }
 
+    /// Each target's minimising counts of the last evaluation, as (type, count) entries:
+    /// target j's are `columnType[columnStart[j]..<columnStart[j + 1]]`.
+    public private(set) var columnStart: [Int] = []
+    public private(set) var columnType: [Int32] = [], columnCount: [Int32] = []
+
     /// L(u) under branching fixes (each target's fixes grouped by target).
     public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]]) -> Double {
         let p = problem, m = p.targets
         var total = 0.0
         for t in 0..<p.types { price[t] = p.cost[t] + u[t]; total -= u[t] * Double(p.count[t]) }
+        // Clear the last evaluation's entries of x (not all k × m of it).
+        if columnStart.count == m + 1 {
+            for j in 0..<m { for e in columnStart[j]..<columnStart[j + 1] { x[Int(columnType[e]) * m + j] = 0 } }
+        }
+        columnStart.removeAll(keepingCapacity: true); columnType.removeAll(keepingCapacity: true)
+        columnCount.removeAll(keepingCapacity: true)
         for j in 0..<m {
+            columnStart.append(columnType.count)
             touched.removeAll(keepingCapacity: true)
             total += pricer.solve(p, target: j, price: price, fixes: fixesByTarget.isEmpty ? [] : fixesByTarget[j][...],
                                   out: &out, touched: &touched)
-            for t in 0..<p.types { x[t * m + j] = 0 }
-            for t in touched where out[t] != 0 { x[t * m + j] = out[t]; out[t] = 0 }
+            for t in touched where out[t] != 0 {
+                x[t * m + j] = out[t]
+                columnType.append(Int32(t)); columnCount.append(out[t])
+                out[t] = 0
+            }
+        }
+        columnStart.append(columnType.count)
+        return total
+    }
+}
+
+/// Columns (one target's counts of each type) found by exact pricing, kept so that the
+/// multipliers can be moved many times between two exact evaluations: the Lagrangian over the
+/// pool, min over the pool's columns instead of over all subsets, is an upper estimate of L(u)
+/// that costs a few additions per column. Column generation in Lagrangian form.
+struct ColumnPool {
+    let problem: WTAProblem
+    /// Columns of each target (ids), and each column's target, Vⱼ Πₜ qₜⱼ^xₜ and entries.
+    var byTarget: [[Int32]]
+    var base: [Double] = []
+    var entryStart: [Int32] = [0]
+    var entryType: [Int32] = [], entryCount: [Int32] = []
+    /// Whether each column respects the current node's fixes.
+    var valid: [Bool] = []
+    var known = Set<[Int32]>()
+    var key: [Int32] = []
+    /// The minimising column of each target at the last `evaluate`.
+    var chosen: [Int32]
+
+    init(_ p: WTAProblem) {
+        problem = p
+        byTarget = [[Int32]](repeating: [], count: p.targets)
+        chosen = [Int32](repeating: -1, count: p.targets)
+    }
+
+    /// Adds target j's column of (type, count) entries unless known; returns whether it was new.
+    @discardableResult
+    mutating func add(target j: Int, types: ArraySlice<Int32>, counts: ArraySlice<Int32>, fixes: [WTAFix]) -> Bool {
+        let p = problem, m = p.targets
+        key.removeAll(keepingCapacity: true)
+        key.append(Int32(j))
+        for (t, c) in zip(types, counts) { key.append(t); key.append(c) }
+        guard known.insert(key).inserted else { return false }
+        var v = p.values[j]
+        for (t, c) in zip(types, counts) { v *= pow(p.q[Int(t) * m + j], Double(c)) }
+        base.append(v)
+        entryType.append(contentsOf: types); entryCount.append(contentsOf: counts)
+        entryStart.append(Int32(entryType.count))
+        let id = Int32(base.count - 1)
+        byTarget[j].append(id)
+        valid.append(respects(id, fixes: fixes))
+        return true
+    }
+
+    func respects(_ c: Int32, fixes: [WTAFix]) -> Bool {
+        for f in fixes {
+            var n: Int32 = 0
+            for e in Int(entryStart[Int(c)])..<Int(entryStart[Int(c) + 1]) where Int(entryType[e]) == f.type { n = entryCount[e] }
+            if n < f.lo || n > f.hi { return false }
+        }
+        return true
+    }
+
+    /// Marks the columns that respect a node's fixes (grouped by target; empty: no fixes).
+    mutating func restrict(to fixesByTarget: [[WTAFix]]) {
+        for j in 0..<problem.targets {
+            for c in byTarget[j] { valid[Int(c)] = fixesByTarget.isEmpty || respects(c, fixes: fixesByTarget[j]) }
+        }
+    }
+
+    /// The Lagrangian over the pool at prices w = c + u, writing the stock each type would use
+    /// into `used`. Every target has a valid column (an exact evaluation at the node adds one).
+    mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
+        let p = problem
+        var total = 0.0
+        for t in 0..<p.types { total -= u[t] * Double(p.count[t]); used[t] = 0 }
+        for j in 0..<p.targets {
+            var best = Double.infinity, bc: Int32 = -1
+            for c in byTarget[j] where valid[Int(c)] {
+                var v = base[Int(c)]
+                for e in Int(entryStart[Int(c)])..<Int(entryStart[Int(c) + 1]) { v += w[Int(entryType[e])] * Double(entryCount[e]) }
+                if v < best { best = v; bc = c }
+            }
+            chosen[j] = bc
+            total += best
+            if bc >= 0 {
+                for e in Int(entryStart[Int(bc)])..<Int(entryStart[Int(bc) + 1]) { used[Int(entryType[e])] += Int(entryCount[e]) }
+            }
         }
         return total
+    }
+
+    /// The objective of the columns chosen at the last evaluation (`used`: their stock by type).
+    func chosenObjective(used: [Int]) -> Double {
+        var f = 0.0
+        for j in 0..<problem.targets where chosen[j] >= 0 { f += base[Int(chosen[j])] }
+        for t in 0..<problem.types { f += problem.cost[t] * Double(used[t]) }
+        return f
+    }
+
+    /// The counts (k × m) of the columns chosen at the last evaluation.
+    func chosenCounts() -> [Int32] {
+        let p = problem, m = p.targets
+        var x = [Int32](repeating: 0, count: p.types * m)
+        for j in 0..<m where chosen[j] >= 0 {
+            let c = Int(chosen[j])
+            for e in Int(entryStart[c])..<Int(entryStart[c + 1]) { x[Int(entryType[e]) * m + j] = entryCount[e] }
+        }
+        return x
     }
 }
 
@@ -191,6 +383,7 @@ public enum WTAExact {
             return s
         }()
         var lag = WTALagrangian(p)
+        var pool = ColumnPool(p)
         let m = p.targets
         struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double }
         let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
@@ -214,47 +407,92 @@ public enum WTAExact {
             nodes += 1
             var byTarget = [[WTAFix]](repeating: [], count: node.fixes.isEmpty ? 0 : m)
             for f in node.fixes { byTarget[f.target].append(f) }
-            // Subgradient ascent.
+            // Subgradient ascent on the pool's Lagrangian, with an exact evaluation (a valid bound,
+            // and new columns) first and then whenever the pool's ascent has run its course.
+            pool.restrict(to: byTarget)
             var u = node.u
             var bestL = node.bound, bestU = u, bestX = lag.x
-            var step = 1.0, sinceImproved = 0
-            let maxIterations = nodes == 1 ? 100_000 : 400
+            var price = p.cost
+            var used = [Int](repeating: 0, count: p.types)
             var g = [Double](repeating: 0, count: p.types)
-            for it in 0..<maxIterations {
-                if (it % 16 == 0 && WTAClock.now() > deadline) || iterations >= iterationLimit { break }
-                iterations += 1
-                let L = lag.evaluate(u, fixesByTarget: byTarget)
-                if L > bestL + 1e-12 * max(1, abs(L)) {
-                    bestL = L; bestU = u; bestX = lag.x; sinceImproved = 0
+            var step = 1.0, sinceImproved = 0
+            var poolBest = -Double.infinity, poolBestU = u
+            let innerLimit = nodes == 1 ? 1_000_000 : 20_000
+            var inner = 0, sinceExact = 0, exacts = 0
+            var exactU: [Double]? = u  // where to evaluate exactly next
+            while true {
+                if let ue = exactU {
+                    exactU = nil
+                    if WTAClock.now() > deadline || iterations >= iterationLimit { break }
+                    iterations += 1
+                    exacts += 1
+                    let L = lag.evaluate(ue, fixesByTarget: byTarget)
+                    if L > bestL + 1e-12 * max(1, abs(L)) { bestL = L; bestU = ue; bestX = lag.x }
+                    var added = 0
+                    for j in 0..<m {
+                        let r = lag.columnStart[j]..<lag.columnStart[j + 1]
+                        if pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r],
+                                    fixes: byTarget.isEmpty ? [] : byTarget[j]) { added += 1 }
+                    }
+                    // The subproblem's answer: an incumbent if it respects every stock, else repaired.
+                    var feasible = true
+                    for t in 0..<p.types {
+                        var n = 0
+                        for j in 0..<m { n += Int(lag.x[t * m + j]) }
+                        if n > p.count[t] { feasible = false; break }
+                    }
+                    if feasible {
+                        let st = WTAState(p, counts: lag.x)
+                        if st.objective < ub { incumbent = st; ub = st.objective }
+                    } else if exacts % 4 == 1 {
+                        // Repairs (each with a full local search) on the first evaluation at a node and
+                        // every fourth after: most of the multipliers' moves change little.
+                        var st = repair(p, lag.x)
+                        WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
+                        if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
+                    }
+                    if closed(bestL) { break }
+                    if (added == 0 && step < 1e-6) || inner >= innerLimit || iterations >= iterationLimit { break }
+                    if added > 0 {
+                        // The pool's Lagrangian fell where the new columns pay: start its ascent afresh.
+                        poolBest = -.infinity; sinceImproved = 0; step = max(step, 0.25)
+                    }
+                    u = ue
+                    sinceExact = 0
+                }
+                inner += 1; sinceExact += 1
+                if inner % 16 == 0 { iterations += 1 }  // the work limit counts 16 pool steps as one
+                if inner % 64 == 0 && WTAClock.now() > deadline { break }
+                for t in 0..<p.types { price[t] = p.cost[t] + u[t] }
+                let Lp = pool.evaluate(price: price, u: u, used: &used)
+                if Lp > poolBest + 1e-12 * max(1, abs(Lp)) {
+                    poolBest = Lp; poolBestU = u; sinceImproved = 0
                 } else {
                     sinceImproved += 1
                     if sinceImproved >= 20 { step *= 0.5; sinceImproved = 0 }
                 }
-                if closed(bestL) || step < 1e-6 { break }
-                // Subgradient: stock used minus stock; projected at u = 0.
                 var norm2 = 0.0
                 var feasible = true
                 for t in 0..<p.types {
-                    var used = 0
-                    for j in 0..<m { used += Int(lag.x[t * m + j]) }
-                    var gt = Double(used - p.count[t])
+                    var gt = Double(used[t] - p.count[t])
                     if gt > 0 { feasible = false }
                     if u[t] <= 0 && gt < 0 { gt = 0 }
                     g[t] = gt
                     norm2 += gt * gt
                 }
-                if feasible {
-                    // The subproblem's answer respects every stock: a candidate incumbent.
-                    let st = WTAState(p, counts: lag.x)
-                    if st.objective < ub { incumbent = st; ub = st.objective }
-                    if norm2 == 0 { break }  // complementary slackness: L is this node's optimum
-                } else if it % 8 == 0 {
-                    var st = repair(p, lag.x)
-                    WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
+                if feasible && pool.chosenObjective(used: used) < ub - 1e-12 * max(1, ub) {
+                    // Columns are real subsets: an assignment that respects every stock.
+                    let st = WTAState(p, counts: pool.chosenCounts())
                     if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
                 }
-                if closed(bestL) { break }
-                let s = step * max(ub - L, 1e-9 * max(1, abs(ub))) / norm2
+                // Back to exact pricing when the pool's ascent has converged or closed the gap
+                // (the pool's value is only an estimate from above), or now and then.
+                if norm2 == 0 || closed(poolBest) || step < 1e-6 || sinceExact >= 400 || inner >= innerLimit
+                    || iterations >= iterationLimit {
+                    exactU = poolBestU
+                    continue
+                }
+                let s = step * max(ub - Lp, 1e-9 * max(1, abs(ub))) / norm2
                 for t in 0..<p.types { u[t] = max(0, u[t] + s * g[t]) }
             }
             if closed(bestL) { closedMin = min(closedMin, bestL); continue }

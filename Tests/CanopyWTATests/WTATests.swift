@@ -149,6 +149,48 @@ struct WTATests {
         }
     }
 
+    @Test("The column pool's Lagrangian bounds the exact one from above and meets it once it holds the exact columns")
+    func columnPool() {
+        var rng = RandomWTA(seed: 123)
+        for _ in 0..<60 {
+            let inst = rng.instance(rng.int(2) == 0 ? .all : .plain)
+            let p = WTAProblem(inst), m = p.targets
+            var lag = WTALagrangian(p)
+            var pool = ColumnPool(p)
+            func addExactColumns() {
+                for j in 0..<m {
+                    let r = lag.columnStart[j]..<lag.columnStart[j + 1]
+                    pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r], fixes: [])
+                }
+            }
+            func randomU() -> [Double] { (0..<p.types).map { _ in rng.uniform() * 15 } }
+            _ = lag.evaluate(randomU(), fixesByTarget: [])
+            addExactColumns()
+            var used = [Int](repeating: 0, count: p.types)
+            for _ in 0..<6 {
+                let u = randomU()
+                let price = (0..<p.types).map { p.cost[$0] + u[$0] }
+                let exact = lag.evaluate(u, fixesByTarget: [])
+                // The columns reported are the subproblem's solution x.
+                var x = [Int32](repeating: 0, count: p.types * m)
+                for j in 0..<m { for e in lag.columnStart[j]..<lag.columnStart[j + 1] { x[Int(lag.columnType[e]) * m + j] = lag.columnCount[e] } }
+                #expect(x == lag.x)
+                let estimate = pool.evaluate(price: price, u: u, used: &used)
+                #expect(estimate >= exact - 1e-9 * max(1, abs(exact)))
+                addExactColumns()
+                let met = pool.evaluate(price: price, u: u, used: &used)
+                #expect(abs(met - exact) <= 1e-9 * max(1, abs(exact)), "pool \(met) vs exact \(exact)")
+                // The chosen columns' stock and objective are those of the assignment they make.
+                let chosen = pool.chosenCounts()
+                for t in 0..<p.types { #expect((0..<m).reduce(0) { $0 + Int(chosen[t * m + $1]) } == used[t]) }
+                if p.isFeasible(chosen) {
+                    let st = WTAState(p, counts: chosen)
+                    #expect(abs(pool.chosenObjective(used: used) - st.objective) <= 1e-9 * max(1, st.objective))
+                }
+            }
+        }
+    }
+
     @Test("Shipped instances are solved to their proven optima, deterministically")
     func shipped() throws {
         let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
