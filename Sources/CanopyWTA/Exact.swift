@@ -571,6 +571,12 @@ public enum WTAExact {
         var stamp = [Int](repeating: 0, count: k + 1)
         var used: [Int] = []
         var best: [(Double, Int)] = []
+        var touched: [Int] = [], changed: [(Int, Int)] = [], oldSurvive: [Double] = [], oldShots: [Int] = []
+        // Targets with a barred exchange (most have none: no hash lookup for them).
+        var barred = [Bool](repeating: false, count: m)
+        for key in removed { barred[Int(key >> 40)] = true }
+        // The cycles are applied in place and only their targets recomputed: start exact.
+        st.refresh()
         var queue = [Int]()
         var start = [Int32](repeating: 0, count: k + 2)
         let tol = 1e-12 * max(1, p.values.max() ?? 1)
@@ -587,7 +593,7 @@ public enum WTAExact {
                 best.removeAll(keepingCapacity: true)
                 for t in 0..<k where t != ts && p.feasible[t * m + j] {
                     let change = s * (p.q[t * m + j] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
-                    if !removed.isEmpty && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
+                    if barred[j] && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
                     if let c = candidates {
                         if best.count < c {
                             best.append((change, t))
@@ -709,20 +715,37 @@ public enum WTAExact {
                 ring.append(e)
                 u = Int(edges[e].from)
             } while u != v
+            // Apply the cycle in place; undo it if it is not a valid improvement.
             let before = st.objective
-            var trial = st
-            var touched: [Int] = []
+            touched.removeAll(keepingCapacity: true)
+            changed.removeAll(keepingCapacity: true)
             for e in ring {
                 let ed = edges[e]
                 let j = Int(ed.target)
                 if j < 0 { continue }
                 touched.append(j)
-                if ed.out >= 0 { trial.x[Int(ed.out) * m + j] -= 1; trial.spare[Int(ed.out)] += 1 }
-                if ed.into >= 0 { trial.x[Int(ed.into) * m + j] += 1; trial.spare[Int(ed.into)] -= 1 }
+                if ed.out >= 0 { st.x[Int(ed.out) * m + j] -= 1; st.spare[Int(ed.out)] += 1; changed.append((Int(ed.out), j)) }
+                if ed.into >= 0 { st.x[Int(ed.into) * m + j] += 1; st.spare[Int(ed.into)] -= 1; changed.append((Int(ed.into), j)) }
             }
-            trial.refresh()
-            guard trial.spare.allSatisfy({ $0 >= 0 }), trial.x.allSatisfy({ $0 >= 0 }),
-                  (0..<m).allSatisfy({ trial.shots[$0] <= p.capacity($0) }), trial.objective < before - tol else {
+            touched.sort()
+            var distinct = 0
+            for i in touched.indices where i == 0 || touched[i] != touched[i - 1] { touched[distinct] = touched[i]; distinct += 1 }
+            touched.removeLast(touched.count - distinct)
+            oldSurvive.removeAll(keepingCapacity: true)
+            oldShots.removeAll(keepingCapacity: true)
+            for j in touched { oldSurvive.append(st.survive[j]); oldShots.append(st.shots[j]); st.refreshTarget(j) }
+            let valid = changed.allSatisfy { st.spare[$0.0] >= 0 && st.x[$0.0 * m + $0.1] >= 0 }
+                && touched.allSatisfy { st.shots[$0] <= p.capacity($0) }
+            guard valid, st.objective < before - tol else {
+                // Undo.
+                for e in ring.reversed() {
+                    let ed = edges[e]
+                    let j = Int(ed.target)
+                    if j < 0 { continue }
+                    if ed.into >= 0 { st.x[Int(ed.into) * m + j] -= 1; st.spare[Int(ed.into)] += 1 }
+                    if ed.out >= 0 { st.x[Int(ed.out) * m + j] += 1; st.spare[Int(ed.out)] -= 1 }
+                }
+                for (r, j) in touched.enumerated() { st.survive[j] = oldSurvive[r]; st.shots[j] = oldShots[r] }
                 // Not a valid improvement (a target met twice): bar the cycle's dearest exchange.
                 var worst = -1, ww = -Double.infinity
                 for e in ring where edges[e].target >= 0 && edges[e].into >= 0 && edges[e].out >= 0 && edges[e].w > ww {
@@ -731,17 +754,17 @@ public enum WTAExact {
                 guard worst >= 0, removed.count < 10_000 else { return nil }
                 let ed = edges[worst]
                 removed.insert(Int64(ed.target) << 40 | Int64(ed.into) << 20 | Int64(ed.out))
+                barred[Int(ed.target)] = true
                 buildBlock(Int(ed.target))
                 continue
             }
-            let old = st.survive
-            st = trial
+            for (t, _) in changed { st.refreshAt(t) }
             if stopAfterCycle { return nil }
             // Rebuild what the cycle changed: its targets' blocks and the additions they affect.
-            for j in Set(touched) {
+            for (r, j) in touched.enumerated() {
                 buildBlock(j)
                 for t in 0..<k where p.feasible[t * m + j] {
-                    if (st.survive[j] < old[j] || !st.open(j)) && addTarget[t] == j {
+                    if (st.survive[j] < oldSurvive[r] || !st.open(j)) && addTarget[t] == j {
                         bestAddition(t)
                     } else if st.open(j) {
                         let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]

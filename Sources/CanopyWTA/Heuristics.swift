@@ -49,6 +49,25 @@ public struct WTAState: Sendable {
         return f
     }
 
+    /// Recomputes target j's surviving value and shots from x, as `refresh` does.
+    public mutating func refreshTarget(_ j: Int) {
+        let m = problem.targets
+        var s = problem.values[j], n = 0
+        for t in 0..<problem.types where x[t * m + j] > 0 {
+            s *= pow(problem.q[t * m + j], Double(x[t * m + j]))
+            n += Int(x[t * m + j])
+        }
+        survive[j] = s
+        shots[j] = n
+    }
+
+    /// Recomputes `at[t]` from x, as `refresh` does (the last target type t fires at).
+    public mutating func refreshAt(_ t: Int) {
+        let m = problem.targets
+        at[t] = -1
+        for j in 0..<m where x[t * m + j] > 0 { at[t] = Int32(j) }
+    }
+
     /// Recomputes the surviving values from x (removes drift after many multiplicative updates).
     public mutating func refresh() {
         survive = problem.values
