@@ -16,16 +16,17 @@ public struct WTAFix: Sendable, Equatable {
 /// 0 ≤ y ≤ multiplicity, which the same order solves greedily (the function is convex in Σ a y).
 /// A type is useful only if wₜ < Vⱼ pₜⱼ: no later shot gains more than the first.
 struct TargetPricer {
-    var a: [Double] = [], q: [Double] = [], w: [Double] = [], mult: [Int] = [], type: [Int] = []
-    /// ln(aᵢ / wᵢ) of the ordered items (the level of Σ a y past which item i no longer pays).
-    var lr: [Double] = []
-    /// Items in decreasing order of aᵢ / wᵢ, drawn lazily from `heap`: the search and its bound
-    /// rarely look past the first few, so sorting all of them (most of the time when every type
-    /// can hurt every target) is wasted.
-    var order: [Int] = []
+    /// The items in the search's order (decreasing aᵢ / wᵢ), materialised as they are drawn:
+    /// a = −ln q, q, w, the copies that may be fired, the type, and ln(a / w) (the level of
+    /// Σ a y past which the item no longer pays).
+    var oa: [Double] = [], oq: [Double] = [], ow: [Double] = [], omult: [Int] = [], otype: [Int] = [], lr: [Double] = []
+    /// The candidate types (ascending) and their keys aₜ / wₜ; `heap` holds positions into them.
+    /// Items are drawn lazily from the heap: the search and its bound rarely look past the first
+    /// few, so sorting all of them (when every type can hurt every target, most of the time) is
+    /// wasted.
+    var cand: [Int32] = [], key: [Double] = []
     var heap: [Int32] = []
-    /// aᵢ / wᵢ of each item (the heap's key).
-    var key: [Double] = []
+    var heapCount = 0
     var take: [Int] = [], bestTake: [Int] = []
     var best = 0.0
     var nodes = 0
@@ -33,6 +34,10 @@ struct TargetPricer {
     var room = Int.max
     /// qₜⱼ and −ln qₜⱼ by target (m × k: one target's types contiguous), filled on first use.
     var survival: [Double] = [], logSurvival: [Double] = []
+    /// The target being priced: its offset into the by-target tables, its value after the
+    /// forced and free shots, prices, fixes and stocks.
+    private var base = 0, V0 = 0.0, filterAgain = false
+    private var price: [Double] = [], fixes: ArraySlice<WTAFix> = [], stock: [Int] = []
 
     /// Returns the minimum and writes the chosen count of each type into `out` (by type index,
     /// only entries listed in `touched` are set; the caller clears them).
@@ -44,10 +49,12 @@ struct TargetPricer {
             for t in 0..<k { for jj in 0..<m { survival[jj * k + t] = p.q[t * m + jj] } }
             logSurvival = survival.map { -Foundation.log($0) }
         }
+        if cand.count < k {
+            cand = [Int32](repeating: 0, count: k); key = [Double](repeating: 0, count: k); heap = [Int32](repeating: 0, count: k)
+        }
+        self.price = price; self.fixes = fixes; self.stock = p.count; base = j &* k
         var V = p.values[j]
         var W = 0.0
-        a.removeAll(keepingCapacity: true); q.removeAll(keepingCapacity: true); w.removeAll(keepingCapacity: true)
-        mult.removeAll(keepingCapacity: true); type.removeAll(keepingCapacity: true)
         room = p.capacity(j)
         // Forced counts first.
         for f in fixes where f.lo > 0 {
@@ -58,67 +65,77 @@ struct TargetPricer {
             touched.append(f.type)
         }
         var freeW0 = 0  // types at zero price: every copy helps, take them all
+        var n = 0
         p.killByTarget.withUnsafeBufferPointer { kb in
         logSurvival.withUnsafeBufferPointer { lb in
         survival.withUnsafeBufferPointer { sb in
         price.withUnsafeBufferPointer { pb in
-            let kill = kb.baseAddress! + j &* k, logQ = lb.baseAddress! + j &* k, surv = sb.baseAddress! + j &* k
+        cand.withUnsafeMutableBufferPointer { cb in
+        key.withUnsafeMutableBufferPointer { keyb in
+            let kill = kb.baseAddress! + base, logQ = lb.baseAddress! + base, surv = sb.baseAddress! + base
+            // Any choice that fires a type-t shot costs at least wₜ (prices are never negative),
+            // so a type priced at or above the best single shot (or no shot) cannot be in a
+            // better choice. With fixes the search decides alone.
+            var bound = Double.infinity
+            if fixes.isEmpty {
+                bound = V
+                for t in 0..<k where kill[t] > 0 && pb[t] > 0 { bound = Swift.min(bound, V * surv[t] + pb[t]) }
+            }
             for t in 0..<k {
                 let pk = kill[t]
                 let wt = pb[t]
                 // Infeasible pairs have p = 0; a type is useful only if its first shot pays.
-                guard pk > 0, wt < V * pk else { continue }
-                var lo: Int32 = 0, hi = Int32(p.count[t])
-                if !fixes.isEmpty { for f in fixes where f.type == t { lo = f.lo; hi = f.hi } }
-                let extra = Int(hi - lo)
-                guard extra > 0 else { continue }
-                let qt = surv[t]
-                if wt <= 0 && p.cap == nil {
-                    V *= pow(qt, Double(extra))
-                    out[t] += Int32(extra)
+                guard pk > 0, wt < V * pk, wt < bound else { continue }
+                if !fixes.isEmpty {
+                    var lo: Int32 = 0, hi = Int32(p.count[t])
+                    for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
+                    guard hi > lo else { continue }
+                    if wt <= 0 && p.cap == nil {
+                        V *= pow(surv[t], Double(hi - lo))
+                        out[t] += hi - lo
+                        touched.append(t)
+                        freeW0 += 1
+                        continue
+                    }
+                } else if wt <= 0 && p.cap == nil {
+                    V *= pow(surv[t], Double(p.count[t]))
+                    out[t] += Int32(p.count[t])
                     touched.append(t)
                     freeW0 += 1
                     continue
                 }
-                a.append(logQ[t]); q.append(qt); w.append(wt); mult.append(extra); type.append(t)
+                cb[n] = Int32(t)
+                keyb[n] = logQ[t] / wt
+                n &+= 1
             }
         }
         }
         }
         }
-        // A zero-priced type may have made others useless: filter again.
-        var n = a.count
-        if freeW0 > 0 {
-            var kk = 0
-            for i in 0..<n where w[i] < V * (1 - q[i]) {
-                a[kk] = a[i]; q[kk] = q[i]; w[kk] = w[i]; mult[kk] = mult[i]; type[kk] = type[i]; kk += 1
-            }
-            n = kk
-            a.removeLast(a.count - n)
         }
-        // Max-heap on aᵢ / wᵢ (ties: lower index first), drained into `order` on demand.
-        key.removeAll(keepingCapacity: true)
-        for i in 0..<n { key.append(a[i] / w[i]) }
-        heap.removeAll(keepingCapacity: true)
-        heap.append(contentsOf: (0..<Int32(n)))
+        }
+        // A zero-priced type may have made others useless: they are filtered again as drawn.
+        V0 = V
+        filterAgain = freeW0 > 0
+        heapCount = n
+        heap.withUnsafeMutableBufferPointer { h in for i in 0..<n { h[i] = Int32(i) } }
         if n > 1 { for i in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(i) } }
-        order.removeAll(keepingCapacity: true)
-        lr.removeAll(keepingCapacity: true)
-        if take.count < n { take.append(contentsOf: repeatElement(0, count: n - take.count)) }
-        if bestTake.count < n { bestTake.append(contentsOf: repeatElement(0, count: n - bestTake.count)) }
+        oa.removeAll(keepingCapacity: true); oq.removeAll(keepingCapacity: true); ow.removeAll(keepingCapacity: true)
+        omult.removeAll(keepingCapacity: true); otype.removeAll(keepingCapacity: true); lr.removeAll(keepingCapacity: true)
         best = V
         nodes = 0
         search(0, V, 0, max(room, 0))
-        for r in 0..<order.count where bestTake[r] > 0 {
-            let t = type[order[r]]
+        for r in 0..<otype.count where bestTake[r] > 0 {
+            let t = otype[r]
             out[t] += Int32(bestTake[r])
             touched.append(t)
         }
         return best + W
     }
 
+    /// Max-heap on the keys; ties go to the lower position (the lower type).
     private mutating func siftDown(_ start: Int) {
-        let n = heap.count
+        let n = heapCount
         key.withUnsafeBufferPointer { kb in
             heap.withUnsafeMutableBufferPointer { h in
                 let kp = kb.baseAddress!
@@ -144,14 +161,20 @@ struct TargetPricer {
 
     /// Whether the item at position r of the order exists (drawing it from the heap if needed).
     @inline(__always) private mutating func has(_ r: Int) -> Bool {
-        while order.count <= r {
-            guard !heap.isEmpty else { return false }
+        while otype.count <= r {
+            guard heapCount > 0 else { return false }
             let top = Int(heap[0])
-            let last = heap.removeLast()
-            if !heap.isEmpty { heap[0] = last; siftDown(0) }
-            take[order.count] = 0
-            bestTake[order.count] = 0
-            order.append(top)
+            heapCount -= 1
+            if heapCount > 0 { heap[0] = heap[heapCount]; siftDown(0) }
+            let t = Int(cand[top])
+            let qt = survival[base &+ t], wt = price[t]
+            if filterAgain && !(wt < V0 * (1 - qt)) { continue }
+            var lo: Int32 = 0, hi = Int32(stock[t])
+            if !fixes.isEmpty { for f in fixes where f.type == t { lo = f.lo; hi = f.hi } }
+            if take.count <= otype.count { take.append(0); bestTake.append(0) }
+            take[otype.count] = 0
+            bestTake[otype.count] = 0
+            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Int(hi - lo)); otype.append(t)
             lr.append(Foundation.log(key[top]))
         }
         return true
@@ -163,13 +186,12 @@ struct TargetPricer {
         let logV = Foundation.log(V)
         var r = k
         while has(r) {
-            let i = order[r]
-            // Take item i while the marginal gain V e^(−s) a exceeds w.
+            // Take item r while the marginal gain V e^(−s) a exceeds w.
             let target = logV + lr[r]
             if target <= s { break }
-            let y = min(Double(mult[i]), (target - s) / a[i])
-            s += a[i] * y
-            cost += w[i] * y
+            let y = min(Double(omult[r]), (target - s) / oa[r])
+            s += oa[r] * y
+            cost += ow[r] * y
             r += 1
         }
         return V * Foundation.exp(-s) + cost
@@ -179,18 +201,18 @@ struct TargetPricer {
         nodes += 1
         if V + W < best {
             best = V + W
-            for r in 0..<order.count { bestTake[r] = r < k ? take[r] : 0 }
+            for r in 0..<otype.count { bestTake[r] = r < k ? take[r] : 0 }
         }
         guard has(k) else { return }
         guard W + relaxation(k, V) < best * (1 - 1e-13) else { return }
-        let i = order[k]
+        let q = oq[k], w = ow[k]
         // Copies worth firing at the current V (more are never useful).
         var kmax = 0, Vk = V
-        while kmax < mult[i] && kmax < room && Vk * (1 - q[i]) > w[i] { Vk *= q[i]; kmax += 1 }
+        while kmax < omult[k] && kmax < room && Vk * (1 - q) > w { Vk *= q; kmax += 1 }
         var c = kmax
         while c >= 0 {
             take[k] = c
-            search(k + 1, V * pow(q[i], Double(c)), W + Double(c) * w[i], room - c)
+            search(k + 1, V * pow(q, Double(c)), W + Double(c) * w, room - c)
             c -= 1
         }
         take[k] = 0
@@ -267,6 +289,8 @@ struct ColumnPool {
     var key: [Int32] = []
     /// The minimising column of each target at the last `evaluate`.
     var chosen: [Int32]
+    /// Column ids grouped by target: target j's are tCols[tStart[j]..<tStart[j + 1]].
+    var tStart: [Int32] = [], tCols: [Int32] = []
 
     init(_ p: WTAProblem) {
         problem = p
@@ -312,21 +336,48 @@ struct ColumnPool {
     /// The Lagrangian over the pool at prices w = c + u, writing the stock each type would use
     /// into `used`. Every target has a valid column (an exact evaluation at the node adds one).
     mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
-        let p = problem
+        let p = problem, m = p.targets
+        if tStart.count != m + 1 || tCols.count != base.count {
+            // Columns grouped by target, contiguous (rebuilt after columns were added).
+            tStart = [0]; tCols.removeAll(keepingCapacity: true)
+            for j in 0..<m { tCols.append(contentsOf: byTarget[j]); tStart.append(Int32(tCols.count)) }
+        }
         var total = 0.0
         for t in 0..<p.types { total -= u[t] * Double(p.count[t]); used[t] = 0 }
-        for j in 0..<p.targets {
-            var best = Double.infinity, bc: Int32 = -1
-            for c in byTarget[j] where valid[Int(c)] {
-                var v = base[Int(c)]
-                for e in Int(entryStart[Int(c)])..<Int(entryStart[Int(c) + 1]) { v += w[Int(entryType[e])] * Double(entryCount[e]) }
-                if v < best { best = v; bc = c }
+        base.withUnsafeBufferPointer { B in
+        valid.withUnsafeBufferPointer { VA in
+        entryStart.withUnsafeBufferPointer { ES in
+        entryType.withUnsafeBufferPointer { ET in
+        entryCount.withUnsafeBufferPointer { EC in
+        tStart.withUnsafeBufferPointer { TS in
+        tCols.withUnsafeBufferPointer { TC in
+        w.withUnsafeBufferPointer { W in
+        chosen.withUnsafeMutableBufferPointer { CH in
+        used.withUnsafeMutableBufferPointer { US in
+            for j in 0..<m {
+                var best = Double.infinity, bc: Int32 = -1
+                for r in Int(TS[j])..<Int(TS[j &+ 1]) {
+                    let c = Int(TC[r])
+                    guard VA[c] else { continue }
+                    var v = B[c]
+                    for e in Int(ES[c])..<Int(ES[c &+ 1]) { v += W[Int(ET[e])] * Double(EC[e]) }
+                    if v < best { best = v; bc = Int32(c) }
+                }
+                CH[j] = bc
+                total += best
+                if bc >= 0 {
+                    for e in Int(ES[Int(bc)])..<Int(ES[Int(bc) &+ 1]) { US[Int(ET[e])] &+= Int(EC[e]) }
+                }
             }
-            chosen[j] = bc
-            total += best
-            if bc >= 0 {
-                for e in Int(entryStart[Int(bc)])..<Int(entryStart[Int(bc) + 1]) { used[Int(entryType[e])] += Int(entryCount[e]) }
-            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
         }
         return total
     }
@@ -807,3 +858,4 @@ public enum WTAExact {
         return st
     }
 }
+

@@ -114,18 +114,27 @@ struct WTATests {
         }
     }
 
-    @Test("Target pricing equals enumeration over every count vector")
+    @Test("Target pricing equals enumeration over every count vector, with and without branching fixes and free types")
     func pricing() {
         var rng = RandomWTA(seed: 99)
-        for _ in 0..<200 {
+        for round in 0..<300 {
             let inst = rng.instance(rng.int(2) == 0 ? .all : .plain)
             let p = WTAProblem(inst)
-            let price = (0..<p.types).map { p.cost[$0] + rng.uniform() * 20 }
+            // Some types free (price 0) in a third of the rounds.
+            let price = (0..<p.types).map { t in round % 3 == 2 && rng.int(4) == 0 ? 0 : p.cost[t] + rng.uniform() * 20 }
             var pricer = TargetPricer()
             for j in 0..<p.targets {
                 var out = [Int32](repeating: 0, count: p.types)
                 var touched: [Int] = []
-                let v = pricer.solve(p, target: j, price: price, fixes: [], out: &out, touched: &touched)
+                // Bounds on one or two types' counts in half of the rounds (as branching sets them).
+                var fixes: [WTAFix] = []
+                if round % 2 == 1 {
+                    for t in Set((0..<2).map { _ in rng.int(p.types) }) where p.feasible[t * p.targets + j] {
+                        let lo = Int32(rng.int(p.count[t] + 1)), hi = lo + Int32(rng.int(p.count[t] - Int(lo) + 1))
+                        fixes.append(WTAFix(type: t, target: j, lo: lo, hi: hi))
+                    }
+                }
+                let v = pricer.solve(p, target: j, price: price, fixes: fixes[...], out: &out, touched: &touched)
                 // Enumerate counts 0...count[t] for every feasible type.
                 var best = Double.infinity
                 var x = [Int](repeating: 0, count: p.types)
@@ -136,8 +145,9 @@ struct WTATests {
                         best = min(best, f + c)
                         return
                     }
-                    let hi = p.feasible[t * p.targets + j] ? p.count[t] : 0
-                    for c in 0...hi { x[t] = c; go(t + 1) }
+                    var lo = 0, hi = p.feasible[t * p.targets + j] ? p.count[t] : 0
+                    if let f = fixes.first(where: { $0.type == t }) { lo = Int(f.lo); hi = Int(f.hi) }
+                    for c in lo...hi { x[t] = c; go(t + 1) }
                 }
                 go(0)
                 #expect(abs(v - best) <= 1e-9 * max(1, best))
@@ -145,6 +155,7 @@ struct WTATests {
                 var f = p.values[j], c = 0.0
                 for s in 0..<p.types { f *= pow(p.q[s * p.targets + j], Double(out[s])); c += Double(out[s]) * price[s] }
                 #expect(abs(f + c - v) <= 1e-9 * max(1, v))
+                for fx in fixes { #expect(out[fx.type] >= fx.lo && out[fx.type] <= fx.hi) }
             }
         }
     }
