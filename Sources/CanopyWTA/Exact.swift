@@ -435,6 +435,7 @@ public enum WTAExact {
         }()
         var lag = WTALagrangian(p)
         var pool = ColumnPool(p)
+        let cands = WTACandidates(p)
         let m = p.targets
         struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double }
         let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
@@ -496,9 +497,11 @@ public enum WTAExact {
                         let st = WTAState(p, counts: lag.x)
                         if st.objective < ub { incumbent = st; ub = st.objective }
                     } else if exacts % 4 == 1 {
-                        // Repairs (each with a full local search) on the first evaluation at a node and
+                        // Repairs (each with local search) on the first evaluation at a node and
                         // every fourth after: most of the multipliers' moves change little.
                         var st = repair(p, lag.x)
+                        // The candidate search first: the exhaustive one then has little left to do.
+                        WTAHeuristics.localSearch(&st, candidates: cands, deadline: deadline)
                         WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
                         if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
                     }
