@@ -614,11 +614,10 @@ public enum WTAExact {
         // Edge kinds: removal of `out` at target j (source → out), addition of `into` at j
         // (into → source), replacement of `out` by `into` at j (into → out); spare ↔ source.
         // An edge's weight is the objective change of its exchange.
-        struct Edge { var from: Int32; var to: Int32; var next: Int32; var w: Double; var target: Int32; var into: Int32; var out: Int32 }
+        struct Edge { var from: Int32; var to: Int32; var w: Double; var target: Int32; var into: Int32; var out: Int32 }
         var blocks = [[Edge]](repeating: [], count: m)
         var addGain = [Double](repeating: 0, count: k), addTarget = [Int](repeating: -1, count: k)
-        var edges: [Edge] = [], sorted: [Edge] = []
-        var head = [Int32](repeating: -1, count: k + 1)
+        var edges: [Edge] = [], fixedEdges: [Edge] = []
         var dist = [Double](repeating: .infinity, count: k + 1)
         var pred = [Int32](repeating: -1, count: k + 1)   // edge index into the node
         var inQueue = [Bool](repeating: false, count: k + 1)
@@ -642,7 +641,7 @@ public enum WTAExact {
             for t in 0..<k where st.x[t * m + j] > 0 { used.append(t) }
             let s = st.survive[j]
             for ts in used {
-                block.append(Edge(from: Int32(source), to: Int32(ts), next: -1, w: s * (1 / p.q[ts * m + j] - 1) - p.cost[ts],
+                block.append(Edge(from: Int32(source), to: Int32(ts), w: s * (1 / p.q[ts * m + j] - 1) - p.cost[ts],
                                   target: Int32(j), into: -1, out: Int32(ts)))
                 best.removeAll(keepingCapacity: true)
                 for t in 0..<k where t != ts && p.feasible[t * m + j] {
@@ -658,12 +657,12 @@ public enum WTAExact {
                             best[i] = (change, t)
                         }
                     } else {
-                        block.append(Edge(from: Int32(t), to: Int32(ts), next: -1, w: change, target: Int32(j), into: Int32(t), out: Int32(ts)))
+                        block.append(Edge(from: Int32(t), to: Int32(ts), w: change, target: Int32(j), into: Int32(t), out: Int32(ts)))
                     }
                 }
                 if candidates != nil {
                     for (c, t) in best {
-                        block.append(Edge(from: Int32(t), to: Int32(ts), next: -1, w: c, target: Int32(j), into: Int32(t), out: Int32(ts)))
+                        block.append(Edge(from: Int32(t), to: Int32(ts), w: c, target: Int32(j), into: Int32(t), out: Int32(ts)))
                     }
                 }
             }
@@ -685,34 +684,34 @@ public enum WTAExact {
         while true {
             rounds += 1
             if rounds > 100_000 || WTAClock.now() > deadline { return nil }
-            // Assemble the graph, laid out by tail for contiguous scans.
-            edges.removeAll(keepingCapacity: true)
+            // Assemble the graph, laid out by tail for contiguous scans: the edges of each tail in
+            // the order of the fixed edges, then the targets' blocks (a stable counting sort that
+            // scatters straight from the blocks).
+            fixedEdges.removeAll(keepingCapacity: true)
             for t in 0..<k {
-                edges.append(Edge(from: Int32(t), to: Int32(source), next: -1, w: 0, target: -1, into: -1, out: -1))  // uₜ ≥ 0
+                fixedEdges.append(Edge(from: Int32(t), to: Int32(source), w: 0, target: -1, into: -1, out: -1))  // uₜ ≥ 0
                 if st.spare[t] > 0 {  // stock left: uₜ = 0
-                    edges.append(Edge(from: Int32(source), to: Int32(t), next: -1, w: 0, target: -1, into: -1, out: -1))
+                    fixedEdges.append(Edge(from: Int32(source), to: Int32(t), w: 0, target: -1, into: -1, out: -1))
                 }
                 if addTarget[t] >= 0 {
-                    edges.append(Edge(from: Int32(t), to: Int32(source), next: -1, w: -addGain[t], target: Int32(addTarget[t]),
-                                      into: Int32(t), out: -1))
+                    fixedEdges.append(Edge(from: Int32(t), to: Int32(source), w: -addGain[t], target: Int32(addTarget[t]),
+                                           into: Int32(t), out: -1))
                 }
             }
-            for j in 0..<m { edges.append(contentsOf: blocks[j]) }
             for i in 0...(k + 1) { start[i] = 0 }
-            for e in edges { start[Int(e.from) + 1] += 1 }
+            for e in fixedEdges { start[Int(e.from) + 1] += 1 }
+            for j in 0..<m { blocks[j].withUnsafeBufferPointer { b in for e in b { start[Int(e.from) + 1] += 1 } } }
             for i in 0...k { start[i + 1] += start[i] }
             var fill = start
-            sorted.removeAll(keepingCapacity: true)
-            sorted.append(contentsOf: edges)
-            for e in edges {
-                let pos = Int(fill[Int(e.from)]); fill[Int(e.from)] += 1
-                sorted[pos] = e
-            }
-            swap(&edges, &sorted)
-            for i in 0...k {
-                let a = Int(start[i]), b = Int(start[i + 1])
-                head[i] = a < b ? Int32(a) : -1
-                for e in a..<b { edges[e].next = e + 1 < b ? Int32(e + 1) : -1 }
+            let total = Int(start[k + 1])
+            if edges.count < total { edges.append(contentsOf: repeatElement(fixedEdges[0], count: total - edges.count)) }
+            edges.withUnsafeMutableBufferPointer { out in
+                fill.withUnsafeMutableBufferPointer { f in
+                    for e in fixedEdges { out[Int(f[Int(e.from)])] = e; f[Int(e.from)] += 1 }
+                    for j in 0..<m {
+                        blocks[j].withUnsafeBufferPointer { b in for e in b { out[Int(f[Int(e.from)])] = e; f[Int(e.from)] += 1 } }
+                    }
+                }
             }
             // Queue-based Bellman–Ford; every k relaxations the predecessor graph is searched for
             // a cycle (found early instead of after k passes).
@@ -726,14 +725,13 @@ public enum WTAExact {
                 let a = queue[qh]; qh += 1
                 inQueue[a] = false
                 if qh > 4096 && qh * 2 > queue.count { queue.removeFirst(qh); qh = 0 }
-                var e = head[a]
-                while e >= 0 {
-                    let ed = edges[Int(e)]
+                for e in Int(start[a])..<Int(start[a + 1]) {
+                    let ed = edges[e]
                     let b = Int(ed.to)
                     let nd = dist[a] + ed.w
                     if nd < dist[b] - tol {
                         dist[b] = nd
-                        pred[b] = e
+                        pred[b] = Int32(e)
                         relaxations += 1
                         if b == source { cycleAt = source; break search }
                         if relaxations % (k + 1) == 0 {
@@ -748,7 +746,6 @@ public enum WTAExact {
                         }
                         if !inQueue[b] { inQueue[b] = true; queue.append(b) }
                     }
-                    e = ed.next
                 }
             }
             if cycleAt < 0 {
