@@ -469,7 +469,9 @@ public enum WTAExact {
             var g = [Double](repeating: 0, count: p.types)
             var step = 1.0, sinceImproved = 0
             var poolBest = -Double.infinity, poolBestU = u
-            let innerLimit = nodes == 1 ? 1_000_000 : 20_000
+            // Below the root a node whose bound stalls short of the incumbent is better branched on
+            // than pushed: its children each need only part of the rise.
+            let innerLimit = nodes == 1 ? 1_000_000 : 600
             var inner = 0, sinceExact = 0, exacts = 0
             var exactU: [Double]? = u  // where to evaluate exactly next
             while true {
@@ -858,4 +860,3 @@ public enum WTAExact {
         return st
     }
 }
-
