@@ -50,9 +50,12 @@ public enum BenchmarkRunner {
         tracker.recordAssociations = false
         var out: [BenchmarkTrack] = []
         var slot: [Int32] = []  // output slot by track id (ids are 1, 2, 3, …), −1 if none yet
-        // Estimates as reported, in flat arrays (grouped into per-track series after the clock
-        // stops: that is formatting the output, not tracking).
-        var estSlot: [Int32] = [], estTime: [Double] = [], estState: [Vector6] = []
+        // Estimates as reported, in fixed-size chunks (so that a growing record is never copied;
+        // grouped into per-track series after the clock stops: that is formatting the output,
+        // not tracking).
+        struct Estimate { var slot: Int32; var time: Double; var x: Vector6 }
+        let chunkSize = 1 << 15
+        var chunks: [[Estimate]] = []
         var batch: [Detection] = []
         let start = cpuSeconds()
         var lastMaintain = -Double.infinity
@@ -75,16 +78,22 @@ public enum BenchmarkRunner {
                         slot[id] = Int32(k)
                         out.append(BenchmarkTrack(id: String(id), confirmedAt: confirmedAt))
                     }
-                    estSlot.append(Int32(k)); estTime.append(scan.time); estState.append(x)
+                    if chunks.isEmpty || chunks[chunks.count - 1].count == chunkSize {
+                        chunks.append([])
+                        chunks[chunks.count - 1].reserveCapacity(chunkSize)
+                    }
+                    chunks[chunks.count - 1].append(Estimate(slot: Int32(k), time: scan.time, x: x))
                 }
             }
         }
         let cpu = cpuSeconds() - start
-        for e in estSlot.indices {
-            let k = Int(estSlot[e])
-            out[k].times.append(estTime[e])
-            out[k].positions.append(estState[e].position)
-            out[k].velocities.append(estState[e].velocity)
+        for chunk in chunks {
+            for e in chunk {
+                let k = Int(e.slot)
+                out[k].times.append(e.time)
+                out[k].positions.append(e.x.position)
+                out[k].velocities.append(e.x.velocity)
+            }
         }
         return Result(tracks: out, trackingCPUSeconds: cpu, detections: scenario.detectionCount, scans: scenario.scans.count,
                       confirmedTracks: out.count, jpdaFallbacks: tracker.jpdaFallbacks)
