@@ -366,7 +366,7 @@ public final class Tracker {
                 guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
                               wide: src.kind != .rangeAzimuthElevation) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
-                guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, z: det.z, t: t, gate: g,
+                guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z, t: t, gate: g,
                                                             linearisation: &lin) else { continue }
                 var li: Int32 = -1
                 if linearised {
@@ -407,7 +407,7 @@ public final class Tracker {
         for key in updateOrder {
             let ti = Int(key >> 32), di = Int(key & 0xFFFF_FFFF)
             let li = Int(detLin[di])
-            applyUpdate(trackIndex: ti, sensor: sensor, detection: batch[di], logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
+            applyUpdate(trackIndex: ti, sensor: sensor, source: src, detection: batch[di], logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
             detWeight[di] = 1
         }
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
@@ -482,9 +482,9 @@ public final class Tracker {
     /// Mahalanobis distance and ln N(ν; S) of a detection against a track, or nil outside the
     /// gate; and, for a track with a velocity gated forward in time, where the measurement was
     /// linearised (for the update to reuse).
-    private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, z: Vector3, t: Double,
-                          gate: Double, linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
-        let src = sensor.source
+    private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource,
+                          z: Vector3, t: Double, gate: Double,
+                          linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
         if !tp.pointee.hasVelocity {
             // One-point track: a position gate widened by the unknown velocity.
@@ -804,9 +804,8 @@ public final class Tracker {
 
     // MARK: Updates
 
-    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, detection det: Detection, logG: Double,
-                             linearisation: MeasurementLinearisation? = nil) {
-        let src = sensor.source
+    private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource, detection det: Detection,
+                             logG: Double, linearisation: MeasurementLinearisation? = nil) {
         let t = det.time
         if !tracks[ti].hasVelocity {
             var st = tracks[ti].state
