@@ -102,6 +102,8 @@ public final class Simulation {
     @exclusivity(unchecked) var stepPosition: [Vector3] = []
     @exclusivity(unchecked) var stepReach: [Double] = []
     @exclusivity(unchecked) var stepAirborne: [Int] = []
+    /// The scratch batch of a radar scan.
+    @exclusivity(unchecked) var radarBatch: [Detection] = []
 
     // Detections: id → threat index (−1 for clutter/false).
     @exclusivity(unchecked) var detectionTruth: [Int32] = [0]
@@ -383,15 +385,20 @@ public final class Simulation {
     func radarScan(_ r: Int, at t: Double) {
         let radar = radars[r]
         let p = radar.params
-        var batch: [Detection] = []
-        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, radar.frame.originECEF, p.maxRange) {
-            let pos = threats[k].position(at: t)
+        // One batch buffer for every scan (the battle manager copies what it receives).
+        var batch = radarBatch
+        radarBatch = []
+        batch.removeAll(keepingCapacity: true)
+        for k in stepAirborne {
+            let threat = threats[k]  // one reference for all of this threat's reads
+            guard threat.isAirborne(at: t) && mayBeWithin(k, radar.frame.originECEF, p.maxRange) else { continue }
+            let pos = threat.position(at: t)
             let enu = radar.frame.enu(ecef: pos)
             let aer = AER(enu: enu)
             guard aer.range <= p.maxRange, aer.elevation >= p.minElevation else { continue }
             let targetHeight = WGS84.geodetic(ecef: pos).height
             guard aer.range <= Self.horizonDistance(antennaHeight: radar.sensor.position.height, targetHeight: targetHeight) else { continue }
-            let pd = Self.detectionProbability(p, rcs: threats[k].type.rcs, range: aer.range)
+            let pd = Self.detectionProbability(p, rcs: threat.type.rcs, range: aer.range)
             // Draws keyed by (radar, scan, threat): what one threat's detection draws does not
             // depend on which other threats are still flying (common random numbers across
             // defence variants).
@@ -402,7 +409,7 @@ public final class Simulation {
                             wrapAngleZeroTwoPi(aer.azimuth + rng.normal() * p.sigmaAzimuth),
                             aer.elevation + rng.normal() * p.sigmaElevation)
             batch.append(Detection(id: newDetection(threat: k), time: t, sensor: radar.index, z: z))
-            if !threats[k].detected { threats[k].detected = true }
+            if !threat.detected { threat.detected = true }
         }
         var crng = radarRNG.child(Self.key(2, UInt64(r), t.bitPattern))
         let clutter = crng.poisson(p.clutterPerScan)
@@ -412,6 +419,7 @@ public final class Simulation {
             batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: radar.index, z: z))
         }
         if !batch.isEmpty { battle.receive(batch) }
+        radarBatch = batch
     }
 
     func acousticTick(_ a: Int, at t: Double) {

@@ -1102,6 +1102,7 @@ public final class Tracker {
         var anyDoomed = false
         var buf = candidateBuffer
         candidateBuffer = []
+        let grid = self.grid  // one reference to the index for the whole search
         let q = configuration.gatingProcessNoise
         var newEvents: [TrackEvent] = []
         var dropped = 0
