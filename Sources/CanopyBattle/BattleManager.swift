@@ -224,25 +224,30 @@ public final class BattleManager {
         var current: [ThreatAssessment] = []
         var currentIndex: [Int] = []   // index in tracker.tracks of each assessment
         var trackByID: [Int: Track] = [:]  // only the tracks the assigner may engage
-        for ti in tracker.tracks.indices where tracker.tracks[ti].status == .confirmed {
-            let trk = tracker.tracks[ti]
-            var h = histories[trk.id] ?? TrackHistory()
-            let (x, _) = trk.predicted(to: now, processNoise: tracker.configuration.processNoise)
-            let speed = norm(x.velocity)
-            let alt = WGS84.geodetic(ecef: x.position).height
-            if trk.hits >= 4 {
-                h.maxSpeed = max(h.maxSpeed, speed)
-                h.maxAltitude = max(h.maxAltitude, alt)
-                h.speedSum += speed
-                h.speedSamples += 1
+        // The tracks are read in place (each is 1.8 KB of filter states; only the ones the
+        // assigner may engage are copied).
+        let q = tracker.configuration.processNoise
+        tracker.tracks.withUnsafeBufferPointer { tb in
+            for ti in tb.indices where tb[ti].status == .confirmed {
+                let id = tb[ti].id, hits = tb[ti].hits
+                var h = histories[id] ?? TrackHistory()
+                let (x, _) = tb[ti].predicted(to: now, processNoise: q)
+                let speed = norm(x.velocity)
+                let alt = WGS84.geodetic(ecef: x.position).height
+                if hits >= 4 {
+                    h.maxSpeed = max(h.maxSpeed, speed)
+                    h.maxAltitude = max(h.maxAltitude, alt)
+                    h.speedSum += speed
+                    h.speedSamples += 1
+                }
+                h.updates = hits
+                histories[id] = h
+                let a = assessor.assess(track: tb[ti], now: now, history: h, processNoise: q)
+                assessments[id] = a
+                current.append(a)
+                currentIndex.append(ti)
+                if a.valueAtRisk > 0 && engagedTracks[id] == nil { trackByID[id] = tb[ti] }
             }
-            h.updates = trk.hits
-            histories[trk.id] = h
-            let a = assessor.assess(track: trk, now: now, history: h, processNoise: tracker.configuration.processNoise)
-            assessments[trk.id] = a
-            current.append(a)
-            currentIndex.append(ti)
-            if a.valueAtRisk > 0 && engagedTracks[trk.id] == nil { trackByID[trk.id] = trk }
         }
         lap(&stageTimes.assessment)
 
@@ -270,14 +275,16 @@ public final class BattleManager {
         if now - lastAlertTime >= alertPeriod - 1e-9 {
             lastAlertTime = now
             var paths: [PredictedPath] = []
-            for (k, a) in current.enumerated() {
-                let trk = tracker.tracks[currentIndex[k]]
-                guard trk.hits >= 5 else { continue }
-                // A direction still this uncertain would alert regions the threat is not heading for.
-                let P = trk.P
-                let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
-                guard a.ballistic || velocitySigma < 0.5 * max(norm(trk.velocity), 20) else { continue }
-                paths.append(predictedPath(trk, a, now: now))
+            tracker.tracks.withUnsafeBufferPointer { tb in
+                for (k, a) in current.enumerated() {
+                    let ti = currentIndex[k]
+                    guard tb[ti].hits >= 5 else { continue }
+                    // A direction still this uncertain would alert regions the threat is not heading for.
+                    let P = tb[ti].P
+                    let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
+                    guard a.ballistic || velocitySigma < 0.5 * max(norm(tb[ti].velocity), 20) else { continue }
+                    paths.append(predictedPath(tb[ti], a, now: now))
+                }
             }
             out.alertChanges = alerter.update(now: now, paths: paths)
         }

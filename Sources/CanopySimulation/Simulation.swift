@@ -658,8 +658,9 @@ public final class Simulation {
     }
 
     func recordTrackRows(now: Double) {
-        for trk in battle.tracker.tracks where trk.status == .confirmed {
-            let (x, _) = trk.predicted(to: now, processNoise: battle.tracker.configuration.processNoise)
+        let q = battle.tracker.configuration.processNoise
+        battle.tracker.forEachConfirmedTrack { trk in
+            let (x, _) = trk.predicted(to: now, processNoise: q)
             let g = WGS84.geodetic(ecef: x.position)
             let venu = LocalFrame(origin: g).enuVector(x.velocity)
             let a = battle.assessments[trk.id]

@@ -91,9 +91,25 @@ struct UpdateRecord: Sendable {
 
 /// A track's stored updates, kept out of line so that tracks stay small to copy.
 final class OOSMStore: @unchecked Sendable {
-    var history: [UpdateRecord] = []
+    /// The stored updates are records[start...]: records that fall out of the window are passed
+    /// over and removed in bulk, so that dropping one does not shift all the others.
+    private(set) var records: [UpdateRecord] = []
+    private(set) var start = 0
     var checkpoint: FilterState?
     init(checkpoint: FilterState?) { self.checkpoint = checkpoint }
+
+    var history: ArraySlice<UpdateRecord> { records[start...] }
+    var count: Int { records.count - start }
+    /// Time and posterior of the i-th stored update (0: the oldest).
+    func time(_ i: Int) -> Double { records[start + i].time }
+    func posterior(_ i: Int) -> FilterState { records[start + i].posterior }
+    func append(_ r: UpdateRecord) { records.append(r) }
+    func replace(with h: [UpdateRecord]) { records = h; start = 0 }
+    /// Drops the oldest n stored updates.
+    func dropOldest(_ n: Int) {
+        start += n
+        if start >= 16 && 2 * start >= records.count { records.removeFirst(start); start = 0 }
+    }
 }
 
 /// A track: the tracker's estimate of one object (position m, velocity m/s in the tracker frame).
@@ -117,10 +133,7 @@ public struct Track: Sendable {
     public internal(set) var peakScore: Double
     /// Stored updates for exact out-of-sequence fusion (nil when the window is 0).
     var oosm: OOSMStore?
-    var history: [UpdateRecord] {
-        get { oosm?.history ?? [] }
-        nonmutating set { oosm?.history = newValue }
-    }
+    var history: ArraySlice<UpdateRecord> { oosm?.history ?? [] }
     /// State before the oldest stored update (the base for re-filtering).
     var checkpoint: FilterState? {
         get { oosm?.checkpoint }
@@ -867,7 +880,7 @@ public final class Tracker {
         var x = st.x, P = st.P
         guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
         st = FilterState(time: st.time, x: x, P: P, models: bank.models.count)
-        tracks[ti].history.removeAll()
+        tracks[ti].oosm?.replace(with: [])
         tracks[ti].checkpoint = st
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
     }
@@ -877,11 +890,12 @@ public final class Tracker {
     /// the stored window.
     private func refilter(trackIndex ti: Int, source: MeasurementSource, time t: Double, z: Vector3) -> FilterState? {
         let trk = tracks[ti]
-        var k = trk.history.count
-        while k > 0 && trk.history[k - 1].time > t { k -= 1 }
+        let h = trk.history
+        var k = h.endIndex
+        while k > h.startIndex && h[k - 1].time > t { k -= 1 }
         var st: FilterState
-        if k > 0 {
-            st = trk.history[k - 1].posterior
+        if k > h.startIndex {
+            st = h[k - 1].posterior
         } else if let c = trk.checkpoint, c.time <= t {
             st = c
         } else {
@@ -890,15 +904,15 @@ public final class Tracker {
         var lin = Tracker.linearisation(of: st, at: t, source: source)
         bank.predict(&st, to: t)
         _ = bank.update(&st, source: source, z: z, about: lin)
-        var newHistory = Array(trk.history[0..<k])
+        var newHistory = Array(h[h.startIndex..<k])
         newHistory.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
-        for r in trk.history[k...] {
+        for r in h[k...] {
             lin = Tracker.linearisation(of: st, at: r.time, source: r.source)
             bank.predict(&st, to: r.time)
             _ = bank.update(&st, source: r.source, z: r.z, about: lin)
             newHistory.append(UpdateRecord(time: r.time, source: r.source, z: r.z, posterior: st))
         }
-        tracks[ti].history = newHistory
+        tracks[ti].oosm?.replace(with: newHistory)
         return st
     }
 
@@ -923,14 +937,14 @@ public final class Tracker {
             let tp = tb.baseAddress! + ti
             if let st { tp.pointee.state = st }
             if record && configuration.oosmWindow > 0, let store = tp.pointee.oosm {
-                store.history.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tp.pointee.state))
+                store.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tp.pointee.state))
                 // Keep only what the window may need.
                 let horizon = t - configuration.oosmWindow
                 var drop = 0
-                while drop < store.history.count - 1 && store.history[drop + 1].time < horizon { drop += 1 }
+                while drop < store.count - 1 && store.time(drop + 1) < horizon { drop += 1 }
                 if drop > 0 {
-                    store.checkpoint = store.history[drop - 1].posterior
-                    store.history.removeFirst(drop)
+                    store.checkpoint = store.posterior(drop - 1)
+                    store.dropOldest(drop)
                 }
             }
             tp.pointee.hits += 1
@@ -1027,7 +1041,7 @@ public final class Tracker {
         var removed = 0
         var newEvents: [TrackEvent] = []
         tracks.withUnsafeMutableBufferPointer { tb in
-            // A dropped track is swapped with the last live one, which is examined next.
+            // A dropped track is replaced by the last live one, which is examined next.
             var i = 0, n = tb.count
             while i < n {
                 let p = tb.baseAddress! + i
@@ -1049,7 +1063,9 @@ public final class Tracker {
                     if status == .confirmed {
                         newEvents.append(TrackEvent(time: now, track: p.pointee.id, kind: .dropped, reason: reason))
                     }
-                    tb.swapAt(i, n - 1)
+                    // The last live track moves into the gap (one copy, not a swap's three); the
+                    // tail left behind is removed below.
+                    if i != n - 1 { tb[i] = tb[n - 1] }
                     n -= 1
                 } else {
                     i += 1
@@ -1076,6 +1092,14 @@ public final class Tracker {
         }
         tracks.remove(at: i)
         indexDirty = true
+    }
+
+    /// Calls `body` with every confirmed track, read in place: a track is 1.8 KB of filter
+    /// states, and a loop over `tracks` copies each one it visits.
+    public func forEachConfirmedTrack(_ body: (borrowing Track) -> Void) {
+        tracks.withUnsafeBufferPointer { tb in
+            for i in tb.indices where tb[i].status == .confirmed { body(tb[i]) }
+        }
     }
 
     /// Calls `body` with (id, confirmation time, state at t) for every confirmed track: the
@@ -1156,7 +1180,7 @@ public final class Tracker {
             let doomed = doomedBuffer
             tracks.withUnsafeMutableBufferPointer { tb in
                 for i in tb.indices where !doomed[i] {
-                    if w != i { tb.swapAt(w, i) }
+                    if w != i { tb[w] = tb[i] }  // the tail left behind is removed below
                     w += 1
                 }
             }
