@@ -1063,8 +1063,7 @@ public final class Tracker {
                     if status == .confirmed {
                         newEvents.append(TrackEvent(time: now, track: p.pointee.id, kind: .dropped, reason: reason))
                     }
-                    // The last live track moves into the gap (one copy, not a swap's three); the
-                    // tail left behind is removed below.
+                    // The last live track moves into the gap; the tail left behind is removed below.
                     if i != n - 1 { tb[i] = tb[n - 1] }
                     n -= 1
                 } else {
