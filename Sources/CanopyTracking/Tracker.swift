@@ -1094,7 +1094,8 @@ public final class Tracker {
     }
 
     /// Calls `body` with every confirmed track, read in place: a track is 1.8 KB of filter
-    /// states, and a loop over `tracks` copies each one it visits.
+    /// states, and a loop over `tracks` copies each one it visits. `body` must not change the
+    /// tracker.
     public func forEachConfirmedTrack(_ body: (borrowing Track) -> Void) {
         tracks.withUnsafeBufferPointer { tb in
             for i in tb.indices where tb[i].status == .confirmed { body(tb[i]) }
