@@ -426,16 +426,18 @@ public enum WTAExact {
                              iterationLimit: Int = .max, start: WTAState? = nil) -> WTAResult {
         let t0 = WTAClock.now()
         let deadline = t0 + timeLimit
-        // The incumbents are polished by the exhaustive local search alone: the candidate search's
-        // different local optima made the branch and bound slower on the U(0,1) instances.
+        // The first incumbent: greedy, then the candidate and the exhaustive local searches (with
+        // the column pool, starting from the candidate search's optimum no longer slows the
+        // tree, and on the 2:1 instances it starts from a better solution).
+        let cands = WTACandidates(p)
         var incumbent = start ?? {
-            var s = WTAHeuristics.greedy(p)
+            var s = WTAHeuristics.greedy(p, candidates: cands)
+            WTAHeuristics.localSearch(&s, candidates: cands, deadline: deadline)
             WTAHeuristics.exhaustiveLocalSearch(&s, deadline: deadline)
             return s
         }()
         var lag = WTALagrangian(p)
         var pool = ColumnPool(p)
-        let cands = WTACandidates(p)
         let m = p.targets
         struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double }
         let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
