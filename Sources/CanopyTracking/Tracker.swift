@@ -1041,7 +1041,7 @@ public final class Tracker {
         var removed = 0
         var newEvents: [TrackEvent] = []
         tracks.withUnsafeMutableBufferPointer { tb in
-            // A dropped track is replaced by the last live one, which is examined next.
+            // A dropped track is swapped with the last live one, which is examined next.
             var i = 0, n = tb.count
             while i < n {
                 let p = tb.baseAddress! + i
@@ -1063,8 +1063,7 @@ public final class Tracker {
                     if status == .confirmed {
                         newEvents.append(TrackEvent(time: now, track: p.pointee.id, kind: .dropped, reason: reason))
                     }
-                    // The last live track moves into the gap; the tail left behind is removed below.
-                    if i != n - 1 { tb[i] = tb[n - 1] }
+                    tb.swapAt(i, n - 1)
                     n -= 1
                 } else {
                     i += 1
@@ -1180,7 +1179,7 @@ public final class Tracker {
             let doomed = doomedBuffer
             tracks.withUnsafeMutableBufferPointer { tb in
                 for i in tb.indices where !doomed[i] {
-                    if w != i { tb[w] = tb[i] }  // the tail left behind is removed below
+                    if w != i { tb.swapAt(w, i) }
                     w += 1
                 }
             }

@@ -86,20 +86,11 @@ struct TargetPricer {
                 let wt = pb[t]
                 // Infeasible pairs have p = 0; a type is useful only if its first shot pays.
                 guard pk > 0, wt < V * pk, wt < bound else { continue }
-                if !fixes.isEmpty {
-                    var lo: Int32 = 0, hi = Int32(p.count[t])
-                    for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
-                    guard hi > lo else { continue }
-                    if wt <= 0 && p.cap == nil {
-                        V *= pow(surv[t], Double(hi - lo))
-                        out[t] += hi - lo
-                        touched.append(t)
-                        freeW0 += 1
-                        continue
-                    }
-                } else if wt <= 0 && p.cap == nil {
-                    V *= pow(surv[t], Double(p.count[t]))
-                    out[t] += Int32(p.count[t])
+                let extra = Self.copies(t, stock: p.count, fixes: fixes)
+                guard extra > 0 else { continue }
+                if wt <= 0 && p.cap == nil {
+                    V *= pow(surv[t], Double(extra))
+                    out[t] += Int32(extra)
                     touched.append(t)
                     freeW0 += 1
                     continue
@@ -131,6 +122,14 @@ struct TargetPricer {
             touched.append(t)
         }
         return best + W
+    }
+
+    /// Copies of type t the search may add beyond the forced ones (its stock, or the room a
+    /// branching fix leaves).
+    @inline(__always) private static func copies(_ t: Int, stock: [Int], fixes: ArraySlice<WTAFix>) -> Int {
+        var lo: Int32 = 0, hi = Int32(stock[t])
+        for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
+        return Int(hi - lo)
     }
 
     /// Max-heap on the keys; ties go to the lower position (the lower type).
@@ -169,12 +168,10 @@ struct TargetPricer {
             let t = Int(cand[top])
             let qt = survival[base &+ t], wt = price[t]
             if filterAgain && !(wt < V0 * (1 - qt)) { continue }
-            var lo: Int32 = 0, hi = Int32(stock[t])
-            if !fixes.isEmpty { for f in fixes where f.type == t { lo = f.lo; hi = f.hi } }
             if take.count <= otype.count { take.append(0); bestTake.append(0) }
             take[otype.count] = 0
             bestTake[otype.count] = 0
-            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Int(hi - lo)); otype.append(t)
+            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Self.copies(t, stock: stock, fixes: fixes)); otype.append(t)
             lr.append(Foundation.log(key[top]))
         }
         return true
@@ -278,8 +275,8 @@ public struct WTALagrangian {
 /// that costs a few additions per column. Column generation in Lagrangian form.
 struct ColumnPool {
     let problem: WTAProblem
-    /// Columns of each target (ids), and each column's target, Vⱼ Πₜ qₜⱼ^xₜ and entries.
-    var byTarget: [[Int32]]
+    /// Each column's target, Vⱼ Πₜ qₜⱼ^xₜ and (type, count) entries.
+    var target: [Int32] = []
     var base: [Double] = []
     var entryStart: [Int32] = [0]
     var entryType: [Int32] = [], entryCount: [Int32] = []
@@ -289,13 +286,24 @@ struct ColumnPool {
     var key: [Int32] = []
     /// The minimising column of each target at the last `evaluate`.
     var chosen: [Int32]
-    /// Column ids grouped by target: target j's are tCols[tStart[j]..<tStart[j + 1]].
+    /// Column ids grouped by target, in the order they were added: target j's are
+    /// tCols[tStart[j]..<tStart[j + 1]] (regrouped after columns were added).
     var tStart: [Int32] = [], tCols: [Int32] = []
 
     init(_ p: WTAProblem) {
         problem = p
-        byTarget = [[Int32]](repeating: [], count: p.targets)
         chosen = [Int32](repeating: -1, count: p.targets)
+    }
+
+    private mutating func group() {
+        let m = problem.targets
+        guard tStart.count != m + 1 || tCols.count != base.count else { return }
+        tStart = [Int32](repeating: 0, count: m + 1)
+        for j in target { tStart[Int(j) + 1] += 1 }
+        for j in 0..<m { tStart[j + 1] += tStart[j] }
+        var fill = tStart
+        tCols = [Int32](repeating: 0, count: base.count)
+        for (c, j) in target.enumerated() { tCols[Int(fill[Int(j)])] = Int32(c); fill[Int(j)] += 1 }
     }
 
     /// Adds target j's column of (type, count) entries unless known; returns whether it was new.
@@ -312,7 +320,7 @@ struct ColumnPool {
         entryType.append(contentsOf: types); entryCount.append(contentsOf: counts)
         entryStart.append(Int32(entryType.count))
         let id = Int32(base.count - 1)
-        byTarget[j].append(id)
+        target.append(Int32(j))
         valid.append(respects(id, fixes: fixes))
         return true
     }
@@ -328,8 +336,8 @@ struct ColumnPool {
 
     /// Marks the columns that respect a node's fixes (grouped by target; empty: no fixes).
     mutating func restrict(to fixesByTarget: [[WTAFix]]) {
-        for j in 0..<problem.targets {
-            for c in byTarget[j] { valid[Int(c)] = fixesByTarget.isEmpty || respects(c, fixes: fixesByTarget[j]) }
+        for c in valid.indices {
+            valid[c] = fixesByTarget.isEmpty || respects(Int32(c), fixes: fixesByTarget[Int(target[c])])
         }
     }
 
@@ -337,11 +345,7 @@ struct ColumnPool {
     /// into `used`. Every target has a valid column (an exact evaluation at the node adds one).
     mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
         let p = problem, m = p.targets
-        if tStart.count != m + 1 || tCols.count != base.count {
-            // Columns grouped by target, contiguous (rebuilt after columns were added).
-            tStart = [0]; tCols.removeAll(keepingCapacity: true)
-            for j in 0..<m { tCols.append(contentsOf: byTarget[j]); tStart.append(Int32(tCols.count)) }
-        }
+        group()
         var total = 0.0
         for t in 0..<p.types { total -= u[t] * Double(p.count[t]); used[t] = 0 }
         base.withUnsafeBufferPointer { B in
@@ -491,12 +495,9 @@ public enum WTAExact {
                                     fixes: byTarget.isEmpty ? [] : byTarget[j]) { added += 1 }
                     }
                     // The subproblem's answer: an incumbent if it respects every stock, else repaired.
-                    var feasible = true
-                    for t in 0..<p.types {
-                        var n = 0
-                        for j in 0..<m { n += Int(lag.x[t * m + j]) }
-                        if n > p.count[t] { feasible = false; break }
-                    }
+                    for t in 0..<p.types { used[t] = 0 }
+                    for (t, c) in zip(lag.columnType, lag.columnCount) { used[Int(t)] += Int(c) }
+                    let feasible = (0..<p.types).allSatisfy { used[$0] <= p.count[$0] }
                     if feasible {
                         let st = WTAState(p, counts: lag.x)
                         if st.objective < ub { incumbent = st; ub = st.objective }

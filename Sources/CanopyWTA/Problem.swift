@@ -1,8 +1,8 @@
 import Foundation
 
 /// The representation every solver shares: identical weapons grouped into types, survival
-/// probabilities q = 1 − p and their negative logs a = −ln q per (type, target), feasibility, and
-/// firing costs. A solution is a count xₜⱼ of type-t weapons fired at target j (row-major k × m).
+/// probabilities q = 1 − p per (type, target), the kill probabilities by target, feasibility and
+/// firing costs (the exact solver's pricing keeps q and −ln q by target itself). A solution is a count xₜⱼ of type-t weapons fired at target j (row-major k × m).
 public struct WTAProblem: Sendable {
     public let name: String
     /// Number of weapon types k and targets m.
