@@ -581,6 +581,9 @@ public enum WTAExact {
         let proven = open.allSatisfy { closed($0.bound) } && unresolved == .infinity
         var lb = min(open.map(\.bound).min() ?? .infinity, closedMin, unresolved)
         if lb == .infinity { lb = ub }
+        // Stopped before the root's first evaluation: the objective (surviving value plus firing
+        // costs) is never negative.
+        lb = max(lb, 0)
         lb = min(lb, ub)
         return WTAResult(best: incumbent, objective: ub, lowerBound: lb, nodes: nodes,
                          iterations: iterations, seconds: WTAClock.now() - t0, provenOptimal: proven)

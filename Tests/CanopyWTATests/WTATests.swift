@@ -202,6 +202,19 @@ struct WTATests {
         }
     }
 
+    @Test("Stopped at once, the exact solver still returns a feasible assignment and a finite valid bound")
+    func stoppedAtOnce() {
+        var rng = RandomWTA(seed: 31)
+        for _ in 0..<10 {
+            let inst = rng.instance(.all)
+            let p = WTAProblem(inst)
+            let r = WTAExact.solve(p, timeLimit: 0)
+            #expect(p.isFeasible(r.best.x))
+            #expect(r.lowerBound.isFinite && r.lowerBound >= 0)
+            #expect(r.lowerBound <= bruteForce(inst) + 1e-9)
+        }
+    }
+
     @Test("Shipped instances are solved to their proven optima, deterministically")
     func shipped() throws {
         let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
