@@ -112,8 +112,8 @@ public struct Matrix3: Sendable, Equatable {
     @inlinable public subscript(i: Int, j: Int) -> Double {
         switch j { case 0: c0[i]; case 1: c1[i]; default: c2[i] }
     }
-    @inlinable public static func * (a: Matrix3, v: Vector3) -> Vector3 { a.c0 * v.x + a.c1 * v.y + a.c2 * v.z }
-    @inlinable public static func * (a: Matrix3, b: Matrix3) -> Matrix3 {
+    @inlinable @inline(__always) public static func * (a: Matrix3, v: Vector3) -> Vector3 { a.c0 * v.x + a.c1 * v.y + a.c2 * v.z }
+    @inlinable @inline(__always) public static func * (a: Matrix3, b: Matrix3) -> Matrix3 {
         Matrix3(columns: (a * b.c0, a * b.c1, a * b.c2))
     }
     @inlinable public static func + (a: Matrix3, b: Matrix3) -> Matrix3 {

@@ -22,8 +22,8 @@ public struct LinearAssignmentSolver: Sendable {
     /// maximising). Returns false when every such matching uses a forbidden pair.
     public mutating func solve(cost: UnsafeBufferPointer<Double>, rows: Int, cols: Int, maximize: Bool = false) -> Bool {
         precondition(cost.count >= rows * cols, "cost has \(cost.count) entries, needs \(rows * cols)")
-        rowToColumn = Array(repeating: -1, count: rows)
-        columnToRow = Array(repeating: -1, count: cols)
+        Self.reset(&rowToColumn, rows, -1)
+        Self.reset(&columnToRow, cols, -1)
         totalCost = 0
         if rows == 0 || cols == 0 { return true }
         let transpose = rows > cols
@@ -52,16 +52,23 @@ public struct LinearAssignmentSolver: Sendable {
         return true
     }
 
+    /// Makes `a` n copies of `value`, in its existing storage once that is large enough.
+    @inline(__always) private static func reset<T>(_ a: inout [T], _ n: Int, _ value: T) {
+        if a.count > n { a.removeLast(a.count - n) }
+        a.withUnsafeMutableBufferPointer { b in b.update(repeating: value) }
+        if a.count < n { a.append(contentsOf: repeatElement(value, count: n - a.count)) }
+    }
+
     private mutating func augmentAll(_ nr: Int, _ nc: Int) -> Bool {
-        u = Array(repeating: 0, count: nr)
-        v = Array(repeating: 0, count: nc)
-        col4row = Array(repeating: -1, count: nr)
-        row4col = Array(repeating: -1, count: nc)
-        path = Array(repeating: -1, count: nc)
-        shortest = Array(repeating: .infinity, count: nc)
-        remaining = Array(repeating: 0, count: nc)
-        scannedRows = Array(repeating: false, count: nr)
-        scannedCols = Array(repeating: false, count: nc)
+        Self.reset(&u, nr, 0)
+        Self.reset(&v, nc, 0)
+        Self.reset(&col4row, nr, -1)
+        Self.reset(&row4col, nc, -1)
+        Self.reset(&path, nc, -1)
+        Self.reset(&shortest, nc, .infinity)
+        Self.reset(&remaining, nc, 0)
+        Self.reset(&scannedRows, nr, false)
+        Self.reset(&scannedCols, nc, false)
         for cur in 0..<nr {
             for j in 0..<nc {
                 shortest[j] = .infinity

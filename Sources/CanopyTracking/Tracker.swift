@@ -244,6 +244,13 @@ public final class Tracker {
     @exclusivity(unchecked) private var updateOrder: [UInt64] = []
     @exclusivity(unchecked) private var linBuffer: [Int32] = []
     @exclusivity(unchecked) private var doomedBuffer: [Bool] = []
+    /// Each detection of the batch in hand as a Cartesian plot, once a one-plot track has needed it.
+    @exclusivity(unchecked) private var plots: [RadarPlot?] = []
+    /// Two tracks farther apart than this (m) are not duplicates.
+    static let duplicateReach = 5_000.0
+    /// The duplicate search's index over the tracks with a velocity, and their indices.
+    @exclusivity(unchecked) private var movingGrid: HashGrid
+    @exclusivity(unchecked) private var movingBuffer: [Int32] = []
 
     struct Pair {
         var det: Int32
@@ -271,6 +278,7 @@ public final class Tracker {
         qGate = q
         confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
         grid = HashGrid(cellSize: configuration.cellSize)
+        movingGrid = HashGrid(cellSize: Self.duplicateReach)
         offX = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.x)!
         offP = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.P)!
     }
@@ -349,6 +357,7 @@ public final class Tracker {
         // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
         // them is not an access to the tracker's storage each time).
         if indexDirty { rebuildIndex() }
+        Self.fill(&plots, batch.count, nil)
         var found = pairs, near = candidateBuffer, foundLins = lins
         pairs = []; candidateBuffer = []; lins = []
         foundLins.removeAll(keepingCapacity: true)
@@ -375,12 +384,14 @@ public final class Tracker {
                 spread2 = sensor.maxRange * sensor.maxRange
             }
             grid.query(near: center, radius: radius, into: &near)
+            var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
+            defer { if let p = plot { plots[di] = p } }
             for ti in near {
                 guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
                               wide: src.kind != .rangeAzimuthElevation) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
                 guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z, t: t, gate: g,
-                                                            linearisation: &lin) else { continue }
+                                                            linearisation: &lin, plot: &plot) else { continue }
                 var li: Int32 = -1
                 if linearised {
                     li = Int32(foundLins.count)
@@ -420,7 +431,8 @@ public final class Tracker {
         for key in updateOrder {
             let ti = Int(key >> 32), di = Int(key & 0xFFFF_FFFF)
             let li = Int(detLin[di])
-            applyUpdate(trackIndex: ti, sensor: sensor, source: src, detection: batch[di], logG: detLogG[di], linearisation: li >= 0 ? lins[li] : nil)
+            applyUpdate(trackIndex: ti, sensor: sensor, source: src, detection: batch[di], logG: detLogG[di],
+                        linearisation: li >= 0 ? lins[li] : nil, plot: plots[di])
             detWeight[di] = 1
         }
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
@@ -440,7 +452,7 @@ public final class Tracker {
         // 5. New tentative tracks from detections nobody took.
         if sensor.canInitiate {
             for (di, det) in batch.enumerated() where detWeight[di] < 0.5 {
-                startTrack(sensor: sensor, detection: det)
+                startTrack(sensor: sensor, detection: det, plot: plots[di])
             }
         }
     }
@@ -497,14 +509,15 @@ public final class Tracker {
     /// linearised (for the update to reuse).
     private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource,
                           z: Vector3, t: Double, gate: Double,
-                          linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
+                          linearisation: inout MeasurementLinearisation, plot: inout RadarPlot?) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
         if !tp.pointee.hasVelocity {
             // One-point track: a position gate widened by the unknown velocity.
             guard src.kind == .rangeAzimuthElevation else { return nil }
             let dt = abs(t - stime)
             guard dt > 0 else { return nil }
-            let (p2, c2) = MeasurementModel.radarToCartesian(src, z: z)
+            if plot == nil { plot = RadarPlot(src, z: z) }
+            let p2 = plot!.position, c2 = plot!.covariance
             let xp = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
             let d = p2 - Vector3(xp[0], xp[1], xp[2])
             let sv = configuration.maxSpeed * dt / 3
@@ -514,7 +527,7 @@ public final class Tracker {
             let d2 = dot(d, Ci * d)
             guard d2 <= gates.2 else { return nil }
             // Density in Cartesian space, turned into measurement space by the volume element.
-            let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + MeasurementModel.radarLogJacobian(z)
+            let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + plot!.logJacobian
             return (d2, logN, false)
         }
         // Only the predicted position and its covariance matter for a gate (H acts on position):
@@ -558,8 +571,12 @@ public final class Tracker {
 
     private func associate(batch: [Detection], sensor: TrackerSensor) {
         let n = batch.count
-        parent.removeAll(keepingCapacity: true)
-        parent.append(contentsOf: (0..<Int32(n + tracks.count)))
+        // Each detection and track its own set (a plain loop: the generic range append copied
+        // element by element through an iterator, on every batch).
+        let total = n + tracks.count
+        if parent.count > total { parent.removeLast(parent.count - total) }
+        Self.fill(&parent, total, 0)
+        parent.withUnsafeMutableBufferPointer { par in for k in par.indices { par[k] = Int32(k) } }
         parent.withUnsafeMutableBufferPointer { par in
             func find(_ i: Int32) -> Int32 {
                 var i = i
@@ -818,12 +835,12 @@ public final class Tracker {
     // MARK: Updates
 
     private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource, detection det: Detection,
-                             logG: Double, linearisation: MeasurementLinearisation? = nil) {
+                             logG: Double, linearisation: MeasurementLinearisation? = nil, plot: RadarPlot? = nil) {
         let t = det.time
         if !tracks[ti].hasVelocity {
             var st = tracks[ti].state
             // Two-point initiation: velocity from the difference of two plots.
-            let (p2, c2) = MeasurementModel.radarToCartesian(src, z: det.z)
+            let (p2, c2) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
             let dt = t - st.time
             guard dt > 0 else { return }
             let c1 = st.P.block(0, 0)
@@ -971,13 +988,13 @@ public final class Tracker {
         if recordAssociations { associations.append(Association(track: tracks[ti].id, detection: det.id, time: t)) }
     }
 
-    private func startTrack(sensor: TrackerSensor, detection det: Detection) {
+    private func startTrack(sensor: TrackerSensor, detection det: Detection, plot: RadarPlot? = nil) {
         let t = det.time
         let src = sensor.source
         var x: Vector6, P = Matrix6(), hasVelocity: Bool
         switch src.kind {
         case .rangeAzimuthElevation:
-            let (p, c) = MeasurementModel.radarToCartesian(src, z: det.z)
+            let (p, c) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
             x = Vector6(position: p, velocity: .zero)
             for i in 0..<3 { for j in 0..<3 { P[i, j] = c[i, j] } }
             let sv = configuration.maxSpeed / 3
@@ -1125,7 +1142,27 @@ public final class Tracker {
         var anyDoomed = false
         var buf = candidateBuffer
         candidateBuffer = []
-        let grid = self.grid  // one reference to the index for the whole search
+        // Only tracks with a velocity can be duplicates (most tracks in a raid are one-plot
+        // clutter), and only within `near` of each other: they get an index of their own with
+        // cells of that size, so a query meets a few tracks instead of every track in the 3 × 3
+        // gating cells around it. The candidates are then taken in the order a query of the
+        // gating index visits them (its cells in turn, later tracks first within a cell): when a
+        // track has several duplicates, which one it loses to first decides the survivors.
+        var moving = movingBuffer
+        movingBuffer = []
+        moving.removeAll(keepingCapacity: true)
+        summaries.withUnsafeBufferPointer { sb in
+            for i in sb.indices where sb[i].hasVelocity { moving.append(Int32(i)) }
+            moving.withUnsafeBufferPointer { mv in
+                movingGrid.rebuild(count: mv.count) { k in sb[Int(mv[k])].position }
+            }
+        }
+        let grid = self.movingGrid  // one reference to the index for the whole search
+        let near = Self.duplicateReach
+        let cell = configuration.cellSize
+        @inline(__always) func coarse(_ p: Vector3) -> (Int, Int) {
+            (Int((p.x / cell).rounded(.down)), Int((p.y / cell).rounded(.down)))
+        }
         let q = configuration.gatingProcessNoise
         var newEvents: [TrackEvent] = []
         var dropped = 0
@@ -1133,18 +1170,31 @@ public final class Tracker {
         doomedBuffer.withUnsafeMutableBufferPointer { doomed in
         summaries.withUnsafeBufferPointer { sb in
         tracks.withUnsafeBufferPointer { tb in
+        moving.withUnsafeBufferPointer { mv in
             // The first tests read the compact pre-gate records (in step with the tracks after
             // the rebuild above), not the tracks themselves.
-            for i in sb.indices where sb[i].hasVelocity && !doomed[i] {
+            for i32 in mv where !doomed[Int(i32)] {
+                let i = Int(i32)
                 buf.removeAll(keepingCapacity: true)
                 let pa = sb[i].position
-                grid.query(near: pa, radius: 1, into: &buf)
-                for j32 in buf {
-                    let j = Int(j32)
-                    guard j > i, !doomed[j], sb[j].hasVelocity else { continue }
-                    let pb = sb[j].position
+                grid.query(near: pa, radius: near, into: &buf)
+                // Keep the later, undoomed tracks within reach, keyed by gating-query order.
+                let (ax, ay) = coarse(pa)
+                var kept = 0
+                for k in buf {
+                    let j = Int(mv[Int(k)])
+                    guard j > i, !doomed[j] else { continue }
                     // Cheap test first: two estimates of one object are within a few kilometres.
-                    guard norm(pa - pb) < 5_000 else { continue }
+                    guard norm(pa - sb[j].position) < near else { continue }
+                    let (bx, by) = coarse(sb[j].position)
+                    let rank = (bx - ax + 1) * 3 + (by - ay + 1)
+                    buf[kept] = Int32(rank << 27 | (0x07FF_FFFF - j))  // rank 0…8 above, later tracks first
+                    kept += 1
+                }
+                if kept > 1 { buf[0..<kept].sort() }
+                for k in buf[0..<kept] {
+                    let j = 0x07FF_FFFF - Int(k & 0x07FF_FFFF)
+                    let pb = sb[j].position
                     let a = tb.baseAddress! + i, b = tb.baseAddress! + j
                     let t = max(a.pointee.time, b.pointee.time)
                     let (xa, Pa) = a.pointee.predicted(to: t, processNoise: q)
@@ -1170,7 +1220,9 @@ public final class Tracker {
         }
         }
         }
+        }
         candidateBuffer = buf
+        movingBuffer = moving
         events.append(contentsOf: newEvents)
         tentativeDropped += dropped
         if anyDoomed {
@@ -1215,7 +1267,11 @@ struct HashGrid {
         var size = 64
         while size < 2 * count { size <<= 1 }
         shift = UInt64(64 - size.trailingZeroBitCount)
-        head = [Int32](repeating: -1, count: size)
+        if head.count == size {
+            head.withUnsafeMutableBufferPointer { h in h.update(repeating: -1) }
+        } else {
+            head = [Int32](repeating: -1, count: size)
+        }
         next.removeAll(keepingCapacity: true)
         keys.removeAll(keepingCapacity: true)
         next.reserveCapacity(count)
@@ -1258,6 +1314,20 @@ struct HashGrid {
                 }
             }
         }
+    }
+}
+
+/// A radar detection as a point in the tracker's frame: position and covariance, and ln of the
+/// measurement volume element there. Made once per detection, whatever number of one-plot
+/// tracks it is gated against, and reused when it starts or extends one.
+struct RadarPlot {
+    var position: Vector3
+    var covariance: Matrix3
+    var logJacobian: Double
+
+    init(_ src: MeasurementSource, z: Vector3) {
+        (position, covariance) = MeasurementModel.radarToCartesian(src, z: z)
+        logJacobian = MeasurementModel.radarLogJacobian(z)
     }
 }
 
