@@ -248,9 +248,10 @@ public final class Tracker {
     @exclusivity(unchecked) private var plots: [RadarPlot?] = []
     /// Two tracks farther apart than this (m) are not duplicates.
     static let duplicateReach = 5_000.0
-    /// The duplicate search's index over the tracks with a velocity, and their indices.
-    @exclusivity(unchecked) private var movingGrid: HashGrid
-    @exclusivity(unchecked) private var movingBuffer: [Int32] = []
+    /// The duplicate search's tracks with a velocity, by x, and the close pairs found.
+    @exclusivity(unchecked) private var sweepBuffer: [SweepEntry] = []
+    @exclusivity(unchecked) private var closeBuffer: [UInt64] = []
+    struct SweepEntry { var x: Double; var index: Int32 }
 
     struct Pair {
         var det: Int32
@@ -278,7 +279,6 @@ public final class Tracker {
         qGate = q
         confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
         grid = HashGrid(cellSize: configuration.cellSize)
-        movingGrid = HashGrid(cellSize: Self.duplicateReach)
         offX = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.x)!
         offP = MemoryLayout<Track>.offset(of: \Track.state)! + MemoryLayout<FilterState>.offset(of: \FilterState.P)!
     }
@@ -306,7 +306,15 @@ public final class Tracker {
             }
         }
         summaries.removeAll(keepingCapacity: true)
-        for i in tracks.indices { summaries.append(summary(i)) }
+        let offP = self.offP
+        tracks.withUnsafeBufferPointer { tb in
+            for i in tb.indices {
+                let tp = tb.baseAddress! + i
+                summaries.append(GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
+                                             P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
+                                             time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity))
+            }
+        }
         indexDirty = false
     }
 
@@ -1140,29 +1148,44 @@ public final class Tracker {
         doomedBuffer.removeAll(keepingCapacity: true)
         doomedBuffer.append(contentsOf: repeatElement(false, count: tracks.count))
         var anyDoomed = false
-        var buf = candidateBuffer
-        candidateBuffer = []
         // Only tracks with a velocity can be duplicates (most tracks in a raid are one-plot
-        // clutter), and only within `near` of each other: they get an index of their own with
-        // cells of that size, so a query meets a few tracks instead of every track in the 3 × 3
-        // gating cells around it. The candidates are then taken in the order a query of the
-        // gating index visits them (its cells in turn, later tracks first within a cell): when a
-        // track has several duplicates, which one it loses to first decides the survivors.
-        var moving = movingBuffer
-        movingBuffer = []
-        moving.removeAll(keepingCapacity: true)
-        summaries.withUnsafeBufferPointer { sb in
-            for i in sb.indices where sb[i].hasVelocity { moving.append(Int32(i)) }
-            moving.withUnsafeBufferPointer { mv in
-                movingGrid.rebuild(count: mv.count) { k in sb[Int(mv[k])].position }
-            }
-        }
-        let grid = self.movingGrid  // one reference to the index for the whole search
+        // clutter), and only within `near` of each other. The pairs that close are found by a
+        // sweep along x over the moving tracks sorted by x (a few dozen in a raid), then each
+        // track's partners are taken in the order a query of the gating index visits them: its
+        // 3 × 3 cells in turn, later tracks first within a cell. When a track has several
+        // duplicates, which one it meets first decides the survivors.
         let near = Self.duplicateReach
         let cell = configuration.cellSize
         @inline(__always) func coarse(_ p: Vector3) -> (Int, Int) {
-            (Int((p.x / cell).rounded(.down)), Int((p.y / cell).rounded(.down)))
+            (Int(HashGrid.floor(p.x / cell)), Int(HashGrid.floor(p.y / cell)))
         }
+        var sweep = sweepBuffer, close = closeBuffer
+        sweepBuffer = []; closeBuffer = []
+        sweep.removeAll(keepingCapacity: true)
+        close.removeAll(keepingCapacity: true)
+        summaries.withUnsafeBufferPointer { sb in
+            for i in sb.indices where sb[i].hasVelocity { sweep.append(SweepEntry(x: sb[i].position.x, index: Int32(i))) }
+            sweep.sort { $0.x != $1.x ? $0.x < $1.x : $0.index < $1.index }
+            sweep.withUnsafeBufferPointer { sw in
+                for a in sw.indices {
+                    let pa = sb[Int(sw[a].index)].position
+                    var b = a + 1
+                    while b < sw.count && sw[b].x - sw[a].x < near {
+                        let pb = sb[Int(sw[b].index)].position
+                        if norm(pa - pb) < near {
+                            // Keyed by the earlier track, then by gating-query order.
+                            let (i, j) = sw[a].index < sw[b].index ? (Int(sw[a].index), Int(sw[b].index))
+                                : (Int(sw[b].index), Int(sw[a].index))
+                            let (ax, ay) = coarse(sb[i].position), (bx, by) = coarse(sb[j].position)
+                            let rank = (bx - ax + 1) * 3 + (by - ay + 1)  // 0…8
+                            close.append(UInt64(i) << 32 | UInt64(rank << 27 | (0x07FF_FFFF - j)))
+                        }
+                        b += 1
+                    }
+                }
+            }
+        }
+        close.sort()
         let q = configuration.gatingProcessNoise
         var newEvents: [TrackEvent] = []
         var dropped = 0
@@ -1170,31 +1193,18 @@ public final class Tracker {
         doomedBuffer.withUnsafeMutableBufferPointer { doomed in
         summaries.withUnsafeBufferPointer { sb in
         tracks.withUnsafeBufferPointer { tb in
-        moving.withUnsafeBufferPointer { mv in
             // The first tests read the compact pre-gate records (in step with the tracks after
             // the rebuild above), not the tracks themselves.
-            for i32 in mv where !doomed[Int(i32)] {
-                let i = Int(i32)
-                buf.removeAll(keepingCapacity: true)
-                let pa = sb[i].position
-                grid.query(near: pa, radius: near, into: &buf)
-                // Keep the later, undoomed tracks within reach, keyed by gating-query order.
-                let (ax, ay) = coarse(pa)
-                var kept = 0
-                for k in buf {
-                    let j = Int(mv[Int(k)])
-                    guard j > i, !doomed[j] else { continue }
-                    // Cheap test first: two estimates of one object are within a few kilometres.
-                    guard norm(pa - sb[j].position) < near else { continue }
-                    let (bx, by) = coarse(sb[j].position)
-                    let rank = (bx - ax + 1) * 3 + (by - ay + 1)
-                    buf[kept] = Int32(rank << 27 | (0x07FF_FFFF - j))  // rank 0…8 above, later tracks first
-                    kept += 1
-                }
-                if kept > 1 { buf[0..<kept].sort() }
-                for k in buf[0..<kept] {
+            var c = 0
+            while c < close.count {
+                let i = Int(close[c] >> 32)
+                var end = c + 1
+                while end < close.count && Int(close[end] >> 32) == i { end += 1 }
+                defer { c = end }
+                if doomed[i] { continue }
+                for k in close[c..<end] {
                     let j = 0x07FF_FFFF - Int(k & 0x07FF_FFFF)
-                    let pb = sb[j].position
+                    guard !doomed[j] else { continue }
                     let a = tb.baseAddress! + i, b = tb.baseAddress! + j
                     let t = max(a.pointee.time, b.pointee.time)
                     let (xa, Pa) = a.pointee.predicted(to: t, processNoise: q)
@@ -1220,9 +1230,8 @@ public final class Tracker {
         }
         }
         }
-        }
-        candidateBuffer = buf
-        movingBuffer = moving
+        sweepBuffer = sweep
+        closeBuffer = close
         events.append(contentsOf: newEvents)
         tentativeDropped += dropped
         if anyDoomed {
@@ -1254,11 +1263,24 @@ struct HashGrid {
     init(cellSize: Double) { self.cellSize = cellSize }
 
     @inline(__always) private func key(_ p: Vector3, dx: Int64 = 0, dy: Int64 = 0) -> Int64 {
-        let cx = Int64((p.x / cellSize).rounded(.down)) &+ dx, cy = Int64((p.y / cellSize).rounded(.down)) &+ dy
+        Self.key(p, cellSize: cellSize, dx: dx, dy: dy)
+    }
+
+    @inline(__always) private static func key(_ p: Vector3, cellSize: Double, dx: Int64 = 0, dy: Int64 = 0) -> Int64 {
+        let cx = floor(p.x / cellSize) &+ dx, cy = floor(p.y / cellSize) &+ dy
         return (cx << 32) ^ (cy & 0xFFFF_FFFF)
     }
 
-    @inline(__always) private func bucket(_ key: Int64) -> Int {
+    /// ⌊q⌋ without a call into libm (x86-64's baseline has no rounding instruction): truncate,
+    /// then step down below a negative non-integer.
+    @inline(__always) static func floor(_ q: Double) -> Int64 {
+        let t = Int64(q)
+        return Double(t) > q ? t &- 1 : t
+    }
+
+    @inline(__always) private func bucket(_ key: Int64) -> Int { Self.bucket(key, shift: shift) }
+
+    @inline(__always) private static func bucket(_ key: Int64, shift: UInt64) -> Int {
         Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
@@ -1272,16 +1294,24 @@ struct HashGrid {
         } else {
             head = [Int32](repeating: -1, count: size)
         }
-        next.removeAll(keepingCapacity: true)
-        keys.removeAll(keepingCapacity: true)
-        next.reserveCapacity(count)
-        keys.reserveCapacity(count)
-        for i in 0..<count {
-            let k = key(position(i))
-            let b = bucket(k)
-            next.append(head[b])
-            keys.append(k)
-            head[b] = Int32(i)
+        if next.count > count { next.removeLast(next.count - count); keys.removeLast(keys.count - count) }
+        if next.count < count {
+            next.append(contentsOf: repeatElement(-1, count: count - next.count))
+            keys.append(contentsOf: repeatElement(0, count: count - keys.count))
+        }
+        let cellSize = self.cellSize, shift = self.shift
+        head.withUnsafeMutableBufferPointer { head in
+            next.withUnsafeMutableBufferPointer { next in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    for i in 0..<count {
+                        let k = Self.key(position(i), cellSize: cellSize)
+                        let b = Self.bucket(k, shift: shift)
+                        next[i] = head[b]
+                        keys[i] = k
+                        head[b] = Int32(i)
+                    }
+                }
+            }
         }
     }
 
