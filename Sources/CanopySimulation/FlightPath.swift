@@ -28,8 +28,10 @@ public enum FlightPath: Sendable {
 }
 
 /// Great-circle legs between waypoints flown at constant ground speed, with an altitude profile:
-/// climb after launch, cruise, terminal dive onto the aim point.
-public struct WaypointPath: Sendable {
+/// climb after launch, cruise, terminal dive onto the aim point. A class: every sensor reads
+/// every flying threat's path at each look, and a struct of four arrays was copied (and each
+/// array retained) out of the enum on every read.
+public final class WaypointPath: Sendable {
     /// Unit vectors (geocentric) of the route points, and the cumulative ground distance to each.
     let units: [Vector3]
     let cumulative: [Double]
@@ -94,8 +96,8 @@ public struct WaypointPath: Sendable {
 }
 
 /// A ballistic or aeroballistic arc: free flight under central gravity from the launch point to
-/// the aim point, solved once and tabulated.
-public struct BallisticPath: Sendable {
+/// the aim point, solved once and tabulated. A class, for the reason `WaypointPath` is one.
+public final class BallisticPath: Sendable {
     let table: [Vector3]
     let step: Double
     public let duration: Double

@@ -117,7 +117,8 @@ public final class Simulation {
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
     @exclusivity(unchecked) var flights: [Flight] = []
     var confirmedTracks = Set<Int>()
-    var trackTruth: [Int: Int] = [:]
+    /// The threat each track has followed (−1: clutter or a false report), by track id.
+    var trackTruth = TrackTruth()
 
     // Alerts bookkeeping.
     var regionOnSince: [Double?]
@@ -383,21 +384,24 @@ public final class Simulation {
     }
 
     func radarScan(_ r: Int, at t: Double) {
-        let radar = radars[r]
-        let p = radar.params
+        // The radar's fields read one by one: a copy of the whole record (sensor, parameters,
+        // frame) cost a memcpy and the retains of its strings on every scan.
+        let p = radars[r].params
+        let frame = radars[r].frame, index = radars[r].index
+        let antennaHeight = radars[r].sensor.position.height
         // One batch buffer for every scan (the battle manager copies what it receives).
         var batch = radarBatch
         radarBatch = []
         batch.removeAll(keepingCapacity: true)
         for k in stepAirborne {
             let threat = threats[k]  // one reference for all of this threat's reads
-            guard threat.isAirborne(at: t) && mayBeWithin(k, radar.frame.originECEF, p.maxRange) else { continue }
+            guard threat.isAirborne(at: t) && mayBeWithin(k, frame.originECEF, p.maxRange) else { continue }
             let pos = threat.position(at: t)
-            let enu = radar.frame.enu(ecef: pos)
+            let enu = frame.enu(ecef: pos)
             let aer = AER(enu: enu)
             guard aer.range <= p.maxRange, aer.elevation >= p.minElevation else { continue }
             let targetHeight = WGS84.geodetic(ecef: pos).height
-            guard aer.range <= Self.horizonDistance(antennaHeight: radar.sensor.position.height, targetHeight: targetHeight) else { continue }
+            guard aer.range <= Self.horizonDistance(antennaHeight: antennaHeight, targetHeight: targetHeight) else { continue }
             let pd = Self.detectionProbability(p, rcs: threat.type.rcs, range: aer.range)
             // Draws keyed by (radar, scan, threat): what one threat's detection draws does not
             // depend on which other threats are still flying (common random numbers across
@@ -408,7 +412,7 @@ public final class Simulation {
             let z = Vector3(aer.range + rng.normal() * p.sigmaRange,
                             wrapAngleZeroTwoPi(aer.azimuth + rng.normal() * p.sigmaAzimuth),
                             aer.elevation + rng.normal() * p.sigmaElevation)
-            batch.append(Detection(id: newDetection(threat: k), time: t, sensor: radar.index, z: z))
+            batch.append(Detection(id: newDetection(threat: k), time: t, sensor: index, z: z))
             if !threat.detected { threat.detected = true }
         }
         var crng = radarRNG.child(Self.key(2, UInt64(r), t.bitPattern))
@@ -416,7 +420,7 @@ public final class Simulation {
         for _ in 0..<clutter {
             let z = Vector3(crng.uniform(2_000, p.maxRange), crng.uniform(0, 2 * .pi),
                             crng.uniform(p.minElevation, p.minElevation + radians(8)))
-            batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: radar.index, z: z))
+            batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: index, z: z))
         }
         if !batch.isEmpty { battle.receive(batch) }
         radarBatch = batch
@@ -506,11 +510,12 @@ public final class Simulation {
         for a in out.associations {
             let truth = Int(detectionTruth[Int(a.detection)])
             if truth >= 0 { trackTruth[a.track] = truth } else if trackTruth[a.track] == nil { trackTruth[a.track] = -1 }
-            if confirmedTracks.contains(a.track), truth >= 0 { threats[truth].tracked = true }
+            if truth >= 0 && trackTruth.isConfirmed(a.track) { threats[truth].tracked = true }
         }
         for e in out.trackEvents {
             if e.kind == .confirmed {
                 confirmedTracks.insert(e.track)
+                trackTruth.confirm(e.track)
                 if let truth = trackTruth[e.track], truth >= 0 { threats[truth].tracked = true }
             }
             var f: [(String, JSONValue)] = [("track", .int(e.track))]
@@ -679,4 +684,36 @@ public final class Simulation {
     var x = a.truncatingRemainder(dividingBy: 2 * .pi)
     if x < 0 { x += 2 * .pi }
     return x
+}
+
+/// Values by track id, in arrays: a tracker's ids are 1, 2, 3, … in order, and a raid starts a few
+/// hundred thousand tracks (most of them on one clutter plot), so a dictionary spent its time
+/// hashing and growing.
+struct TrackTruth {
+    private var truth: [Int32] = []  // Int32.min: not yet associated
+    private var confirmed: [Bool] = []
+
+    subscript(id: Int) -> Int? {
+        get { id >= 0 && id < truth.count && truth[id] != .min ? Int(truth[id]) : nil }
+        set {
+            grow(to: id)
+            truth[id] = newValue.map { Int32($0) } ?? .min
+        }
+    }
+
+    func isConfirmed(_ id: Int) -> Bool { id >= 0 && id < confirmed.count && confirmed[id] }
+
+    mutating func confirm(_ id: Int) {
+        grow(to: id)
+        confirmed[id] = true
+    }
+
+    private mutating func grow(to id: Int) {
+        precondition(id >= 0, "track ids are not negative")
+        if id >= truth.count {
+            let n = max(id + 1, 2 * truth.count, 1024)
+            truth.append(contentsOf: repeatElement(.min, count: n - truth.count))
+            confirmed.append(contentsOf: repeatElement(false, count: n - confirmed.count))
+        }
+    }
 }

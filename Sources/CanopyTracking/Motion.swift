@@ -157,7 +157,7 @@ extension Matrix3 {
 
 extension Matrix6 {
     /// The 3×3 block starting at (r, c).
-    @inlinable public func block(_ r: Int, _ c: Int) -> Matrix3 {
+    @inlinable @inline(__always) public func block(_ r: Int, _ c: Int) -> Matrix3 {
         Matrix3(columns: (Vector3(self[r, c], self[r + 1, c], self[r + 2, c]),
                           Vector3(self[r, c + 1], self[r + 1, c + 1], self[r + 2, c + 1]),
                           Vector3(self[r, c + 2], self[r + 1, c + 2], self[r + 2, c + 2])))

@@ -249,9 +249,8 @@ public final class Tracker {
     /// Two tracks farther apart than this (m) are not duplicates.
     static let duplicateReach = 5_000.0
     /// The duplicate search's tracks with a velocity, by x, and the close pairs found.
-    @exclusivity(unchecked) private var sweepBuffer: [SweepEntry] = []
+    @exclusivity(unchecked) private var sweepBuffer: [UInt64] = []
     @exclusivity(unchecked) private var closeBuffer: [UInt64] = []
-    struct SweepEntry { var x: Double; var index: Int32 }
 
     struct Pair {
         var det: Int32
@@ -846,13 +845,18 @@ public final class Tracker {
                              logG: Double, linearisation: MeasurementLinearisation? = nil, plot: RadarPlot? = nil) {
         let t = det.time
         if !tracks[ti].hasVelocity {
-            var st = tracks[ti].state
-            // Two-point initiation: velocity from the difference of two plots.
+            // Two-point initiation: velocity from the difference of two plots. The first plot's
+            // time, position and covariance are read in place (not through a copy of the state).
+            let (t1, p1, c1) = tracks.withUnsafeBufferPointer { tb -> (Double, Vector3, Matrix3) in
+                let tp = tb.baseAddress! + ti
+                let x = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
+                return (tp.pointee.state.time, Vector3(x[0], x[1], x[2]),
+                        FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0))
+            }
             let (p2, c2) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
-            let dt = t - st.time
+            let dt = t - t1
             guard dt > 0 else { return }
-            let c1 = st.P.block(0, 0)
-            let v = (p2 - st.x.position) / dt
+            let v = (p2 - p1) / dt
             let cv = c1 + c2
             var P = Matrix6()
             for i in 0..<3 {
@@ -863,7 +867,7 @@ public final class Tracker {
                     P[i + 3, j + 3] = cv[i, j] / (dt * dt)
                 }
             }
-            st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
+            let st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
             tracks[ti].hasVelocity = true
             if configuration.oosmWindow > 0 { tracks[ti].oosm = OOSMStore(checkpoint: st) }
             finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
@@ -1164,18 +1168,26 @@ public final class Tracker {
         sweep.removeAll(keepingCapacity: true)
         close.removeAll(keepingCapacity: true)
         summaries.withUnsafeBufferPointer { sb in
-            for i in sb.indices where sb[i].hasVelocity { sweep.append(SweepEntry(x: sb[i].position.x, index: Int32(i))) }
-            sweep.sort { $0.x != $1.x ? $0.x < $1.x : $0.index < $1.index }
+            // Sort keys: ⌊x⌋ in metres (biased, 40 bits) above the track index (24 bits); the sweep
+            // goes on while ⌊x⌋ is within `near` (an integer), which keeps every pair closer than it.
+            precondition(sb.count < 1 << 24, "more than 16 million tracks")
+            for i in sb.indices where sb[i].hasVelocity {
+                let xq = min(max(HashGrid.floor(sb[i].position.x) + (1 << 39), 0), (1 << 40) - 1)
+                sweep.append(UInt64(xq) << 24 | UInt64(i))
+            }
+            sweep.sort()
+            let reach = Int64(near)
             sweep.withUnsafeBufferPointer { sw in
                 for a in sw.indices {
-                    let pa = sb[Int(sw[a].index)].position
+                    let ia = Int(sw[a] & 0xFF_FFFF), xa = Int64(sw[a] >> 24)
+                    let pa = sb[ia].position
                     var b = a + 1
-                    while b < sw.count && sw[b].x - sw[a].x < near {
-                        let pb = sb[Int(sw[b].index)].position
+                    while b < sw.count && Int64(sw[b] >> 24) - xa <= reach {
+                        let ib = Int(sw[b] & 0xFF_FFFF)
+                        let pb = sb[ib].position
                         if norm(pa - pb) < near {
                             // Keyed by the earlier track, then by gating-query order.
-                            let (i, j) = sw[a].index < sw[b].index ? (Int(sw[a].index), Int(sw[b].index))
-                                : (Int(sw[b].index), Int(sw[a].index))
+                            let (i, j) = ia < ib ? (ia, ib) : (ib, ia)
                             let (ax, ay) = coarse(sb[i].position), (bx, by) = coarse(sb[j].position)
                             let rank = (bx - ax + 1) * 3 + (by - ay + 1)  // 0…8
                             close.append(UInt64(i) << 32 | UInt64(rank << 27 | (0x07FF_FFFF - j)))
