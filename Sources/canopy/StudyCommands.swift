@@ -85,8 +85,10 @@ struct Study: ParsableCommand {
             throw ExitCode(1)
         }
         if !quiet {
-            printError(String(format: "%d replications in %.1f s wall on %d threads: %.2f replications/s",
-                              records.count, wall, min(workers, max(records.count, 1)), Double(records.count) / max(wall, 1e-9)))
+            let used = min(workers, max(records.count, 1))
+            printError(String(format: "%d replications in %.1f s wall on %d ", records.count, wall, used)
+                       + (used == 1 ? "thread" : "threads")
+                       + String(format: ": %.2f replications/s", Double(records.count) / max(wall, 1e-9)))
         }
     }
 }
