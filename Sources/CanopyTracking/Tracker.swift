@@ -1189,8 +1189,12 @@ public final class Tracker {
                             // Keyed by the earlier track, then by gating-query order.
                             let (i, j) = ia < ib ? (ia, ib) : (ib, ia)
                             let (ax, ay) = coarse(sb[i].position), (bx, by) = coarse(sb[j].position)
-                            let rank = (bx - ax + 1) * 3 + (by - ay + 1)  // 0…8
-                            close.append(UInt64(i) << 32 | UInt64(rank << 27 | (0x07FF_FFFF - j)))
+                            // Only the 3 × 3 gating cells around the earlier track are searched
+                            // (with cells under `near`, a close pair can lie farther apart).
+                            if abs(bx - ax) <= 1 && abs(by - ay) <= 1 {
+                                let rank = (bx - ax + 1) * 3 + (by - ay + 1)  // 0…8
+                                close.append(UInt64(i) << 32 | UInt64(rank << 27 | (0x07FF_FFFF - j)))
+                            }
                         }
                         b += 1
                     }

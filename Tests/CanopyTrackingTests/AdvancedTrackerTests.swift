@@ -226,6 +226,19 @@ struct AdvancedTrackerTests {
         #expect(abs(rescored.gospaMean - score.gospaMean) < 0.01)
     }
 
+    @Test("Small and large spatial-index cells track n10 as well (the duplicate search's pairs stay within the 3 × 3 gating cells)",
+          arguments: [300.0, 1_000.0, 40_000.0])
+    func cellSizes(cell: Double) throws {
+        let url = try #require(Bundle.module.url(forResource: "n10.json", withExtension: "gz", subdirectory: "Fixtures"))
+        let scenario = try BenchmarkScenario.load(path: url.path)
+        var config = BenchmarkRunner.defaultConfiguration()
+        config.cellSize = cell
+        let run = BenchmarkRunner.run(scenario, configuration: config)
+        let score = BenchmarkScore.score(scenario: scenario, tracks: run.tracks)
+        #expect(score.gospaMean < 127.1, "mean GOSPA \(score.gospaMean) with \(cell) m cells")
+        #expect(run.confirmedTracks >= 10)
+    }
+
     @Test("Bad benchmark files name the file, the place and the problem")
     func badFiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-bad-\(getpid())")
