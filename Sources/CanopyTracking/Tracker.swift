@@ -344,13 +344,21 @@ public final class Tracker {
     /// `sensorOverride` replaces the registered sensor for this batch (e.g. a citizen's phone).
     public func process(_ batch: [Detection], sensorOverride: TrackerSensor? = nil) {
         guard let first = batch.first else { return }
-        process(batch, sensor: sensorOverride ?? sensors[Int(first.sensor)], time: first.time, scanComplete: false)
+        if let o = sensorOverride {
+            process(batch, sensor: o, time: first.time, scanComplete: false)
+        } else {
+            // The registered sensor read in place, not copied (with its name) for every batch.
+            let k = Int(first.sensor)
+            precondition(k >= 0 && k < sensors.count, "detection from sensor \(k); the tracker has \(sensors.count)")
+            sensors.withUnsafeBufferPointer { process(batch, sensor: $0[k], time: first.time, scanComplete: false) }
+        }
     }
 
     /// Processes one complete scan of a sensor (possibly empty): as `process`, and then every
     /// track that sensor should have seen and did not is scored with a miss.
     public func processScan(_ batch: [Detection], sensor index: Int, time: Double) {
-        process(batch, sensor: sensors[index], time: time, scanComplete: true)
+        precondition(index >= 0 && index < sensors.count, "scan of sensor \(index); the tracker has \(sensors.count)")
+        sensors.withUnsafeBufferPointer { process(batch, sensor: $0[index], time: time, scanComplete: true) }
     }
 
     private func process(_ batch: [Detection], sensor: TrackerSensor, time t: Double, scanComplete: Bool) {
