@@ -16,6 +16,15 @@ public enum FlightPath: Sendable {
         }
     }
 
+    /// An upper bound on the speed (m/s) of `position(at:)` over the whole flight: no two
+    /// positions Δτ apart are farther than maxSpeed · Δτ (what a sensor's distance prefilter needs).
+    public var maxSpeed: Double {
+        switch self {
+        case .waypoints(let w): w.maxSpeed
+        case .ballistic(let b): b.maxSpeed
+        }
+    }
+
     /// ECEF position at time τ after launch (clamped to [0, duration]).
     public func position(at tau: Double) -> Vector3 {
         switch self {
@@ -40,6 +49,8 @@ public final class WaypointPath: Sendable {
     public let length: Double
     public let speed: Double
     let climb: Double, dive: Double, launchAltitude: Double
+    /// See `FlightPath.maxSpeed`.
+    public let maxSpeed: Double
 
     public init(route: [Geodetic], cruiseAltitudes: [Double], speed: Double, climbAngle: Double, diveAngle: Double,
                 launchAltitude: Double) {
@@ -56,6 +67,20 @@ public final class WaypointPath: Sendable {
         units = u; cumulative = cum; legAngles = ang; cruise = cruiseAltitudes
         length = cum.last ?? 0
         self.speed = speed; climb = tan(climbAngle); dive = tan(diveAngle); self.launchAltitude = launchAltitude
+        // Per metre of ground track: the direction turns by at most max(leg angle / leg length)
+        // radians, which moves the point by at most (the largest radius of curvature, 6,399,594 m,
+        // plus the highest altitude) times that, times 1/(1 − e²) for the geocentric-to-geodetic
+        // latitude; the height changes by at most the steepest of climb, dive and cruise slopes.
+        var turn = 0.0, slope = max(abs(climb), abs(dive))
+        for k in ang.indices {
+            let leg = cum[k + 1] - cum[k]
+            guard leg > 0 else { continue }
+            turn = max(turn, ang[k] / leg)
+            if k + 1 < cruiseAltitudes.count { slope = max(slope, abs(cruiseAltitudes[k + 1] - cruiseAltitudes[k]) / leg) }
+        }
+        let top = max(launchAltitude, cruiseAltitudes.max() ?? 0, 0)
+        let horizontal = (6_399_594 + top) * turn / (1 - WGS84.e2)
+        maxSpeed = 1.01 * speed * (horizontal * horizontal + slope * slope).squareRoot()
     }
 
     public var duration: Double { length / speed }
@@ -101,6 +126,8 @@ public final class BallisticPath: Sendable {
     let table: [Vector3]
     let step: Double
     public let duration: Double
+    /// See `FlightPath.maxSpeed`: the fastest of the table's linear segments.
+    public let maxSpeed: Double
 
     /// Propagates a launch state until the ground (height 0); returns the sampled positions and the time of flight.
     public static func fly(from p0: Vector3, velocity v0: Vector3, step: Double, maxTime: Double = 3600)
@@ -168,6 +195,12 @@ public final class BallisticPath: Sendable {
         }
         guard let (tab, dur) = best, dur > 0 else { return nil }
         table = tab; self.step = step; duration = dur
+        var fastest = 0.0
+        for i in 0..<(tab.count - 1) {
+            let span = i == tab.count - 2 ? dur / step - Double(i) : 1
+            if span > 0 { fastest = max(fastest, norm(tab[i + 1] - tab[i]) / (span * step)) }
+        }
+        maxSpeed = 1.01 * fastest
     }
 
     public func position(at tau: Double) -> Vector3 {

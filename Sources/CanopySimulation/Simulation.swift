@@ -314,11 +314,13 @@ public final class Simulation {
         }
         stepAirborne.removeAll(keepingCapacity: true)
         for k in threats.indices where threats[k].fate == .airborne || (threats[k].fate == .pending && threats[k].launchTime <= t + stepLength) {
-            let speed: Double
+            // The type's nominal bound, or the path's own when that is higher (a steep dive).
+            var speed: Double
             switch threats[k].type.flightModel {
             case .ballistic, .aeroballistic: speed = 4_000
             default: speed = threats[k].type.speed * 1.1 + 50
             }
+            speed = max(speed, threats[k].path.maxSpeed)
             stepPosition[k] = threats[k].position(at: max(t, threats[k].launchTime))
             stepReach[k] = speed * (stepLength + 1) + 1_000
             stepAirborne.append(k)

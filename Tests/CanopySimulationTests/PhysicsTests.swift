@@ -69,6 +69,34 @@ struct PhysicsTests {
         #expect(abs(w.duration - Geodesic.inverse(a, b).distance / 250) < 1e-6)
     }
 
+    @Test("A path's speed bound holds along the whole flight, and is not loose",
+          arguments: [(250.0, 30.0), (1_000.0, 35.0), (1_000.0, 70.0), (50.0, 85.0)])
+    func speedBound(speed: Double, diveDegrees: Double) throws {
+        // A three-leg route with a climb, a change of cruise height and a terminal dive from 2 km.
+        let route = [Geodetic(latitudeDegrees: 46.0, longitudeDegrees: 33.0), Geodetic(latitudeDegrees: 47.5, longitudeDegrees: 33.5),
+                     Geodetic(latitudeDegrees: 48.0, longitudeDegrees: 35.0), Geodetic(latitudeDegrees: 48.4, longitudeDegrees: 35.1)]
+        let w = WaypointPath(route: route, cruiseAltitudes: [0, 8_000, 2_000, 2_000], speed: speed, climbAngle: radians(15),
+                             diveAngle: radians(diveDegrees), launchAltitude: 0)
+        let paths: [FlightPath] = [.waypoints(w),
+                                   .ballistic(try #require(BallisticPath(launch: route[0], target: route[3], loft: radians(40))))]
+        for path in paths {
+            let dt = 0.05
+            var fastest = 0.0
+            var tau = 0.0
+            var prev = path.position(at: 0)
+            while tau < path.duration {
+                tau += dt
+                let p = path.position(at: tau)
+                fastest = max(fastest, norm(p - prev) / dt)
+                prev = p
+            }
+            #expect(fastest <= path.maxSpeed, "fastest \(fastest) m/s over \(dt) s, bound \(path.maxSpeed)")
+            #expect(path.maxSpeed < 1.2 * fastest, "bound \(path.maxSpeed) against \(fastest) m/s")
+        }
+        // A steep dive is faster than the nominal speed by 1 / cos(dive).
+        #expect(w.maxSpeed >= speed / cos(radians(diveDegrees)))
+    }
+
     @Test("The altitude profile climbs, cruises and dives")
     func altitudeProfile() {
         let a = Geodetic(latitudeDegrees: 48, longitudeDegrees: 35), b = Geodetic(latitudeDegrees: 48, longitudeDegrees: 37)
