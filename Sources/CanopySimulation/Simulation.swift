@@ -101,6 +101,10 @@ public final class Simulation {
     // within the step: sensors reject far threats with one distance test before any trigonometry.
     @exclusivity(unchecked) var stepPosition: [Vector3] = []
     @exclusivity(unchecked) var stepReach: [Double] = []
+    /// When each stepPosition was computed: it is kept for `anchorInterval` seconds, the reach
+    /// growing by the path's speed bound meanwhile (a position costs some thousand instructions).
+    @exclusivity(unchecked) var stepAnchor: [Double] = []
+    static let anchorInterval = 10.0
     @exclusivity(unchecked) var stepAirborne: [Int] = []
     /// The scratch batch of a radar scan.
     @exclusivity(unchecked) var radarBatch: [Detection] = []
@@ -311,6 +315,7 @@ public final class Simulation {
         if stepPosition.count != threats.count {
             stepPosition = Array(repeating: .zero, count: threats.count)
             stepReach = Array(repeating: 0, count: threats.count)
+            stepAnchor = Array(repeating: -.infinity, count: threats.count)
         }
         stepAirborne.removeAll(keepingCapacity: true)
         for k in threats.indices where threats[k].fate == .airborne || (threats[k].fate == .pending && threats[k].launchTime <= t + stepLength) {
@@ -321,8 +326,14 @@ public final class Simulation {
             default: speed = threats[k].type.speed * 1.1 + 50
             }
             speed = max(speed, threats[k].path.maxSpeed)
-            stepPosition[k] = threats[k].position(at: max(t, threats[k].launchTime))
-            stepReach[k] = speed * (stepLength + 1) + 1_000
+            let tk = max(t, threats[k].launchTime)
+            if !(stepAnchor[k] <= tk && tk - stepAnchor[k] < Self.anchorInterval) {
+                stepPosition[k] = threats[k].position(at: tk)
+                stepAnchor[k] = tk
+            }
+            // Every position of the step is within this of the anchor: `speed` is at least the
+            // path's own bound, which holds over any interval.
+            stepReach[k] = speed * (max(stepLength, t + stepLength - stepAnchor[k]) + 1) + 1_000
             stepAirborne.append(k)
         }
     }
