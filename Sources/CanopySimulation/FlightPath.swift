@@ -68,8 +68,8 @@ public final class WaypointPath: Sendable {
         length = cum.last ?? 0
         self.speed = speed; climb = tan(climbAngle); dive = tan(diveAngle); self.launchAltitude = launchAltitude
         // Per metre of ground track: the direction turns by at most max(leg angle / leg length)
-        // radians, which moves the point by at most (the largest radius of curvature, 6,399,594 m,
-        // plus the highest altitude) times that, times 1/(1 − e²) for the geocentric-to-geodetic
+        // radians, which moves the point by at most (the largest radius of curvature, a/√(1 − e²)
+        // at the poles, plus the highest altitude) times that, times 1/(1 − e²) for the geocentric-to-geodetic
         // latitude; the height changes by at most the steepest of climb, dive and cruise slopes.
         var turn = 0.0, slope = max(abs(climb), abs(dive))
         for k in ang.indices {
@@ -79,7 +79,7 @@ public final class WaypointPath: Sendable {
             if k + 1 < cruiseAltitudes.count { slope = max(slope, abs(cruiseAltitudes[k + 1] - cruiseAltitudes[k]) / leg) }
         }
         let top = max(launchAltitude, cruiseAltitudes.max() ?? 0, 0)
-        let horizontal = (6_399_594 + top) * turn / (1 - WGS84.e2)
+        let horizontal = (WGS84.a / (1 - WGS84.e2).squareRoot() + top) * turn / (1 - WGS84.e2)
         maxSpeed = 1.01 * speed * (horizontal * horizontal + slope * slope).squareRoot()
     }
 

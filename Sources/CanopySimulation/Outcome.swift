@@ -126,8 +126,8 @@ extension Simulation {
             ("roundsAtDecoys", .object([("rounds", .int(decoyRounds)), ("expensiveRounds", .int(expensiveDecoyRounds)),
                                         ("cost", .number(decoyCost))])),
             ("tracker", .object([("detections", .int(battle.tracker.detectionsProcessed)),
-                                 ("confirmedTracks", .int(confirmedTracks.count)),
-                                 ("falseTracks", .int(confirmedTracks.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
+                                 ("confirmedTracks", .int(trackTruth.confirmedIDs.count)),
+                                 ("falseTracks", .int(trackTruth.confirmedIDs.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
                                  ("tentativeDropped", .int(battle.tracker.tentativeDropped))])),
         ])
 

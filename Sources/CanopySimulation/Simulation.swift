@@ -104,6 +104,8 @@ public final class Simulation {
     /// When each stepPosition was computed: it is kept for `anchorInterval` seconds, the reach
     /// growing by the path's speed bound meanwhile (a position costs some thousand instructions).
     @exclusivity(unchecked) var stepAnchor: [Double] = []
+    /// Each threat's speed bound for the reach (fixed for the run).
+    @exclusivity(unchecked) var stepSpeed: [Double] = []
     static let anchorInterval = 10.0
     @exclusivity(unchecked) var stepAirborne: [Int] = []
     /// The scratch batch of a radar scan.
@@ -120,7 +122,6 @@ public final class Simulation {
     var decoyRounds = 0, expensiveDecoyRounds = 0, decoyCost = 0.0
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
     @exclusivity(unchecked) var flights: [Flight] = []
-    var confirmedTracks = Set<Int>()
     /// The threat each track has followed (−1: clutter or a false report), by track id.
     var trackTruth = TrackTruth()
 
@@ -316,16 +317,19 @@ public final class Simulation {
             stepPosition = Array(repeating: .zero, count: threats.count)
             stepReach = Array(repeating: 0, count: threats.count)
             stepAnchor = Array(repeating: -.infinity, count: threats.count)
+            // The type's nominal bound, or the path's own when that is higher (a steep dive).
+            stepSpeed = threats.map { th in
+                let nominal: Double
+                switch th.type.flightModel {
+                case .ballistic, .aeroballistic: nominal = 4_000
+                default: nominal = th.type.speed * 1.1 + 50
+                }
+                return max(nominal, th.path.maxSpeed)
+            }
         }
         stepAirborne.removeAll(keepingCapacity: true)
         for k in threats.indices where threats[k].fate == .airborne || (threats[k].fate == .pending && threats[k].launchTime <= t + stepLength) {
-            // The type's nominal bound, or the path's own when that is higher (a steep dive).
-            var speed: Double
-            switch threats[k].type.flightModel {
-            case .ballistic, .aeroballistic: speed = 4_000
-            default: speed = threats[k].type.speed * 1.1 + 50
-            }
-            speed = max(speed, threats[k].path.maxSpeed)
+            let speed = stepSpeed[k]
             let tk = max(t, threats[k].launchTime)
             if !(stepAnchor[k] <= tk && tk - stepAnchor[k] < Self.anchorInterval) {
                 stepPosition[k] = threats[k].position(at: tk)
@@ -527,7 +531,6 @@ public final class Simulation {
         }
         for e in out.trackEvents {
             if e.kind == .confirmed {
-                confirmedTracks.insert(e.track)
                 trackTruth.confirm(e.track)
                 if let truth = trackTruth[e.track], truth >= 0 { threats[truth].tracked = true }
             }
@@ -705,6 +708,8 @@ public final class Simulation {
 struct TrackTruth {
     private var truth: [Int32] = []  // Int32.min: not yet associated
     private var confirmed: [Bool] = []
+    /// The confirmed tracks' ids, in the order they were confirmed.
+    private(set) var confirmedIDs: [Int] = []
 
     subscript(id: Int) -> Int? {
         get { id >= 0 && id < truth.count && truth[id] != .min ? Int(truth[id]) : nil }
@@ -718,7 +723,7 @@ struct TrackTruth {
 
     mutating func confirm(_ id: Int) {
         grow(to: id)
-        confirmed[id] = true
+        if !confirmed[id] { confirmed[id] = true; confirmedIDs.append(id) }
     }
 
     private mutating func grow(to id: Int) {

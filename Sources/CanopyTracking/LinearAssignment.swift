@@ -22,8 +22,8 @@ public struct LinearAssignmentSolver: Sendable {
     /// maximising). Returns false when every such matching uses a forbidden pair.
     public mutating func solve(cost: UnsafeBufferPointer<Double>, rows: Int, cols: Int, maximize: Bool = false) -> Bool {
         precondition(cost.count >= rows * cols, "cost has \(cost.count) entries, needs \(rows * cols)")
-        Self.reset(&rowToColumn, rows, -1)
-        Self.reset(&columnToRow, cols, -1)
+        rowToColumn.reset(count: rows, repeating: -1)
+        columnToRow.reset(count: cols, repeating: -1)
         totalCost = 0
         if rows == 0 || cols == 0 { return true }
         let transpose = rows > cols
@@ -52,23 +52,16 @@ public struct LinearAssignmentSolver: Sendable {
         return true
     }
 
-    /// Makes `a` n copies of `value`, in its existing storage once that is large enough.
-    @inline(__always) private static func reset<T>(_ a: inout [T], _ n: Int, _ value: T) {
-        if a.count > n { a.removeLast(a.count - n) }
-        a.withUnsafeMutableBufferPointer { b in b.update(repeating: value) }
-        if a.count < n { a.append(contentsOf: repeatElement(value, count: n - a.count)) }
-    }
-
     private mutating func augmentAll(_ nr: Int, _ nc: Int) -> Bool {
-        Self.reset(&u, nr, 0)
-        Self.reset(&v, nc, 0)
-        Self.reset(&col4row, nr, -1)
-        Self.reset(&row4col, nc, -1)
-        Self.reset(&path, nc, -1)
-        Self.reset(&shortest, nc, .infinity)
-        Self.reset(&remaining, nc, 0)
-        Self.reset(&scannedRows, nr, false)
-        Self.reset(&scannedCols, nc, false)
+        u.reset(count: nr, repeating: 0)
+        v.reset(count: nc, repeating: 0)
+        col4row.reset(count: nr, repeating: -1)
+        row4col.reset(count: nc, repeating: -1)
+        path.reset(count: nc, repeating: -1)
+        shortest.reset(count: nc, repeating: .infinity)
+        remaining.reset(count: nc, repeating: 0)
+        scannedRows.reset(count: nr, repeating: false)
+        scannedCols.reset(count: nc, repeating: false)
         for cur in 0..<nr {
             for j in 0..<nc {
                 shortest[j] = .infinity
@@ -141,5 +134,15 @@ public enum LinearAssignment {
         var solver = LinearAssignmentSolver()
         let ok = flat.withUnsafeBufferPointer { solver.solve(cost: $0, rows: rows, cols: cols, maximize: maximize) }
         return ok ? (solver.rowToColumn, solver.totalCost) : nil
+    }
+}
+
+extension Array {
+    /// Makes the array `count` copies of `value`, in its existing storage once that is large
+    /// enough (the solvers' scratch buffers, reset on every call without allocating).
+    @inline(__always) mutating func reset(count n: Int, repeating value: Element) {
+        if count > n { removeLast(count - n) }
+        withUnsafeMutableBufferPointer { b in b.update(repeating: value) }
+        if count < n { append(contentsOf: repeatElement(value, count: n - count)) }
     }
 }

@@ -305,14 +305,8 @@ public final class Tracker {
             }
         }
         summaries.removeAll(keepingCapacity: true)
-        let offP = self.offP
         tracks.withUnsafeBufferPointer { tb in
-            for i in tb.indices {
-                let tp = tb.baseAddress! + i
-                summaries.append(GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
-                                             P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
-                                             time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity))
-            }
+            for i in tb.indices { summaries.append(summary(tb.baseAddress! + i)) }
         }
         indexDirty = false
     }
@@ -324,12 +318,13 @@ public final class Tracker {
 
     /// A track's pre-gate record, read in place (not through a copy of the whole track).
     @inline(__always) private func summary(_ ti: Int) -> GateSummary {
-        tracks.withUnsafeBufferPointer { tb in
-            let tp = tb.baseAddress! + ti
-            return GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
-                               P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
-                               time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
-        }
+        tracks.withUnsafeBufferPointer { tb in summary(tb.baseAddress! + ti) }
+    }
+
+    @inline(__always) private func summary(_ tp: UnsafePointer<Track>) -> GateSummary {
+        GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
+                    P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
+                    time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
     }
 
     /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
@@ -588,9 +583,7 @@ public final class Tracker {
         let n = batch.count
         // Each detection and track its own set (a plain loop: the generic range append copied
         // element by element through an iterator, on every batch).
-        let total = n + tracks.count
-        if parent.count > total { parent.removeLast(parent.count - total) }
-        Self.fill(&parent, total, 0)
+        parent.reset(count: n + tracks.count, repeating: 0)
         parent.withUnsafeMutableBufferPointer { par in for k in par.indices { par[k] = Int32(k) } }
         parent.withUnsafeMutableBufferPointer { par in
             func find(_ i: Int32) -> Int32 {
