@@ -336,43 +336,82 @@ struct ColumnPool {
 
     /// Marks the columns that respect a node's fixes (grouped by target; empty: no fixes).
     mutating func restrict(to fixesByTarget: [[WTAFix]]) {
+        restrictions &+= 1
         for c in valid.indices {
             valid[c] = fixesByTarget.isEmpty || respects(Int32(c), fixes: fixesByTarget[Int(target[c])])
         }
+    }
+
+    /// The valid columns packed in evaluation order (by target, then as added), each with its
+    /// base and entries (type, count as a double) contiguous: the pool's ascent reads them
+    /// sequentially. Repacked after columns are added or the fixes change.
+    private var packStart: [Int32] = [], packId: [Int32] = [], packBase: [Double] = [], packEnd: [Int32] = []
+    private var packType: [Int32] = [], packCount: [Double] = []
+    private var packedColumns = -1, packedRestrictions = -1
+    private var restrictions = 0
+
+    private mutating func pack() {
+        group()
+        guard packedColumns != base.count || packedRestrictions != restrictions else { return }
+        packedColumns = base.count; packedRestrictions = restrictions
+        let m = problem.targets
+        packStart.removeAll(keepingCapacity: true); packId.removeAll(keepingCapacity: true)
+        packBase.removeAll(keepingCapacity: true); packEnd.removeAll(keepingCapacity: true)
+        packType.removeAll(keepingCapacity: true); packCount.removeAll(keepingCapacity: true)
+        for j in 0..<m {
+            packStart.append(Int32(packId.count))
+            for r in Int(tStart[j])..<Int(tStart[j + 1]) {
+                let c = Int(tCols[r])
+                guard valid[c] else { continue }
+                packId.append(Int32(c))
+                packBase.append(base[c])
+                for e in Int(entryStart[c])..<Int(entryStart[c + 1]) {
+                    packType.append(entryType[e]); packCount.append(Double(entryCount[e]))
+                }
+                packEnd.append(Int32(packType.count))
+            }
+        }
+        packStart.append(Int32(packId.count))
     }
 
     /// The Lagrangian over the pool at prices w = c + u, writing the stock each type would use
     /// into `used`. Every target has a valid column (an exact evaluation at the node adds one).
     mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
         let p = problem, m = p.targets
-        group()
-        var total = 0.0
-        for t in 0..<p.types { total -= u[t] * Double(p.count[t]); used[t] = 0 }
-        base.withUnsafeBufferPointer { B in
-        valid.withUnsafeBufferPointer { VA in
-        entryStart.withUnsafeBufferPointer { ES in
-        entryType.withUnsafeBufferPointer { ET in
-        entryCount.withUnsafeBufferPointer { EC in
-        tStart.withUnsafeBufferPointer { TS in
-        tCols.withUnsafeBufferPointer { TC in
+        pack()
+        var fixed = 0.0
+        for t in 0..<p.types { fixed -= u[t] * Double(p.count[t]) }
+        for t in 0..<p.types { used[t] = 0 }
+        // One closure computing into locals (a captured accumulator would live in memory).
+        let sum = packStart.withUnsafeBufferPointer { PS in
+        packId.withUnsafeBufferPointer { PI in
+        packBase.withUnsafeBufferPointer { B in
+        packEnd.withUnsafeBufferPointer { PE in
+        packType.withUnsafeBufferPointer { ET in
+        packCount.withUnsafeBufferPointer { EC in
         w.withUnsafeBufferPointer { W in
         chosen.withUnsafeMutableBufferPointer { CH in
-        used.withUnsafeMutableBufferPointer { US in
+        used.withUnsafeMutableBufferPointer { US -> Double in
+            var total = fixed
+            var e = 0
             for j in 0..<m {
-                var best = Double.infinity, bc: Int32 = -1
-                for r in Int(TS[j])..<Int(TS[j &+ 1]) {
-                    let c = Int(TC[r])
-                    guard VA[c] else { continue }
-                    var v = B[c]
-                    for e in Int(ES[c])..<Int(ES[c &+ 1]) { v += W[Int(ET[e])] * Double(EC[e]) }
-                    if v < best { best = v; bc = Int32(c) }
+                var best = Double.infinity, br = -1, bStart = 0
+                for r in Int(PS[j])..<Int(PS[j &+ 1]) {
+                    let start = e
+                    let end = Int(PE[r])
+                    var v = B[r]
+                    while e < end { v += W[Int(ET[e])] * EC[e]; e &+= 1 }
+                    if v < best { best = v; br = r; bStart = start }
                 }
-                CH[j] = bc
                 total += best
-                if bc >= 0 {
-                    for e in Int(ES[Int(bc)])..<Int(ES[Int(bc) &+ 1]) { US[Int(ET[e])] &+= Int(EC[e]) }
+                if br >= 0 {
+                    CH[j] = PI[br]
+                    for x in bStart..<Int(PE[br]) { US[Int(ET[x])] &+= Int(EC[x]) }
+                } else {
+                    CH[j] = -1
                 }
             }
+            return total
         }
         }
         }
@@ -382,8 +421,7 @@ struct ColumnPool {
         }
         }
         }
-        }
-        return total
+        return sum
     }
 
     /// The objective of the columns chosen at the last evaluation (`used`: their stock by type).
