@@ -27,6 +27,13 @@ struct TargetPricer {
     var cand: [Int32] = [], key: [Double] = []
     var heap: [Int32] = []
     var heapCount = 0
+    /// The first `topCount` positions of the order (the largest keys, ties to the lower position),
+    /// found by one pass: most searches draw only these. The others wait in `heap`, which is
+    /// built only if the search reaches past them. Either way the items come in the same order.
+    var top: [Int32] = []
+    var topCount = 0, topNext = 0
+    var heapBuilt = false
+    static let topSize = 16
     var take: [Int] = [], bestTake: [Int] = []
     var best = 0.0
     var nodes = 0
@@ -51,6 +58,7 @@ struct TargetPricer {
         }
         if cand.count < k {
             cand = [Int32](repeating: 0, count: k); key = [Double](repeating: 0, count: k); heap = [Int32](repeating: 0, count: k)
+            top = [Int32](repeating: 0, count: Self.topSize)
         }
         self.price = price; self.fixes = fixes; self.stock = p.count; base = j &* k
         var V = p.values[j]
@@ -108,9 +116,7 @@ struct TargetPricer {
         // A zero-priced type may have made others useless: they are filtered again as drawn.
         V0 = V
         filterAgain = freeW0 > 0
-        heapCount = n
-        heap.withUnsafeMutableBufferPointer { h in for i in 0..<n { h[i] = Int32(i) } }
-        if n > 1 { for i in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(i) } }
+        selectTop(n)
         oa.removeAll(keepingCapacity: true); oq.removeAll(keepingCapacity: true); ow.removeAll(keepingCapacity: true)
         omult.removeAll(keepingCapacity: true); otype.removeAll(keepingCapacity: true); lr.removeAll(keepingCapacity: true)
         best = V
@@ -130,6 +136,35 @@ struct TargetPricer {
         var lo: Int32 = 0, hi = Int32(stock[t])
         for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
         return Int(hi - lo)
+    }
+
+    /// Splits positions 0..<n into the `topSize` first of the order (sorted, in `top`) and the
+    /// rest (unordered, in `heap`).
+    private mutating func selectTop(_ n: Int) {
+        var tc = 0, rest = 0
+        key.withUnsafeBufferPointer { kb in
+        top.withUnsafeMutableBufferPointer { tb in
+        heap.withUnsafeMutableBufferPointer { h in
+            let kp = kb.baseAddress!, cap = Self.topSize
+            for i in 0..<n {
+                let ki = kp[i]
+                // A later position loses ties, so it goes after every equal key already held.
+                if tc == cap {
+                    let last = Int(tb[cap &- 1])
+                    guard ki > kp[last] else { h[rest] = Int32(i); rest &+= 1; continue }
+                    h[rest] = Int32(last); rest &+= 1
+                    tc &-= 1
+                }
+                var r = tc
+                while r > 0 && ki > kp[Int(tb[r &- 1])] { tb[r] = tb[r &- 1]; r &-= 1 }
+                tb[r] = Int32(i)
+                tc &+= 1
+            }
+        }
+        }
+        }
+        topCount = tc; topNext = 0
+        heapCount = rest; heapBuilt = false
     }
 
     /// Max-heap on the keys; ties go to the lower position (the lower type).
@@ -161,10 +196,20 @@ struct TargetPricer {
     /// Whether the item at position r of the order exists (drawing it from the heap if needed).
     @inline(__always) private mutating func has(_ r: Int) -> Bool {
         while otype.count <= r {
-            guard heapCount > 0 else { return false }
-            let top = Int(heap[0])
-            heapCount -= 1
-            if heapCount > 0 { heap[0] = heap[heapCount]; siftDown(0) }
+            let top: Int
+            if topNext < topCount {
+                top = Int(self.top[topNext])
+                topNext += 1
+            } else {
+                guard heapCount > 0 else { return false }
+                if !heapBuilt {
+                    heapBuilt = true
+                    if heapCount > 1 { for i in stride(from: heapCount / 2 - 1, through: 0, by: -1) { siftDown(i) } }
+                }
+                top = Int(heap[0])
+                heapCount -= 1
+                if heapCount > 0 { heap[0] = heap[heapCount]; siftDown(0) }
+            }
             let t = Int(cand[top])
             let qt = survival[base &+ t], wt = price[t]
             if filterAgain && !(wt < V0 * (1 - qt)) { continue }
@@ -209,7 +254,9 @@ struct TargetPricer {
         var c = kmax
         while c >= 0 {
             take[k] = c
-            search(k + 1, V * pow(q, Double(c)), W + Double(c) * w, room - c)
+            // The usual counts without a call to pow.
+            let qc = c == 0 ? 1 : (c == 1 ? q : (c == 2 ? q * q : pow(q, Double(c))))
+            search(k + 1, V * qc, W + Double(c) * w, room - c)
             c -= 1
         }
         take[k] = 0
