@@ -131,7 +131,8 @@ public struct Track: Sendable {
     /// Log-likelihood-ratio track score and its peak.
     public internal(set) var score: Double
     public internal(set) var peakScore: Double
-    /// Stored updates for exact out-of-sequence fusion (nil when the window is 0).
+    /// Stored updates for exact out-of-sequence fusion (nil when the window is 0, and until the
+    /// state first changes after its velocity is known).
     var oosm: OOSMStore?
     var history: ArraySlice<UpdateRecord> { oosm?.history ?? [] }
     /// State before the oldest stored update (the base for re-filtering).
@@ -837,7 +838,18 @@ public final class Tracker {
         let det = batch[Int(clusterDets[bestC])]
         var logG = 0.0
         for p in pairs[cluster] where p.det == clusterDets[bestC] && p.trk == Int32(ti) { logG = p.logG }
+        ensureStore(ti)
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: bestB * logG, record: false)
+    }
+
+    /// Makes a track's out-of-sequence store, if it has none yet, before its state first changes.
+    /// Until then the store would hold only its checkpoint, the state as it still is, and no
+    /// updates; readers without a store (a gate's prior, a re-filter) find the same: the state
+    /// itself, and nothing stored before it. So a track that never changes (a clutter pair)
+    /// never pays for one.
+    @inline(__always) private func ensureStore(_ ti: Int) {
+        guard configuration.oosmWindow > 0, tracks[ti].oosm == nil, tracks[ti].hasVelocity else { return }
+        tracks[ti].oosm = OOSMStore(checkpoint: tracks[ti].state)
     }
 
     // MARK: Updates
@@ -870,10 +882,12 @@ public final class Tracker {
             }
             let st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
             tracks[ti].hasVelocity = true
-            if configuration.oosmWindow > 0 { tracks[ti].oosm = OOSMStore(checkpoint: st) }
+            // Its out-of-sequence store is made when the state first changes (`ensureStore`): most
+            // such tracks are clutter pairs that take nothing more.
             finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
             return
         }
+        ensureStore(ti)
         if t >= tracks[ti].state.time {
             let bank = self.bank
             let ok = tracks.withUnsafeMutableBufferPointer { tb in
@@ -1047,9 +1061,8 @@ public final class Tracker {
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
                         lastDetection: det.id, radarUpdates: src.kind == .rangeAzimuthElevation ? 1 : 0,
                         bearingUpdates: src.kind == .bearing ? 1 : 0, score: initialScore, peakScore: initialScore,
-                        // A one-plot track (most are clutter, dropped within a few looks) gets its
-                        // store when its velocity is known, at the two-point initiation.
-                        oosm: configuration.oosmWindow > 0 && hasVelocity ? OOSMStore(checkpoint: st) : nil)
+                        // The out-of-sequence store is made when the state first changes (`ensureStore`).
+                        oosm: nil)
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
