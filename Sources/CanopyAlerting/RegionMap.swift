@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// A raster over the regions' bounding box stores, per cell, the region containing the cell's
 /// centre, and flags cells crossed by a boundary; lookups in unflagged cells are one array read,
-/// flagged cells fall back to exact ray-casting on the candidate regions.
+/// flagged cells fall back to exact ray casting over the edges that cross the cell's row.
 public struct RegionMap: Sendable {
     public struct Region: Sendable, Equatable {
         public var id: String
@@ -52,6 +52,18 @@ public struct RegionMap: Sendable {
     private let rows: Int, cols: Int
     /// Region index + 1 at the cell centre (0 = none); negative = boundary cell.
     private let cells: [Int32]
+    /// For each raster row and region (`row * regions.count + region`), the edges of the region's
+    /// rings (of three or more points) whose latitude span meets the row widened by a row each
+    /// side, ordered by polygon: `band[bandStart[b] ..< bandStart[b + 1]]`. Ray casting from a
+    /// point of the row needs no other edge (an edge can toggle only for latitudes within its
+    /// span), and these toggle exactly as in `Region.contains`, so a boundary cell's lookup gives
+    /// the exact answer from a few edges instead of every vertex of the region.
+    private let bandStart: [Int32]
+    private let band: [BandEdge]
+    private struct BandEdge: Sendable {
+        var a: SIMD2<Double>, b: SIMD2<Double>
+        var polygon: Int32
+    }
 
     /// The map of these regions, built once per process and shared afterwards (a study builds one
     /// battle manager per replication from the same scenario; the raster of Ukraine's oblasts
@@ -73,7 +85,7 @@ public struct RegionMap: Sendable {
         self.regions = regions
         step = radians(cellDegrees)
         guard !regions.isEmpty else {
-            origin = .zero; rows = 0; cols = 0; cells = []
+            origin = .zero; rows = 0; cols = 0; cells = []; bandStart = [0]; band = []
             return
         }
         var lo = SIMD2(Double.infinity, Double.infinity), hi = -lo
@@ -119,6 +131,45 @@ public struct RegionMap: Sendable {
         }
         for k in 0..<grid.count where flagged[k] { grid[k] = -1 }
         cells = grid
+        // Band edges: counted, then placed (a counting sort by row and region, keeping each
+        // list in polygon order).
+        let nreg = regions.count
+        var start = [Int32](repeating: 0, count: rows * nreg + 1)
+        func rowSpan(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> ClosedRange<Int>? {
+            let lo = Int(((min(a.x, b.x) - o.x) / s).rounded(.down)) - 1
+            let hi = Int(((max(a.x, b.x) - o.x) / s).rounded(.down)) + 1
+            let r0 = max(lo, 0), r1 = min(hi, nr - 1)
+            return r0 <= r1 ? r0...r1 : nil
+        }
+        func eachEdge(_ body: (_ region: Int, _ polygon: Int, _ a: SIMD2<Double>, _ b: SIMD2<Double>) -> Void) {
+            for (k, r) in regions.enumerated() {
+                for (q, poly) in r.polygons.enumerated() {
+                    for ring in poly where ring.count >= 3 {
+                        var j = ring.count - 1
+                        for i in 0..<ring.count {
+                            body(k, q, ring[i], ring[j])
+                            j = i
+                        }
+                    }
+                }
+            }
+        }
+        eachEdge { k, _, a, b in
+            if let span = rowSpan(a, b) { for row in span { start[row * nreg + k + 1] += 1 } }
+        }
+        for x in 0..<(rows * nreg) { start[x + 1] += start[x] }
+        var fill = start
+        var edges = [BandEdge](repeating: BandEdge(a: .zero, b: .zero, polygon: 0), count: Int(start[rows * nreg]))
+        eachEdge { k, q, a, b in
+            guard let span = rowSpan(a, b) else { return }
+            for row in span {
+                let x = row * nreg + k
+                edges[Int(fill[x])] = BandEdge(a: a, b: b, polygon: Int32(q))
+                fill[x] += 1
+            }
+        }
+        bandStart = start
+        band = edges
     }
 
     /// Index of the region containing (lat, lon) in radians, or nil.
@@ -130,7 +181,31 @@ public struct RegionMap: Sendable {
         let v = cells[i * cols + j]
         if v > 0 { return Int(v - 1) }
         if v == 0 { return nil }
-        return exactRegion(SIMD2(latitude, longitude))
+        // A boundary cell: the first region holding the point, as `exactRegion` finds it, by ray
+        // casting over the row's band edges only.
+        let p = SIMD2(latitude, longitude)
+        let nreg = regions.count
+        for k in 0..<nreg {
+            let r = regions[k]
+            guard p.x >= r.bboxMin.x, p.x <= r.bboxMax.x, p.y >= r.bboxMin.y, p.y <= r.bboxMax.y else { continue }
+            let x = i * nreg + k
+            var polygon: Int32 = -1
+            var inside = false
+            for e in Int(bandStart[x])..<Int(bandStart[x + 1]) {
+                let edge = band[e]
+                if edge.polygon != polygon {
+                    if inside { return k }
+                    polygon = edge.polygon
+                }
+                let a = edge.a, b = edge.b
+                if (a.x > p.x) != (b.x > p.x) {
+                    let lon = a.y + (p.x - a.x) / (b.x - a.x) * (b.y - a.y)
+                    if p.y < lon { inside.toggle() }
+                }
+            }
+            if inside { return k }
+        }
+        return nil
     }
 
     /// Exact lookup without the raster.

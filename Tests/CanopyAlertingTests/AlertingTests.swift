@@ -28,6 +28,52 @@ struct AlertingTests {
         #expect(map.region(latitude: radians(48.5), longitude: radians(30.5)) == 0)
     }
 
+    @Test("Boundary cells: lookups by the row's band edges agree with ray casting over every vertex")
+    func bandEdgesMatchExact() {
+        // Three regions across 48–50° N, 30–33° E, split by two borders that wander in longitude
+        // at every one of 400 steps (so a boundary cell holds edges of two regions, many per row).
+        // The middle one has a jagged hole and, as a second polygon, an island inside the hole.
+        var rng = RandomStream(seed: 11, component: "jagged")
+        let n = 400
+        func lat(_ i: Int) -> Double { 48 + 2 * Double(i) / Double(n) }
+        let cut1 = (0...n).map { _ in rng.uniform(30.8, 31.2) }, cut2 = (0...n).map { _ in rng.uniform(31.8, 32.2) }
+        func ring(_ pts: [(Double, Double)]) -> [SIMD2<Double>] { pts.map { SIMD2(radians($0.0), radians($0.1)) } }
+        let border1 = (0...n).map { (lat($0), cut1[$0]) }, border2 = (0...n).map { (lat($0), cut2[$0]) }
+        let west = ring([(48, 30)] + border1 + [(50, 30)])
+        let east = ring(border2 + [(50, 33), (48, 33)])
+        let middle = ring(border1 + border2.reversed())
+        let hole = ring((0..<200).map { k -> (Double, Double) in
+            let a = 2 * Double.pi * Double(k) / 200, r = rng.uniform(0.12, 0.18)
+            return (49 + r * sin(a), 31.5 + r * cos(a))
+        })
+        let island = ring([(48.97, 31.47), (48.97, 31.53), (49.03, 31.53), (49.03, 31.47)])
+        let regions = [RegionMap.Region(id: "W", name: "West", polygons: [[west]]),
+                       RegionMap.Region(id: "M", name: "Middle", polygons: [[middle, hole], [island]]),
+                       RegionMap.Region(id: "E", name: "East", polygons: [[east]])]
+        let map = RegionMap(regions: regions, cellDegrees: 0.05)
+        var points: [SIMD2<Double>] = []
+        for _ in 0..<40_000 { points.append(SIMD2(radians(rng.uniform(47.9, 50.1)), radians(rng.uniform(29.9, 33.1)))) }
+        // Near the borders, on their vertices, and at the vertices' latitudes exactly.
+        for i in 0...n {
+            for d in [-1e-9, 0, 1e-9, 1e-4] {
+                points.append(SIMD2(radians(lat(i)), radians(cut1[i] + d)))
+                points.append(SIMD2(radians(lat(i)), radians(cut2[i] - d)))
+            }
+            points.append(SIMD2(radians(lat(i)), radians(rng.uniform(29.9, 33.1))))
+        }
+        for p in hole + island { points.append(p); points.append(p + SIMD2(1e-7, -1e-7)) }
+        var mismatches = 0, found = Set<Int?>()
+        for p in points {
+            let got = map.region(latitude: p.x, longitude: p.y), want = map.exactRegion(p)
+            if got != want { mismatches += 1 }
+            found.insert(want)
+        }
+        #expect(mismatches == 0)
+        #expect(found == [0, 1, 2, nil])  // every region, and outside or in the hole
+        #expect(map.region(latitude: radians(49), longitude: radians(31.5)) == 1)  // the island
+        #expect(map.region(latitude: radians(49), longitude: radians(31.45)) == nil)  // the hole
+    }
+
     @Test("A shared map is reused only for the same regions and cell size")
     func sharedMaps() {
         let regions = Self.regions()
