@@ -411,8 +411,11 @@ public final class Simulation {
         radarBatch = []
         batch.removeAll(keepingCapacity: true)
         for k in stepAirborne {
+            // The distance prefilter first: it reads only arrays, so the threats out of reach (most
+            // of them, for any one radar) are passed over without touching their objects.
+            guard mayBeWithin(k, frame.originECEF, p.maxRange) else { continue }
             let threat = threats[k]  // one reference for all of this threat's reads
-            guard threat.isAirborne(at: t) && mayBeWithin(k, frame.originECEF, p.maxRange) else { continue }
+            guard threat.isAirborne(at: t) else { continue }
             let pos = threat.position(at: t)
             let enu = frame.enu(ecef: pos)
             let aer = AER(enu: enu)
@@ -446,7 +449,7 @@ public final class Simulation {
     func acousticTick(_ a: Int, at t: Double) {
         let net = acoustic[a]
         let p = net.params
-        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, net.frame.originECEF, net.radius + 10_000) {
+        for k in stepAirborne where mayBeWithin(k, net.frame.originECEF, net.radius + 10_000) && threats[k].isAirborne(at: t) {
             guard let radius = p.detectionRadius[threats[k].type.threatClass] else { continue }
             let pos = threats[k].position(at: t)
             let enu = net.frame.enu(ecef: pos)
