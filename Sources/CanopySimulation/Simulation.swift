@@ -480,7 +480,7 @@ public final class Simulation {
         let cn = citizens[c]
         let p = cn.params
         let perTick = p.reportsPerMinute * citizenTick / 60
-        for k in stepAirborne where threats[k].isAirborne(at: t) && mayBeWithin(k, cn.centre, cn.net.radius) {
+        for k in stepAirborne where mayBeWithin(k, cn.centre, cn.net.radius) && threats[k].isAirborne(at: t) {
             let pos = threats[k].position(at: t)
             let g = WGS84.geodetic(ecef: pos)
             guard g.height <= p.altitudeCeiling, norm(pos - cn.centre) <= cn.net.radius else { continue }
