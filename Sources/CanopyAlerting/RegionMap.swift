@@ -53,8 +53,7 @@ public struct RegionMap: Sendable {
     /// Region index + 1 at the cell centre (0 = none); negative = boundary cell.
     private let cells: [Int32]
     /// For each raster row and region (`row * regions.count + region`), the edges of the region's
-    /// rings (of three or more points) whose latitude span meets the row widened by a row each
-    /// side, ordered by polygon: `band[bandStart[b] ..< bandStart[b + 1]]`. Ray casting from a
+    /// rings (of three or more points) whose latitude span meets the row, ordered by polygon: `band[bandStart[b] ..< bandStart[b + 1]]`. Ray casting from a
     /// point of the row needs no other edge (an edge can toggle only for latitudes within its
     /// span), and these toggle exactly as in `Region.contains`, so a boundary cell's lookup gives
     /// the exact answer from a few edges instead of every vertex of the region.
@@ -136,8 +135,10 @@ public struct RegionMap: Sendable {
         let nreg = regions.count
         var start = [Int32](repeating: 0, count: rows * nreg + 1)
         func rowSpan(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> ClosedRange<Int>? {
-            let lo = Int(((min(a.x, b.x) - o.x) / s).rounded(.down)) - 1
-            let hi = Int(((max(a.x, b.x) - o.x) / s).rounded(.down)) + 1
+            // The rows of the span's ends as `region` computes a point's row: the arithmetic is
+            // monotone, so a point whose latitude lies within the span is in one of these rows.
+            let lo = Int(((min(a.x, b.x) - o.x) / s).rounded(.down))
+            let hi = Int(((max(a.x, b.x) - o.x) / s).rounded(.down))
             let r0 = max(lo, 0), r1 = min(hi, nr - 1)
             return r0 <= r1 ? r0...r1 : nil
         }
