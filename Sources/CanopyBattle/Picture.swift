@@ -121,7 +121,7 @@ extension BattleManager {
                 pts.append(Picture.PathPoint(latitude: a.aimPoint.latitudeDegrees, longitude: a.aimPoint.longitudeDegrees, ahead: tti))
             }
             if let a, let tti, a.aimAsset != nil || a.ballistic {
-                if let r = alerter.map.exactRegion(SIMD2(a.aimPoint.latitude, a.aimPoint.longitude)) {
+                if let r = alerter.map.region(latitude: a.aimPoint.latitude, longitude: a.aimPoint.longitude) {
                     let t = now + tti
                     if expectedImpact[r] == nil || t < expectedImpact[r]! { expectedImpact[r] = t }
                 }
