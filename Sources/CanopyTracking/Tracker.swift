@@ -424,7 +424,10 @@ public final class Tracker {
         Self.fill(&detWeight, batch.count, 0)
         Self.fill(&detLogG, batch.count, 0)
         Self.fill(&detLin, batch.count, -1)
-        if scanComplete || configuration.initiation == .score {
+        // Which tracks this batch updates, for the misses of step 4: needed (and reset, every track
+        // to false) only for a complete scan under score-based initiation. Other batches' marks
+        // are never read, so they need no reset: one per batch cost a write per track.
+        if scanComplete && configuration.initiation == .score {
             updatedThisScan.removeAll(keepingCapacity: true)
             updatedThisScan.append(contentsOf: repeatElement(false, count: tracks.count))
         }
