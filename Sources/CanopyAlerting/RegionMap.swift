@@ -26,23 +26,30 @@ public struct RegionMap: Sendable {
 
         /// Exact point-in-region test (even-odd rule over all rings of each polygon).
         public func contains(_ p: SIMD2<Double>) -> Bool {
-            guard p.x >= bboxMin.x, p.x <= bboxMax.x, p.y >= bboxMin.y, p.y <= bboxMax.y else { return false }
+            guard boxContains(p) else { return false }
             for poly in polygons {
                 var inside = false
                 for ring in poly where ring.count >= 3 {
                     var j = ring.count - 1
                     for i in 0..<ring.count {
-                        let a = ring[i], b = ring[j]
-                        if (a.x > p.x) != (b.x > p.x) {
-                            let lon = a.y + (p.x - a.x) / (b.x - a.x) * (b.y - a.y)
-                            if p.y < lon { inside.toggle() }
-                        }
+                        if Self.crosses(ring[i], ring[j], p) { inside.toggle() }
                         j = i
                     }
                 }
                 if inside { return true }
             }
             return false
+        }
+
+        @inline(__always) func boxContains(_ p: SIMD2<Double>) -> Bool {
+            p.x >= bboxMin.x && p.x <= bboxMax.x && p.y >= bboxMin.y && p.y <= bboxMax.y
+        }
+
+        /// Whether the ray from p towards increasing longitude crosses the edge a–b (the even-odd
+        /// rule's toggle; shared by `contains` and the raster's boundary lookup).
+        @inline(__always) static func crosses(_ a: SIMD2<Double>, _ b: SIMD2<Double>, _ p: SIMD2<Double>) -> Bool {
+            guard (a.x > p.x) != (b.x > p.x) else { return false }
+            return p.y < a.y + (p.x - a.x) / (b.x - a.x) * (b.y - a.y)
         }
     }
 
@@ -53,9 +60,10 @@ public struct RegionMap: Sendable {
     /// Region index + 1 at the cell centre (0 = none); negative = boundary cell.
     private let cells: [Int32]
     /// For each raster row and region (`row * regions.count + region`), the edges of the region's
-    /// rings (of three or more points) whose latitude span meets the row, ordered by polygon: `band[bandStart[b] ..< bandStart[b + 1]]`. Ray casting from a
-    /// point of the row needs no other edge (an edge can toggle only for latitudes within its
-    /// span), and these toggle exactly as in `Region.contains`, so a boundary cell's lookup gives
+    /// rings (of three or more points) whose latitude span meets the row, ordered by polygon:
+    /// `band[bandStart[b] ..< bandStart[b + 1]]`. Ray casting from a point of the row needs no
+    /// other edge (an edge can toggle only for latitudes within its span), and these toggle by
+    /// the same test as in `Region.contains` (`Region.crosses`), so a boundary cell's lookup gives
     /// the exact answer from a few edges instead of every vertex of the region.
     private let bandStart: [Int32]
     private let band: [BandEdge]
@@ -187,8 +195,7 @@ public struct RegionMap: Sendable {
         let p = SIMD2(latitude, longitude)
         let nreg = regions.count
         for k in 0..<nreg {
-            let r = regions[k]
-            guard p.x >= r.bboxMin.x, p.x <= r.bboxMax.x, p.y >= r.bboxMin.y, p.y <= r.bboxMax.y else { continue }
+            guard regions[k].boxContains(p) else { continue }
             let x = i * nreg + k
             var polygon: Int32 = -1
             var inside = false
@@ -198,11 +205,7 @@ public struct RegionMap: Sendable {
                     if inside { return k }
                     polygon = edge.polygon
                 }
-                let a = edge.a, b = edge.b
-                if (a.x > p.x) != (b.x > p.x) {
-                    let lon = a.y + (p.x - a.x) / (b.x - a.x) * (b.y - a.y)
-                    if p.y < lon { inside.toggle() }
-                }
+                if Region.crosses(edge.a, edge.b, p) { inside.toggle() }
             }
             if inside { return k }
         }

@@ -196,9 +196,9 @@ struct TargetPricer {
     /// Whether the item at position r of the order exists (drawing it from the heap if needed).
     @inline(__always) private mutating func has(_ r: Int) -> Bool {
         while otype.count <= r {
-            let top: Int
+            let position: Int  // of the drawn item in `cand` and `key`
             if topNext < topCount {
-                top = Int(self.top[topNext])
+                position = Int(top[topNext])
                 topNext += 1
             } else {
                 guard heapCount > 0 else { return false }
@@ -206,18 +206,18 @@ struct TargetPricer {
                     heapBuilt = true
                     if heapCount > 1 { for i in stride(from: heapCount / 2 - 1, through: 0, by: -1) { siftDown(i) } }
                 }
-                top = Int(heap[0])
+                position = Int(heap[0])
                 heapCount -= 1
                 if heapCount > 0 { heap[0] = heap[heapCount]; siftDown(0) }
             }
-            let t = Int(cand[top])
+            let t = Int(cand[position])
             let qt = survival[base &+ t], wt = price[t]
             if filterAgain && !(wt < V0 * (1 - qt)) { continue }
             if take.count <= otype.count { take.append(0); bestTake.append(0) }
             take[otype.count] = 0
             bestTake[otype.count] = 0
             oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Self.copies(t, stock: stock, fixes: fixes)); otype.append(t)
-            lr.append(Foundation.log(key[top]))
+            lr.append(Foundation.log(key[position]))
         }
         return true
     }
@@ -636,9 +636,9 @@ public enum WTAExact {
                     exactU = poolBestU
                     continue
                 }
-                // Polyak's step towards a target level above the incumbent by the current gap: aimed
-                // at the incumbent alone, the steps shrink as the incumbent nears the optimum
-                // (a warm start from an optimal assignment took four times the nodes).
+                // Polyak's step towards a level above the incumbent by the current gap: aimed at the
+                // incumbent alone, the steps shrink as the incumbent nears the optimum (with the
+                // optimal value known from the start, u01_100x100 took 41 nodes instead of 9).
                 let target = bestL.isFinite ? ub + max(ub - bestL, 0) : ub
                 let s = step * max(target - Lp, 1e-9 * max(1, abs(ub))) / norm2
                 for t in 0..<p.types { u[t] = max(0, u[t] + s * g[t]) }
