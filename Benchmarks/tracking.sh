@@ -3,7 +3,8 @@
 # ../shared/data/tracking when present; n10 ships with the tests) and scores the tracks.
 # Prints the tracker's own CPU time (tracking loop only, one core), detections per CPU second,
 # the cost per detection as a multiple of one 6-state Kalman predict+update timed in the same
-# process, and the score summary (GOSPA, OSPA, CLEAR MOT, IDF1).
+# process (least of REPEAT runs of the tracking loop, 5 by default, each followed by the Kalman
+# step's timing), and the score summary (GOSPA, OSPA, CLEAR MOT, IDF1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product canopy >/dev/null
@@ -17,6 +18,6 @@ for f in "${files[@]}"; do
   name=$(basename "$f")
   echo "== $name"
   out="/tmp/canopy-tracks-$name.json"
-  /usr/bin/time -f "whole process: %e s wall, %U s user, %M KB max RSS" $pin "$bin" track "$f" --out "$out" ${CONFIG:+--config "$CONFIG"}
+  /usr/bin/time -f "whole process: %e s wall, %U s user, %M KB max RSS" $pin "$bin" track "$f" --out "$out" --repeat "${REPEAT:-5}" ${CONFIG:+--config "$CONFIG"}
   "$bin" score "$f" "$out"
 done

@@ -21,6 +21,15 @@ struct TrackCLITests {
         for key in ["ospa_mean", "matched_pos_err", "missed_per_time", "false_per_time", "truth_per_time", "tracks_per_time", "mota", "idf1"] {
             #expect(obj[key] != nil, "missing \(key)")
         }
+        // Repeated runs: the same tracks, the least time reported; a repeat count out of range exits 1.
+        let again = dir + "/again.json"
+        let rr = try runCanopy(["track", scenario, "--out", again, "--repeat", "2"])
+        #expect(rr.status == 0, "\(rr.stderr)")
+        #expect(rr.stderr.contains("least of 2 runs"))
+        #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: out))
+        let zero = try runCanopy(["track", scenario, "--out", dir + "/z.json", "--repeat", "0"])
+        #expect(zero.status == 1 && zero.stderr.contains("--repeat 0"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/z.json"))
         // A bad configuration: every problem, with file, key and line.
         let cfg = dir + "/bad.yaml"
         try "filter: ekff\nassociation: jpda\nmodels:\n  - {type: ct, q: -1, turn_rate: 3}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
