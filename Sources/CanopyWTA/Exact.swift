@@ -715,10 +715,17 @@ public enum WTAExact {
         var blocks = [[Edge]](repeating: [], count: m)
         var addGain = [Double](repeating: 0, count: k), addTarget = [Int](repeating: -1, count: k)
         var edges: [Edge] = [], fixedEdges: [Edge] = []
-        var dist = [Double](repeating: .infinity, count: k + 1)
-        var pred = [Int32](repeating: -1, count: k + 1)   // edge index into the node
-        var inQueue = [Bool](repeating: false, count: k + 1)
-        var stamp = [Int](repeating: 0, count: k + 1)
+        // The heads and weights of `edges` beside them: all the Bellman–Ford loop reads.
+        var heads: [Int32] = [], weights: [Double] = []
+        // The Bellman–Ford state, one entry per node (k types and the source), and its FIFO
+        // queue as a ring (a node is queued at most once), in buffers: the search relaxes
+        // millions of edges and arrays would check bounds and uniqueness at every write.
+        let dist = UnsafeMutablePointer<Double>.allocate(capacity: k + 1)
+        let pred = UnsafeMutablePointer<Int32>.allocate(capacity: k + 1)   // edge index into the node
+        let inQueue = UnsafeMutablePointer<Bool>.allocate(capacity: k + 1)
+        let stamp = UnsafeMutablePointer<Int>.allocate(capacity: k + 1)
+        let ring = UnsafeMutablePointer<Int>.allocate(capacity: k + 2)
+        defer { dist.deallocate(); pred.deallocate(); inQueue.deallocate(); stamp.deallocate(); ring.deallocate() }
         var used: [Int] = []
         var best: [(Double, Int)] = []
         var touched: [Int] = [], changed: [(Int, Int)] = [], oldSurvive: [Double] = [], oldShots: [Int] = []
@@ -727,7 +734,6 @@ public enum WTAExact {
         for key in removed { barred[Int(key >> 40)] = true }
         // The cycles are applied in place and only their targets recomputed: start exact.
         st.refresh()
-        var queue = [Int]()
         var start = [Int32](repeating: 0, count: k + 2)
         let tol = 1e-12 * max(1, p.values.max() ?? 1)
 
@@ -737,12 +743,13 @@ public enum WTAExact {
             used.removeAll(keepingCapacity: true)
             for t in 0..<k where st.x[t * m + j] > 0 { used.append(t) }
             let s = st.survive[j]
+            let col = j * k  // target j's entries of the by-target copies
             for ts in used {
                 block.append(Edge(from: Int32(source), to: Int32(ts), w: s * (1 / p.q[ts * m + j] - 1) - p.cost[ts],
                                   target: Int32(j), into: -1, out: Int32(ts)))
                 best.removeAll(keepingCapacity: true)
-                for t in 0..<k where t != ts && p.feasible[t * m + j] {
-                    let change = s * (p.q[t * m + j] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
+                for t in 0..<k where t != ts && p.feasibleByTarget[col + t] {
+                    let change = s * (p.qByTarget[col + t] / p.q[ts * m + j] - 1) + p.cost[t] - p.cost[ts]
                     if barred[j] && removed.contains(Int64(j) << 40 | Int64(t) << 20 | Int64(ts)) { continue }
                     if let c = candidates {
                         if best.count < c {
@@ -766,11 +773,31 @@ public enum WTAExact {
             blocks[j] = block
         }
         // Additions: only each type's best target binds (uₜ ≥ its largest gain).
+        // (Called for every type at the start and again whenever a cycle changes a type's best
+        // target: thousands of times a search, so its row is read through buffers.)
         func bestAddition(_ t: Int) {
             var bj = -1, bg = 0.0
-            for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
-                let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
-                if gain > bg { bg = gain; bj = j }
+            let c = p.cost[t], row = t * m
+            p.feasible.withUnsafeBufferPointer { fb in
+                p.q.withUnsafeBufferPointer { qb in
+                    st.survive.withUnsafeBufferPointer { sb in
+                        if let cap = p.cap {
+                            st.shots.withUnsafeBufferPointer { nb in
+                                cap.withUnsafeBufferPointer { cb in
+                                    for j in 0..<m where fb[row &+ j] && nb[j] < cb[j] {
+                                        let gain = sb[j] * (1 - qb[row &+ j]) - c
+                                        if gain > bg { bg = gain; bj = j }
+                                    }
+                                }
+                            }
+                        } else {
+                            for j in 0..<m where fb[row &+ j] {
+                                let gain = sb[j] * (1 - qb[row &+ j]) - c
+                                if gain > bg { bg = gain; bj = j }
+                            }
+                        }
+                    }
+                }
             }
             addGain[t] = bg; addTarget[t] = bj
         }
@@ -801,49 +828,76 @@ public enum WTAExact {
             for i in 0...k { start[i + 1] += start[i] }
             var fill = start
             let total = Int(start[k + 1])
-            if edges.count < total { edges.append(contentsOf: repeatElement(fixedEdges[0], count: total - edges.count)) }
+            if edges.count < total {
+                edges.append(contentsOf: repeatElement(fixedEdges[0], count: total - edges.count))
+                heads.append(contentsOf: repeatElement(0, count: total - heads.count))
+                weights.append(contentsOf: repeatElement(0, count: total - weights.count))
+            }
             edges.withUnsafeMutableBufferPointer { out in
+            heads.withUnsafeMutableBufferPointer { hd in
+            weights.withUnsafeMutableBufferPointer { wt in
                 fill.withUnsafeMutableBufferPointer { f in
-                    for e in fixedEdges { out[Int(f[Int(e.from)])] = e; f[Int(e.from)] += 1 }
+                    @inline(__always) func place(_ e: Edge) {
+                        let i = Int(f[Int(e.from)])
+                        out[i] = e; hd[i] = e.to; wt[i] = e.w
+                        f[Int(e.from)] = Int32(i + 1)
+                    }
+                    for e in fixedEdges { place(e) }
                     for j in 0..<m {
-                        blocks[j].withUnsafeBufferPointer { b in for e in b { out[Int(f[Int(e.from)])] = e; f[Int(e.from)] += 1 } }
+                        blocks[j].withUnsafeBufferPointer { b in for e in b { place(e) } }
                     }
                 }
+            }
+            }
             }
             // Queue-based Bellman–Ford; every k relaxations the predecessor graph is searched for
             // a cycle (found early instead of after k passes).
             for i in 0...k { dist[i] = .infinity; pred[i] = -1; inQueue[i] = false; stamp[i] = 0 }
             dist[source] = 0
-            queue.removeAll(keepingCapacity: true)
-            queue.append(source); inQueue[source] = true
-            var qh = 0, relaxations = 0, walk = 0
             var cycleAt = -1
-            search: while qh < queue.count {
-                let a = queue[qh]; qh += 1
-                inQueue[a] = false
-                if qh > 4096 && qh * 2 > queue.count { queue.removeFirst(qh); qh = 0 }
-                for e in Int(start[a])..<Int(start[a + 1]) {
-                    let ed = edges[e]
-                    let b = Int(ed.to)
-                    let nd = dist[a] + ed.w
-                    if nd < dist[b] - tol {
-                        dist[b] = nd
-                        pred[b] = Int32(e)
-                        relaxations += 1
-                        if b == source { cycleAt = source; break search }
-                        if relaxations % (k + 1) == 0 {
-                            // Walk the predecessors from b: meeting this walk's stamp is a cycle.
-                            walk += 1
-                            var v = b
-                            while v != source && pred[v] >= 0 && stamp[v] != walk {
-                                stamp[v] = walk
-                                v = Int(edges[Int(pred[v])].from)
+            heads.withUnsafeBufferPointer { hd in
+            weights.withUnsafeBufferPointer { wt in
+            start.withUnsafeBufferPointer { sb in
+            edges.withUnsafeBufferPointer { eb in
+                let slots = k + 2
+                var qh = 0, queued = 1
+                ring[0] = source; inQueue[source] = true
+                var relaxations = 0, walk = 0
+                search: while queued > 0 {
+                    let a = ring[qh]
+                    qh = qh + 1 == slots ? 0 : qh + 1
+                    queued -= 1
+                    inQueue[a] = false
+                    for e in Int(sb[a])..<Int(sb[a + 1]) {
+                        let b = Int(hd[e])
+                        let nd = dist[a] + wt[e]
+                        if nd < dist[b] - tol {
+                            dist[b] = nd
+                            pred[b] = Int32(truncatingIfNeeded: e)
+                            relaxations += 1
+                            if b == source { cycleAt = source; break search }
+                            if relaxations % (k + 1) == 0 {
+                                // Walk the predecessors from b: meeting this walk's stamp is a cycle.
+                                walk += 1
+                                var v = b
+                                while v != source && pred[v] >= 0 && stamp[v] != walk {
+                                    stamp[v] = walk
+                                    v = Int(eb[Int(pred[v])].from)
+                                }
+                                if v != source && pred[v] >= 0 && stamp[v] == walk { cycleAt = v; break search }
                             }
-                            if v != source && pred[v] >= 0 && stamp[v] == walk { cycleAt = v; break search }
+                            if !inQueue[b] {
+                                inQueue[b] = true
+                                let tail = qh + queued
+                                ring[tail >= slots ? tail - slots : tail] = b
+                                queued += 1
+                            }
                         }
-                        if !inQueue[b] { inQueue[b] = true; queue.append(b) }
                     }
                 }
+            }
+            }
+            }
             }
             if cycleAt < 0 {
                 return (0..<k).map { max(0, dist[$0].isFinite ? dist[$0] : 0) }
@@ -911,11 +965,12 @@ public enum WTAExact {
             // Rebuild what the cycle changed: its targets' blocks and the additions they affect.
             for (r, j) in touched.enumerated() {
                 buildBlock(j)
-                for t in 0..<k where p.feasible[t * m + j] {
+                let col = j * k
+                for t in 0..<k where p.feasibleByTarget[col + t] {
                     if (st.survive[j] < oldSurvive[r] || !st.open(j)) && addTarget[t] == j {
                         bestAddition(t)
                     } else if st.open(j) {
-                        let gain = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                        let gain = st.survive[j] * (1 - p.qByTarget[col + t]) - p.cost[t]
                         if gain > addGain[t] { addGain[t] = gain; addTarget[t] = j }
                     }
                 }

@@ -21,6 +21,10 @@ public struct WTAProblem: Sendable {
     /// Kill probability pₜⱼ = 1 − qₜⱼ where feasible, 0 where not, by target (m × k: one
     /// target's column is contiguous); the hot loops read it without a separate mask test.
     public let killByTarget: [Double]
+    /// q and the feasibility by target (m × k), the same values as `q` and `feasible`: for the
+    /// exchange graph, which is built one target at a time.
+    public let qByTarget: [Double]
+    public let feasibleByTarget: [Bool]
     /// Types that can hurt each target (kill probability > 0).
     public let usableTypes: [Int]
     /// Most shots each target may take (nil: no limit). Not in the file format: a decision rule
@@ -59,6 +63,8 @@ public struct WTAProblem: Sendable {
         var q = [Double](repeating: 1, count: k * m)
         var f = [Bool](repeating: false, count: k * m)
         var byTarget = [Double](repeating: 0, count: k * m)
+        var qT = [Double](repeating: 1, count: k * m)
+        var fT = [Bool](repeating: false, count: k * m)
         var usable = [Int](repeating: 0, count: m)
         let first = members.map { $0[0] }
         let mask = inst.feasible ?? [], masked = inst.feasible != nil
@@ -68,6 +74,8 @@ public struct WTAProblem: Sendable {
                 q.withUnsafeMutableBufferPointer { Q in
                     f.withUnsafeMutableBufferPointer { F in
                         byTarget.withUnsafeMutableBufferPointer { B in
+                          qT.withUnsafeMutableBufferPointer { QT in
+                          fT.withUnsafeMutableBufferPointer { FT in
                             usable.withUnsafeMutableBufferPointer { U in
                                 for t0 in stride(from: 0, to: k, by: 32) {
                                     for j0 in stride(from: 0, to: m, by: 32) {
@@ -86,12 +94,16 @@ public struct WTAProblem: Sendable {
                                                 qRow[j] = qq
                                                 fRow[j] = ok
                                                 B[j &* k &+ t] = ok ? 1 - qq : 0
+                                                QT[j &* k &+ t] = qq
+                                                FT[j &* k &+ t] = ok
                                                 U[j] &+= ok ? 1 : 0
                                             }
                                         }
                                     }
                                 }
                             }
+                          }
+                          }
                         }
                     }
                 }
@@ -100,6 +112,8 @@ public struct WTAProblem: Sendable {
         self.q = q
         feasible = f
         killByTarget = byTarget
+        qByTarget = qT
+        feasibleByTarget = fT
         usableTypes = usable
         uniformCost = members.allSatisfy { inst.cost($0[0]) == inst.cost(members[0][0]) }
     }
