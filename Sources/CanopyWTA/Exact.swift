@@ -52,8 +52,7 @@ struct TargetPricer {
                         out: inout [Int32], touched: inout [Int]) -> Double {
         let m = p.targets, k = p.types
         if survival.isEmpty {
-            survival = [Double](repeating: 1, count: k * m)
-            for t in 0..<k { for jj in 0..<m { survival[jj * k + t] = p.q[t * m + jj] } }
+            survival = p.qByTarget  // the problem's own by-target copy, shared (not copied)
             logSurvival = survival.map { -Foundation.log($0) }
         }
         if cand.count < k {
@@ -965,12 +964,14 @@ public enum WTAExact {
             // Rebuild what the cycle changed: its targets' blocks and the additions they affect.
             for (r, j) in touched.enumerated() {
                 buildBlock(j)
-                let col = j * k
+                let col = j * k, sj = st.survive[j], open = st.open(j)
+                // A type whose best addition was here must look again if j got worse for it.
+                let worse = sj < oldSurvive[r] || !open
                 for t in 0..<k where p.feasibleByTarget[col + t] {
-                    if (st.survive[j] < oldSurvive[r] || !st.open(j)) && addTarget[t] == j {
+                    if worse && addTarget[t] == j {
                         bestAddition(t)
-                    } else if st.open(j) {
-                        let gain = st.survive[j] * (1 - p.qByTarget[col + t]) - p.cost[t]
+                    } else if open {
+                        let gain = sj * (1 - p.qByTarget[col + t]) - p.cost[t]
                         if gain > addGain[t] { addGain[t] = gain; addTarget[t] = j }
                     }
                 }
