@@ -288,8 +288,22 @@ public struct WTALagrangian {
     public private(set) var columnStart: [Int] = []
     public private(set) var columnType: [Int32] = [], columnCount: [Int32] = []
 
-    /// L(u) under branching fixes (each target's fixes grouped by target).
-    public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]]) -> Double {
+    /// Each target's minimum at the last evaluation (without the −Σₜ uₜ nₜ term).
+    public private(set) var targetValue: [Double] = []
+
+    /// One evaluation's answer for every target (its minimum and minimising counts): a later
+    /// evaluation at the same multipliers, where only one target's fixes differ (a child node's
+    /// first evaluation at its parent's best multipliers), takes the others' from it.
+    public struct Snapshot: Sendable {
+        var value: [Double], start: [Int], type: [Int32], count: [Int32]
+    }
+    public var snapshot: Snapshot { Snapshot(value: targetValue, start: columnStart, type: columnType, count: columnCount) }
+
+    /// L(u) under branching fixes (each target's fixes grouped by target). With `reusing`, a
+    /// snapshot of an evaluation at the same u whose fixes differed only at target `changed`:
+    /// every other target's answer is copied from it, not priced again (the pricer is
+    /// deterministic, so the result is the same).
+    public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]], reusing snap: Snapshot? = nil, changed: Int = -1) -> Double {
         let p = problem, m = p.targets
         var total = 0.0
         for t in 0..<p.types { price[t] = p.cost[t] + u[t]; total -= u[t] * Double(p.count[t]) }
@@ -299,11 +313,24 @@ public struct WTALagrangian {
         }
         columnStart.removeAll(keepingCapacity: true); columnType.removeAll(keepingCapacity: true)
         columnCount.removeAll(keepingCapacity: true)
+        if targetValue.count != m { targetValue = [Double](repeating: 0, count: m) }
         for j in 0..<m {
             columnStart.append(columnType.count)
+            if let s = snap, j != changed {
+                for e in s.start[j]..<s.start[j + 1] {
+                    let t = s.type[e], c = s.count[e]
+                    x[Int(t) * m + j] = c
+                    columnType.append(t); columnCount.append(c)
+                }
+                targetValue[j] = s.value[j]
+                total += s.value[j]
+                continue
+            }
             touched.removeAll(keepingCapacity: true)
-            total += pricer.solve(p, target: j, price: price, fixes: fixesByTarget.isEmpty ? [] : fixesByTarget[j][...],
-                                  out: &out, touched: &touched)
+            let v = pricer.solve(p, target: j, price: price, fixes: fixesByTarget.isEmpty ? [] : fixesByTarget[j][...],
+                                 out: &out, touched: &touched)
+            targetValue[j] = v
+            total += v
             for t in touched where out[t] != 0 {
                 x[t * m + j] = out[t]
                 columnType.append(Int32(t)); columnCount.append(out[t])
@@ -527,7 +554,8 @@ public enum WTAExact {
         var lag = WTALagrangian(p)
         var pool = ColumnPool(p)
         let m = p.targets
-        struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double }
+        // `snap`: the parent's evaluation at u, where only target `changed` had other fixes.
+        struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double; var snap: WTALagrangian.Snapshot? = nil; var changed = -1 }
         let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
         var ub = incumbent.objective
         var open: [Node] = [Node(fixes: [], u: rootU, bound: -.infinity)]
@@ -554,6 +582,7 @@ public enum WTAExact {
             pool.restrict(to: byTarget)
             var u = node.u
             var bestL = node.bound, bestU = u, bestX = lag.x
+            var bestSnap: WTALagrangian.Snapshot? = nil
             var price = p.cost
             var used = [Int](repeating: 0, count: p.types)
             var g = [Double](repeating: 0, count: p.types)
@@ -570,8 +599,12 @@ public enum WTAExact {
                     if WTAClock.now() > deadline || iterations >= iterationLimit { break }
                     iterations += 1
                     exacts += 1
-                    let L = lag.evaluate(ue, fixesByTarget: byTarget)
-                    if L > bestL + 1e-12 * max(1, abs(L)) { bestL = L; bestU = ue; bestX = lag.x }
+                    // The first evaluation is at the node's u, its parent's best: only the branched
+                    // target's subproblem has changed.
+                    let L = exacts == 1 ? lag.evaluate(ue, fixesByTarget: byTarget, reusing: node.snap, changed: node.changed)
+                        : lag.evaluate(ue, fixesByTarget: byTarget)
+                    if exacts == 1 { bestSnap = lag.snapshot }  // at bestU = u, until a better one
+                    if L > bestL + 1e-12 * max(1, abs(L)) { bestL = L; bestU = ue; bestX = lag.x; bestSnap = lag.snapshot }
                     var added = 0
                     for j in 0..<m {
                         let r = lag.columnStart[j]..<lag.columnStart[j + 1]
@@ -663,8 +696,14 @@ public enum WTAExact {
             var rest = node.fixes
             if let k = rest.firstIndex(where: { $0.type == bt && $0.target == bj }) { lo = rest[k].lo; hi = rest[k].hi; rest.remove(at: k) }
             let v = max(bestX[bt * m + bj], lo + 1) - 1  // x ≤ v  or  x ≥ v + 1
-            if v >= lo { open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: lo, hi: min(hi, v))], u: bestU, bound: bestL)) }
-            if v + 1 <= hi { open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: v + 1, hi: hi)], u: bestU, bound: bestL)) }
+            if v >= lo {
+                open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: lo, hi: min(hi, v))], u: bestU, bound: bestL,
+                                 snap: bestSnap, changed: bj))
+            }
+            if v + 1 <= hi {
+                open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: v + 1, hi: hi)], u: bestU, bound: bestL,
+                                 snap: bestSnap, changed: bj))
+            }
         }
         let proven = open.allSatisfy { closed($0.bound) } && unresolved == .infinity
         var lb = min(open.map(\.bound).min() ?? .infinity, closedMin, unresolved)

@@ -202,6 +202,38 @@ struct WTATests {
         }
     }
 
+    @Test("A child's first evaluation, reusing its parent's for every unbranched target, equals a full one")
+    func snapshotReuse() {
+        var rng = RandomWTA(seed: 77)
+        for _ in 0..<60 {
+            let inst = rng.instance(rng.int(2) == 0 ? .all : .plain)
+            let p = WTAProblem(inst), m = p.targets
+            let u = (0..<p.types).map { _ in rng.uniform() * 10 }
+            // The parent: no fixes, or one at a random pair.
+            var parent = [[WTAFix]](repeating: [], count: m)
+            if rng.int(2) == 0 {
+                let t = rng.int(p.types), j = rng.int(m)
+                parent[j] = [WTAFix(type: t, target: j, lo: 0, hi: Int32(rng.int(p.count[t] + 1)))]
+            }
+            var lag = WTALagrangian(p)
+            _ = lag.evaluate(u, fixesByTarget: parent)
+            let snap = lag.snapshot
+            // The child: one target's fixes changed (a branch on a pair the parent's answer uses,
+            // or on any pair).
+            let j = rng.int(m), t = rng.int(p.types)
+            var child = parent
+            let lo = Int32(rng.int(p.count[t] + 1))
+            child[j] = child[j].filter { $0.type != t } + [WTAFix(type: t, target: j, lo: lo, hi: Int32(p.count[t]))]
+            var fresh = WTALagrangian(p)
+            let full = fresh.evaluate(u, fixesByTarget: child)
+            let reused = lag.evaluate(u, fixesByTarget: child, reusing: snap, changed: j)
+            #expect(reused == full)
+            #expect(lag.x == fresh.x)
+            #expect(lag.columnStart == fresh.columnStart && lag.columnType == fresh.columnType && lag.columnCount == fresh.columnCount)
+            #expect(lag.targetValue == fresh.targetValue)
+        }
+    }
+
     @Test("Stopped at once, the exact solver still returns a feasible assignment and a finite valid bound")
     func stoppedAtOnce() {
         var rng = RandomWTA(seed: 31)
