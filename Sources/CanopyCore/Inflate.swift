@@ -48,7 +48,9 @@ public enum Gzip {
         guard input.count >= 4 else { return 0 }
         let n = input.count
         let s = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
-        return min(s, 1 << 31) + 64
+        // The trailer of a truncated or corrupt file is not a size: DEFLATE expands at most
+        // 1032 to 1, so no more than that is reserved up front.
+        return min(s, 1 << 31, n * 1032) + 64
     }
 
     /// Parses a member header; returns the position of the DEFLATE data.
@@ -190,7 +192,7 @@ struct Inflater {
     }
 
     mutating func checkOverrun() throws {
-        if pos - (bitCount >> 3) > input.count { throw DecompressionError("deflate: unexpected end of data") }
+        if pos - (bitCount >> 3) > input.count { throw DecompressionError("deflate: the compressed data ends too soon (a truncated file?)") }
     }
 
     /// Builds a decoding table for code lengths `lengths`; returns the table's index width.
@@ -236,7 +238,12 @@ struct Inflater {
     }
 
     @inline(__always) mutating func decode(_ table: UnsafeBufferPointer<UInt32>, _ width: Int) throws -> Int {
-        if bitCount < width { refill() }
+        if bitCount < width {
+            refill()
+            // Past the end of the input the decoder reads zeros, and in a truncated stream they can
+            // decode as symbols for ever: stop as soon as any of them has been used.
+            if overrun > 0 { try checkOverrun() }
+        }
         let e = table[Int(bits & ((1 << UInt64(width)) - 1))]
         let l = Int(e & 15)
         if l == 0 { throw DecompressionError("deflate: invalid Huffman code") }
