@@ -18,6 +18,35 @@ func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
 
+/// Makes an output directory (with its parents) and checks that a file can be written in it,
+/// before a long run: a study whose results cannot be written at the end is lost.
+func prepareOutputDirectory(_ dir: String) throws {
+    let fm = FileManager.default
+    do {
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    } catch {
+        // Name the part of the path in the way, if a file stands where a directory should.
+        var reason = error.localizedDescription
+        var p = URL(fileURLWithPath: dir).standardizedFileURL
+        while p.path != "/" {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: p.path, isDirectory: &isDir) {
+                if !isDir.boolValue { reason = "\(p.path) is a file, not a directory" }
+                break
+            }
+            p = p.deletingLastPathComponent()
+        }
+        printError("cannot write to \(dir): \(reason)")
+        throw ExitCode(1)
+    }
+    let probe = dir + "/.canopy-write-check-\(ProcessInfo.processInfo.processIdentifier)"
+    guard fm.createFile(atPath: probe, contents: Data()) else {
+        printError("cannot write to \(dir): files cannot be created there")
+        throw ExitCode(1)
+    }
+    try? fm.removeItem(atPath: probe)
+}
+
 /// Loads a scenario or prints every problem and exits with status 1.
 func loadScenario(_ path: String) throws -> Scenario {
     do {
@@ -78,6 +107,7 @@ struct Simulate: ParsableCommand {
             printError("\(scenario): \(error)")
             throw ExitCode(1)
         }
+        try prepareOutputDirectory(dir)
         let result = sim.run()
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         print(result.table)

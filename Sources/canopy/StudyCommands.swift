@@ -53,6 +53,7 @@ struct Study: ParsableCommand {
         let slice = StudySlice(runs: runs, shard: i, shards: n)
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)-study"
+        try prepareOutputDirectory(dir)
         let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
         let start = Date()
@@ -201,6 +202,7 @@ struct Sweep: ParsableCommand {
         if let runs { spec.runs = runs }
         let name = URL(fileURLWithPath: sweep).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)"
+        try prepareOutputDirectory(dir)
         let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
         let start = Date()
         let points: [SweepPoint]
@@ -300,6 +302,7 @@ struct Plan: ParsableCommand {
         }
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)-plan"
+        try prepareOutputDirectory(dir)
         var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let start = Date()
@@ -401,14 +404,14 @@ struct Stockpile: ParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
+        let dir = out ?? "out/\(URL(fileURLWithPath: forecast).deletingPathExtension().lastPathComponent)"
+        try prepareOutputDirectory(dir)
         var f = StockpileForecaster(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let result: [StockpileForecaster.DoctrineForecast]
         do { result = try f.forecast(log: quiet ? nil : { printError("  " + $0) }) } catch {
             printError("\(forecast): \(error)")
             throw ExitCode(1)
         }
-        let name = URL(fileURLWithPath: forecast).deletingPathExtension().lastPathComponent
-        let dir = out ?? "out/\(name)"
         var text = "Canopy stockpile — \(Int(spec.days)) days, raids per week: "
             + spec.raids.map { "\(URL(fileURLWithPath: $0.scenarioPath).lastPathComponent) × \($0.perWeek)" }.joined(separator: ", ")
             + "; \(spec.paths) campaign paths, \(spec.runs) replications per raid kind and stock state\n"

@@ -115,6 +115,13 @@ struct StudyCLITests {
         #expect(zero.status != 0 && zero.stderr.contains("--runs must be at least 1"))
         let badShard = try runCanopy(["study", scenario, "--runs", "3", "--shard", "3/3"])
         #expect(badShard.status != 0 && badShard.stderr.contains("--shard must be i/N"))
+        // An output directory that cannot be made is refused before any replication runs.
+        let file = dir + "/one/study.json"
+        for args in [["study", scenario, "--runs", "500"], ["simulate", scenario]] {
+            let blocked = try runCanopy(args + ["--out", file + "/sub", "--quiet"])
+            #expect(blocked.status == 1 && blocked.stderr.contains("\(file) is a file, not a directory"), "\(blocked.stderr)")
+            #expect(!blocked.stdout.contains("leak rate") && !blocked.stdout.contains("wrote"))
+        }
     }
 
     @Test("sweep writes the tidy CSV, the HTML report and every point's study; a bad sweep file exits 1")
