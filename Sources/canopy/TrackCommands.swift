@@ -128,10 +128,19 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let s = try loadBenchmark(scenario, truth: true, origins: false)
-        let t: [BenchmarkTrack]
-        do { t = try TracksFile.load(path: tracks) } catch let e as BenchmarkFileError {
+        let t: [BenchmarkTrack], madeFrom: String?
+        do { (t, madeFrom) = try TracksFile.loadWithScenario(path: tracks) } catch let e as BenchmarkFileError {
             printError(e.description)
             throw ExitCode(1)
+        }
+        // Files may be renamed, so a different name is a warning, not an error.
+        func stem(_ p: String) -> String {
+            var n = URL(fileURLWithPath: p).lastPathComponent
+            for ext in [".gz", ".json"] where n.hasSuffix(ext) { n.removeLast(ext.count) }
+            return n
+        }
+        if let madeFrom, stem(madeFrom) != stem(scenario) {
+            printError("warning: \(tracks) was made from scenario \(madeFrom), and is scored against \(scenario)")
         }
         printScore(BenchmarkScore.score(scenario: s, tracks: t), json: json)
     }

@@ -43,5 +43,17 @@ struct TrackCLITests {
         #expect(m.status == 1 && m.stderr.contains("nope.json"))
         let n = try runCanopy(["score", scenario, cfg])
         #expect(n.status == 1 && n.stderr.contains("bad.yaml"))
+        #expect(!s.stderr.contains("warning"))
+        // Tracks scored against another scenario than the one they name: scored, with a warning.
+        let renamed = dir + "/other.json.gz"
+        try FileManager.default.copyItem(atPath: scenario, toPath: renamed)
+        let w = try runCanopy(["score", renamed, out])
+        #expect(w.status == 0 && w.stderr.contains("made from scenario n10.json"))
+        // A cut gzip file is an error naming the file, not a crash.
+        let cut = dir + "/cut.json.gz"
+        let whole = try #require(FileManager.default.contents(atPath: scenario))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
+        let c = try runCanopy(["track", cut, "--out", dir + "/c.json"])
+        #expect(c.status == 1 && c.stderr.contains("cut.json.gz") && c.stderr.contains("ends too soon"), "\(c.stderr)")
     }
 }

@@ -48,7 +48,10 @@ public enum TracksFile {
     }
 
     /// Reads a tracks file (plain or gzip JSON).
-    public static func load(path: String) throws -> [BenchmarkTrack] {
+    public static func load(path: String) throws -> [BenchmarkTrack] { try loadWithScenario(path: path).tracks }
+
+    /// Reads a tracks file and the name of the scenario it says it was made from (nil if absent).
+    public static func loadWithScenario(path: String) throws -> (tracks: [BenchmarkTrack], scenario: String?) {
         let bytes: [UInt8]
         do { bytes = try InputFile.read(path: path) } catch let e as InputFileError {
             throw BenchmarkFileError(file: path, path: "", message: e.message)
@@ -66,6 +69,7 @@ public enum TracksFile {
             var tracks: [BenchmarkTrack] = []
             var ids = Set<String>()
             var sawFormat = false, sawTracks = false
+            var scenarioName: String? = nil
             try wrap("") { try $0.beginObject() }
             var first = true
             var row: [Double] = []
@@ -75,6 +79,8 @@ public enum TracksFile {
                     let f = try wrap(key) { try $0.readString() }
                     guard f == "canopy-tracks" else { throw fail(key, "is \"\(f)\"; expected \"canopy-tracks\"") }
                     sawFormat = true
+                case "scenario" where c.nextValueKind() == "a string":
+                    scenarioName = try wrap(key) { try $0.readString() }
                 case "version":
                     let v = try wrap(key) { try $0.readDouble() }
                     guard v == 1 else { throw fail(key, "is \(v); this reader takes version 1") }
@@ -132,7 +138,7 @@ public enum TracksFile {
             try wrap("") { try $0.finish() }
             guard sawFormat else { throw BenchmarkFileError(file: path, path: "", message: "missing top-level key \"format\"") }
             guard sawTracks else { throw BenchmarkFileError(file: path, path: "", message: "missing top-level key \"tracks\"") }
-            return tracks
+            return (tracks, scenarioName)
         }
     }
 }
