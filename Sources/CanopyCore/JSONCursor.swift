@@ -261,22 +261,37 @@ public struct JSONCursor {
         return true
     }
 
-    /// Skips one value of any kind.
+    /// Skips one value of any kind. Iterative: the open arrays and objects are kept on a stack of
+    /// their own, so no nesting depth, however deep, can exhaust the call stack.
     public mutating func skipValue() throws {
-        switch peek() {
-        case UInt8(ascii: "{"):
-            try beginObject()
-            var first = true
-            while try nextKey(first: &first) != nil { try skipValue() }
-        case UInt8(ascii: "["):
-            try beginArray()
-            var first = true
-            while try nextElement(first: &first) { try skipValue() }
-        case UInt8(ascii: "\""): _ = try readString()
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
-        case UInt8(ascii: "n"):
-            guard readNull() else { throw error("expected a value, found \(describeNext())") }
-        default: _ = try readDouble()
+        var isObject: [Bool] = [], isFirst: [Bool] = []
+        while true {
+            // One value: a container is entered, anything else read.
+            switch peek() {
+            case UInt8(ascii: "{"):
+                try beginObject()
+                isObject.append(true); isFirst.append(true)
+            case UInt8(ascii: "["):
+                try beginArray()
+                isObject.append(false); isFirst.append(true)
+            case UInt8(ascii: "\""): _ = try readString()
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool()
+            case UInt8(ascii: "n"):
+                guard readNull() else { throw error("expected a value, found \(describeNext())") }
+            default: _ = try readDouble()
+            }
+            // Then on to the next member of the innermost open container, closing finished ones.
+            while let top = isObject.last {
+                let more: Bool
+                if top {
+                    more = try nextKey(first: &isFirst[isFirst.count - 1]) != nil
+                } else {
+                    more = try nextElement(first: &isFirst[isFirst.count - 1])
+                }
+                if more { break }
+                isObject.removeLast(); isFirst.removeLast()
+            }
+            if isObject.isEmpty { return }
         }
     }
 
