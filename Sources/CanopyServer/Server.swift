@@ -140,7 +140,7 @@ public final class CanopyServer: Sendable {
 
         // Runs.
         router.get("/api/runs") { request, _ in
-            let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 100, 1), 1000)
+            let limit = try wholeNumber(request.uri.queryParameters.get("limit"), "limit", atLeast: 1, capped: 1000) ?? 100
             var w = JSONWriter()
             w.beginObject(); w.key("runs"); w.beginArray()
             for r in try self.store.runs(limit: limit) { w.raw(runJSON(r, summary: false)) }
@@ -168,8 +168,8 @@ public final class CanopyServer: Sendable {
             let kinds = q.get("type").map { $0.split(separator: ",").map(String.init) } ?? []
             let from = try number(q.get("from"), "from") ?? -.infinity
             let to = try number(q.get("to"), "to") ?? .infinity
-            let limit = min(max(Int(q.get("limit") ?? "") ?? 10_000, 1), 100_000)
-            let offset = max(Int(q.get("offset") ?? "") ?? 0, 0)
+            let limit = try wholeNumber(q.get("limit"), "limit", atLeast: 1, capped: 100_000) ?? 10_000
+            let offset = try wholeNumber(q.get("offset"), "offset", atLeast: 0) ?? 0
             let events = try self.store.events(r.id, from: from, to: to, kinds: kinds, limit: limit, offset: offset)
             if q.get("format") == "ndjson" {
                 return json(events.joined(separator: "\n") + (events.isEmpty ? "" : "\n"), type: "application/x-ndjson")
@@ -179,8 +179,8 @@ public final class CanopyServer: Sendable {
         router.get("/api/runs/{id}/tracks") { request, context in
             let r = try self.requireRun(context)
             let q = request.uri.queryParameters
-            let limit = min(max(Int(q.get("limit") ?? "") ?? 100_000, 1), 1_000_000)
-            let offset = max(Int(q.get("offset") ?? "") ?? 0, 0)
+            let limit = try wholeNumber(q.get("limit"), "limit", atLeast: 1, capped: 1_000_000) ?? 100_000
+            let offset = try wholeNumber(q.get("offset"), "offset", atLeast: 0) ?? 0
             let rows = try self.store.trackRows(r.id, limit: limit, offset: offset)
             return json("{\"run\":\(r.id),\"tracks\":[" + rows.joined(separator: ",") + "]}")
         }
@@ -196,7 +196,7 @@ public final class CanopyServer: Sendable {
                 return json(w.text)
             }
             let from = try number(q.get("from"), "from") ?? 0, to = try number(q.get("to"), "to") ?? .greatestFiniteMagnitude
-            let limit = min(max(Int(q.get("limit") ?? "") ?? 100, 1), 1000)
+            let limit = try wholeNumber(q.get("limit"), "limit", atLeast: 1, capped: 1000) ?? 100
             let frames = try self.store.frames(r.id, from: from, to: to, limit: limit)
             return json("{\"run\":\(r.id),\"frames\":[" + frames.joined(separator: ",") + "]}")
         }
@@ -386,6 +386,14 @@ func fileResponse(_ data: Data, name: String) -> Response {
 
 func json(_ text: String, status: HTTPResponse.Status = .ok, type: String = "application/json") -> Response {
     Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
+}
+
+/// A whole-number query parameter (a page size or offset): nil when absent, `400` when it is not a
+/// whole number or is below `atLeast`; above `capped` it is capped (the most one page serves).
+func wholeNumber(_ s: String?, _ name: String, atLeast lo: Int, capped hi: Int = .max) throws -> Int? {
+    guard let s else { return nil }
+    guard let v = Int(s), v >= lo else { throw APIError(.badRequest, "\(name) must be a whole number ≥ \(lo) (got '\(s)')") }
+    return min(v, hi)
 }
 
 func number(_ s: String?, _ name: String) throws -> Double? {

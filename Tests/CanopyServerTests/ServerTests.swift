@@ -108,6 +108,15 @@ struct ServerAPITests {
             try await client.execute(uri: "/api/runs", method: .get) { r in
                 #expect((body(r)["runs"] as? [Any])?.isEmpty == true)
             }
+            // Paging parameters: not a whole number, or below the least, is refused by name; a page
+            // larger than the server serves is capped.
+            for (query, name) in [("limit=abc", "limit"), ("limit=0", "limit"), ("limit=-1", "limit"), ("limit=1.5", "limit")] {
+                try await client.execute(uri: "/api/runs?" + query, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(query)")
+                    #expect((body(r)["error"] as? String)?.contains(name + " must be a whole number") == true, "\(query)")
+                }
+            }
+            try await client.execute(uri: "/api/runs?limit=5000", method: .get) { r in #expect(r.status == .ok) }
         }
     }
 
