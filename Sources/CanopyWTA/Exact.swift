@@ -82,11 +82,19 @@ struct TargetPricer {
             let kill = kb.baseAddress! + base, logQ = lb.baseAddress! + base, surv = sb.baseAddress! + base
             // Any choice that fires a type-t shot costs at least wₜ (prices are never negative),
             // so a type priced at or above the best single shot (or no shot) cannot be in a
-            // better choice. With fixes the search decides alone.
+            // better choice. Fixes that only cap counts (a branch's, or a stock another target's
+            // forced shots have used) keep this: a type with no copy left is no single shot.
+            // With forced shots the search decides alone.
             var bound = Double.infinity
-            if fixes.isEmpty {
+            if !fixes.contains(where: { $0.lo > 0 }) {
                 bound = V
-                for t in 0..<k where kill[t] > 0 && pb[t] > 0 { bound = Swift.min(bound, V * surv[t] + pb[t]) }
+                if fixes.isEmpty {
+                    for t in 0..<k where kill[t] > 0 && pb[t] > 0 { bound = Swift.min(bound, V * surv[t] + pb[t]) }
+                } else {
+                    for t in 0..<k where kill[t] > 0 && pb[t] > 0 && Self.copies(t, stock: p.count, fixes: fixes) > 0 {
+                        bound = Swift.min(bound, V * surv[t] + pb[t])
+                    }
+                }
             }
             for t in 0..<k {
                 let pk = kill[t]
@@ -300,10 +308,12 @@ public struct WTALagrangian {
     public var snapshot: Snapshot { Snapshot(value: targetValue, start: columnStart, type: columnType, count: columnCount) }
 
     /// L(u) under branching fixes (each target's fixes grouped by target). With `reusing`, a
-    /// snapshot of an evaluation at the same u whose fixes differed only at target `changed`:
-    /// every other target's answer is copied from it, not priced again (the pricer is
-    /// deterministic, so the result is the same).
-    public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]], reusing snap: Snapshot? = nil, changed: Int = -1) -> Double {
+    /// snapshot of an evaluation at the same u under looser fixes (a child node's first
+    /// evaluation at its parent's best multipliers; a child's fixes only ever tighten its
+    /// parent's): a target whose answer there respects its fixes here keeps it, for the minimum
+    /// over a smaller set that still holds the old minimiser is the old minimum. Only the others
+    /// are priced again.
+    public mutating func evaluate(_ u: [Double], fixesByTarget: [[WTAFix]], reusing snap: Snapshot? = nil) -> Double {
         let p = problem, m = p.targets
         var total = 0.0
         for t in 0..<p.types { price[t] = p.cost[t] + u[t]; total -= u[t] * Double(p.count[t]) }
@@ -316,7 +326,7 @@ public struct WTALagrangian {
         if targetValue.count != m { targetValue = [Double](repeating: 0, count: m) }
         for j in 0..<m {
             columnStart.append(columnType.count)
-            if let s = snap, j != changed {
+            if let s = snap, Self.respects(s, target: j, fixes: fixesByTarget.isEmpty ? [] : fixesByTarget[j]) {
                 for e in s.start[j]..<s.start[j + 1] {
                     let t = s.type[e], c = s.count[e]
                     x[Int(t) * m + j] = c
@@ -339,6 +349,16 @@ public struct WTALagrangian {
         }
         columnStart.append(columnType.count)
         return total
+    }
+
+    /// Whether target j's answer in a snapshot has every count within its fixes.
+    static func respects(_ s: Snapshot, target j: Int, fixes: [WTAFix]) -> Bool {
+        for f in fixes {
+            var n: Int32 = 0
+            for e in s.start[j]..<s.start[j + 1] where Int(s.type[e]) == f.type { n = s.count[e] }
+            if n < f.lo || n > f.hi { return false }
+        }
+        return true
     }
 }
 
@@ -554,8 +574,8 @@ public enum WTAExact {
         var lag = WTALagrangian(p)
         var pool = ColumnPool(p)
         let m = p.targets
-        // `snap`: the parent's evaluation at u, where only target `changed` had other fixes.
-        struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double; var snap: WTALagrangian.Snapshot? = nil; var changed = -1 }
+        // `snap`: the parent's evaluation at u (under the parent's fixes, which the node's tighten).
+        struct Node { var fixes: [WTAFix]; var u: [Double]; var bound: Double; var snap: WTALagrangian.Snapshot? = nil }
         let rootU = exchangePrices(&incumbent, deadline: deadline) ?? [Double](repeating: 0, count: p.types)
         var ub = incumbent.objective
         var open: [Node] = [Node(fixes: [], u: rootU, bound: -.infinity)]
@@ -574,9 +594,9 @@ public enum WTAExact {
                 open.append(node)
                 break
             }
+            // A node whose forced shots need more of a type than its stock holds no assignment.
+            guard let byTarget = propagate(node.fixes, p) else { continue }
             nodes += 1
-            var byTarget = [[WTAFix]](repeating: [], count: node.fixes.isEmpty ? 0 : m)
-            for f in node.fixes { byTarget[f.target].append(f) }
             // Subgradient ascent on the pool's Lagrangian, with an exact evaluation (a valid bound,
             // and new columns) first and then whenever the pool's ascent has run its course.
             pool.restrict(to: byTarget)
@@ -601,7 +621,7 @@ public enum WTAExact {
                     exacts += 1
                     // The first evaluation is at the node's u, its parent's best: only the branched
                     // target's subproblem has changed.
-                    let L = exacts == 1 ? lag.evaluate(ue, fixesByTarget: byTarget, reusing: node.snap, changed: node.changed)
+                    let L = exacts == 1 ? lag.evaluate(ue, fixesByTarget: byTarget, reusing: node.snap)
                         : lag.evaluate(ue, fixesByTarget: byTarget)
                     if exacts == 1 { bestSnap = lag.snapshot }  // at bestU = u, until a better one
                     if L > bestL + 1e-12 * max(1, abs(L)) { bestL = L; bestU = ue; bestX = lag.x; bestSnap = lag.snapshot }
@@ -698,11 +718,11 @@ public enum WTAExact {
             let v = max(bestX[bt * m + bj], lo + 1) - 1  // x ≤ v  or  x ≥ v + 1
             if v >= lo {
                 open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: lo, hi: min(hi, v))], u: bestU, bound: bestL,
-                                 snap: bestSnap, changed: bj))
+                                 snap: bestSnap))
             }
             if v + 1 <= hi {
                 open.append(Node(fixes: rest + [WTAFix(type: bt, target: bj, lo: v + 1, hi: hi)], u: bestU, bound: bestL,
-                                 snap: bestSnap, changed: bj))
+                                 snap: bestSnap))
             }
         }
         let proven = open.allSatisfy { closed($0.bound) } && unresolved == .infinity
@@ -714,6 +734,36 @@ public enum WTAExact {
         lb = min(lb, ub)
         return WTAResult(best: incumbent, objective: ub, lowerBound: lb, nodes: nodes,
                          iterations: iterations, seconds: WTAClock.now() - t0, provenOptimal: proven)
+    }
+
+    /// A node's fixes grouped by target, with what they imply across targets: shots forced at
+    /// some targets use a type's stock, so every other target may take at most what is left
+    /// (xₜⱼ ≤ nₜ − Σⱼ′≠ⱼ loₜⱼ′; with single weapons, a weapon forced on one target is barred from
+    /// every other). The Lagrangian then cannot price a forced weapon a second time elsewhere,
+    /// which is what makes the branch that forces a shot raise the bound. Nil when the forced
+    /// shots of a type exceed its stock. Empty (no grouping) when there are no fixes.
+    static func propagate(_ fixes: [WTAFix], _ p: WTAProblem) -> [[WTAFix]]? {
+        if fixes.isEmpty { return [] }
+        let m = p.targets
+        var by = [[WTAFix]](repeating: [], count: m)
+        for f in fixes { by[f.target].append(f) }
+        var forced: [(type: Int, lo: Int32)] = []
+        for f in fixes where f.lo > 0 {
+            if let k = forced.firstIndex(where: { $0.type == f.type }) { forced[k].lo += f.lo } else { forced.append((f.type, f.lo)) }
+        }
+        forced.sort { $0.type < $1.type }
+        for (t, total) in forced {
+            let n = Int32(p.count[t])
+            if total > n { return nil }
+            for j in 0..<m {
+                if let k = by[j].firstIndex(where: { $0.type == t }) {
+                    by[j][k].hi = min(by[j][k].hi, n - (total - by[j][k].lo))
+                } else {
+                    by[j].append(WTAFix(type: t, target: j, lo: 0, hi: n - total))
+                }
+            }
+        }
+        return by
     }
 
     /// Dual prices from the one-for-one exchanges of an assignment: multipliers u ≥ 0 (zero
