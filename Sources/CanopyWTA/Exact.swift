@@ -1084,17 +1084,28 @@ public enum WTAExact {
                 st.remove(t, bj)
             }
         }
-        // Greedy fill.
-        while true {
-            var bt = -1, bj = -1, bg = 0.0
-            for t in 0..<p.types where st.spare[t] > 0 {
-                for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
-                    let g = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
-                    if g > bg { bg = g; bt = t; bj = j }
-                }
+        // Greedy fill: the shot of largest positive gain sⱼ pₜⱼ − cₜ, the first by type and then
+        // target among equals, while there is one. Lazily: each type with stock keeps its best
+        // target (the first of largest gain). A shot at j lowers only target j's gains (and may
+        // close it), so only the types whose best was j look again; the others' best stands.
+        let k = p.types
+        var bestG = [Double](repeating: 0, count: k), bestJ = [Int](repeating: -1, count: k)
+        func scan(_ t: Int) {
+            var bj = -1, bg = 0.0
+            for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
+                let g = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                if g > bg { bg = g; bj = j }
             }
+            bestG[t] = bg; bestJ[t] = bj
+        }
+        for t in 0..<k where st.spare[t] > 0 { scan(t) }
+        while true {
+            var bt = -1, bg = 0.0
+            for t in 0..<k where st.spare[t] > 0 && bestJ[t] >= 0 && bestG[t] > bg { bg = bestG[t]; bt = t }
             guard bt >= 0 else { break }
+            let bj = bestJ[bt]
             st.add(bt, bj)
+            for t in 0..<k where st.spare[t] > 0 && bestJ[t] == bj { scan(t) }
         }
         st.refresh()
         return st

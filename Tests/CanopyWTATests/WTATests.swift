@@ -246,6 +246,63 @@ struct WTATests {
         #expect(checked >= 40 && reusedTargets > 0 && repriced > 0)
     }
 
+    @Test("Repair (drop over-used shots where they cost least, then fill greedily) makes the full scan's choices")
+    func repairMatchesFullScan() {
+        // The fill as a full scan over every (type, target) pair for each shot.
+        func reference(_ p: WTAProblem, _ x: [Int32]) -> WTAState {
+            let m = p.targets
+            var st = WTAState(p, counts: x)
+            for t in 0..<p.types where st.spare[t] < 0 {
+                while st.spare[t] < 0 {
+                    var bj = -1, bl = Double.infinity
+                    for j in 0..<m where st.x[t * m + j] > 0 {
+                        let loss = st.survive[j] * (1 / p.q[t * m + j] - 1) - p.cost[t]
+                        if loss < bl { bl = loss; bj = j }
+                    }
+                    st.remove(t, bj)
+                }
+            }
+            while true {
+                var bt = -1, bj = -1, bg = 0.0
+                for t in 0..<p.types where st.spare[t] > 0 {
+                    for j in 0..<m where p.feasible[t * m + j] && st.open(j) {
+                        let g = st.survive[j] * (1 - p.q[t * m + j]) - p.cost[t]
+                        if g > bg { bg = g; bt = t; bj = j }
+                    }
+                }
+                guard bt >= 0 else { break }
+                st.add(bt, bj)
+            }
+            st.refresh()
+            return st
+        }
+        var rng = RandomWTA(seed: 404)
+        var instances: [WTAInstance] = []
+        for v in RandomWTA.Variant.allCases { for _ in 0..<20 { instances.append(rng.instance(v)) } }
+        // Larger ones, with ties: kill probabilities on a coarse grid.
+        for big in 0..<12 {
+            let n = 30 + rng.int(30), m = 10 + rng.int(30)
+            let p = (0..<(n * m)).map { _ in Double(rng.int(5)) / 5 }
+            let values = (0..<m).map { _ in Double(1 + rng.int(5)) * 10 }
+            let cost = big % 2 == 0 ? nil : (0..<n).map { _ in Double(rng.int(4)) }
+            instances.append(WTAInstance(name: "grid", weapons: n, targets: m, values: values, killProbability: p,
+                                         weaponType: nil, feasible: nil, weaponCost: cost))
+        }
+        var filled = 0
+        for inst in instances {
+            let p = WTAProblem(inst), m = p.targets
+            // A relaxation's answer: random counts, some types over their stock.
+            var x = [Int32](repeating: 0, count: p.types * m)
+            for t in 0..<p.types { for j in 0..<m where p.feasible[t * m + j] && rng.int(4) == 0 { x[t * m + j] = Int32(1 + rng.int(2)) } }
+            let a = WTAExact.repair(p, x), b = reference(p, x)
+            #expect(a.x == b.x)
+            #expect(a.objective == b.objective)
+            #expect(p.isFeasible(a.x))
+            if a.x != x { filled += 1 }
+        }
+        #expect(filled > 50)
+    }
+
     @Test("Fixes propagate across targets: a forced shot uses its type's stock everywhere else")
     func fixPropagation() {
         var rng = RandomWTA(seed: 5)
