@@ -465,56 +465,189 @@ struct ColumnPool {
             }
         }
         packStart.append(Int32(packId.count))
+        // Which packed columns hold each type, and each packed column's target.
+        let k = problem.types, n = packId.count
+        packTarget.removeAll(keepingCapacity: true)
+        for j in 0..<m { for _ in Int(packStart[j])..<Int(packStart[j + 1]) { packTarget.append(Int32(j)) } }
+        typeStart = [Int32](repeating: 0, count: k + 1)
+        for t in packType { typeStart[Int(t) + 1] += 1 }
+        for t in 0..<k { typeStart[t + 1] += typeStart[t] }
+        var fill = typeStart
+        typeCol = [Int32](repeating: 0, count: packType.count)
+        var e = 0
+        for r in 0..<n {
+            while e < Int(packEnd[r]) {
+                let t = Int(packType[e])
+                typeCol[Int(fill[t])] = Int32(r); fill[t] += 1
+                e += 1
+            }
+        }
+        cacheValid = false
     }
+
+    /// Forgets what `evaluate` keeps, so that the next call values every column (for tests).
+    mutating func invalidate() { cacheValid = false }
+
+    /// What `evaluate` keeps between calls: each packed column's value and each target's least
+    /// (value, packed column) at the prices `lastW`, and the stock the chosen columns use. Valid
+    /// until the pool is packed again.
+    private var colValue: [Double] = [], targetBest: [Double] = [], targetBr: [Int32] = []
+    private var lastW: [Double] = [], usedNow: [Int] = []
+    private var typeStart: [Int32] = [], typeCol: [Int32] = [], packTarget: [Int32] = []
+    private var dirty: [Bool] = [], dirtyList: [Int32] = []
+    private var cacheValid = false
 
     /// The Lagrangian over the pool at prices w = c + u, writing the stock each type would use
     /// into `used`. Every target has a valid column (an exact evaluation at the node adds one).
+    ///
+    /// Between exact evaluations the subgradient is sparse (a type used exactly as often as its
+    /// stock keeps its multiplier: on u01_100x100 about 10 prices of 100 move per step), so only
+    /// the columns holding a type whose price moved are valued again, and only their targets'
+    /// minima taken again. Each value is computed by the same sum in the same order as a full
+    /// evaluation, and each minimum over the same values in the same order, so the result is
+    /// the full evaluation's to the bit.
     mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
-        let p = problem, m = p.targets
+        let p = problem, m = p.targets, k = p.types
         pack()
-        var fixed = 0.0
-        for t in 0..<p.types { fixed -= u[t] * Double(p.count[t]) }
-        for t in 0..<p.types { used[t] = 0 }
-        // One closure computing into locals (a captured accumulator would live in memory).
-        let sum = packStart.withUnsafeBufferPointer { PS in
-        packId.withUnsafeBufferPointer { PI in
-        packBase.withUnsafeBufferPointer { B in
-        packEnd.withUnsafeBufferPointer { PE in
-        packType.withUnsafeBufferPointer { ET in
-        packCount.withUnsafeBufferPointer { EC in
-        w.withUnsafeBufferPointer { W in
-        chosen.withUnsafeMutableBufferPointer { CH in
-        used.withUnsafeMutableBufferPointer { US -> Double in
-            var total = fixed
-            var e = 0
-            for j in 0..<m {
-                var best = Double.infinity, br = -1, bStart = 0
-                for r in Int(PS[j])..<Int(PS[j &+ 1]) {
-                    let start = e
-                    let end = Int(PE[r])
-                    var v = B[r]
-                    while e < end { v += W[Int(ET[e])] * EC[e]; e &+= 1 }
-                    if v < best { best = v; br = r; bStart = start }
-                }
-                total += best
-                if br >= 0 {
-                    CH[j] = PI[br]
-                    for x in bStart..<Int(PE[br]) { US[Int(ET[x])] &+= Int(EC[x]) }
-                } else {
-                    CH[j] = -1
-                }
-            }
+        if cacheValid { update(w) } else { evaluateAll(w) }
+        return u.withUnsafeBufferPointer { U in
+        p.count.withUnsafeBufferPointer { N in
+        usedNow.withUnsafeBufferPointer { US in
+        used.withUnsafeMutableBufferPointer { UO in
+        targetBest.withUnsafeBufferPointer { TB in
+            var total = 0.0
+            for t in 0..<k { total -= U[t] * Double(N[t]) }
+            for t in 0..<k { UO[t] = US[t] }
+            for j in 0..<m { total += TB[j] }
             return total
         }
         }
         }
         }
         }
+    }
+
+    /// Column r's value at prices W: its base plus its entries' prices times counts, in order.
+    @inline(__always) private static func value(_ r: Int, _ B: UnsafeBufferPointer<Double>, _ PE: UnsafeBufferPointer<Int32>,
+                                                _ ET: UnsafeBufferPointer<Int32>, _ EC: UnsafeBufferPointer<Double>,
+                                                _ W: UnsafeBufferPointer<Double>) -> Double {
+        var v = B[r]
+        var e = r == 0 ? 0 : Int(PE[r &- 1])
+        let end = Int(PE[r])
+        while e < end { v += W[Int(ET[e])] * EC[e]; e &+= 1 }
+        return v
+    }
+
+    /// Every column valued and every target's minimum taken (after packing).
+    private mutating func evaluateAll(_ w: [Double]) {
+        let m = problem.targets, k = problem.types, n = packId.count
+        colValue = [Double](repeating: 0, count: n)
+        if targetBest.count != m {
+            targetBest = [Double](repeating: 0, count: m); targetBr = [Int32](repeating: -1, count: m)
+            dirty = [Bool](repeating: false, count: m)
+        }
+        usedNow = [Int](repeating: 0, count: k)
+        packBase.withUnsafeBufferPointer { B in
+        packEnd.withUnsafeBufferPointer { PE in
+        packType.withUnsafeBufferPointer { ET in
+        packCount.withUnsafeBufferPointer { EC in
+        w.withUnsafeBufferPointer { W in
+            for r in 0..<n { colValue[r] = Self.value(r, B, PE, ET, EC, W) }
         }
         }
         }
         }
-        return sum
+        }
+        for j in 0..<m { takeMinimum(j) }
+        lastW = w
+        cacheValid = true
+    }
+
+    /// Only the columns of the types whose price changed since the last call valued again, and
+    /// their targets' minima taken again.
+    private mutating func update(_ w: [Double]) {
+        let k = problem.types
+        if dirtyList.count < problem.targets { dirtyList = [Int32](repeating: 0, count: problem.targets) }
+        packBase.withUnsafeBufferPointer { B in
+        packEnd.withUnsafeBufferPointer { PE in
+        packType.withUnsafeBufferPointer { ET in
+        packCount.withUnsafeBufferPointer { EC in
+        packStart.withUnsafeBufferPointer { PS in
+        packId.withUnsafeBufferPointer { PI in
+        packTarget.withUnsafeBufferPointer { PT in
+        typeStart.withUnsafeBufferPointer { TS in
+        typeCol.withUnsafeBufferPointer { TC in
+        w.withUnsafeBufferPointer { W in
+        lastW.withUnsafeMutableBufferPointer { LW in
+        colValue.withUnsafeMutableBufferPointer { CV in
+        dirty.withUnsafeMutableBufferPointer { D in
+        dirtyList.withUnsafeMutableBufferPointer { DL in
+        targetBest.withUnsafeMutableBufferPointer { TB in
+        targetBr.withUnsafeMutableBufferPointer { TR in
+        usedNow.withUnsafeMutableBufferPointer { US in
+        chosen.withUnsafeMutableBufferPointer { CH in
+            var nd = 0
+            for t in 0..<k where W[t] != LW[t] {
+                LW[t] = W[t]
+                for i in Int(TS[t])..<Int(TS[t &+ 1]) {
+                    let r = Int(TC[i])
+                    CV[r] = Self.value(r, B, PE, ET, EC, W)
+                    let j = Int(PT[r])
+                    if !D[j] { D[j] = true; DL[nd] = Int32(j); nd &+= 1 }
+                }
+            }
+            for d in 0..<nd {
+                let j = Int(DL[d])
+                D[j] = false
+                var best = Double.infinity, br = -1
+                for r in Int(PS[j])..<Int(PS[j &+ 1]) where CV[r] < best { best = CV[r]; br = r }
+                TB[j] = best
+                let old = Int(TR[j])
+                if old == br { continue }
+                if old >= 0 {
+                    for x in (old == 0 ? 0 : Int(PE[old &- 1]))..<Int(PE[old]) { US[Int(ET[x])] &-= Int(EC[x]) }
+                }
+                TR[j] = Int32(br)
+                if br >= 0 {
+                    CH[j] = PI[br]
+                    for x in (br == 0 ? 0 : Int(PE[br &- 1]))..<Int(PE[br]) { US[Int(ET[x])] &+= Int(EC[x]) }
+                } else {
+                    CH[j] = -1
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+
+    /// Target j's least column (the first of least value, in packing order), its choice and
+    /// the stock it uses (counted afresh: `usedNow` was cleared).
+    private mutating func takeMinimum(_ j: Int) {
+        var best = Double.infinity, br = -1
+        for r in Int(packStart[j])..<Int(packStart[j + 1]) where colValue[r] < best { best = colValue[r]; br = r }
+        targetBest[j] = best
+        targetBr[j] = Int32(br)
+        if br >= 0 {
+            chosen[j] = packId[br]
+            for x in (br == 0 ? 0 : Int(packEnd[br - 1]))..<Int(packEnd[br]) { usedNow[Int(packType[x])] += Int(packCount[x]) }
+        } else {
+            chosen[j] = -1
+        }
     }
 
     /// The objective of the columns chosen at the last evaluation (`used`: their stock by type).

@@ -202,6 +202,51 @@ struct WTATests {
         }
     }
 
+    @Test("The pool's evaluation after a few prices moved (only their columns valued again) equals a full one to the bit")
+    func poolIncremental() {
+        var rng = RandomWTA(seed: 909)
+        var partial = 0
+        for round in 0..<40 {
+            let inst = rng.instance(RandomWTA.Variant.allCases[round % 5])
+            let p = WTAProblem(inst), m = p.targets
+            var lag = WTALagrangian(p)
+            var pool = ColumnPool(p)
+            func addColumns(_ u: [Double]) {
+                _ = lag.evaluate(u, fixesByTarget: [])
+                for j in 0..<m {
+                    let r = lag.columnStart[j]..<lag.columnStart[j + 1]
+                    pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r], fixes: [])
+                }
+            }
+            var u = (0..<p.types).map { _ in rng.uniform() * 15 }
+            for _ in 0..<4 { addColumns((0..<p.types).map { _ in rng.uniform() * 15 }) }
+            var used = [Int](repeating: 0, count: p.types), usedFull = used
+            for step in 0..<30 {
+                // Move one or two prices (a sparse subgradient step), now and then none or all.
+                let moves = step % 10 == 9 ? p.types : (step % 10 == 4 ? 0 : 1 + rng.int(2))
+                for _ in 0..<moves { u[rng.int(p.types)] = rng.int(3) == 0 ? 0 : rng.uniform() * 15 }
+                if step == 15 {
+                    // New columns and a restriction: the pool is packed again.
+                    addColumns(u)
+                    var by = [[WTAFix]](repeating: [], count: m)
+                    let t = rng.int(p.types), j = rng.int(m)
+                    by[j] = [WTAFix(type: t, target: j, lo: 0, hi: 0)]
+                    pool.restrict(to: by)
+                }
+                let price = (0..<p.types).map { p.cost[$0] + u[$0] }
+                let incremental = pool.evaluate(price: price, u: u, used: &used)
+                var fresh = pool  // a copy, packed again from scratch
+                fresh.invalidate()
+                let full = fresh.evaluate(price: price, u: u, used: &usedFull)
+                #expect(incremental.bitPattern == full.bitPattern, "incremental \(incremental) vs full \(full)")
+                #expect(used == usedFull)
+                #expect(pool.chosen == fresh.chosen)
+                if moves > 0 && moves < p.types { partial += 1 }
+            }
+        }
+        #expect(partial > 500)
+    }
+
     @Test("A child's first evaluation, reusing its parent's where the parent's answer respects the child's fixes, equals a full one")
     func snapshotReuse() {
         var rng = RandomWTA(seed: 77)
