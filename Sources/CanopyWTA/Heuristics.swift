@@ -146,11 +146,7 @@ extension WTAHeuristics {
                     // Gain of taking the weapon away (negative of the loss).
                     let release = jFrom >= 0 ? st.survive[jFrom] * (1 / p.q[row + jFrom] - 1) : 0
                     // Best destination: the target of largest s p, or the pool (saves the cost).
-                    var bj = -1, bg = -Double.infinity
-                    for j in 0..<m where j != jFrom && p.feasible[row + j] && st.open(j) {
-                        let g = st.survive[j] * (1 - p.q[row + j])
-                        if g > bg { bg = g; bj = j }
-                    }
+                    let (bj, bg) = bestDestination(st, row: row, except: jFrom)
                     // delta = new − old objective.
                     var delta = Double.infinity, dest = -2
                     if bj >= 0 { delta = release - bg + (jFrom < 0 ? p.cost[t] : 0); dest = bj }
@@ -168,24 +164,77 @@ extension WTAHeuristics {
             for a in 0..<placed.count {
                 let (t1, j1) = placed[a]
                 if st.x[t1 * m + j1] == 0 { continue }
-                for b in (a + 1)..<placed.count {
-                    let (t2, j2) = placed[b]
-                    guard t1 != t2, j1 != j2, st.x[t2 * m + j2] > 0 else { continue }
-                    guard p.feasible[t2 * m + j1], p.feasible[t1 * m + j2] else { continue }
-                    let f1 = p.q[t2 * m + j1] / p.q[t1 * m + j1], f2 = p.q[t1 * m + j2] / p.q[t2 * m + j2]
-                    let delta = st.survive[j1] * (f1 - 1) + st.survive[j2] * (f2 - 1)
-                    guard delta < -eps * max(1, st.survive[j1] + st.survive[j2]) else { continue }
-                    st.remove(t1, j1); st.add(t2, j1)
-                    st.remove(t2, j2); st.add(t1, j2)
-                    placed[a] = (t2, j1); placed[b] = (t1, j2)
-                    improvements += 1
-                    improved = true
-                    break
-                }
+                // The first later shot to trade with (read in place; the state changes only after).
+                let b = firstSwap(st, placed, from: a, eps: eps)
+                guard b >= 0 else { continue }
+                let (t2, j2) = placed[b]
+                st.remove(t1, j1); st.add(t2, j1)
+                st.remove(t2, j2); st.add(t1, j2)
+                placed[a] = (t2, j1); placed[b] = (t1, j2)
+                improvements += 1
+                improved = true
             }
         }
         st.refresh()
         return improvements
+    }
+
+    /// The open, feasible target other than `except` where a shot of the type whose row of q
+    /// starts at `row` takes most (sⱼ pₜⱼ, the first of the largest), and that gain; −1 if none.
+    @inline(__always)
+    static func bestDestination(_ st: WTAState, row: Int, except jFrom: Int) -> (Int, Double) {
+        let p = st.problem, m = p.targets
+        return st.survive.withUnsafeBufferPointer { S in
+        p.q.withUnsafeBufferPointer { Q in
+        p.feasible.withUnsafeBufferPointer { F in
+        st.shots.withUnsafeBufferPointer { N in
+            var bj = -1, bg = -Double.infinity
+            let q = Q.baseAddress! + row, f = F.baseAddress! + row
+            if let cap = p.cap {
+                for j in 0..<m where j != jFrom && f[j] && N[j] < cap[j] {
+                    let g = S[j] * (1 - q[j])
+                    if g > bg { bg = g; bj = j }
+                }
+            } else {
+                for j in 0..<m where j != jFrom && f[j] {
+                    let g = S[j] * (1 - q[j])
+                    if g > bg { bg = g; bj = j }
+                }
+            }
+            return (bj, bg)
+        }
+        }
+        }
+        }
+    }
+
+    /// The first b after a whose shot trades targets with shot a to the objective's gain, or −1.
+    @inline(__always)
+    static func firstSwap(_ st: WTAState, _ placed: [(t: Int, j: Int)], from a: Int, eps: Double) -> Int {
+        let p = st.problem, m = p.targets
+        let (t1, j1) = placed[a]
+        return st.survive.withUnsafeBufferPointer { S in
+        p.q.withUnsafeBufferPointer { Q in
+        p.feasible.withUnsafeBufferPointer { F in
+        st.x.withUnsafeBufferPointer { X in
+        placed.withUnsafeBufferPointer { PL in
+            let s1 = S[j1], q11 = Q[t1 * m + j1]
+            for b in (a + 1)..<PL.count {
+                let (t2, j2) = PL[b]
+                guard t1 != t2, j1 != j2, X[t2 * m + j2] > 0 else { continue }
+                guard F[t2 * m + j1], F[t1 * m + j2] else { continue }
+                let f1 = Q[t2 * m + j1] / q11, f2 = Q[t1 * m + j2] / Q[t2 * m + j2]
+                let s2 = S[j2]
+                let delta = s1 * (f1 - 1) + s2 * (f2 - 1)
+                guard delta < -eps * max(1, s1 + s2) else { continue }
+                return b
+            }
+            return -1
+        }
+        }
+        }
+        }
+        }
     }
 }
 

@@ -348,6 +348,106 @@ struct WTATests {
         #expect(filled > 50)
     }
 
+    @Test("The exhaustive local search makes the moves and swaps of its plain definition, in the same order")
+    func exhaustiveSearchMatchesDefinition() {
+        // The search written plainly: every scan over the whole arrays.
+        func reference(_ st: inout WTAState) -> Int {
+            let deadline = Double.infinity
+            let p = st.problem, m = p.targets, k = p.types
+            var improvements = 0
+            let eps = 1e-12
+            var improved = true
+            var pass = 0
+            while improved {
+                improved = false
+                pass += 1
+                if pass % 4 == 0 { st.refresh() }
+                if deadline < 0 { break }
+                // Moves of one weapon of type t from j (or from the spare pool, jFrom = −1).
+                for t in 0..<k {
+                    let row = t * m
+                    for jFrom in -1..<m {
+                        if jFrom >= 0 && st.x[row + jFrom] == 0 { continue }
+                        if jFrom < 0 && st.spare[t] == 0 { continue }
+                        // Gain of taking the weapon away (negative of the loss).
+                        let release = jFrom >= 0 ? st.survive[jFrom] * (1 / p.q[row + jFrom] - 1) : 0
+                        // Best destination: the target of largest s p, or the pool (saves the cost).
+                        var bj = -1, bg = -Double.infinity
+                        for j in 0..<m where j != jFrom && p.feasible[row + j] && st.open(j) {
+                            let g = st.survive[j] * (1 - p.q[row + j])
+                            if g > bg { bg = g; bj = j }
+                        }
+                        // delta = new − old objective.
+                        var delta = Double.infinity, dest = -2
+                        if bj >= 0 { delta = release - bg + (jFrom < 0 ? p.cost[t] : 0); dest = bj }
+                        if jFrom >= 0 && p.cost[t] > 0 && release - p.cost[t] < delta { delta = release - p.cost[t]; dest = -1 }
+                        guard delta < -eps * max(1, st.survive[max(jFrom, 0)]) else { continue }
+                        if jFrom >= 0 { st.remove(t, jFrom) }
+                        if dest >= 0 { st.add(t, dest) }
+                        improvements += 1
+                        improved = true
+                    }
+                }
+                // Swaps: a type-t1 weapon at j1 and a type-t2 weapon at j2 trade targets.
+                var placed: [(t: Int, j: Int)] = []
+                for t in 0..<k { for j in 0..<m where st.x[t * m + j] > 0 { placed.append((t, j)) } }
+                for a in 0..<placed.count {
+                    let (t1, j1) = placed[a]
+                    if st.x[t1 * m + j1] == 0 { continue }
+                    for b in (a + 1)..<placed.count {
+                        let (t2, j2) = placed[b]
+                        guard t1 != t2, j1 != j2, st.x[t2 * m + j2] > 0 else { continue }
+                        guard p.feasible[t2 * m + j1], p.feasible[t1 * m + j2] else { continue }
+                        let f1 = p.q[t2 * m + j1] / p.q[t1 * m + j1], f2 = p.q[t1 * m + j2] / p.q[t2 * m + j2]
+                        let delta = st.survive[j1] * (f1 - 1) + st.survive[j2] * (f2 - 1)
+                        guard delta < -eps * max(1, st.survive[j1] + st.survive[j2]) else { continue }
+                        st.remove(t1, j1); st.add(t2, j1)
+                        st.remove(t2, j2); st.add(t1, j2)
+                        placed[a] = (t2, j1); placed[b] = (t1, j2)
+                        improvements += 1
+                        improved = true
+                        break
+                    }
+                }
+            }
+            st.refresh()
+            return improvements
+        }
+
+        var rng = RandomWTA(seed: 2718)
+        var moved = 0
+        for round in 0..<120 {
+            var inst = rng.instance(RandomWTA.Variant.allCases[round % 5])
+            if round % 3 == 0 {
+                // Larger, with ties (probabilities on a coarse grid) and per-target caps.
+                let n = 20 + rng.int(30), m = 8 + rng.int(20)
+                inst = WTAInstance(name: "grid", weapons: n, targets: m, values: (0..<m).map { _ in Double(1 + rng.int(5)) * 10 },
+                                   killProbability: (0..<(n * m)).map { _ in Double(rng.int(5)) / 5 },
+                                   weaponCost: round % 2 == 0 ? nil : (0..<n).map { _ in Double(rng.int(4)) })
+            }
+            // Every fourth with a cap on each target's shots (the start may exceed it: the moves
+            // then only leave such a target).
+            let caps: [Int]? = round % 4 == 1 ? (0..<inst.targets).map { _ in 1 + rng.int(3) } : nil
+            let p = WTAProblem(inst, targetCap: caps), m = p.targets
+            // A random start (each weapon at a random feasible target, or held).
+            var x = [Int32](repeating: 0, count: p.types * m)
+            for t in 0..<p.types {
+                for _ in 0..<p.count[t] {
+                    let j = rng.int(m + 1) - 1
+                    if j >= 0 && p.feasible[t * m + j] { x[t * m + j] += 1 }
+                }
+            }
+            var a = WTAState(p, counts: x), b = a
+            let na = WTAHeuristics.exhaustiveLocalSearch(&a)
+            let nb = reference(&b)
+            #expect(na == nb)
+            #expect(a.x == b.x)
+            #expect(a.objective == b.objective)
+            moved += na
+        }
+        #expect(moved > 200)
+    }
+
     @Test("Fixes propagate across targets: a forced shot uses its type's stock everywhere else")
     func fixPropagation() {
         var rng = RandomWTA(seed: 5)
