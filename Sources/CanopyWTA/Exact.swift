@@ -39,6 +39,10 @@ struct TargetPricer {
     var nodes = 0
     /// Shots the target may still take in this search.
     var room = Int.max
+    /// Copies of each type the search may add (its stock, or what the target's fixes leave):
+    /// set from the fixes at the start of a pricing and restored at its end, so that a type's
+    /// allowance is one load instead of a scan of the fixes.
+    var allowance: [Int32] = []
     /// qₜⱼ and −ln qₜⱼ by target (m × k: one target's types contiguous), filled on first use.
     var survival: [Double] = [], logSurvival: [Double] = []
     /// The target being priced: its offset into the by-target tables, its value after the
@@ -60,6 +64,9 @@ struct TargetPricer {
             top = [Int32](repeating: 0, count: Self.topSize)
         }
         self.price = price; self.fixes = fixes; self.stock = p.count; base = j &* k
+        if allowance.count != k { allowance = p.count.map { Int32($0) } }
+        for f in fixes { allowance[f.type] = f.hi - f.lo }
+        defer { for f in fixes { allowance[f.type] = Int32(p.count[f.type]) } }
         var V = p.values[j]
         var W = 0.0
         room = p.capacity(j)
@@ -79,6 +86,7 @@ struct TargetPricer {
         price.withUnsafeBufferPointer { pb in
         cand.withUnsafeMutableBufferPointer { cb in
         key.withUnsafeMutableBufferPointer { keyb in
+        allowance.withUnsafeBufferPointer { ab in
             let kill = kb.baseAddress! + base, logQ = lb.baseAddress! + base, surv = sb.baseAddress! + base
             // Any choice that fires a type-t shot costs at least wₜ (prices are never negative),
             // so a type priced at or above the best single shot (or no shot) cannot be in a
@@ -91,7 +99,7 @@ struct TargetPricer {
                 if fixes.isEmpty {
                     for t in 0..<k where kill[t] > 0 && pb[t] > 0 { bound = Swift.min(bound, V * surv[t] + pb[t]) }
                 } else {
-                    for t in 0..<k where kill[t] > 0 && pb[t] > 0 && Self.copies(t, stock: p.count, fixes: fixes) > 0 {
+                    for t in 0..<k where kill[t] > 0 && pb[t] > 0 && ab[t] > 0 {
                         bound = Swift.min(bound, V * surv[t] + pb[t])
                     }
                 }
@@ -101,7 +109,7 @@ struct TargetPricer {
                 let wt = pb[t]
                 // Infeasible pairs have p = 0; a type is useful only if its first shot pays.
                 guard pk > 0, wt < V * pk, wt < bound else { continue }
-                let extra = Self.copies(t, stock: p.count, fixes: fixes)
+                let extra = Int(ab[t])
                 guard extra > 0 else { continue }
                 if wt <= 0 && p.cap == nil {
                     V *= pow(surv[t], Double(extra))
@@ -114,6 +122,7 @@ struct TargetPricer {
                 keyb[n] = logQ[t] / wt
                 n &+= 1
             }
+        }
         }
         }
         }
@@ -135,14 +144,6 @@ struct TargetPricer {
             touched.append(t)
         }
         return best + W
-    }
-
-    /// Copies of type t the search may add beyond the forced ones (its stock, or the room a
-    /// branching fix leaves).
-    @inline(__always) private static func copies(_ t: Int, stock: [Int], fixes: ArraySlice<WTAFix>) -> Int {
-        var lo: Int32 = 0, hi = Int32(stock[t])
-        for f in fixes where f.type == t { lo = f.lo; hi = f.hi }
-        return Int(hi - lo)
     }
 
     /// Splits positions 0..<n into the `topSize` first of the order (sorted, in `top`) and the
@@ -223,7 +224,7 @@ struct TargetPricer {
             if take.count <= otype.count { take.append(0); bestTake.append(0) }
             take[otype.count] = 0
             bestTake[otype.count] = 0
-            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Self.copies(t, stock: stock, fixes: fixes)); otype.append(t)
+            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Int(allowance[t])); otype.append(t)
             lr.append(Foundation.log(key[position]))
         }
         return true
