@@ -793,7 +793,10 @@ public enum WTAExact {
                 inner += 1; sinceExact += 1
                 if inner % 16 == 0 { iterations += 1 }  // the work limit counts 16 pool steps as one
                 if inner % 64 == 0 && WTAClock.now() > deadline { break }
-                for t in 0..<p.types { price[t] = p.cost[t] + u[t] }
+                let k = p.types
+                price.withUnsafeMutableBufferPointer { PR in
+                    u.withUnsafeBufferPointer { U in p.cost.withUnsafeBufferPointer { C in for t in 0..<k { PR[t] = C[t] + U[t] } } }
+                }
                 let Lp = pool.evaluate(price: price, u: u, used: &used)
                 if Lp > poolBest + 1e-12 * max(1, abs(Lp)) {
                     poolBest = Lp; poolBestU = u; sinceImproved = 0
@@ -801,14 +804,23 @@ public enum WTAExact {
                     sinceImproved += 1
                     if sinceImproved >= 20 { step *= 0.5; sinceImproved = 0 }
                 }
-                var norm2 = 0.0
-                var feasible = true
-                for t in 0..<p.types {
-                    var gt = Double(used[t] - p.count[t])
-                    if gt > 0 { feasible = false }
-                    if u[t] <= 0 && gt < 0 { gt = 0 }
-                    g[t] = gt
-                    norm2 += gt * gt
+                // The subgradient: each type's use beyond its stock (not below zero at u = 0).
+                let (norm2, feasible) = used.withUnsafeBufferPointer { US in
+                p.count.withUnsafeBufferPointer { N in
+                u.withUnsafeBufferPointer { U in
+                g.withUnsafeMutableBufferPointer { G -> (Double, Bool) in
+                    var norm2 = 0.0, feasible = true
+                    for t in 0..<k {
+                        var gt = Double(US[t] - N[t])
+                        if gt > 0 { feasible = false }
+                        if U[t] <= 0 && gt < 0 { gt = 0 }
+                        G[t] = gt
+                        norm2 += gt * gt
+                    }
+                    return (norm2, feasible)
+                }
+                }
+                }
                 }
                 if feasible && pool.chosenObjective(used: used) < ub - 1e-12 * max(1, ub) {
                     // Columns are real subsets: an assignment that respects every stock.
@@ -827,7 +839,9 @@ public enum WTAExact {
                 // optimal value known from the start, u01_100x100 took 41 nodes instead of 9).
                 let target = bestL.isFinite ? ub + max(ub - bestL, 0) : ub
                 let s = step * max(target - Lp, 1e-9 * max(1, abs(ub))) / norm2
-                for t in 0..<p.types { u[t] = max(0, u[t] + s * g[t]) }
+                u.withUnsafeMutableBufferPointer { U in
+                    g.withUnsafeBufferPointer { G in for t in 0..<k { U[t] = max(0, U[t] + s * G[t]) } }
+                }
             }
             if closed(bestL) { closedMin = min(closedMin, bestL); continue }
             // Branch on a (type, target) pair the relaxation uses: an over-used type first.
