@@ -746,6 +746,7 @@ public enum WTAExact {
             // than pushed: its children each need only part of the rise.
             let innerLimit = nodes == 1 ? 1_000_000 : 600
             var inner = 0, sinceExact = 0, exacts = 0
+            var lastExactL = -Double.infinity  // the node's previous exact evaluation
             var exactU: [Double]? = u  // where to evaluate exactly next
             while true {
                 if let ue = exactU {
@@ -782,6 +783,13 @@ public enum WTAExact {
                         if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
                     }
                     if closed(bestL) { break }
+                    // Tailing off: the pool already held every answer at this point and the bound
+                    // rose by less than a hundredth of the gap left since the last exact
+                    // evaluation; branching gains more than polishing the multipliers (Lübbecke &
+                    // Desrosiers 2005). On u01_100x100 the root's last 500 pool steps raised the
+                    // bound by 5 × 10⁻⁷ with a gap of 0.06.
+                    if added == 0 && exacts > 1 && L - lastExactL < Self.tailingOff * (ub - L) { break }
+                    lastExactL = L
                     if (added == 0 && step < 1e-6) || inner >= innerLimit || iterations >= iterationLimit { break }
                     if added > 0 {
                         // The pool's Lagrangian fell where the new columns pay: start its ascent afresh.
@@ -883,6 +891,11 @@ public enum WTAExact {
         return WTAResult(best: incumbent, objective: ub, lowerBound: lb, nodes: nodes,
                          iterations: iterations, seconds: WTAClock.now() - t0, provenOptimal: proven)
     }
+
+    /// A node's ascent stops when an exact evaluation adds no column and raised the bound by less
+    /// than this share of the gap left. The figures are flat from 0.003 to 0.1 on the public
+    /// instances that branch (u01_100x100, typed_feas_cost_150x100).
+    static let tailingOff = 0.01
 
     /// A node's fixes grouped by target, with what they imply across targets: shots forced at
     /// some targets use a type's stock, so every other target may take at most what is left
