@@ -376,8 +376,8 @@ struct ColumnPool {
     var entryType: [Int32] = [], entryCount: [Int32] = []
     /// Whether each column respects the current node's fixes.
     var valid: [Bool] = []
-    var known = Set<[Int32]>()
-    var key: [Int32] = []
+    /// Each target's columns (ids), to tell a new column from a known one.
+    var ofTarget: [[Int32]]
     /// The minimising column of each target at the last `evaluate`.
     var chosen: [Int32]
     /// Column ids grouped by target, in the order they were added: target j's are
@@ -387,6 +387,7 @@ struct ColumnPool {
     init(_ p: WTAProblem) {
         problem = p
         chosen = [Int32](repeating: -1, count: p.targets)
+        ofTarget = [[Int32]](repeating: [], count: p.targets)
     }
 
     private mutating func group() {
@@ -404,10 +405,18 @@ struct ColumnPool {
     @discardableResult
     mutating func add(target j: Int, types: ArraySlice<Int32>, counts: ArraySlice<Int32>, fixes: [WTAFix]) -> Bool {
         let p = problem, m = p.targets
-        key.removeAll(keepingCapacity: true)
-        key.append(Int32(j))
-        for (t, c) in zip(types, counts) { key.append(t); key.append(c) }
-        guard known.insert(key).inserted else { return false }
+        // Known if one of the target's columns has the same entries in the same order.
+        for c in ofTarget[j] {
+            let a = Int(entryStart[Int(c)]), b = Int(entryStart[Int(c) + 1])
+            guard b - a == types.count else { continue }
+            var same = true
+            var e = a
+            for (t, n) in zip(types, counts) {
+                if entryType[e] != t || entryCount[e] != n { same = false; break }
+                e += 1
+            }
+            if same { return false }
+        }
         var v = p.values[j]
         for (t, c) in zip(types, counts) { v *= pow(p.q[Int(t) * m + j], Double(c)) }
         base.append(v)
@@ -415,6 +424,7 @@ struct ColumnPool {
         entryStart.append(Int32(entryType.count))
         let id = Int32(base.count - 1)
         target.append(Int32(j))
+        ofTarget[j].append(id)
         valid.append(respects(id, fixes: fixes))
         return true
     }

@@ -202,6 +202,37 @@ struct WTATests {
         }
     }
 
+    @Test("The pool keeps a column once: the same entries again are known, other counts are new")
+    func poolKnowsItsColumns() {
+        var rng = RandomWTA(seed: 61)
+        for _ in 0..<20 {
+            let p = WTAProblem(rng.instance(.typed)), m = p.targets
+            var pool = ColumnPool(p)
+            var lag = WTALagrangian(p)
+            _ = lag.evaluate((0..<p.types).map { _ in rng.uniform() * 10 }, fixesByTarget: [])
+            for j in 0..<m {
+                let r = lag.columnStart[j]..<lag.columnStart[j + 1]
+                let added1 = pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r], fixes: [])
+                #expect(added1)
+                let again = pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r], fixes: [])
+                #expect(!again)
+                if !r.isEmpty {
+                    // One more shot of the first type: another column of the same target.
+                    var counts = Array(lag.columnCount[r]); counts[0] += 1
+                    let more = pool.add(target: j, types: lag.columnType[r], counts: counts[...], fixes: [])
+                    #expect(more)
+                }
+            }
+            let n = pool.base.count
+            for j in 0..<m {
+                let r = lag.columnStart[j]..<lag.columnStart[j + 1]
+                let known = pool.add(target: j, types: lag.columnType[r], counts: lag.columnCount[r], fixes: [])
+                #expect(!known)
+            }
+            #expect(pool.base.count == n)
+        }
+    }
+
     @Test("The pool's evaluation after a few prices moved (only their columns valued again) equals a full one to the bit")
     func poolIncremental() {
         var rng = RandomWTA(seed: 909)
