@@ -6,6 +6,17 @@ public struct WTAFix: Sendable, Equatable {
     public var target: Int
     public var lo: Int32
     public var hi: Int32
+
+    /// Whether the (type, count) entries in `range` (a column; a type not listed has count 0)
+    /// keep every count within its fix.
+    static func allow(_ fixes: [WTAFix], types: [Int32], counts: [Int32], _ range: Range<Int>) -> Bool {
+        for f in fixes {
+            var n: Int32 = 0
+            for e in range where Int(types[e]) == f.type { n = counts[e] }
+            if n < f.lo || n > f.hi { return false }
+        }
+        return true
+    }
 }
 
 /// Exact pricing of one target: given a price wₜ per weapon of type t (its firing cost plus the
@@ -354,12 +365,7 @@ public struct WTALagrangian {
 
     /// Whether target j's answer in a snapshot has every count within its fixes.
     static func respects(_ s: Snapshot, target j: Int, fixes: [WTAFix]) -> Bool {
-        for f in fixes {
-            var n: Int32 = 0
-            for e in s.start[j]..<s.start[j + 1] where Int(s.type[e]) == f.type { n = s.count[e] }
-            if n < f.lo || n > f.hi { return false }
-        }
-        return true
+        WTAFix.allow(fixes, types: s.type, counts: s.count, s.start[j]..<s.start[j + 1])
     }
 }
 
@@ -430,12 +436,7 @@ struct ColumnPool {
     }
 
     func respects(_ c: Int32, fixes: [WTAFix]) -> Bool {
-        for f in fixes {
-            var n: Int32 = 0
-            for e in Int(entryStart[Int(c)])..<Int(entryStart[Int(c) + 1]) where Int(entryType[e]) == f.type { n = entryCount[e] }
-            if n < f.lo || n > f.hi { return false }
-        }
-        return true
+        WTAFix.allow(fixes, types: entryType, counts: entryCount, Int(entryStart[Int(c)])..<Int(entryStart[Int(c) + 1]))
     }
 
     /// Marks the columns that respect a node's fixes (grouped by target; empty: no fixes).
