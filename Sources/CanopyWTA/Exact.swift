@@ -788,10 +788,15 @@ public enum WTAExact {
                         // Repairs (each with local search) on the first evaluation at a node and
                         // every fourth after: most of the multipliers' moves change little.
                         var st = repair(p, lag.x)
-                        // The candidate search first: the exhaustive one then has little left to do.
+                        // The candidate search first; the exhaustive one only polishes a repair that
+                        // already beats the incumbent. (On the public and 18 generated instances it
+                        // never took one that did not across the line: it found 0.1–5 on repairs
+                        // that stayed 0.4–35 above the incumbent, at a tenth of the solve's work.)
                         WTAHeuristics.localSearch(&st, candidates: cands, deadline: deadline)
-                        WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
-                        if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
+                        if st.objective < ub - 1e-12 * max(1, ub) {
+                            WTAHeuristics.exhaustiveLocalSearch(&st, deadline: deadline)
+                            incumbent = st; ub = st.objective
+                        }
                     }
                     if closed(bestL) { break }
                     // Tailing off: the pool already held every answer at this point and the bound
