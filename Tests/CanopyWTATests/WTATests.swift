@@ -95,6 +95,64 @@ struct WTATests {
         }
     }
 
+    @Test("Exchange search: at its prices no removal, addition or unbarred replacement pays; it never worsens and stays feasible")
+    func exchangeDualFeasible() {
+        var rng = RandomWTA(seed: 4242)
+        var priced = 0, improved = 0
+        for round in 0..<120 {
+            // Typed instances larger than the brute-force ones: 4–23 types of 1–3 weapons, 3–22
+            // targets, masks, costs, and shot caps on every third.
+            let k = 4 + rng.int(20), m = 3 + rng.int(20)
+            var types: [Int] = []
+            for t in 0..<k { types += Array(repeating: t, count: 1 + rng.int(3)) }
+            let rows = (0..<k).map { _ in (0..<m).map { _ in (rng.uniform() * 0.95 * 1e4).rounded() / 1e4 } }
+            let masks = (0..<k).map { _ in (0..<m).map { _ in rng.uniform() < 0.7 } }
+            let costs = (0..<k).map { _ in round % 2 == 0 ? 0 : (rng.uniform() * 10 * 100).rounded() / 100 }
+            let inst = WTAInstance(name: "exchange", weapons: types.count, targets: m,
+                                   values: (0..<m).map { _ in Double(10 + rng.int(90)) },
+                                   killProbability: types.flatMap { rows[$0] }, weaponType: types,
+                                   feasible: types.flatMap { masks[$0] }, weaponCost: types.map { costs[$0] })
+            let cap: [Int]? = round % 3 == 0 ? (0..<m).map { _ in 1 + rng.int(2) } : nil
+            let p = WTAProblem(inst, targetCap: cap)
+            var st = WTAHeuristics.greedy(p)
+            let start = st.objective
+            var removed = Set<Int64>()
+            // Two replacements a shot first (many rebuilds of small blocks), then the whole graph.
+            _ = WTAExact.exchangeSearch(&st, candidates: 2, removed: &removed, stopAfterCycle: false, deadline: .infinity)
+            let fast = st.objective
+            let u = WTAExact.exchangeSearch(&st, candidates: nil, removed: &removed, stopAfterCycle: false, deadline: .infinity)
+            let fresh = WTAState(p, counts: st.x)
+            #expect(p.isFeasible(st.x))
+            #expect(abs(fresh.objective - st.objective) <= 1e-9 * max(1, start), "kept in place: \(st.objective), afresh: \(fresh.objective)")
+            #expect(fast <= start + 1e-9 && st.objective <= fast + 1e-9)
+            if st.objective < start - 1e-9 { improved += 1 }
+            guard let u else { continue }
+            priced += 1
+            let tol = 1e-9 * (p.values.max() ?? 1)
+            for t in 0..<k {
+                #expect(u[t] >= -tol)
+                if fresh.spare[t] > 0 { #expect(u[t] <= tol, "type \(t) has stock left but price \(u[t])") }
+            }
+            for j in 0..<m {
+                let s = fresh.survive[j]
+                for t in 0..<k where p.feasible[t * m + j] {
+                    if fresh.open(j) {
+                        #expect(s * (1 - p.q[t * m + j]) - p.cost[t] <= u[t] + tol, "adding \(t) at \(j) pays")
+                    }
+                    guard fresh.x[t * m + j] > 0 else { continue }
+                    let qts = p.q[t * m + j]
+                    #expect(u[t] <= s * (1 / qts - 1) - p.cost[t] + tol, "removing \(t) at \(j) pays")
+                    for r in 0..<k where r != t && p.feasible[r * m + j] && !removed.contains(Int64(j) << 40 | Int64(r) << 20 | Int64(t)) {
+                        let change = s * (p.q[r * m + j] / qts - 1) + p.cost[r] - p.cost[t]
+                        #expect(u[t] <= u[r] + change + tol, "replacing \(t) by \(r) at \(j) pays")
+                    }
+                }
+            }
+        }
+        // The checks above must have had something to check.
+        #expect(priced >= 100 && improved >= 20, "priced \(priced), improved \(improved)")
+    }
+
     @Test("With shots per target capped (shoot-look-shoot), exact equals brute force and heuristics keep the caps")
     func capped() {
         var rng = RandomWTA(seed: 5)
