@@ -833,15 +833,17 @@ public enum WTAExact {
                 p.count.withUnsafeBufferPointer { N in
                 u.withUnsafeBufferPointer { U in
                 g.withUnsafeMutableBufferPointer { G -> (Double, Bool) in
-                    var norm2 = 0.0, feasible = true
+                    // In integers, without branches: the squared norm of whole numbers is exact in
+                    // any order (the same value as a sum in doubles).
+                    var norm2 = 0, over = 0
                     for t in 0..<k {
-                        var gt = Double(US[t] - N[t])
-                        if gt > 0 { feasible = false }
-                        if U[t] <= 0 && gt < 0 { gt = 0 }
-                        G[t] = gt
-                        norm2 += gt * gt
+                        let d = US[t] &- N[t]
+                        over |= d > 0 ? 1 : 0
+                        let gt = U[t] <= 0 && d < 0 ? 0 : d
+                        G[t] = Double(gt)
+                        norm2 &+= gt &* gt
                     }
-                    return (norm2, feasible)
+                    return (Double(norm2), over == 0)
                 }
                 }
                 }
