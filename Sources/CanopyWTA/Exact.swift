@@ -27,10 +27,15 @@ public struct WTAFix: Sendable, Equatable {
 /// 0 ≤ y ≤ multiplicity, which the same order solves greedily (the function is convex in Σ a y).
 /// A type is useful only if wₜ < Vⱼ pₜⱼ: no later shot gains more than the first.
 struct TargetPricer {
-    /// The items in the search's order (decreasing aᵢ / wᵢ), materialised as they are drawn:
-    /// a = −ln q, q, w, the copies that may be fired, the type, and ln(a / w) (the level of
-    /// Σ a y past which the item no longer pays).
-    var oa: [Double] = [], oq: [Double] = [], ow: [Double] = [], omult: [Int] = [], otype: [Int] = [], lr: [Double] = []
+    /// One item of the search's order: a = −ln q, q, the price w, w / a (the value V e^(−Σ a y)
+    /// at or below which another copy no longer pays), q^mult, the copies that may be fired
+    /// and the type.
+    struct Item {
+        var a: Double, q: Double, w: Double, wa: Double, qm: Double
+        var mult: Int, type: Int
+    }
+    /// The items in the search's order (decreasing aᵢ / wᵢ), materialised as they are drawn.
+    var items: [Item] = []
     /// The candidate types (ascending) and their keys aₜ / wₜ; `heap` holds positions into them.
     /// Items are drawn lazily from the heap: the search and its bound rarely look past the first
     /// few, so sorting all of them (when every type can hurt every target, most of the time) is
@@ -144,13 +149,12 @@ struct TargetPricer {
         V0 = V
         filterAgain = freeW0 > 0
         selectTop(n)
-        oa.removeAll(keepingCapacity: true); oq.removeAll(keepingCapacity: true); ow.removeAll(keepingCapacity: true)
-        omult.removeAll(keepingCapacity: true); otype.removeAll(keepingCapacity: true); lr.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
         best = V
         nodes = 0
         search(0, V, 0, max(room, 0))
-        for r in 0..<otype.count where bestTake[r] > 0 {
-            let t = otype[r]
+        for r in 0..<items.count where bestTake[r] > 0 {
+            let t = items[r].type
             out[t] += Int32(bestTake[r])
             touched.append(t)
         }
@@ -214,7 +218,7 @@ struct TargetPricer {
 
     /// Whether the item at position r of the order exists (drawing it from the heap if needed).
     @inline(__always) private mutating func has(_ r: Int) -> Bool {
-        while otype.count <= r {
+        while items.count <= r {
             let position: Int  // of the drawn item in `cand` and `key`
             if topNext < topCount {
                 position = Int(top[topNext])
@@ -232,44 +236,60 @@ struct TargetPricer {
             let t = Int(cand[position])
             let qt = survival[base &+ t], wt = price[t]
             if filterAgain && !(wt < V0 * (1 - qt)) { continue }
-            if take.count <= otype.count { take.append(0); bestTake.append(0) }
-            take[otype.count] = 0
-            bestTake[otype.count] = 0
-            oa.append(logSurvival[base &+ t]); oq.append(qt); ow.append(wt); omult.append(Int(allowance[t])); otype.append(t)
-            lr.append(Foundation.log(key[position]))
+            if take.count <= items.count { take.append(0); bestTake.append(0) }
+            take[items.count] = 0
+            bestTake[items.count] = 0
+            let a = logSurvival[base &+ t], mult = Int(allowance[t])
+            items.append(Item(a: a, q: qt, w: wt, wa: wt / a, qm: mult == 1 ? qt : pow(qt, Double(mult)),
+                              mult: mult, type: t))
         }
         return true
     }
 
     /// Lower bound on V·Π q^y + Σ w y over the items from position k on (continuous y).
+    ///
+    /// Items are taken in order while the marginal gain E a of the next copy (E = V e^(−Σ a y),
+    /// the value left) exceeds its price w: whole while E qᵐ ≥ w / a still holds after all its m
+    /// copies, else in part, up to E = w / a, where this item stops paying and so does every
+    /// later one (their a / w is no larger). So only that last, partial item needs a logarithm.
     private mutating func relaxation(_ k: Int, _ V: Double) -> Double {
-        var s = 0.0, cost = 0.0
-        let logV = Foundation.log(V)
+        var E = V, cost = 0.0
         var r = k
-        while has(r) {
-            // Take item r while the marginal gain V e^(−s) a exceeds w.
-            let target = logV + lr[r]
-            if target <= s { break }
-            let y = min(Double(omult[r]), (target - s) / oa[r])
-            s += oa[r] * y
-            cost += ow[r] * y
-            r += 1
+        while r < items.count || has(r) {
+            let stop: Bool = items.withUnsafeBufferPointer { ib in
+                while r < ib.count {
+                    let it = ib[r]
+                    if E <= it.wa { return true }
+                    let left = E * it.qm
+                    if left >= it.wa {
+                        E = left
+                        cost += it.w * Double(it.mult)
+                        r &+= 1
+                        continue
+                    }
+                    cost += it.w * (Foundation.log(E / it.wa) / it.a)
+                    E = it.wa
+                    return true
+                }
+                return false
+            }
+            if stop { break }
         }
-        return V * Foundation.exp(-s) + cost
+        return E + cost
     }
 
     private mutating func search(_ k: Int, _ V: Double, _ W: Double, _ room: Int) {
         nodes += 1
         if V + W < best {
             best = V + W
-            for r in 0..<otype.count { bestTake[r] = r < k ? take[r] : 0 }
+            for r in 0..<items.count { bestTake[r] = r < k ? take[r] : 0 }
         }
         guard has(k) else { return }
         guard W + relaxation(k, V) < best * (1 - 1e-13) else { return }
-        let q = oq[k], w = ow[k]
+        let q = items[k].q, w = items[k].w, mult = items[k].mult
         // Copies worth firing at the current V (more are never useful).
         var kmax = 0, Vk = V
-        while kmax < omult[k] && kmax < room && Vk * (1 - q) > w { Vk *= q; kmax += 1 }
+        while kmax < mult && kmax < room && Vk * (1 - q) > w { Vk *= q; kmax += 1 }
         var c = kmax
         while c >= 0 {
             take[k] = c
@@ -504,7 +524,9 @@ struct ColumnPool {
     /// (value, packed column) at the prices `lastW`, and the stock the chosen columns use. Valid
     /// until the pool is packed again.
     private var colValue: [Double] = [], targetBest: [Double] = [], targetBr: [Int32] = []
-    private var lastW: [Double] = [], usedNow: [Int] = []
+    private var lastW: [Double] = []
+    /// The stock each type's chosen columns use, at the last `evaluate`.
+    private(set) var usedNow: [Int] = []
     private var typeStart: [Int32] = [], typeCol: [Int32] = [], packTarget: [Int32] = []
     private var dirty: [Bool] = [], dirtyList: [Int32] = []
     private var cacheValid = false
@@ -519,21 +541,26 @@ struct ColumnPool {
     /// evaluation, and each minimum over the same values in the same order, so the result is
     /// the full evaluation's to the bit.
     mutating func evaluate(price w: [Double], u: [Double], used: inout [Int]) -> Double {
-        let p = problem, m = p.targets, k = p.types
+        let total = evaluate(price: w, u: u, moved: nil)
+        used = usedNow
+        return total
+    }
+
+    /// The same, with `moved` (if not nil) holding every type whose price may have changed since
+    /// the last call (others may be listed too): only those are compared. The stock used is
+    /// left in `usedNow`.
+    mutating func evaluate(price w: [Double], u: [Double], moved: UnsafeBufferPointer<Int32>?) -> Double {
+        // Not `let p = problem`: a copy of the problem retains each of its arrays, per step.
+        let m = problem.targets, k = problem.types
         pack()
-        if cacheValid { update(w) } else { evaluateAll(w) }
+        if cacheValid { update(w, moved: moved) } else { evaluateAll(w) }
         return u.withUnsafeBufferPointer { U in
-        p.count.withUnsafeBufferPointer { N in
-        usedNow.withUnsafeBufferPointer { US in
-        used.withUnsafeMutableBufferPointer { UO in
+        problem.count.withUnsafeBufferPointer { N in
         targetBest.withUnsafeBufferPointer { TB in
             var total = 0.0
             for t in 0..<k { total -= U[t] * Double(N[t]) }
-            for t in 0..<k { UO[t] = US[t] }
             for j in 0..<m { total += TB[j] }
             return total
-        }
-        }
         }
         }
         }
@@ -577,7 +604,7 @@ struct ColumnPool {
 
     /// Only the columns of the types whose price changed since the last call valued again, and
     /// their targets' minima taken again.
-    private mutating func update(_ w: [Double]) {
+    private mutating func update(_ w: [Double], moved: UnsafeBufferPointer<Int32>?) {
         let k = problem.types
         if dirtyList.count < problem.targets { dirtyList = [Int32](repeating: 0, count: problem.targets) }
         packBase.withUnsafeBufferPointer { B in
@@ -599,7 +626,8 @@ struct ColumnPool {
         usedNow.withUnsafeMutableBufferPointer { US in
         chosen.withUnsafeMutableBufferPointer { CH in
             var nd = 0
-            for t in 0..<k where W[t] != LW[t] {
+            @inline(__always) func visit(_ t: Int) {
+                guard W[t] != LW[t] else { return }
                 LW[t] = W[t]
                 for i in Int(TS[t])..<Int(TS[t &+ 1]) {
                     let r = Int(TC[i])
@@ -608,6 +636,7 @@ struct ColumnPool {
                     if !D[j] { D[j] = true; DL[nd] = Int32(j); nd &+= 1 }
                 }
             }
+            if let mv = moved { for i in 0..<mv.count { visit(Int(mv[i])) } } else { for t in 0..<k { visit(t) } }
             for d in 0..<nd {
                 let j = Int(DL[d])
                 D[j] = false
@@ -750,7 +779,13 @@ public enum WTAExact {
             var bestSnap: WTALagrangian.Snapshot? = nil
             var price = p.cost
             var used = [Int](repeating: 0, count: p.types)
-            var g = [Double](repeating: 0, count: p.types)
+            // The subgradient g, and the types where it is not zero (`active`): only their
+            // multipliers move in a step, so only their prices, which is all the pool needs to
+            // look at. After any other change of u (`dense`), every price is set again.
+            let k = p.types
+            var g = [Double](repeating: 0, count: k)
+            var active = [Int32](repeating: 0, count: k), activeCount = 0
+            var dense = true
             var step = 1.0, sinceImproved = 0
             var poolBest = -Double.infinity, poolBestU = u
             // Below the root a node whose bound stalls short of the incumbent is better branched on
@@ -812,16 +847,28 @@ public enum WTAExact {
                         poolBest = -.infinity; sinceImproved = 0; step = max(step, 0.25)
                     }
                     u = ue
+                    dense = true
                     sinceExact = 0
                 }
                 inner += 1; sinceExact += 1
                 if inner % 16 == 0 { iterations += 1 }  // the work limit counts 16 pool steps as one
                 if inner % 64 == 0 && WTAClock.now() > deadline { break }
-                let k = p.types
                 price.withUnsafeMutableBufferPointer { PR in
-                    u.withUnsafeBufferPointer { U in p.cost.withUnsafeBufferPointer { C in for t in 0..<k { PR[t] = C[t] + U[t] } } }
+                u.withUnsafeBufferPointer { U in
+                p.cost.withUnsafeBufferPointer { C in
+                active.withUnsafeBufferPointer { A in
+                    if dense {
+                        for t in 0..<k { PR[t] = C[t] + U[t] }
+                    } else {
+                        for i in 0..<activeCount { let t = Int(A[i]); PR[t] = C[t] + U[t] }
+                    }
                 }
-                let Lp = pool.evaluate(price: price, u: u, used: &used)
+                }
+                }
+                }
+                let Lp = active.withUnsafeBufferPointer { A in
+                    pool.evaluate(price: price, u: u, moved: dense ? nil : UnsafeBufferPointer(rebasing: A[0..<activeCount]))
+                }
                 if Lp > poolBest + 1e-12 * max(1, abs(Lp)) {
                     poolBest = Lp; poolBestU = u; sinceImproved = 0
                 } else {
@@ -829,12 +876,16 @@ public enum WTAExact {
                     if sinceImproved >= 20 { step *= 0.5; sinceImproved = 0 }
                 }
                 // The subgradient: each type's use beyond its stock (not below zero at u = 0).
-                let (norm2, feasible) = used.withUnsafeBufferPointer { US in
+                // Over every type without branches (at a hundred types this is cheaper than
+                // keeping it sparse), listing the types where it is not zero as it goes.
+                var n = 0
+                let (norm2, feasible) = pool.usedNow.withUnsafeBufferPointer { US in
                 p.count.withUnsafeBufferPointer { N in
                 u.withUnsafeBufferPointer { U in
-                g.withUnsafeMutableBufferPointer { G -> (Double, Bool) in
-                    // In integers, without branches: the squared norm of whole numbers is exact in
-                    // any order (the same value as a sum in doubles).
+                g.withUnsafeMutableBufferPointer { G in
+                active.withUnsafeMutableBufferPointer { A -> (Int, Bool) in
+                    // In integers: the squared norm of whole numbers is exact in any order (the
+                    // same value as a sum in doubles).
                     var norm2 = 0, over = 0
                     for t in 0..<k {
                         let d = US[t] &- N[t]
@@ -842,13 +893,17 @@ public enum WTAExact {
                         let gt = U[t] <= 0 && d < 0 ? 0 : d
                         G[t] = Double(gt)
                         norm2 &+= gt &* gt
+                        A[n] = Int32(t)
+                        n &+= gt != 0 ? 1 : 0
                     }
-                    return (Double(norm2), over == 0)
+                    return (norm2, over == 0)
                 }
                 }
                 }
                 }
-                if feasible && pool.chosenObjective(used: used) < ub - 1e-12 * max(1, ub) {
+                }
+                activeCount = n
+                if feasible && pool.chosenObjective(used: pool.usedNow) < ub - 1e-12 * max(1, ub) {
                     // Columns are real subsets: an assignment that respects every stock.
                     let st = WTAState(p, counts: pool.chosenCounts())
                     if st.objective < ub - 1e-12 * max(1, ub) { incumbent = st; ub = st.objective }
@@ -864,10 +919,15 @@ public enum WTAExact {
                 // incumbent alone, the steps shrink as the incumbent nears the optimum (with the
                 // optimal value known from the start, u01_100x100 took 41 nodes instead of 9).
                 let target = bestL.isFinite ? ub + max(ub - bestL, 0) : ub
-                let s = step * max(target - Lp, 1e-9 * max(1, abs(ub))) / norm2
+                let s = step * max(target - Lp, 1e-9 * max(1, abs(ub))) / Double(norm2)
                 u.withUnsafeMutableBufferPointer { U in
-                    g.withUnsafeBufferPointer { G in for t in 0..<k { U[t] = max(0, U[t] + s * G[t]) } }
+                g.withUnsafeBufferPointer { G in
+                    for t in 0..<k { U[t] = max(0, U[t] + s * G[t]) }
                 }
+                }
+                // Only the listed types' uₜ can have moved: elsewhere gₜ = 0 and uₜ ≥ 0 (after this
+                // step's max(0, ·), should the start have held a negative one).
+                dense = false
             }
             if closed(bestL) { closedMin = min(closedMin, bestL); continue }
             // Branch on a (type, target) pair the relaxation uses: an over-used type first.

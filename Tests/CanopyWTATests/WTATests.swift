@@ -313,7 +313,12 @@ struct WTATests {
             for step in 0..<30 {
                 // Move one or two prices (a sparse subgradient step), now and then none or all.
                 let moves = step % 10 == 9 ? p.types : (step % 10 == 4 ? 0 : 1 + rng.int(2))
-                for _ in 0..<moves { u[rng.int(p.types)] = rng.int(3) == 0 ? 0 : rng.uniform() * 15 }
+                var moved: [Int32] = []
+                for _ in 0..<moves {
+                    let t = rng.int(p.types)
+                    u[t] = rng.int(3) == 0 ? 0 : rng.uniform() * 15
+                    moved.append(Int32(t))
+                }
                 if step == 15 {
                     // New columns and a restriction: the pool is packed again.
                     addColumns(u)
@@ -323,7 +328,11 @@ struct WTATests {
                     pool.restrict(to: by)
                 }
                 let price = (0..<p.types).map { p.cost[$0] + u[$0] }
-                let incremental = pool.evaluate(price: price, u: u, used: &used)
+                // Odd steps tell the pool which prices moved (as the solver does), even ones not.
+                let incremental = step % 2 == 1 && moves < p.types
+                    ? moved.withUnsafeBufferPointer { pool.evaluate(price: price, u: u, moved: $0) }
+                    : pool.evaluate(price: price, u: u, moved: nil)
+                used = pool.usedNow
                 var fresh = pool  // a copy, packed again from scratch
                 fresh.invalidate()
                 let full = fresh.evaluate(price: price, u: u, used: &usedFull)
