@@ -46,7 +46,7 @@ struct TargetPricer {
     /// The first `topCount` positions of the order (the largest keys, ties to the lower position),
     /// found by one pass: most searches draw only these. The others wait in `heap`, which is
     /// built only if the search reaches past them. Either way the items come in the same order.
-    var top: [Int32] = []
+    var top: [Int32] = [], topKey: [Double] = []
     var topCount = 0, topNext = 0
     var heapBuilt = false
     static let topSize = 16
@@ -77,7 +77,7 @@ struct TargetPricer {
         }
         if cand.count < k {
             cand = [Int32](repeating: 0, count: k); key = [Double](repeating: 0, count: k); heap = [Int32](repeating: 0, count: k)
-            top = [Int32](repeating: 0, count: Self.topSize)
+            top = [Int32](repeating: 0, count: Self.topSize); topKey = [Double](repeating: 0, count: Self.topSize)
         }
         self.price = price; self.fixes = fixes; self.stock = p.count; base = j &* k
         if allowance.count != k { allowance = p.count.map { Int32($0) } }
@@ -167,22 +167,27 @@ struct TargetPricer {
         var tc = 0, rest = 0
         key.withUnsafeBufferPointer { kb in
         top.withUnsafeMutableBufferPointer { tb in
+        topKey.withUnsafeMutableBufferPointer { tk in
         heap.withUnsafeMutableBufferPointer { h in
             let kp = kb.baseAddress!, cap = Self.topSize
+            // The held keys beside their positions, and the least of them once full (the bar a
+            // later key must clear), so that the common case is one comparison in registers.
+            var bar = -Double.infinity
             for i in 0..<n {
                 let ki = kp[i]
                 // A later position loses ties, so it goes after every equal key already held.
                 if tc == cap {
-                    let last = Int(tb[cap &- 1])
-                    guard ki > kp[last] else { h[rest] = Int32(i); rest &+= 1; continue }
-                    h[rest] = Int32(last); rest &+= 1
+                    guard ki > bar else { h[rest] = Int32(i); rest &+= 1; continue }
+                    h[rest] = tb[cap &- 1]; rest &+= 1
                     tc &-= 1
                 }
                 var r = tc
-                while r > 0 && ki > kp[Int(tb[r &- 1])] { tb[r] = tb[r &- 1]; r &-= 1 }
-                tb[r] = Int32(i)
+                while r > 0 && ki > tk[r &- 1] { tb[r] = tb[r &- 1]; tk[r] = tk[r &- 1]; r &-= 1 }
+                tb[r] = Int32(i); tk[r] = ki
                 tc &+= 1
+                if tc == cap { bar = tk[cap &- 1] }
             }
+        }
         }
         }
         }
