@@ -226,8 +226,9 @@ public enum MeasurementUpdate {
     @inlinable
     public static func innovation(x: Vector6, P: borrowing Matrix6, source s: MeasurementSource, z: Vector3, filter: FilterKind) -> Innovation? {
         let R = MeasurementModel.noise(s)
-        switch filter {
-        case .ekf, _ where s.kind == .position2D:
+        // The EKF, and either filter for a linear (2-D position) measurement.
+        switch (filter, s.kind == .position2D) {
+        case (.ekf, _), (.ukf, true):
             let (h, Hp) = MeasurementModel.predict(s, position: x.position)
             let y = MeasurementModel.innovation(kind: s.kind, z: z, h: h)
             // P Hᵀ (6×3) with H = [Hp 0]: column k = P[:, 0..<3] · (row k of Hp).
@@ -251,7 +252,7 @@ public enum MeasurementUpdate {
                 K.0[i] = dot(p, Si.c0); K.1[i] = dot(p, Si.c1); K.2[i] = dot(p, Si.c2)
             }
             return Innovation(y: y, S: S, Si: Si, logDetS: Foundation.log(det), d2: dot(y, Si * y), K: K, Hp: Hp, linear: true)
-        case .ukf:
+        case (.ukf, false):
             let Ppp = P.block(0, 0)
             guard let L = Ppp.cholesky else { return nil }
             let scale = 3.0.squareRoot()

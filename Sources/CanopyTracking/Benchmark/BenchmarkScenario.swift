@@ -118,7 +118,7 @@ struct ScenarioReader {
         var origins: [Int32] = []
         try wrap("") { try $0.beginObject() }
         var first = true
-        while let key = try wrap("") { try $0.nextKey(first: &first) } {
+        while let key = try wrap("", { try $0.nextKey(first: &first) }) {
             seen.insert(key)
             switch key {
             case "format":
@@ -139,7 +139,7 @@ struct ScenarioReader {
             case "sensors":
                 try wrap(key) { try $0.beginArray() }
                 var f = true
-                while try wrap(key) { try $0.nextElement(first: &f) } {
+                while try wrap(key, { try $0.nextElement(first: &f) }) {
                     let path = "sensors[\(scenario.sensors.count)]"
                     let s = try readSensor(path)
                     guard sensorIndex[s.id] == nil else { throw fail(path + ".id", "\(s.id) is used twice") }
@@ -149,20 +149,20 @@ struct ScenarioReader {
             case "truth" where readTruth:
                 try wrap(key) { try $0.beginArray() }
                 var f = true
-                while try wrap(key) { try $0.nextElement(first: &f) } {
+                while try wrap(key, { try $0.nextElement(first: &f) }) {
                     scenario.truth.append(try readTruthObject("truth[\(scenario.truth.count)]"))
                 }
             case "scans":
                 try wrap(key) { try $0.beginArray() }
                 var f = true
-                while try wrap(key) { try $0.nextElement(first: &f) } {
+                while try wrap(key, { try $0.nextElement(first: &f) }) {
                     let path = "scans[\(pendingScans.count)]"
                     var t = Double.nan, sid = Int.min
                     let start = scenario.measurements.count
                     var originCount = -1
                     try wrap(path) { try $0.beginObject() }
                     var fk = true
-                    while let k = try wrap(path) { try $0.nextKey(first: &fk) } {
+                    while let k = try wrap(path, { try $0.nextKey(first: &fk) }) {
                         switch k {
                         case "t": t = try number(path + ".t")
                         case "sensor_id": sid = Int(try number(path + ".sensor_id"))
@@ -227,7 +227,7 @@ struct ScenarioReader {
         var k = 0
         var row: [Double] = []
         row.reserveCapacity(3)
-        while try wrap(path) { try $0.nextElement(first: &f) } {
+        while try wrap(path, { try $0.nextElement(first: &f) }) {
             row.removeAll(keepingCapacity: true)
             try wrap("\(path)[\(k)]") { _ = try $0.readNumberArray(into: &row) }
             guard row.count == 3 else { throw fail("\(path)[\(k)]", "must be [range, azimuth, elevation] (got \(row.count) numbers)") }
@@ -245,7 +245,7 @@ struct ScenarioReader {
         var seen = Set<String>()
         try wrap(path) { try $0.beginObject() }
         var f = true
-        while let k = try wrap(path) { try $0.nextKey(first: &f) } {
+        while let k = try wrap(path, { try $0.nextKey(first: &f) }) {
             seen.insert(k)
             let p = path + "." + k
             switch k {
@@ -287,13 +287,13 @@ struct ScenarioReader {
         try wrap(path) { try $0.beginObject() }
         var f = true
         var row: [Double] = []
-        while let k = try wrap(path) { try $0.nextKey(first: &f) } {
+        while let k = try wrap(path, { try $0.nextKey(first: &f) }) {
             switch k {
             case "id": t.id = Int(try number(path + ".id"))
             case "states":
                 try wrap(path + ".states") { try $0.beginArray() }
                 var fs = true
-                while try wrap(path + ".states") { try $0.nextElement(first: &fs) } {
+                while try wrap(path + ".states", { try $0.nextElement(first: &fs) }) {
                     row.removeAll(keepingCapacity: true)
                     let rp = "\(path).states[\(t.times.count)]"
                     try wrap(rp) { _ = try $0.readNumberArray(into: &row) }
