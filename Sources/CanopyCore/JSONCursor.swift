@@ -317,9 +317,26 @@ public struct JSONCursor {
 
 /// Reads a file's bytes, decompressing gzip when the file starts with its magic number.
 public enum InputFile {
+    /// Why `path` cannot be read as a file, in words: "no such file", "is a directory, not a
+    /// file", "permission denied", or the system's reason. Pipes and devices count as files.
+    public static func whyUnreadable(path: String) -> String {
+        var st = stat()
+        if stat(path, &st) != 0 {
+            return errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return "is a directory, not a file" }
+        if access(path, R_OK) != 0 { return errno == EACCES ? "permission denied" : String(cString: strerror(errno)) }
+        return "cannot be read"
+    }
+
     public static func read(path: String) throws -> [UInt8] {
+        // fopen accepts a directory on Linux (only the read fails): say so first.
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            throw InputFileError(path: path, message: "is a directory, not a file")
+        }
         guard let f = fopen(path, "rb") else {
-            throw InputFileError(path: path, message: "cannot open (\(String(cString: strerror(errno))))")
+            throw InputFileError(path: path, message: whyUnreadable(path: path))
         }
         defer { fclose(f) }
         var data: [UInt8] = []
@@ -328,7 +345,7 @@ public enum InputFile {
             let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
             if n > 0 { data.append(contentsOf: chunk[0..<n]) }
             if n < chunk.count {
-                if ferror(f) != 0 { throw InputFileError(path: path, message: "read error") }
+                if ferror(f) != 0 { throw InputFileError(path: path, message: "read error (\(String(cString: strerror(errno))))") }
                 break
             }
         }

@@ -22,7 +22,7 @@ public enum ScenarioLoader {
     public static func load(path: String) throws -> Scenario {
         let name = URL(fileURLWithPath: path).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
-            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
+            let why = InputFile.whyUnreadable(path: path)
             throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -564,7 +564,7 @@ final class Reader {
             path = (baseDirectory ?? FileManager.default.currentDirectoryPath) + "/" + value
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            fail("regions", "cannot read '\(value)' (looked at \(path)); use 'ukraine-oblasts' or a GeoJSON file", node)
+            fail("regions", "cannot read '\(value)' (\(InputFile.whyUnreadable(path: path)): looked at \(path)); use 'ukraine-oblasts' or a GeoJSON file", node)
             return []
         }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],

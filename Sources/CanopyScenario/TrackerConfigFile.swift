@@ -10,9 +10,12 @@ public enum TrackerConfigFile {
 
     public static func load(path: String, base: TrackerConfiguration) throws -> TrackerConfiguration {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let why = InputFile.whyUnreadable(path: path)
             throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError(problems: [.init(file: name, path: "", message: "is not UTF-8 text", line: nil)])
         }
         let doc: Document
         do {

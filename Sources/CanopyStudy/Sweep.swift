@@ -119,9 +119,10 @@ enum StudyFile {
     static func mapping(path: String, known: [String], shape: String) throws -> ([String: Any], Fail) {
         let file = URL(fileURLWithPath: path).lastPathComponent
         let fail: Fail = { field, m in StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(m)") }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw fail("", FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file (\(path))")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("", "\(InputFile.whyUnreadable(path: path)) (\(path))")
         }
+        guard let text = String(data: data, encoding: .utf8) else { throw fail("", "is not UTF-8 text") }
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
         guard let top = root as? [String: Any] else { throw fail("", "must be \(shape)") }

@@ -58,9 +58,10 @@ public struct WTAFileError: Error, CustomStringConvertible, Equatable {
 extension WTAInstance {
     /// Reads and validates an instance file.
     public static func load(path: String) throws -> WTAInstance {
+        // The core reader: it names the reason a file cannot be read, and takes gzip too.
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw WTAFileError(path: path, field: "", problem: "cannot read the file (\(error.localizedDescription))")
+        do { data = Data(try InputFile.read(path: path)) } catch let e as InputFileError {
+            throw WTAFileError(path: path, field: "", problem: e.message)
         }
         return try parse(data, path: path)
     }
@@ -68,6 +69,9 @@ extension WTAInstance {
     public static func parse(_ data: Data, path: String) throws -> WTAInstance {
         func fail(_ field: String, _ problem: String) -> WTAFileError { WTAFileError(path: path, field: field, problem: problem) }
         let root: Any
+        guard data.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
+            throw fail("", "the file is empty")
+        }
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
             throw fail("", "not valid JSON (\(error.localizedDescription))")
         }
@@ -173,7 +177,7 @@ public struct WTASolution: Sendable, Equatable {
     public static func load(path: String) throws -> WTASolution {
         func fail(_ field: String, _ problem: String) -> WTAFileError { WTAFileError(path: path, field: field, problem: problem) }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw fail("", "cannot read the file") }
+        do { data = Data(try InputFile.read(path: path)) } catch let e as InputFileError { throw fail("", e.message) }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw fail("", "not a JSON object") }
         guard let a = obj["assignment"] as? [NSNumber] else { throw fail("assignment", "missing or not an array of integers") }
         let objective = (obj["objective"] as? NSNumber)?.doubleValue ?? .nan

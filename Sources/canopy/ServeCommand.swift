@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyCore
 import CanopyServer
 import Foundation
 import Hummingbird
@@ -70,8 +71,12 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         if let scenario {
-            guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else {
-                printError("canopy serve: cannot read \(scenario)")
+            guard let data = FileManager.default.contents(atPath: scenario) else {
+                printError("canopy serve: cannot read \(scenario) (\(InputFile.whyUnreadable(path: scenario)))")
+                throw ExitCode(1)
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                printError("canopy serve: \(scenario) is not UTF-8 text")
                 throw ExitCode(1)
             }
             do {

@@ -624,6 +624,13 @@ struct WTATests {
         #expect(error(#"{"weapons": 1, "targets": 2, "values": [5, 6], "kill_prob": [[0.5, 0.4]], "feasible": [[1, 2]]}"#)
             .contains("feasible[0][1]"))
         #expect(error("{") .contains("not valid JSON"))
+        #expect(error(" \n").hasSuffix("the file is empty"))
+        // Files that are not there or not files: the reason, not the platform's error code.
+        func loadError(_ path: String) -> String {
+            do { _ = try WTAInstance.load(path: path); return "accepted" } catch { return String(describing: error) }
+        }
+        #expect(loadError(FileManager.default.temporaryDirectory.path).hasSuffix("is a directory, not a file"))
+        #expect(loadError("/nonexistent/instance.json") == "/nonexistent/instance.json: no such file")
     }
 }
 

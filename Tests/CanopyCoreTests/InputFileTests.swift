@@ -1,0 +1,29 @@
+import CanopyCore
+import Foundation
+import Testing
+
+@Suite("Input files: the reason a path cannot be read")
+struct InputFileTests {
+    @Test("A missing path, a directory and a readable file are told apart; a directory is refused by read")
+    func reasons() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-inputfile-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a.json")
+        try Data("{}".utf8).write(to: file)
+
+        #expect(InputFile.whyUnreadable(path: dir.appendingPathComponent("missing.json").path) == "no such file")
+        #expect(InputFile.whyUnreadable(path: dir.path) == "is a directory, not a file")
+        #expect(InputFile.whyUnreadable(path: file.path) == "cannot be read")
+        #expect(try InputFile.read(path: file.path) == Array("{}".utf8))
+        #expect(try InputFile.read(path: "/dev/null").isEmpty)  // a device reads as an empty file
+
+        func message(_ path: String) -> String {
+            do { _ = try InputFile.read(path: path); return "read" } catch let e as InputFileError { return e.message } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message(dir.path) == "is a directory, not a file")
+        #expect(message(dir.appendingPathComponent("missing.json").path) == "no such file")
+    }
+}
