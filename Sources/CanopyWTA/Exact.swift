@@ -786,11 +786,12 @@ public enum WTAExact {
             var used = [Int](repeating: 0, count: p.types)
             // The subgradient g, and the types where it is not zero (`active`): only their
             // multipliers move in a step, so only their prices, which is all the pool needs to
-            // look at. After any other change of u (`dense`), every price is set again.
+            // look at. After any other change of u, every price is set again, on that pass and the
+            // next: the first step's max(0, ·) could move a negative uₜ whose gₜ = 0.
             let k = p.types
             var g = [Double](repeating: 0, count: k)
             var active = [Int32](repeating: 0, count: k), activeCount = 0
-            var dense = true
+            var densePasses = 2
             var step = 1.0, sinceImproved = 0
             var poolBest = -Double.infinity, poolBestU = u
             // Below the root a node whose bound stalls short of the incumbent is better branched on
@@ -852,12 +853,13 @@ public enum WTAExact {
                         poolBest = -.infinity; sinceImproved = 0; step = max(step, 0.25)
                     }
                     u = ue
-                    dense = true
+                    densePasses = 2
                     sinceExact = 0
                 }
                 inner += 1; sinceExact += 1
                 if inner % 16 == 0 { iterations += 1 }  // the work limit counts 16 pool steps as one
                 if inner % 64 == 0 && WTAClock.now() > deadline { break }
+                let dense = densePasses > 0
                 price.withUnsafeMutableBufferPointer { PR in
                 u.withUnsafeBufferPointer { U in
                 p.cost.withUnsafeBufferPointer { C in
@@ -930,9 +932,8 @@ public enum WTAExact {
                     for t in 0..<k { U[t] = max(0, U[t] + s * G[t]) }
                 }
                 }
-                // Only the listed types' uₜ can have moved: elsewhere gₜ = 0 and uₜ ≥ 0 (after this
-                // step's max(0, ·), should the start have held a negative one).
-                dense = false
+                // Only the listed types' uₜ moved, unless this was the first step from a new u.
+                densePasses = max(0, densePasses - 1)
             }
             if closed(bestL) { closedMin = min(closedMin, bestL); continue }
             // Branch on a (type, target) pair the relaxation uses: an over-used type first.
