@@ -315,7 +315,7 @@ public struct JSONCursor {
     }
 }
 
-/// Reads a file's bytes, decompressing gzip when the file starts with its magic number.
+/// Reads input files, saying why one cannot be read.
 public enum InputFile {
     /// Why `path` cannot be read as a file, in words: "no such file", "is a directory, not a
     /// file", "permission denied", or the system's reason. Pipes and devices count as files.
@@ -329,13 +329,34 @@ public enum InputFile {
         return "cannot be read"
     }
 
+    /// A file's bytes, decompressed when it starts with gzip's magic number.
     public static func read(path: String) throws -> [UInt8] {
-        // fopen accepts a directory on Linux (only the read fails): say so first.
-        var st = stat()
-        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            throw InputFileError(path: path, message: "is a directory, not a file")
+        let data = try bytes(path: path)
+        if Gzip.isGzip(data) {
+            do { return try Gzip.decompress(data) } catch let e as DecompressionError {
+                throw InputFileError(path: path, message: e.description)
+            }
         }
-        guard let f = fopen(path, "rb") else {
+        return data
+    }
+
+    /// The message of a file that was read but is not UTF-8 text.
+    public static let notUTF8 = "is not UTF-8 text"
+
+    /// A file's text (UTF-8, not decompressed).
+    public static func readText(path: String) throws -> String {
+        guard let text = String(validating: try bytes(path: path), as: UTF8.self) else {
+            throw InputFileError(path: path, message: notUTF8)
+        }
+        return text
+    }
+
+    /// A file's bytes as stored.
+    private static func bytes(path: String) throws -> [UInt8] {
+        // fopen accepts a directory on Linux (only the read fails), so that is asked first.
+        var st = stat()
+        let directory = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        guard !directory, let f = fopen(path, "rb") else {
             throw InputFileError(path: path, message: whyUnreadable(path: path))
         }
         defer { fclose(f) }
@@ -347,11 +368,6 @@ public enum InputFile {
             if n < chunk.count {
                 if ferror(f) != 0 { throw InputFileError(path: path, message: "read error (\(String(cString: strerror(errno))))") }
                 break
-            }
-        }
-        if Gzip.isGzip(data) {
-            do { return try Gzip.decompress(data) } catch let e as DecompressionError {
-                throw InputFileError(path: path, message: e.description)
             }
         }
         return data

@@ -1,4 +1,3 @@
-import CanopyCore
 import Foundation
 
 /// An edit of a scenario file before it is read: what a parameter sweep or a planning study
@@ -164,13 +163,7 @@ extension ScenarioLoader {
     /// Loads a scenario file with edits applied (in order) before it is read and validated.
     public static func load(path: String, overrides: [ScenarioOverride]) throws -> Scenario {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let why = InputFile.whyUnreadable(path: path)
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "is not UTF-8 text", line: nil)])
-        }
+        let text = try ScenarioLoader.text(path: path)
         return try load(text: text, fileName: name, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path,
                         overrides: overrides)
     }

@@ -21,15 +21,18 @@ public enum ScenarioLoader {
     /// Loads a scenario file. Throws `ScenarioError` listing every problem.
     public static func load(path: String) throws -> Scenario {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let why = InputFile.whyUnreadable(path: path)
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "is not UTF-8 text", line: nil)])
-        }
+        let text = try ScenarioLoader.text(path: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try load(text: text, fileName: name, baseDirectory: base)
+    }
+
+    /// A scenario-side file's text, or the reason it cannot be had, as a problem of that file
+    /// (a file that cannot be read is named with its full path).
+    static func text(path: String) throws -> String {
+        do { return try InputFile.readText(path: path) } catch let e as InputFileError {
+            let message = e.message == InputFile.notUTF8 ? e.message : "\(e.message) (\(path))"
+            throw ScenarioError(problems: [.init(file: URL(fileURLWithPath: path).lastPathComponent, path: "", message: message, line: nil)])
+        }
     }
 
     /// Loads a scenario from text; `fileName`'s extension picks the format, `baseDirectory`

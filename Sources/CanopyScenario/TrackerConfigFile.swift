@@ -10,13 +10,7 @@ public enum TrackerConfigFile {
 
     public static func load(path: String, base: TrackerConfiguration) throws -> TrackerConfiguration {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let why = InputFile.whyUnreadable(path: path)
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "\(why) (\(path))", line: nil)])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioError(problems: [.init(file: name, path: "", message: "is not UTF-8 text", line: nil)])
-        }
+        let text = try ScenarioLoader.text(path: path)
         let doc: Document
         do {
             doc = URL(fileURLWithPath: path).pathExtension.lowercased() == "json" ? try Document.json(text) : try Document.yaml(text)

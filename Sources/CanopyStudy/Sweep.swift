@@ -119,10 +119,10 @@ enum StudyFile {
     static func mapping(path: String, known: [String], shape: String) throws -> ([String: Any], Fail) {
         let file = URL(fileURLWithPath: path).lastPathComponent
         let fail: Fail = { field, m in StudyError("\(file): \(field.isEmpty ? "" : field + ": ")\(m)") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("", "\(InputFile.whyUnreadable(path: path)) (\(path))")
+        let text: String
+        do { text = try InputFile.readText(path: path) } catch let e as InputFileError {
+            throw fail("", e.message == InputFile.notUTF8 ? e.message : "\(e.message) (\(path))")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw fail("", "is not UTF-8 text") }
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
         guard let top = root as? [String: Any] else { throw fail("", "must be \(shape)") }

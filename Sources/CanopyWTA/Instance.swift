@@ -69,10 +69,9 @@ extension WTAInstance {
     public static func parse(_ data: Data, path: String) throws -> WTAInstance {
         func fail(_ field: String, _ problem: String) -> WTAFileError { WTAFileError(path: path, field: field, problem: problem) }
         let root: Any
-        guard data.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
-            throw fail("", "the file is empty")
-        }
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
+            // Only white space (or nothing): say so rather than pass on the parser's words.
+            if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw fail("", "the file is empty") }
             throw fail("", "not valid JSON (\(error.localizedDescription))")
         }
         guard let obj = root as? [String: Any] else { throw fail("", "the top level must be a JSON object") }

@@ -71,12 +71,10 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         if let scenario {
-            guard let data = FileManager.default.contents(atPath: scenario) else {
-                printError("canopy serve: cannot read \(scenario) (\(InputFile.whyUnreadable(path: scenario)))")
-                throw ExitCode(1)
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                printError("canopy serve: \(scenario) is not UTF-8 text")
+            let text: String
+            do { text = try InputFile.readText(path: scenario) } catch let e as InputFileError {
+                printError(e.message == InputFile.notUTF8 ? "canopy serve: \(scenario) \(e.message)"
+                                                           : "canopy serve: cannot read \(scenario) (\(e.message))")
                 throw ExitCode(1)
             }
             do {

@@ -25,5 +25,17 @@ struct InputFileTests {
         }
         #expect(message(dir.path) == "is a directory, not a file")
         #expect(message(dir.appendingPathComponent("missing.json").path) == "no such file")
+
+        // Text: read as stored (not decompressed), and refused when not UTF-8.
+        let latin1 = dir.appendingPathComponent("latin1.yaml")
+        try Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9]).write(to: latin1)
+        #expect(try InputFile.readText(path: file.path) == "{}")
+        func textMessage(_ path: String) -> String {
+            do { _ = try InputFile.readText(path: path); return "read" } catch let e as InputFileError { return e.message } catch {
+                return "\(error)"
+            }
+        }
+        #expect(textMessage(latin1.path) == InputFile.notUTF8)
+        #expect(textMessage(dir.path) == "is a directory, not a file")
     }
 }
