@@ -97,7 +97,10 @@ public final class CanopyServer: Sendable {
         var g = SystemRandomNumberGenerator()
         for k in bytes.indices { bytes[k] = g.next() }
         let t = bytes.map { String(format: "%02x", $0) }.joined()
-        FileManager.default.createFile(atPath: path, contents: Data((t + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        // A token that could not be kept would change at every start, unlike the one the docs promise.
+        guard FileManager.default.createFile(atPath: path, contents: Data((t + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ServerError("cannot write the token to \(path) (\(String(cString: strerror(errno)))); give one with --token or make the data directory writable")
+        }
         return t
     }
 

@@ -73,7 +73,7 @@ public enum TracksFile {
             try wrap("") { try $0.beginObject() }
             var first = true
             var row: [Double] = []
-            while let key = try wrap("") { try $0.nextKey(first: &first) } {
+            while let key = try wrap("", { try $0.nextKey(first: &first) }) {
                 switch key {
                 case "format":
                     let f = try wrap(key) { try $0.readString() }
@@ -88,13 +88,13 @@ public enum TracksFile {
                     sawTracks = true
                     try wrap(key) { try $0.beginArray() }
                     var fe = true
-                    while try wrap(key) { try $0.nextElement(first: &fe) } {
+                    while try wrap(key, { try $0.nextElement(first: &fe) }) {
                         let tp = "tracks[\(tracks.count)]"
                         var t = BenchmarkTrack(id: "", confirmedAt: nil)
                         var hasID = false
                         try wrap(tp) { try $0.beginObject() }
                         var fk = true
-                        while let k = try wrap(tp) { try $0.nextKey(first: &fk) } {
+                        while let k = try wrap(tp, { try $0.nextKey(first: &fk) }) {
                             switch k {
                             case "id":
                                 let kind = c.nextValueKind()
@@ -113,7 +113,7 @@ public enum TracksFile {
                             case "states":
                                 try wrap(tp + ".states") { try $0.beginArray() }
                                 var fs = true
-                                while try wrap(tp + ".states") { try $0.nextElement(first: &fs) } {
+                                while try wrap(tp + ".states", { try $0.nextElement(first: &fs) }) {
                                     let rp = "\(tp).states[\(t.times.count)]"
                                     row.removeAll(keepingCapacity: true)
                                     try wrap(rp) { _ = try $0.readNumberArray(into: &row) }
