@@ -18,11 +18,11 @@ struct InputFileTests {
         #expect(try InputFile.read(path: file.path) == Array("{}".utf8))
         #expect(try InputFile.read(path: "/dev/null").isEmpty)  // a device reads as an empty file
 
-        func message(_ path: String) -> String {
-            do { _ = try InputFile.read(path: path); return "read" } catch let e as InputFileError { return e.message } catch {
-                return "\(error)"
-            }
+        func failure(_ body: () throws -> Any) -> String {
+            do { _ = try body(); return "read" } catch let e as InputFileError { return e.message } catch { return "\(error)" }
         }
+        func message(_ path: String) -> String { failure { try InputFile.read(path: path) } }
+        func textMessage(_ path: String) -> String { failure { try InputFile.readText(path: path) } }
         #expect(message(dir.path) == "is a directory, not a file")
         #expect(message(dir.appendingPathComponent("missing.json").path) == "no such file")
 
@@ -30,11 +30,6 @@ struct InputFileTests {
         let latin1 = dir.appendingPathComponent("latin1.yaml")
         try Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9]).write(to: latin1)
         #expect(try InputFile.readText(path: file.path) == "{}")
-        func textMessage(_ path: String) -> String {
-            do { _ = try InputFile.readText(path: path); return "read" } catch let e as InputFileError { return e.message } catch {
-                return "\(error)"
-            }
-        }
         #expect(textMessage(latin1.path) == InputFile.notUTF8)
         #expect(textMessage(dir.path) == "is a directory, not a file")
     }
