@@ -1305,8 +1305,11 @@ struct HashGrid {
     }
 
     /// ⌊q⌋ without a call into libm (x86-64's baseline has no rounding instruction): truncate,
-    /// then step down below a negative non-integer.
+    /// then step down below a negative non-integer. Saturates at ±4·10¹⁸ (and gives 0 for NaN),
+    /// so that a corrupt coordinate (a radar range of 10³⁰⁰ m) lands in a far cell instead of
+    /// trapping in the conversion.
     @inline(__always) static func floor(_ q: Double) -> Int64 {
+        guard abs(q) < 4e18 else { return q > 0 ? 4_000_000_000_000_000_000 : (q < 0 ? -4_000_000_000_000_000_000 : 0) }
         let t = Int64(q)
         return Double(t) > q ? t &- 1 : t
     }
@@ -1360,7 +1363,15 @@ struct HashGrid {
     }
 
     func query(near p: Vector3, radius: Double, into out: inout [Int32]) {
-        let reach = Int64((radius / cellSize).rounded(.up))
+        let span = (radius / cellSize).rounded(.up)
+        // A square of far more cells than the table has buckets (a bearing sensor's reach of
+        // thousands of kilometres, a corrupt range): every item is a candidate, in index order,
+        // rather than a walk over millions of empty cells. The caller's exact tests sort them out.
+        guard span <= 1e4, (2 * span + 1) * (2 * span + 1) <= Double(max(4 * head.count, 1 << 16)) else {
+            out.append(contentsOf: 0..<Int32(keys.count))
+            return
+        }
+        let reach = Int64(max(span, 0))
         head.withUnsafeBufferPointer { head in
             next.withUnsafeBufferPointer { next in
                 keys.withUnsafeBufferPointer { keys in

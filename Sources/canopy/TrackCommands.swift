@@ -84,9 +84,13 @@ struct Track: ParsableCommand {
         if !quiet {
             let perDet = trackingCPU / Double(max(r.detections, 1))
             printError(String(format: "%@: %d scans, %d detections, %d confirmed tracks", s.name, r.scans, r.detections, r.confirmedTracks))
-            printError(String(format: "tracking CPU %.3f s%@ (%.0f detections/s, %.2f µs per detection = %.1f× one 6-state KF predict+update of %.3f µs); reading %.3f s",
-                              trackingCPU, repeats > 1 ? " (least of \(repeats) runs)" : "", Double(r.detections) / max(trackingCPU, 1e-9), perDet * 1e6,
-                              perDet / kf, kf * 1e6, loadCPU))
+            if r.detections > 0 {
+                printError(String(format: "tracking CPU %.3f s%@ (%.0f detections/s, %.2f µs per detection = %.1f× one 6-state KF predict+update of %.3f µs); reading %.3f s",
+                                  trackingCPU, repeats > 1 ? " (least of \(repeats) runs)" : "", Double(r.detections) / max(trackingCPU, 1e-9), perDet * 1e6,
+                                  perDet / kf, kf * 1e6, loadCPU))
+            } else {
+                printError(String(format: "no detections to track (tracking CPU %.3f s); reading %.3f s", trackingCPU, loadCPU))
+            }
         }
         if score {
             let sc = BenchmarkScore.score(scenario: s, tracks: r.tracks)

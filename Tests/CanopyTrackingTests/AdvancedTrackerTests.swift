@@ -133,6 +133,31 @@ struct AdvancedTrackerTests {
         #expect(worst < 150, "largest position error \(worst) m")
     }
 
+    @Test("Detections far outside any real range (10³⁰⁰ m, 10¹² m, NaN) neither trap nor stall the tracker, and a real target is still tracked")
+    func corruptRangesAreSurvived() {
+        let config = TrackerConfiguration(maxCoast: 5, processNoise: 0.5, maxSpeed: 400, cellSize: 5000,
+                                          initiation: .mOfN, frame: .flat, oosmWindow: 0)
+        let sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
+                                   sigma: Vector3(20, 1e-3, 1e-3), maxRange: 200_000, period: 1, canInitiate: true, pd: 1)
+        let tracker = Tracker(configuration: config, sensors: [sensor])
+        let start = Date()
+        for k in 0..<30 {
+            let t = Double(k)
+            let real = MeasurementModel.h(sensor.source, position: Vector3(30_000 + 200 * t, 40_000, 5_000))
+            // A range of 10³⁰⁰ m put its cell beyond Int64 (a trap); 10¹² m asked for a walk over
+            // 10¹¹ cells; NaN compares false everywhere.
+            let bad = [Vector3(1e300, 0.5, 0.1), Vector3(1e12, 1.0, 0.1), Vector3(.nan, 0.2, 0.1), Vector3(-1e300, 0.3, 0.1)]
+            var batch = [Detection(id: UInt64(100 * k), time: t, sensor: 0, z: real)]
+            for (j, z) in bad.enumerated() { batch.append(Detection(id: UInt64(100 * k + j + 1), time: t, sensor: 0, z: z)) }
+            tracker.processScan(batch, sensor: 0, time: t)
+            tracker.maintain(now: t)
+        }
+        #expect(Date().timeIntervalSince(start) < 20, "30 scans took \(Date().timeIntervalSince(start)) s")
+        // (The 10¹² m plots, repeated at one azimuth, may well make a track of their own.)
+        let near = tracker.confirmedTracks.filter { norm($0.position - Vector3(30_000 + 200 * 29, 40_000, 5_000)) < 100 }
+        #expect(near.count == 1, "confirmed: \(tracker.confirmedTracks.map(\.position))")
+    }
+
     @Test("JPDA keeps two crossing targets apart")
     func jpdaCrossing() {
         // Two targets 4 km apart closing at a shallow angle, crossing at t = 50 s with 200 m of height between them.
