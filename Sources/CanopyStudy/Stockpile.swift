@@ -16,6 +16,7 @@ import Yams
 ///   - {every: 14, type: nasams, rounds: 20}      # recurring, from day `every`
 /// raids:                             # the tempo: raids per week of each kind
 ///   - {scenario: ../winter-raid.yaml, perWeek: 1}
+/// arrivals: even                     # or poisson: random raid times at the same tempo
 /// doctrines:                         # compared; each is edits of every raid scenario
 ///   - name: as written
 ///   - name: Patriot held for ballistic threats
@@ -25,6 +26,10 @@ public struct StockpileSpec: Sendable {
     public struct Delivery: Sendable { public var day: Double; public var every: Double?; public var type: String; public var rounds: Int }
     public struct RaidKind: Sendable { public var scenarioPath: String; public var perWeek: Double }
     public struct Doctrine: Sendable { public var name: String; public var overrides: [ScenarioOverride] }
+    /// When the raids of a kind come: evenly spaced at their tempo, or as a Poisson process of
+    /// that rate (independent gaps, exponential with mean 7 / perWeek days), drawn anew on every
+    /// campaign path.
+    public enum Arrivals: String, Sendable, CaseIterable { case even, poisson }
 
     public var days: Double
     public var runs: Int
@@ -33,10 +38,11 @@ public struct StockpileSpec: Sendable {
     public var stocks: [(type: String, rounds: Int)]
     public var deliveries: [Delivery]
     public var raids: [RaidKind]
+    public var arrivals: Arrivals = .even
     public var doctrines: [Doctrine]
 
     public static func load(path: String) throws -> StockpileSpec {
-        let (top, fail) = try StudyFile.mapping(path: path, known: ["days", "runs", "paths", "seed", "stocks", "deliveries", "raids", "doctrines"],
+        let (top, fail) = try StudyFile.mapping(path: path, known: ["days", "runs", "paths", "seed", "stocks", "deliveries", "raids", "arrivals", "doctrines"],
                                                 shape: "a mapping (days, runs, stocks, deliveries, raids, doctrines)")
         func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
         guard let days = number(top["days"]), days > 0 else { throw fail("days", "must be a number of days > 0") }
@@ -73,6 +79,13 @@ public struct StockpileSpec: Sendable {
             guard let pw = number(d["perWeek"]), pw > 0 else { throw fail(f + ".perWeek", "must be a number of raids per week > 0") }
             raids.append(RaidKind(scenarioPath: sc.hasPrefix("/") ? sc : base.appendingPathComponent(sc).standardized.path, perWeek: pw))
         }
+        var arrivals = Arrivals.even
+        if let a = top["arrivals"] {
+            guard let name = a as? String, let v = Arrivals(rawValue: name) else {
+                throw fail("arrivals", "must be \(Arrivals.allCases.map(\.rawValue).joined(separator: " or ")) (got '\(a)')")
+            }
+            arrivals = v
+        }
         var doctrines: [Doctrine] = []
         for (i, raw) in ((top["doctrines"] as? [Any]) ?? [["name": "as written"]]).enumerated() {
             let f = "doctrines[\(i)]"
@@ -88,11 +101,11 @@ public struct StockpileSpec: Sendable {
             doctrines.append(Doctrine(name: name, overrides: overrides))
         }
         return StockpileSpec(days: days, runs: runs, paths: paths, seed: seed, stocks: stocks, deliveries: deliveries,
-                             raids: raids, doctrines: doctrines)
+                             raids: raids, arrivals: arrivals, doctrines: doctrines)
     }
 }
 
-/// The campaign forecast: raids at the tempo (evenly spaced per kind), each drawing its rounds
+/// The campaign forecast: raids at the tempo (evenly spaced per kind, or at Poisson times), each drawing its rounds
 /// from the national stock. A raid's consumption and protection come from simulated
 /// replications of that raid under the current stock state: a type whose stock is exhausted has
 /// no rounds left in any unit (its units are removed). Monte Carlo over campaign paths: each
@@ -139,19 +152,36 @@ public struct StockpileForecaster {
         return v
     }
 
-    public mutating func forecast(log: ((String) -> Void)? = nil) throws -> [DoctrineForecast] {
-        // The raid schedule: kind k at days (i + ½)·7/perWeek.
+    /// The raids of campaign path `path` within the horizon, by day (then kind). Even: kind k at
+    /// days (i + ½)·7/perWeek, the same on every path. Poisson: each kind's gaps drawn from its
+    /// own stream of (seed, path), so a path's raids do not depend on the other paths, the
+    /// doctrine or the outcomes drawn.
+    func schedule(path: Int) -> [(day: Double, raid: Int)] {
         var events: [(day: Double, raid: Int)] = []
         for (k, r) in spec.raids.enumerated() {
             let gap = 7 / r.perWeek
-            var d = gap / 2
-            while d < spec.days { events.append((d, k)); d += gap }
+            switch spec.arrivals {
+            case .even:
+                var d = gap / 2
+                while d < spec.days { events.append((d, k)); d += gap }
+            case .poisson:
+                var rng = RandomStream(seed: spec.seed, replication: UInt64(path), component: "stockpile-arrivals-\(k)")
+                var d = rng.exponential(mean: gap)
+                while d < spec.days { events.append((d, k)); d += rng.exponential(mean: gap) }
+            }
         }
         events.sort { $0.day != $1.day ? $0.day < $1.day : $0.raid < $1.raid }
+        return events
+    }
+
+    public mutating func forecast(log: ((String) -> Void)? = nil) throws -> [DoctrineForecast] {
+        let even = spec.arrivals == .even ? schedule(path: 0) : nil
+        let expected = spec.raids.reduce(0) { $0 + $1.perWeek / 7 * spec.days }
         let stocked = spec.stocks.map(\.type)
         var out: [DoctrineForecast] = []
         for doctrine in spec.doctrines {
-            log?("doctrine '\(doctrine.name)': \(events.count) raids over \(Int(spec.days)) days, \(spec.paths) paths")
+            log?("doctrine '\(doctrine.name)': " + (even.map { "\($0.count) raids" } ?? String(format: "%.1f raids expected (Poisson times)", expected))
+                 + " over \(Int(spec.days)) days, \(spec.paths) paths")
             let weeks = Int((spec.days / 7).rounded(.up))
             var weekSum = [Double](repeating: 0, count: weeks), weekN = [Double](repeating: 0, count: weeks)
             var before: [Double] = [], after: [Double] = []
@@ -163,7 +193,7 @@ public struct StockpileForecaster {
                 var out = [Double?](repeating: nil, count: stocked.count)
                 var nextDelivery = spec.deliveries.map(\.day)
                 var pathBefore: [Double] = [], pathAfter: [Double] = []
-                for e in events {
+                for e in even ?? schedule(path: p) {
                     // Deliveries due by this raid.
                     for (i, d) in spec.deliveries.enumerated() {
                         while nextDelivery[i] <= e.day {

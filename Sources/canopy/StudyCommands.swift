@@ -414,6 +414,7 @@ struct Stockpile: ParsableCommand {
         }
         var text = "Canopy stockpile — \(Int(spec.days)) days, raids per week: "
             + spec.raids.map { "\(URL(fileURLWithPath: $0.scenarioPath).lastPathComponent) × \($0.perWeek)" }.joined(separator: ", ")
+            + (spec.arrivals == .even ? " (evenly spaced)" : " (at random, Poisson, times)")
             + "; \(spec.paths) campaign paths, \(spec.runs) replications per raid kind and stock state\n"
         var json: [JSONValue] = []
         for d in result {
@@ -462,6 +463,7 @@ struct Stockpile: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var t = ""
             JSONValue.object([("days", .number(spec.days)), ("paths", .int(spec.paths)), ("replications", .int(spec.runs)),
+                              ("arrivals", .string(spec.arrivals.rawValue)),
                               ("doctrines", .array(json))]).render(into: &t, pretty: true)
             try OutputWriter.atomicWrite(t + "\n", to: dir + "/stockpile.json")
             try OutputWriter.atomicWrite(csv, to: dir + "/weekly.csv")

@@ -22,6 +22,57 @@ struct StockpileTests {
         #expect(message("days: 10\nruns: 2\nstocks: {nasams: 5}\nraids: [{scenario: x.yaml, perWeek: 0}]").contains("raids[0].perWeek"))
         #expect(message(ok + "doctrines: [{name: a, set: {'x[': 1}}]").contains("doctrines[0].set.x["))
         #expect(message(ok + "tempo: 3").contains("tempo: unknown field"))
+        #expect(message(ok + "arrivals: poisson") == "")
+        #expect(message(ok + "arrivals: sometimes").contains("arrivals: must be even or poisson (got 'sometimes')"))
+    }
+
+    @Test("Raid times: evenly spaced, or a Poisson process at the tempo drawn per path and reproducible")
+    func arrivals() throws {
+        func forecaster(_ arrivals: String) throws -> StockpileForecaster {
+            let spec = try StockpileSpec.load(path: try writeTemporary("""
+                days: 70
+                runs: 1
+                stocks: {nasams: 5}
+                raids: [{scenario: x.yaml, perWeek: 3.5}, {scenario: y.yaml, perWeek: 0.5}]
+                arrivals: \(arrivals)
+                """))
+            return StockpileForecaster(spec: spec, threads: 1)
+        }
+        let even = try forecaster("even")
+        let e = even.schedule(path: 0)
+        // Kind 0 every 2 days from day 1, kind 1 every 14 days from day 7.
+        let first: [Double] = e.filter { $0.raid == 0 }.map(\.day), second: [Double] = e.filter { $0.raid == 1 }.map(\.day)
+        let firstWanted: [Double] = (0..<35).map { 1 + 2 * Double($0) }, secondWanted: [Double] = [7, 21, 35, 49, 63]
+        #expect(first == firstWanted)
+        #expect(second == secondWanted)
+        #expect(even.schedule(path: 7).map(\.day) == e.map(\.day))
+
+        let poisson = try forecaster("poisson")
+        var counts = [0.0, 0.0], squares = 0.0, firstDay = 0.0
+        let paths = 2000
+        for p in 0..<paths {
+            let s = poisson.schedule(path: p)
+            let inHorizon = s.allSatisfy { $0.day >= 0 && $0.day < 70 }
+            let sorted = zip(s, s.dropFirst()).allSatisfy { $0.day <= $1.day }
+            #expect(inHorizon && sorted)
+            for k in 0..<2 { counts[k] += Double(s.filter { $0.raid == k }.count) }
+            let n0 = Double(s.filter { $0.raid == 0 }.count)
+            squares += n0 * n0
+            firstDay += s.first { $0.raid == 0 }?.day ?? 70
+        }
+        // Raids per path: Poisson with means 35 and 5 (standard errors of the means over 2000
+        // paths 0.13 and 0.05), so the count's variance is about its mean (35, not the even
+        // schedule's 0); the first raid of a kind is exponential with mean 7 / 3.5 = 2 days
+        // (standard error 0.045).
+        let mean0 = counts[0] / Double(paths)
+        let variance0 = squares / Double(paths) - mean0 * mean0
+        #expect(abs(mean0 - 35) < 0.7, "\(mean0)")
+        #expect(abs(counts[1] / Double(paths) - 5) < 0.3, "\(counts[1] / Double(paths))")
+        #expect(variance0 > 29 && variance0 < 41, "\(variance0)")
+        #expect(abs(firstDay / Double(paths) - 2) < 0.2, "\(firstDay / Double(paths))")
+        // Each path its own times, the same on every call.
+        #expect(poisson.schedule(path: 3).map(\.day) == poisson.schedule(path: 3).map(\.day))
+        #expect(poisson.schedule(path: 3).map(\.day) != poisson.schedule(path: 4).map(\.day))
     }
 
     @Test("A stock runs out when the raids use it up, later with a delivery, and protection falls after")
