@@ -1372,12 +1372,13 @@ struct HashGrid {
             return
         }
         let reach = Int64(max(span, 0))
+        let cx = Self.floor(p.x / cellSize), cy = Self.floor(p.y / cellSize)
         head.withUnsafeBufferPointer { head in
             next.withUnsafeBufferPointer { next in
                 keys.withUnsafeBufferPointer { keys in
                     for dx in -reach...reach {
                         for dy in -reach...reach {
-                            let k = key(p, dx: dx, dy: dy)
+                            let k = ((cx &+ dx) << 32) ^ ((cy &+ dy) & 0xFFFF_FFFF)
                             var i = head[bucket(k)]
                             while i >= 0 {
                                 if keys[Int(i)] == k { out.append(i) }
