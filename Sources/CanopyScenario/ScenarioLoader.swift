@@ -584,11 +584,18 @@ final class Reader {
                 fail("regions", "'\(value)': feature \(k) has no geometry", node)
                 continue
             }
+            // A point outside [−180, 180] × [−90, 90] (a file in projected metres, such as Web
+            // Mercator's) would size the alert raster in the billions of cells.
+            var outOfRange: (lon: Double, lat: Double)? = nil
             func ring(_ r: Any) -> [SIMD2<Double>]? {
                 guard let pts = r as? [[Any]] else { return nil }
                 var out: [SIMD2<Double>] = []
                 for p in pts {
                     guard p.count >= 2, let lon = (p[0] as? NSNumber)?.doubleValue, let lat = (p[1] as? NSNumber)?.doubleValue else { return nil }
+                    guard (-180...180).contains(lon), (-90...90).contains(lat) else {
+                        outOfRange = outOfRange ?? (lon, lat)
+                        return nil
+                    }
                     out.append(SIMD2(radians(lat), radians(lon)))
                 }
                 return out.count >= 3 ? out : nil
@@ -603,6 +610,11 @@ final class Reader {
             case "Polygon": if let p = polygon(coords) { polys = [p] }
             case "MultiPolygon": polys = (coords as? [Any] ?? []).compactMap(polygon)
             default: break
+            }
+            if let (lon, lat) = outOfRange {
+                fail("regions", "'\(value)': feature \(k) (\(name)) has the point [\(lon), \(lat)]; coordinates must be [longitude, latitude] in degrees "
+                     + "(longitude −180 to 180, latitude −90 to 90, WGS 84), not projected metres", node)
+                continue
             }
             if polys.isEmpty {
                 fail("regions", "'\(value)': feature \(k) (\(name)) must be a Polygon or MultiPolygon with [lon, lat] rings", node)
@@ -641,7 +653,12 @@ final class Reader {
                 }
             }
             if rm["for"] == nil { fail(Self.join(p, "for"), "is required (the threat classes the rounds are kept for)", nil) }
-            if let eff, let rounds { d.reserves.append(.init(effectorType: eff, rounds: rounds, forClasses: classes)) }
+            // One reserve per effector type: a unit keeps one reserve (a second entry was ignored).
+            if let eff, let j = d.reserves.firstIndex(where: { $0.effectorType == eff }) {
+                fail(Self.join(p, "effector"), "'\(eff)' already has a reserve (doctrine.reserves[\(j)]); give one entry per effector type, listing every class its rounds are kept for", rm["effector"])
+            } else if let eff, let rounds {
+                d.reserves.append(.init(effectorType: eff, rounds: rounds, forClasses: classes))
+            }
         }
         for (k, n) in list(m["expectedThreats"], "doctrine.expectedThreats").enumerated() {
             let p = "doctrine.expectedThreats[\(k)]"
@@ -656,6 +673,11 @@ final class Reader {
             if let type, let count, let at, cat.threats[type] != nil, assets.contains(at) {
                 d.expectedThreats.append(.init(threatType: type, count: count, asset: at))
             }
+        }
+        // Each expected threat is a column of every assignment problem: bounded in all, as one entry is.
+        let expectedTotal = d.expectedThreats.reduce(0) { $0 + $1.count }
+        if expectedTotal > 10_000 {
+            fail("doctrine.expectedThreats", "\(expectedTotal) expected threats in all; at most 10000", m["expectedThreats"])
         }
         return d
     }

@@ -140,6 +140,10 @@ struct ScenarioValidationTests {
         ("launchArea: {lat: 50.6, lon: 33.5, radius: 5000}", "launchArea: {lat: 40.0, lon: 65.0, radius: 5000}", "test.yaml: raids[0].waves[0].targets.Kyiv: route of"),
         ("spacing: 10000", "spacing: 100", "test.yaml: acousticNetworks[0]: would place"),
         ("name: Test\n", "", "test.yaml: name: is required"),
+        ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}\n    - {effector: iris-t-slm, rounds: 1, for: [cruise]}",
+         "test.yaml: doctrine.reserves[1].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[0])"),
+        ("mode: shoot-look-shoot", "mode: shoot-look-shoot\n  expectedThreats: [{type: shahed-136, count: 6000, at: Kyiv}, {type: shahed-136, count: 6000, at: Plant}]",
+         "test.yaml: doctrine.expectedThreats: 12000 expected threats in all; at most 10000"),
     ]
 
     @Test("Bad input: each kind gives its message", arguments: 0..<badCases.count)
@@ -148,6 +152,29 @@ struct ScenarioValidationTests {
         #expect(validYAML.contains(from), "case \(k) does not apply")
         let msgs = problems(validYAML.replacingOccurrences(of: from, with: to))
         #expect(msgs.contains { $0.hasPrefix(expected) }, "case \(k): expected \(expected), got \(msgs)")
+    }
+
+    @Test("Region files: coordinates outside degrees (a projected CRS) are named, not rastered")
+    func projectedRegions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-regions-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func geojson(_ ring: String) throws -> String {
+            let path = dir.appendingPathComponent("r\(abs(ring.hashValue)).geojson").path
+            try """
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Somewhere"},
+             "geometry": {"type": "Polygon", "coordinates": [\(ring)]}}]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        // Web Mercator metres: would have sized the raster at about 10¹⁶ cells.
+        let mercator = try geojson("[[3395000, 6500000], [3500000, 6500000], [3500000, 6600000], [3395000, 6500000]]")
+        let msgs = problems(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(mercator)"))
+        #expect(msgs.contains { $0.contains("feature 0 (Somewhere) has the point [3395000.0, 6500000.0]") && $0.contains("degrees") }, "\(msgs)")
+        // The same shape in degrees loads.
+        let degrees = try geojson("[[30.4, 50.3], [30.7, 50.3], [30.7, 50.6], [30.4, 50.3]]")
+        let ok = try load(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(degrees)"))
+        #expect(ok.regions.count == 1)
     }
 
     @Test("Every problem is reported at once")
