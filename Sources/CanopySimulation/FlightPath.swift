@@ -173,7 +173,7 @@ public final class BallisticPath: Sendable {
         let aim = Geodesic.inverse(launch, target)
         var azimuth = aim.azimuth1
         let wanted = aim.distance
-        var best: ([Vector3], Double)? = nil
+        var best: ([Vector3], Double, Geodetic)? = nil
         for _ in 0..<8 {
             var lo = 10.0, hi = 7_500.0
             var found: ([Vector3], Double, Geodetic)? = nil
@@ -187,13 +187,15 @@ public final class BallisticPath: Sendable {
                 if abs(reached - wanted) < 0.5 { break }
             }
             guard let f = found else { return nil }
-            best = (f.0, f.1)
+            best = f
             // Correct the azimuth by the miss direction; stop when the arc lands within a metre.
             if Geodesic.inverse(f.2, target).distance < 1 { break }
             let miss = Geodesic.inverse(launch, f.2)
             azimuth += wrapAngle(aim.azimuth1 - miss.azimuth1)
         }
-        guard let (tab, dur) = best, dur > 0 else { return nil }
+        // Out of reach (the speed search ends at its ceiling, short of the aim): no arc, rather
+        // than one that falls hundreds of kilometres short.
+        guard let (tab, dur, end) = best, dur > 0, Geodesic.inverse(end, target).distance < 1_000 else { return nil }
         table = tab; self.step = step; duration = dur
         var fastest = 0.0
         for i in 0..<(tab.count - 1) {

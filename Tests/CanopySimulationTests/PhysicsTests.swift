@@ -44,6 +44,14 @@ struct PhysicsTests {
         #expect(path.duration > 60 && path.duration < 200)
     }
 
+    @Test("An aim point beyond any arc of the loft angle has no ballistic path (not one that falls short)")
+    func ballisticOutOfReach() {
+        let launch = Geodetic(latitudeDegrees: 50.6, longitudeDegrees: 36.6)
+        let paris = Geodetic(latitudeDegrees: 48.85, longitudeDegrees: 2.35)  // about 2,500 km
+        // At 88° even the search's top speed lands a few hundred kilometres out.
+        #expect(BallisticPath(launch: launch, target: paris, loft: radians(88)) == nil)
+    }
+
     @Test("Cruise legs stay on the great circle and have the geodesic's length")
     func greatCircleLegs() {
         let a = Geodetic(latitudeDegrees: 46.5, longitudeDegrees: 36.0)
