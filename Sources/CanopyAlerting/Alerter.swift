@@ -48,6 +48,11 @@ public struct Alerter: Sendable {
         threatenedNow = Array(repeating: false, count: n)
     }
 
+    /// When region r's siren goes on if it is decided and not yet reported (nil otherwise). An
+    /// update at or after that time reports it on, dated then, even if the threat has gone by
+    /// that update: so the siren is on from that time in any case.
+    public func pendingOn(_ r: Int) -> Double? { isOn[r] ? nil : pendingOn[r] }
+
     /// Decides alerts at time `now` from the predicted paths; returns the changes (siren on/off).
     public mutating func update(now: Double, paths: [PredictedPath]) -> [AlertChange] {
         var changes: [AlertChange] = []
@@ -75,7 +80,9 @@ public struct Alerter: Sendable {
                     changes.append(AlertChange(time: due, region: r, on: true, tracks: Array(Set(causes[r] ?? [])).sorted()))
                 }
             }
-            if isOn[r] && now - lastThreatened[r] >= clearDelay {
+            // Still threatened: stays on (with a clear delay of 0 the test below alone would switch
+            // it off in the update that switched it on).
+            if isOn[r] && !threatenedNow[r] && now - lastThreatened[r] >= clearDelay {
                 isOn[r] = false
                 onSince[r] = nil
                 changes.append(AlertChange(time: now, region: r, on: false, tracks: []))

@@ -99,7 +99,9 @@ public final class BattleManager {
     private var pendingDetections: [Detection] = []
     private var pendingCitizen: [CitizenReport] = []
     private var histories: [Int: TrackHistory] = [:]
-    private var engagedTracks: [Int: Int] = [:]   // track → order in flight
+    /// Track → its orders in flight, oldest first (one cycle may give a track several: a salvo
+    /// split over units, or two shots of one unit); the track is engaged until the last reports.
+    private var engagedTracks: [Int: [Int]] = [:]
     private var openOrders: [Int: EngagementOrder] = [:]
     private var nextOrder = 1
     private var lastAlertTime = -Double.infinity
@@ -164,7 +166,10 @@ public final class BattleManager {
     public func receive(_ report: EngagementReport) {
         guard let order = openOrders.removeValue(forKey: report.order) else { return }
         fireUnits[order.fireUnit].channelsBusy = max(0, fireUnits[order.fireUnit].channelsBusy - 1)
-        engagedTracks.removeValue(forKey: order.track)
+        if var ids = engagedTracks[order.track] {
+            ids.removeAll { $0 == order.id }
+            engagedTracks[order.track] = ids.isEmpty ? nil : ids
+        }
         if report.outcome == .killed {
             tracker.drop(track: order.track, time: report.time, reason: "killed by \(fireUnits[order.fireUnit].id)")
             assessments.removeValue(forKey: order.track)
@@ -262,7 +267,7 @@ public final class BattleManager {
                                         threatClass: assessments[p.track]?.threatClass ?? .drone)
             nextOrder += 1
             fireUnits[p.fireUnit].commit(rounds: p.rounds, at: p.launchTime)
-            engagedTracks[p.track] = order.id
+            engagedTracks[p.track, default: []].append(order.id)
             openOrders[order.id] = order
             out.orders.append(order)
         }
@@ -319,8 +324,8 @@ public final class BattleManager {
     /// The engagements in flight, by order id.
     public var openOrdersSorted: [EngagementOrder] { openOrders.values.sorted { $0.id < $1.id } }
 
-    /// The engagement in flight against a track, if any.
-    public func openOrderByTrack(_ track: Int) -> EngagementOrder? { engagedTracks[track].flatMap { openOrders[$0] } }
+    /// The oldest engagement in flight against a track, if any.
+    public func openOrderByTrack(_ track: Int) -> EngagementOrder? { engagedTracks[track]?.first.flatMap { openOrders[$0] } }
 
     /// A fire unit's magazine as briefed (0 for an unknown id).
     public func magazine(of fireUnit: String) -> Int { briefing.fireUnits.first { $0.id == fireUnit }?.magazine ?? 0 }

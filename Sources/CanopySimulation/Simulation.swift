@@ -86,6 +86,8 @@ public final class Simulation {
 
     // Random streams, one per component.
     @exclusivity(unchecked) var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream
+    /// Kill draws made per (threat, time, fire unit) key.
+    var engagementDraws: [UInt64: UInt64] = [:]
 
     // Sensors (truth side).
     struct RadarState { var sensor: Sensor; var params: RadarParameters; var frame: LocalFrame; var index: Int; var nextScan: Double }
@@ -299,7 +301,13 @@ public final class Simulation {
         var lead: Double? = nil
         if let r = battle.alerter.map.exactRegion(SIMD2(g.latitude, g.longitude)) {
             region = r
-            if let since = regionOnSince[r], since <= th.impactTime { lead = th.impactTime - since }
+            if let since = regionOnSince[r] {
+                if since <= th.impactTime { lead = th.impactTime - since }
+            } else if let due = battle.alerter.pendingOn(r), due <= th.impactTime {
+                // The siren went on at `due`, between two updates of the alerter; the next one
+                // reports it, dated `due`.
+                lead = th.impactTime - due
+            }
         }
         if th.type.warheadKg > 0 { impacts.append((th.impactTime, k, region, lead)) }
         var f: [(String, JSONValue)] = [("threat", .string(th.id)), ("threatType", .string(th.typeName)),
@@ -565,9 +573,11 @@ public final class Simulation {
         }
         var order = o
         order.rounds = rounds
-        var target: Int? = truth >= 0 ? truth : nil
-        if let k = target, threats[k].fate != .airborne { target = k }
-        if let k = target { threats[k].engaged = true }
+        let target: Int? = truth >= 0 ? truth : nil
+        // A threat already gone (impacted or destroyed since its track's last plot) is fired at
+        // all the same: the rounds are spent and the flight resolves as a miss, but the threat
+        // does not count as engaged.
+        if let k = target, threats[k].fate == .airborne { threats[k].engaged = true }
         let frame = LocalFrame(origin: fu.position)
         var solution: InterceptSolution? = nil
         var reason = ""
@@ -612,6 +622,18 @@ public final class Simulation {
         flights = remaining
     }
 
+    /// The random stream of one engagement's kill draws, keyed by (threat, time, fire unit): the
+    /// draw of one engagement does not move when another is added or removed elsewhere. A second
+    /// order of the same unit on the same threat resolving at the same time (two shots in one
+    /// cycle) is keyed by its repeat count too, so that its draw is its own (it used to repeat
+    /// the first one's: both missed or neither did).
+    func killDraws(threat k: Int, time t: Double, fireUnit u: Int) -> RandomStream {
+        let base = Self.key(6, UInt64(k), t.bitPattern, UInt64(u))
+        let repeatCount = engagementDraws[base, default: 0]
+        engagementDraws[base] = repeatCount + 1
+        return engageRNG.child(repeatCount == 0 ? base : Self.key(6, UInt64(k), t.bitPattern, UInt64(u), repeatCount))
+    }
+
     func resolve(_ f: Flight) {
         let fu = scenario.fireUnits[f.order.fireUnit]
         let type = scenario.catalogue.effectors[fu.type]!
@@ -636,9 +658,7 @@ public final class Simulation {
             } else {
                 let pk1 = type.killProbability[threats[k].type.threatClass] ?? 0
                 var success = false
-                // Keyed by (threat, time, fire unit): the draw of one engagement does not move
-                // when another engagement is added or removed elsewhere.
-                var rng = engageRNG.child(Self.key(6, UInt64(k), t.bitPattern, UInt64(f.order.fireUnit)))
+                var rng = killDraws(threat: k, time: t, fireUnit: f.order.fireUnit)
                 for _ in 0..<f.order.rounds where rng.bernoulli(pk1) { success = true }
                 if success {
                     threats[k].endTime = t

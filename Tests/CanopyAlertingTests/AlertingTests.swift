@@ -98,7 +98,9 @@ struct AlertingTests {
         var alerter = Alerter(map: RegionMap(regions: Self.regions()), horizon: 600, clearDelay: 120, latency: 10)
         let path = PredictedPath(track: 1, points: [(radians(48.5), radians(30.2), 100), (radians(48.5), radians(30.8), 400)])
         #expect(alerter.update(now: 0, paths: [path]).isEmpty)       // decided, siren pending
+        #expect(alerter.pendingOn(0) == 10 && alerter.pendingOn(1) == nil)
         let on = alerter.update(now: 10, paths: [path])
+        #expect(alerter.pendingOn(0) == nil)
         #expect(on.count == 1 && on[0].on && on[0].region == 0 && on[0].time == 10 && on[0].tracks == [1])
         // Beyond the horizon: a path 20 minutes out does not alert the east region.
         let far = PredictedPath(track: 2, points: [(radians(48.5), radians(31.9), 20 + 1200)])
@@ -107,5 +109,19 @@ struct AlertingTests {
         let off = alerter.update(now: 140, paths: [])
         #expect(off.count == 1 && !off[0].on && off[0].region == 0)
         #expect(alerter.isOn == [false, false])
+    }
+
+    @Test("With no clear delay and no latency a region stays alerted while threatened and clears at the first update without a threat")
+    func zeroDelays() {
+        var alerter = Alerter(map: RegionMap(regions: Self.regions()), horizon: 600, clearDelay: 0, latency: 0)
+        let path = PredictedPath(track: 1, points: [(radians(48.5), radians(30.2), 100), (radians(48.5), radians(30.8), 400)])
+        let on = alerter.update(now: 0, paths: [path])
+        #expect(on.count == 1 && on[0].on && on[0].region == 0 && on[0].time == 0)
+        // It used to switch off in the same update that switched it on, and flicker after.
+        #expect(alerter.isOn == [true, false])
+        #expect(alerter.update(now: 4, paths: [path]).isEmpty)
+        #expect(alerter.isOn == [true, false])
+        let off = alerter.update(now: 8, paths: [])
+        #expect(off.count == 1 && !off[0].on && off[0].region == 0 && off[0].time == 8)
     }
 }

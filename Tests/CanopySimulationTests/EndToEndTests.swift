@@ -65,6 +65,26 @@ func checkInvariants(_ scenario: Scenario, _ sim: Simulation, _ result: RunResul
     #expect(kills == sim.threats.filter { $0.fate == .destroyed }.count)
     let impacts = result.events.filter { $0.kind == "impact" }.count
     #expect(impacts == sim.threats.filter { $0.fate == .impacted }.count)
+    // A track is not engaged in a later cycle while an earlier engagement of it is in flight:
+    // every earlier order has reported (a flight resolves at most one cycle ahead of the battle
+    // manager's clock). Two orders of one cycle on one track used to free the track at the first
+    // report.
+    var engaged: [Int: [Double]] = [:], resolved: [Int: [Double]] = [:]
+    for e in result.events {
+        guard let track = fields(e)["track"]?.doubleValue.map({ Int($0) }) else { continue }
+        switch e.kind {
+        case "engage": engaged[track, default: []].append(e.time)
+        case "miss", "intercept", "jam", "order_rejected": resolved[track, default: []].append(e.time)
+        default: break
+        }
+    }
+    for (track, times) in engaged {
+        for t in times {
+            let earlier = times.filter { $0 < t }.count
+            let reported = resolved[track, default: []].filter { $0 <= t + scenario.doctrine.cycle }.count
+            #expect(earlier <= reported, "track \(track) engaged at \(t) with \(earlier - reported) earlier orders in flight")
+        }
+    }
 }
 
 func fieldsOf(_ v: JSONValue) -> [String: JSONValue] {
@@ -74,6 +94,20 @@ func fieldsOf(_ v: JSONValue) -> [String: JSONValue] {
 
 @Suite("End to end", .serialized)
 struct EndToEndTests {
+    @Test("Kill draws: a repeated (threat, time, fire unit) gets its own stream; other keys are untouched")
+    func killDrawKeys() throws {
+        let s = try example("quickstart")
+        let a = try Simulation(scenario: s), b = try Simulation(scenario: s)
+        var first = a.killDraws(threat: 0, time: 100, fireUnit: 0), second = a.killDraws(threat: 0, time: 100, fireUnit: 0)
+        let x = (0..<4).map { _ in first.next() }, y = (0..<4).map { _ in second.next() }
+        #expect(x != y)
+        // The first draw of a key is what it was before any repeat, and other keys do not move.
+        var again = b.killDraws(threat: 0, time: 100, fireUnit: 0)
+        #expect((0..<4).map { _ in again.next() } == x)
+        var other = a.killDraws(threat: 1, time: 100, fireUnit: 0), fresh = b.killDraws(threat: 1, time: 100, fireUnit: 0)
+        #expect((0..<4).map { _ in other.next() } == (0..<4).map { _ in fresh.next() })
+    }
+
     @Test("The quickstart runs, defends, and keeps every invariant")
     func quickstart() throws {
         let s = try example("quickstart")
