@@ -366,12 +366,55 @@ public enum OutputWriter {
         try atomicWrite(Data(text.utf8), to: path)
     }
 
-    /// Writes next to the target and renames into place, so a reader never sees half a file.
+    /// Why an output could not be written, naming the file.
+    public struct WriteError: Error, LocalizedError, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+        public var errorDescription: String? { message }
+    }
+
+    /// Writes next to the target (PATH.partial) and renames into place, so a reader never sees
+    /// half a file and an old file is replaced in one step. Only a regular file is ever
+    /// replaced: a directory, a device or a pipe at the path is an error (it used to be removed,
+    /// a directory with all it held).
     public static func atomicWrite(_ data: Data, to path: String) throws {
+        func reason() -> String { String(cString: strerror(errno)) }
+        func kind(_ p: String) -> String? {
+            var st = stat()
+            guard lstat(p, &st) == 0 else { return nil }
+            switch st.st_mode & S_IFMT {
+            case S_IFREG, S_IFLNK: return nil
+            case S_IFDIR: return "a directory"
+            default: return "not a regular file (a device, pipe or socket)"
+            }
+        }
+        if let k = kind(path) { throw WriteError(message: "cannot write \(path): it is \(k); give a file path (nothing was written)") }
         let tmp = path + ".partial"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        let fm = FileManager.default
-        if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
-        try fm.moveItem(atPath: tmp, toPath: path)
+        if let k = kind(tmp) { throw WriteError(message: "cannot write \(tmp) (the temporary file of \(path)): it is \(k)") }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(message: "cannot write \(path): \(reason())") }
+        var failure: String? = nil
+        data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
+            var done = 0
+            while done < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = reason()
+                    return
+                }
+                done += n
+            }
+        }
+        if close(fd) != 0 && failure == nil { failure = reason() }
+        if let failure {
+            unlink(tmp)
+            throw WriteError(message: "cannot write \(path): \(failure)")
+        }
+        guard rename(tmp, path) == 0 else {
+            let why = reason()
+            unlink(tmp)
+            throw WriteError(message: "cannot write \(path): \(why)")
+        }
     }
 }

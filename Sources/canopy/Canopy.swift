@@ -47,6 +47,12 @@ func prepareOutputDirectory(_ dir: String) throws {
     try? fm.removeItem(atPath: probe)
 }
 
+/// The message for an output that could not be written: the writer's own, which names the file
+/// and the reason, or else `fallback`.
+func outputFailure(_ error: Error, _ fallback: @autoclosure () -> String) -> String {
+    (error as? OutputWriter.WriteError)?.message ?? fallback()
+}
+
 /// Loads a scenario or prints every problem and exits with status 1.
 func loadScenario(_ path: String) throws -> Scenario {
     do {
@@ -114,7 +120,7 @@ struct Simulate: ParsableCommand {
         do {
             try OutputWriter.write(result, to: dir)
         } catch {
-            printError("cannot write outputs to \(dir): \(error.localizedDescription)")
+            printError(outputFailure(error, "cannot write outputs to \(dir): \(error.localizedDescription)"))
             throw ExitCode(1)
         }
         print("wrote \(dir)/summary.json, \(dir)/events.ndjson (\(result.events.count) events), \(dir)/tracks.csv (\(result.trackRows.count) rows)")

@@ -82,7 +82,7 @@ struct Study: ParsableCommand {
                 print("wrote \(dir)/study.json and \(dir)/replications.csv")
             }
         } catch {
-            printError("cannot write to \(dir): \(error)")
+            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
         }
         if !quiet {
@@ -124,7 +124,7 @@ struct Merge: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try writeReport(report, to: dir)
         } catch {
-            printError("cannot write to \(dir): \(error)")
+            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
         }
         print(report.table)
@@ -224,7 +224,7 @@ struct Sweep: ParsableCommand {
                 try writeReport(p.report, to: dir + "/point-\(k)")
             }
         } catch {
-            printError("cannot write to \(dir): \(error)")
+            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
         }
         var rows: [[String]] = []
@@ -368,7 +368,7 @@ struct Plan: ParsableCommand {
             try OutputWriter.atomicWrite(t + "\n", to: dir + "/plan.json")
             try OutputWriter.atomicWrite(text, to: dir + "/plan.txt")
         } catch {
-            printError("cannot write to \(dir): \(error)")
+            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
         }
         print("wrote \(dir)/plan.json and \(dir)/plan.txt (\(planner.evaluations) configurations, \(planner.simulations) simulations, "
@@ -469,7 +469,7 @@ struct Stockpile: ParsableCommand {
             try OutputWriter.atomicWrite(csv, to: dir + "/weekly.csv")
             try OutputWriter.atomicWrite(text, to: dir + "/stockpile.txt")
         } catch {
-            printError("cannot write to \(dir): \(error)")
+            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
         }
         print("wrote \(dir)/stockpile.json, weekly.csv and stockpile.txt (\(f.simulations) simulations)")

@@ -78,7 +78,7 @@ struct Track: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try OutputWriter.atomicWrite(Data(bytes), to: out)
         } catch {
-            printError("\(out): cannot write (\(error.localizedDescription))")
+            printError(outputFailure(error, "\(out): cannot write (\(error.localizedDescription))"))
             throw ExitCode(1)
         }
         if !quiet {

@@ -105,7 +105,7 @@ struct WTA: ParsableCommand {
         if let out {
             let sol = WTASolution(instance: inst.name, objective: objective, assignment: assignment)
             do { try OutputWriter.atomicWrite(sol.json(), to: out) } catch {
-                printError("--out \(out): cannot write (\(error.localizedDescription))")
+                printError(outputFailure(error, "--out \(out): cannot write (\(error.localizedDescription))"))
                 throw ExitCode(1)
             }
         }

@@ -124,6 +124,32 @@ struct EndToEndTests {
         #expect(!r.trackRows.isEmpty)
     }
 
+    @Test("An output replaces a file in one step, and refuses a directory or a device instead of removing it")
+    func outputsNeverRemoveOtherThings() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("canopy-out-\(getpid())").path
+        try fm.createDirectory(atPath: dir + "/kept", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        try "keep".write(toFile: dir + "/kept/x", atomically: false, encoding: .utf8)
+        // A directory where the file should go: an error naming it, the directory untouched.
+        #expect {
+            try OutputWriter.atomicWrite("{}", to: dir + "/kept")
+        } throws: { ($0 as? OutputWriter.WriteError)?.message.contains("\(dir)/kept: it is a directory") == true }
+        #expect((try? String(contentsOfFile: dir + "/kept/x", encoding: .utf8)) == "keep")
+        #expect {
+            try OutputWriter.atomicWrite("{}", to: "/dev/null")
+        } throws: { ($0 as? OutputWriter.WriteError)?.message.contains("not a regular file") == true }
+        // A regular file is replaced, and no temporary file is left.
+        try OutputWriter.atomicWrite("one", to: dir + "/f.json")
+        try OutputWriter.atomicWrite("two", to: dir + "/f.json")
+        #expect((try? String(contentsOfFile: dir + "/f.json", encoding: .utf8)) == "two")
+        #expect(!fm.fileExists(atPath: dir + "/f.json.partial"))
+        // A missing directory: the system's reason, with the file.
+        #expect {
+            try OutputWriter.atomicWrite("x", to: dir + "/no/such/f.json")
+        } throws: { ($0 as? OutputWriter.WriteError)?.message == "cannot write \(dir)/no/such/f.json: No such file or directory" }
+    }
+
     @Test("The same seed gives a byte-identical summary; another seed a different one")
     func determinism() throws {
         let s = try example("quickstart")
