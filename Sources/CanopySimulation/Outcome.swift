@@ -337,9 +337,8 @@ public enum OutputWriter {
             csv += csvField(r.aimAsset) + "," + (r.timeToImpact.isFinite ? fixed(r.timeToImpact, 0) : "") + ","
             csv += csvField(r.truth) + "\n"
         }
-        try atomicWrite(summary, to: directory + "/summary.json")
-        try atomicWrite(events, to: directory + "/events.ndjson")
-        try atomicWrite(csv, to: directory + "/tracks.csv")
+        try atomicWrite([(directory + "/summary.json", Data(summary.utf8)), (directory + "/events.ndjson", Data(events.utf8)),
+                         (directory + "/tracks.csv", Data(csv.utf8))])
     }
 
     /// x with `decimals` digits after the point (like %.Nf, without Foundation's formatter cost).
@@ -378,6 +377,13 @@ public enum OutputWriter {
     /// replaced: a directory, a device or a pipe at the path is an error (it used to be removed,
     /// a directory with all it held).
     public static func atomicWrite(_ data: Data, to path: String) throws {
+        try atomicWrite([(path, data)])
+    }
+
+    /// Writes a set of files as one: every target is checked and every temporary file written
+    /// before any is renamed into place, so a failure (a directory in the way, a full disk)
+    /// leaves the old set, or none, rather than some new files beside old ones.
+    public static func atomicWrite(_ files: [(path: String, data: Data)]) throws {
         func reason() -> String { String(cString: strerror(errno)) }
         func kind(_ p: String) -> String? {
             var st = stat()
@@ -388,33 +394,40 @@ public enum OutputWriter {
             default: return "not a regular file (a device, pipe or socket)"
             }
         }
-        if let k = kind(path) { throw WriteError(message: "cannot write \(path): it is \(k); give a file path (nothing was written)") }
-        let tmp = path + ".partial"
-        if let k = kind(tmp) { throw WriteError(message: "cannot write \(tmp) (the temporary file of \(path)): it is \(k)") }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WriteError(message: "cannot write \(path): \(reason())") }
-        var failure: String? = nil
-        data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            var done = 0
-            while done < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = reason()
-                    return
+        for (path, _) in files {
+            if let k = kind(path) { throw WriteError(message: "cannot write \(path): it is \(k); give a file path (nothing was written)") }
+            if let k = kind(path + ".partial") { throw WriteError(message: "cannot write \(path).partial (the temporary file of \(path)): it is \(k)") }
+        }
+        var written: [String] = []
+        func abandon(_ message: String) -> WriteError {
+            for t in written { unlink(t) }
+            return WriteError(message: message)
+        }
+        for (path, data) in files {
+            let tmp = path + ".partial"
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw abandon("cannot write \(path): \(reason())") }
+            written.append(tmp)
+            var failure: String? = nil
+            data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
+                var done = 0
+                while done < buf.count {
+                    let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = reason()
+                        return
+                    }
+                    done += n
                 }
-                done += n
             }
+            if close(fd) != 0 && failure == nil { failure = reason() }
+            if let failure { throw abandon("cannot write \(path): \(failure)") }
         }
-        if close(fd) != 0 && failure == nil { failure = reason() }
-        if let failure {
-            unlink(tmp)
-            throw WriteError(message: "cannot write \(path): \(failure)")
-        }
-        guard rename(tmp, path) == 0 else {
+        for (k, (path, _)) in files.enumerated() where rename(written[k], path) != 0 {
             let why = reason()
-            unlink(tmp)
-            throw WriteError(message: "cannot write \(path): \(why)")
+            written.removeFirst(k)
+            throw abandon("cannot write \(path): \(why)")
         }
     }
 }

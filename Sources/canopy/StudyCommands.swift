@@ -135,8 +135,7 @@ struct Merge: ParsableCommand {
 func writeReport(_ report: StudyReport, to dir: String) throws {
     var json = ""
     report.json.render(into: &json, pretty: true)
-    try OutputWriter.atomicWrite(json + "\n", to: dir + "/study.json")
-    try OutputWriter.atomicWrite(report.csv, to: dir + "/replications.csv")
+    try OutputWriter.atomicWrite([(dir + "/study.json", Data((json + "\n").utf8)), (dir + "/replications.csv", Data(report.csv.utf8))])
 }
 
 /// A progress bar on standard error: done of total, rate and time left.
@@ -217,8 +216,7 @@ struct Sweep: ParsableCommand {
         let report = SweepReport(spec: spec, points: points)
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try OutputWriter.atomicWrite(report.csv, to: dir + "/sweep.csv")
-            try OutputWriter.atomicWrite(report.html, to: dir + "/report.html")
+            try OutputWriter.atomicWrite([(dir + "/sweep.csv", Data(report.csv.utf8)), (dir + "/report.html", Data(report.html.utf8))])
             for (k, p) in points.enumerated() {
                 try FileManager.default.createDirectory(atPath: dir + "/point-\(k)", withIntermediateDirectories: true)
                 try writeReport(p.report, to: dir + "/point-\(k)")
@@ -365,8 +363,7 @@ struct Plan: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var t = ""
             json.render(into: &t, pretty: true)
-            try OutputWriter.atomicWrite(t + "\n", to: dir + "/plan.json")
-            try OutputWriter.atomicWrite(text, to: dir + "/plan.txt")
+            try OutputWriter.atomicWrite([(dir + "/plan.json", Data((t + "\n").utf8)), (dir + "/plan.txt", Data(text.utf8))])
         } catch {
             printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)
@@ -465,9 +462,8 @@ struct Stockpile: ParsableCommand {
             JSONValue.object([("days", .number(spec.days)), ("paths", .int(spec.paths)), ("replications", .int(spec.runs)),
                               ("arrivals", .string(spec.arrivals.rawValue)),
                               ("doctrines", .array(json))]).render(into: &t, pretty: true)
-            try OutputWriter.atomicWrite(t + "\n", to: dir + "/stockpile.json")
-            try OutputWriter.atomicWrite(csv, to: dir + "/weekly.csv")
-            try OutputWriter.atomicWrite(text, to: dir + "/stockpile.txt")
+            try OutputWriter.atomicWrite([(dir + "/stockpile.json", Data((t + "\n").utf8)), (dir + "/weekly.csv", Data(csv.utf8)),
+                                          (dir + "/stockpile.txt", Data(text.utf8))])
         } catch {
             printError(outputFailure(error, "cannot write to \(dir): \(error)"))
             throw ExitCode(1)

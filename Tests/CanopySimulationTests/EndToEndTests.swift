@@ -144,6 +144,11 @@ struct EndToEndTests {
         try OutputWriter.atomicWrite("two", to: dir + "/f.json")
         #expect((try? String(contentsOfFile: dir + "/f.json", encoding: .utf8)) == "two")
         #expect(!fm.fileExists(atPath: dir + "/f.json.partial"))
+        // A set of files: one in the way, none written (not the others beside old ones).
+        #expect(throws: OutputWriter.WriteError.self) {
+            try OutputWriter.atomicWrite([(dir + "/a.json", Data("a".utf8)), (dir + "/kept", Data("b".utf8))])
+        }
+        #expect(!fm.fileExists(atPath: dir + "/a.json") && !fm.fileExists(atPath: dir + "/a.json.partial"))
         // A missing directory: the system's reason, with the file.
         #expect {
             try OutputWriter.atomicWrite("x", to: dir + "/no/such/f.json")
