@@ -275,6 +275,11 @@ struct AdvancedTrackerTests {
             ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":4,\"measurements\":[]}]}", "sensor_id"),
             ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":0,\"measurements\":[[1,2]]}]}", "measurements[0]"),
             ("{\"format\":\"canopy-tracking-scenario\", \"version\": 1,", "line 1"),
+            // Ids beyond any integer trapped in the conversion; a fraction was taken as 0.
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[{\"id\":1e300}],\"scans\":[]}",
+             "sensors[0].id: must be a whole number (got 1e+300)"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":0.5,\"measurements\":[]}]}",
+             "scans[0].sensor_id: must be a whole number (got 0.5)"),
         ]
         for (k, (text, expected)) in cases.enumerated() {
             let path = dir.appendingPathComponent("case\(k).json").path

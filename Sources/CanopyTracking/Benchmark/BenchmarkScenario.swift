@@ -103,6 +103,13 @@ struct ScenarioReader {
         return v
     }
 
+    /// An id: a whole number within ±2⁵³ (a larger one, 1e300, trapped in the conversion).
+    mutating func wholeNumber(_ path: String) throws -> Int {
+        let v = try number(path)
+        guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else { throw fail(path, "must be a whole number (got \(v))") }
+        return Int(v)
+    }
+
     mutating func vector3(_ path: String) throws -> Vector3 {
         var xs: [Double] = []
         try wrap(path) { _ = try $0.readNumberArray(into: &xs) }
@@ -165,7 +172,7 @@ struct ScenarioReader {
                     while let k = try wrap(path, { try $0.nextKey(first: &fk) }) {
                         switch k {
                         case "t": t = try number(path + ".t")
-                        case "sensor_id": sid = Int(try number(path + ".sensor_id"))
+                        case "sensor_id": sid = try wholeNumber(path + ".sensor_id")
                         case "measurements":
                             try readMeasurements(path + ".measurements", into: &scenario.measurements)
                         case "origins" where readOrigins:
@@ -249,7 +256,7 @@ struct ScenarioReader {
             seen.insert(k)
             let p = path + "." + k
             switch k {
-            case "id": s.id = Int(try number(p))
+            case "id": s.id = try wholeNumber(p)
             case "type":
                 let t = try wrap(p) { try $0.readString() }
                 guard t == "radar" else { throw fail(p, "is \"\(t)\"; version 1 has only \"radar\"") }
@@ -289,7 +296,10 @@ struct ScenarioReader {
         var row: [Double] = []
         while let k = try wrap(path, { try $0.nextKey(first: &f) }) {
             switch k {
-            case "id": t.id = Int(try number(path + ".id"))
+            case "id":
+                let v = try wholeNumber(path + ".id")
+                guard v >= 0 else { throw fail(path + ".id", "must be ≥ 0 (got \(v); -1 marks clutter in a scan's origins)") }
+                t.id = v
             case "states":
                 try wrap(path + ".states") { try $0.beginArray() }
                 var fs = true

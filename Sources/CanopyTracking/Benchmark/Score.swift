@@ -23,7 +23,12 @@ public struct BenchmarkScore: Sendable {
 
     public static let c = 1000.0, p = 2.0
 
-    @inline(__always) static func timeKey(_ t: Double) -> Int64 { Int64((t * 1e6).rounded()) }
+    /// A time in whole microseconds; saturated beyond ±9·10¹⁸ µs (about 290,000 years), where
+    /// the conversion would trap.
+    @inline(__always) static func timeKey(_ t: Double) -> Int64 {
+        let u = (t * 1e6).rounded()
+        return u.isNaN ? 0 : Int64(max(-9e18, min(9e18, u)))
+    }
 
     public static func score(scenario: BenchmarkScenario, tracks: [BenchmarkTrack]) -> BenchmarkScore {
         // Scan times, the union over sensors (1 µs matching).

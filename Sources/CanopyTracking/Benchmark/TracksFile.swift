@@ -102,7 +102,9 @@ public enum TracksFile {
                                     t.id = try wrap(tp + ".id") { try $0.readString() }
                                 } else if kind == "a number" {
                                     let v = try wrap(tp + ".id") { try $0.readDouble() }
-                                    guard v == v.rounded() else { throw fail(tp + ".id", "must be an integer or a string (got \(v))") }
+                                    guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else {
+                                        throw fail(tp + ".id", "must be an integer (within ±2^53) or a string (got \(v))")
+                                    }
                                     t.id = String(Int(v))
                                 } else {
                                     throw fail(tp + ".id", "must be an integer or a string (got \(kind))")
