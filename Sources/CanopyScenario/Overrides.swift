@@ -104,6 +104,10 @@ public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
                     throw DocumentError(message: "override '\(path)': \(doc.shown) is not a number to scale", line: doc.line)
                 }
                 if Int(s) != nil {
+                    // A whole number stays whole (a magazine, a count), if it can.
+                    guard abs(x * f) < 9e18 else {
+                        throw DocumentError(message: "override '\(path)': \(s) × \(f) is \(x * f), too large for a whole number", line: doc.line)
+                    }
                     doc = .scalar(String(Int((x * f).rounded())), quoted: false, line: line)
                 } else {
                     doc = .scalar(String(x * f), quoted: false, line: line)

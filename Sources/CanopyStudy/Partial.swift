@@ -116,8 +116,8 @@ public struct StudyPartial: Sendable, Equatable {
         guard let scenario, let digest, let seed, let runs, let shard, let shards else {
             throw StudyError("missing one of scenario, scenarioDigest, seed, runs, shard, shards")
         }
-        guard runs >= 1, shards >= 1, shard >= 0, shard < shards else {
-            throw StudyError("runs \(runs), shard \(shard), shards \(shards): need runs ≥ 1 and 0 ≤ shard < shards")
+        guard runs >= 1, runs <= StudyLimits.maxRuns, shards >= 1, shards <= runs, shard >= 0, shard < shards else {
+            throw StudyError("runs \(runs), shard \(shard), shards \(shards): need 1 ≤ runs ≤ \(StudyLimits.maxRuns), shards ≤ runs and 0 ≤ shard < shards")
         }
         let slice = StudySlice(runs: runs, shard: shard, shards: shards)
         let expected = Array(slice.indices)

@@ -45,10 +45,12 @@ public struct StockpileSpec: Sendable {
         let (top, fail) = try StudyFile.mapping(path: path, known: ["days", "runs", "paths", "seed", "stocks", "deliveries", "raids", "arrivals", "doctrines"],
                                                 shape: "a mapping (days, runs, stocks, deliveries, raids, doctrines)")
         func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
-        guard let days = number(top["days"]), days > 0 else { throw fail("days", "must be a number of days > 0") }
-        guard let runs = top["runs"] as? Int, runs >= 1 else { throw fail("runs", "must be a whole number ≥ 1") }
+        guard let days = number(top["days"]), days > 0, days <= 3650 else { throw fail("days", "must be a number of days > 0 and ≤ 3650 (ten years)") }
+        guard let runs = top["runs"] as? Int, runs >= 1, runs <= StudyLimits.maxRuns else {
+            throw fail("runs", "must be a whole number from 1 to \(StudyLimits.maxRuns)")
+        }
         let paths = (top["paths"] as? Int) ?? 200
-        guard paths >= 1 else { throw fail("paths", "must be a whole number ≥ 1") }
+        guard paths >= 1, paths <= 100_000 else { throw fail("paths", "must be a whole number from 1 to 100000") }
         let seed = (top["seed"] as? Int).map { UInt64(max($0, 0)) } ?? 1
         guard let st = top["stocks"] as? [String: Any], !st.isEmpty else { throw fail("stocks", "must map effector types to rounds at day 0") }
         var stocks: [(String, Int)] = []
@@ -66,7 +68,7 @@ public struct StockpileSpec: Sendable {
             guard let r = d["rounds"] as? Int, r >= 1 else { throw fail(f + ".rounds", "must be a whole number ≥ 1") }
             let day = number(d["day"]), every = number(d["every"])
             guard (day == nil) != (every == nil) else { throw fail(f, "give either day or every") }
-            if let every { guard every > 0 else { throw fail(f + ".every", "must be > 0 days") } }
+            if let every { guard every >= 0.1 else { throw fail(f + ".every", "must be at least 0.1 days (got \(every))") } }
             if let day { guard day >= 0 else { throw fail(f + ".day", "must be ≥ 0") } }
             deliveries.append(Delivery(day: day ?? every!, every: every, type: type, rounds: r))
         }
@@ -76,7 +78,7 @@ public struct StockpileSpec: Sendable {
         for (i, raw) in rl.enumerated() {
             let f = "raids[\(i)]"
             guard let d = raw as? [String: Any], let sc = d["scenario"] as? String else { throw fail(f + ".scenario", "missing") }
-            guard let pw = number(d["perWeek"]), pw > 0 else { throw fail(f + ".perWeek", "must be a number of raids per week > 0") }
+            guard let pw = number(d["perWeek"]), pw > 0, pw <= 100 else { throw fail(f + ".perWeek", "must be a number of raids per week > 0 and ≤ 100") }
             raids.append(RaidKind(scenarioPath: sc.hasPrefix("/") ? sc : base.appendingPathComponent(sc).standardized.path, perWeek: pw))
         }
         var arrivals = Arrivals.even
@@ -98,8 +100,10 @@ public struct StockpileSpec: Sendable {
                     overrides.append(ScenarioOverride(path: p, .set("\(v)")))
                 }
             }
+            if doctrines.contains(where: { $0.name == name }) { throw fail(f + ".name", "'\(name)' names an earlier doctrine too") }
             doctrines.append(Doctrine(name: name, overrides: overrides))
         }
+        if doctrines.isEmpty { throw fail("doctrines", "must list at least one doctrine (leave it out for the scenarios as written)") }
         return StockpileSpec(days: days, runs: runs, paths: paths, seed: seed, stocks: stocks, deliveries: deliveries,
                              raids: raids, arrivals: arrivals, doctrines: doctrines)
     }
@@ -181,7 +185,7 @@ public struct StockpileForecaster {
         var out: [DoctrineForecast] = []
         for doctrine in spec.doctrines {
             log?("doctrine '\(doctrine.name)': " + (even.map { "\($0.count) raids" } ?? String(format: "%.1f raids expected (Poisson times)", expected))
-                 + " over \(Int(spec.days)) days, \(spec.paths) paths")
+                 + " over \(String(format: "%g", spec.days)) days, \(spec.paths) paths")
             let weeks = Int((spec.days / 7).rounded(.up))
             var weekSum = [Double](repeating: 0, count: weeks), weekN = [Double](repeating: 0, count: weeks)
             var before: [Double] = [], after: [Double] = []

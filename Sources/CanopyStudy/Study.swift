@@ -11,6 +11,12 @@ public struct ReplicationRecord: Sendable, Equatable {
 }
 
 /// Which replications a process runs: all of 0..<runs, or shard i of n (a contiguous block).
+/// Bounds on study sizes: every replication's record is held at once, and a count beyond these
+/// is a typing slip (a million winter raids take days on a large machine), not a study.
+public enum StudyLimits {
+    public static let maxRuns = 1_000_000
+}
+
 public struct StudySlice: Sendable, Equatable {
     public var runs: Int
     public var shard: Int

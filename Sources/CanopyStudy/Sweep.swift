@@ -56,7 +56,9 @@ public struct SweepSpec: Sendable {
         guard let scen = top["scenario"] as? String, !scen.isEmpty else { throw fail("scenario", "the scenario file to vary is missing") }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         let scenarioPath = scen.hasPrefix("/") ? scen : base.appendingPathComponent(scen).standardized.path
-        guard let runs = top["runs"] as? Int, runs >= 1 else { throw fail("runs", "must be a whole number ≥ 1 (replications per point)") }
+        guard let runs = top["runs"] as? Int, runs >= 1, runs <= StudyLimits.maxRuns else {
+            throw fail("runs", "must be a whole number from 1 to \(StudyLimits.maxRuns) (replications per point)")
+        }
         var seed: UInt64?
         if let s = top["seed"] {
             guard let v = s as? Int, v >= 0 else { throw fail("seed", "must be a whole number ≥ 0") }
@@ -107,8 +109,15 @@ public struct SweepSpec: Sendable {
             }
             params.append(Parameter(name: (p["name"] as? String) ?? pathText, path: pathText, operations: ops, labels: labels))
         }
+        let points = params.reduce(1.0) { $0 * Double($1.operations.count) }
+        guard points <= Double(SweepSpec.maxPoints) else {
+            throw fail("parameters", "the grid has \(String(format: "%.0f", points)) points; at most \(SweepSpec.maxPoints)")
+        }
         return SweepSpec(scenarioPath: scenarioPath, runs: runs, seed: seed, parameters: params)
     }
+
+    /// The largest grid a sweep may have.
+    public static let maxPoints = 10_000
 }
 
 /// Reading the YAML files of sweeps, plans and forecasts: the top-level mapping, with unknown
@@ -143,6 +152,10 @@ public enum SweepRunner {
     /// Builds every point's scenario first (so a bad value is reported before any run), then
     /// runs each point's study.
     public static func run(_ spec: SweepSpec, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [SweepPoint] {
+        let points = spec.parameters.reduce(1.0) { $0 * Double($1.operations.count) }
+        guard points * Double(spec.runs) <= Double(StudyLimits.maxRuns) else {
+            throw StudyError("\(String(format: "%.0f", points)) points × \(spec.runs) replications: at most \(StudyLimits.maxRuns) replications in all")
+        }
         var scenarios: [(point: [Int], scenario: Scenario)] = []
         for point in spec.points {
             let overrides = spec.overrides(at: point)

@@ -38,10 +38,11 @@ struct Study: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1 (got \(runs))") }
+        guard runs >= 1 && runs <= StudyLimits.maxRuns else { throw ValidationError("--runs must be 1 to \(StudyLimits.maxRuns) (got \(runs))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-        if let shard, StudySlice.parseShard(shard) == nil {
-            throw ValidationError("--shard must be i/N with 0 ≤ i < N (got '\(shard)')")
+        if let shard {
+            guard let (_, n) = StudySlice.parseShard(shard) else { throw ValidationError("--shard must be i/N with 0 ≤ i < N (got '\(shard)')") }
+            guard n <= runs else { throw ValidationError("--shard \(shard): more shards than the \(runs) replications") }
         }
     }
 
@@ -188,7 +189,7 @@ struct Sweep: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1 (got \(runs))") }
+        if let runs, runs < 1 || runs > StudyLimits.maxRuns { throw ValidationError("--runs must be 1 to \(StudyLimits.maxRuns) (got \(runs))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
@@ -280,7 +281,9 @@ struct Plan: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard runs >= 2 else { throw ValidationError("--runs must be at least 2, for confidence intervals (got \(runs))") }
+        guard runs >= 2 && runs <= StudyLimits.maxRuns else {
+            throw ValidationError("--runs must be 2 (for confidence intervals) to \(StudyLimits.maxRuns) (got \(runs))")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
@@ -409,7 +412,7 @@ struct Stockpile: ParsableCommand {
             printError("\(forecast): \(error)")
             throw ExitCode(1)
         }
-        var text = "Canopy stockpile — \(Int(spec.days)) days, raids per week: "
+        var text = "Canopy stockpile — \(String(format: "%g", spec.days)) days, raids per week: "
             + spec.raids.map { "\(URL(fileURLWithPath: $0.scenarioPath).lastPathComponent) × \($0.perWeek)" }.joined(separator: ", ")
             + (spec.arrivals == .even ? " (evenly spaced)" : " (at random, Poisson, times)")
             + "; \(spec.paths) campaign paths, \(spec.runs) replications per raid kind and stock state\n"

@@ -112,7 +112,13 @@ struct StudyCLITests {
         let missing = try runCanopy(["merge", dir + "/shards/partial-1-of-2.json"])
         #expect(missing.status == 1 && missing.stderr.contains("missing shard 0 of 2"))
         let zero = try runCanopy(["study", scenario, "--runs", "0"])
-        #expect(zero.status != 0 && zero.stderr.contains("--runs must be at least 1"))
+        #expect(zero.status != 0 && zero.stderr.contains("--runs must be 1 to 1000000 (got 0)"))
+        // A billion replications crashed allocating their records; more shards than replications
+        // made partials that could not be merged.
+        let huge = try runCanopy(["study", scenario, "--runs", "1000000000"])
+        #expect(huge.status != 0 && huge.stderr.contains("--runs must be 1 to 1000000"))
+        let thin = try runCanopy(["study", scenario, "--runs", "2", "--shard", "0/5"])
+        #expect(thin.status != 0 && thin.stderr.contains("more shards than the 2 replications"))
         let badShard = try runCanopy(["study", scenario, "--runs", "3", "--shard", "3/3"])
         #expect(badShard.status != 0 && badShard.stderr.contains("--shard must be i/N"))
         // An output directory that cannot be made is refused before any replication runs.

@@ -66,6 +66,8 @@ struct OverrideTests {
         #expect(message([ScenarioOverride(path: "fireUnits[x].magazine", .set("3"))]).contains("not [n], [*] or [key=value]"))
         #expect(message([ScenarioOverride(path: "name.x", .set("3"))]).contains("not a mapping"))
         #expect(message([ScenarioOverride(path: "fireUnits[0].id", .scale(2))]).contains("not a number to scale"))
+        // A whole number scaled beyond any integer trapped in the conversion.
+        #expect(message([ScenarioOverride(path: "fireUnits[0].magazine", .scale(1e300))]).contains("too large for a whole number"))
         #expect(message([ScenarioOverride(path: "fireUnits[0].magazine", .keep(1))]).contains("ends in a list selector"))
         let bad = message([ScenarioOverride(path: "fireUnits[id=FU1].magazine", .set("-1"))])
         #expect(bad.contains("fireUnits[0].magazine") && bad.contains("-1"))

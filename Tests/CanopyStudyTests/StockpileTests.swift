@@ -24,6 +24,13 @@ struct StockpileTests {
         #expect(message(ok + "tempo: 3").contains("tempo: unknown field"))
         #expect(message(ok + "arrivals: poisson") == "")
         #expect(message(ok + "arrivals: sometimes").contains("arrivals: must be even or poisson (got 'sometimes')"))
+        // Sizes that ran for hours or ate the memory.
+        #expect(message(ok.replacingOccurrences(of: "days: 10", with: "days: 1000000000")).contains("days: must be a number of days > 0 and ≤ 3650"))
+        #expect(message(ok + "paths: 1000000000").contains("paths: must be a whole number from 1 to 100000"))
+        #expect(message(ok + "deliveries: [{every: 1e-300, type: nasams, rounds: 4}]").contains("deliveries[0].every: must be at least 0.1 days"))
+        #expect(message(ok.replacingOccurrences(of: "perWeek: 1}", with: "perWeek: 1000000000}")).contains("raids[0].perWeek"))
+        #expect(message(ok + "doctrines: []").contains("doctrines: must list at least one doctrine"))
+        #expect(message(ok + "doctrines: [{name: a}, {name: a}]").contains("doctrines[1].name: 'a' names an earlier doctrine too"))
     }
 
     @Test("Raid times: evenly spaced, or a Poisson process at the tempo drawn per path and reproducible")

@@ -109,6 +109,11 @@ struct StudyRunTests {
         var text = ""
         do { _ = try StudyPartial.read(path: path) } catch { text = "\(error)" }
         #expect(text.contains(path) && text.contains("replications 0..<2"))
+        // More shards than replications (study --shard 0/1000000000 wrote one; merging it ran out of memory).
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("shards ≤ runs"), "\(text)")
         try Data(#"{"format":"something-else"}"#.utf8).write(to: URL(fileURLWithPath: path))
         do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
         #expect(text.contains("format"))

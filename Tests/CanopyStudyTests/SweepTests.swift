@@ -26,7 +26,11 @@ struct SweepTests {
         #expect(s.overrides(at: [2, 1]) == [ScenarioOverride(path: "fireUnits[id=IRIS-Kyiv].magazine", .set("16")),
                                             ScenarioOverride(path: "raids[*].waves[*].count", .scale(2))])
         #expect(message("runs: 3\nparameters: [{path: a, values: [1]}]").contains("scenario: the scenario file to vary is missing"))
-        #expect(message("scenario: x.yaml\nruns: 0\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number ≥ 1"))
+        #expect(message("scenario: x.yaml\nruns: 0\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 1 to 1000000"))
+        #expect(message("scenario: x.yaml\nruns: 2000000\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 1 to 1000000"))
+        // A grid is built before any point is checked: 10⁵ points took gigabytes.
+        let five = (0..<5).map { _ in "{path: a, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}" }.joined(separator: ", ")
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [\(five)]").contains("parameters: the grid has 100000 points; at most 10000"))
         #expect(message("scenario: x.yaml\nruns: 2\nparameters: []").contains("parameters: must be a non-empty list"))
         #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: [1], scale: [2]}]").contains("parameters[0]: give exactly one of values, scale or keep"))
         #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: []}]").contains("parameters[0].values: must be a non-empty list"))
