@@ -77,9 +77,14 @@ public struct PlanSpec: Sendable {
             let words = part.split(whereSeparator: { $0 == " " || $0 == "×" }).filter { $0 != "x" }
             let count: Int, kind: String
             if words.count == 2, let n = Int(words[0]) { (count, kind) = (n, String(words[1])) }
-            else if words.count == 1 { (count, kind) = (1, String(words[0])) }
+            else if words.count == 1, Int(words[0]) == nil { (count, kind) = (1, String(words[0])) }
             else { throw StudyError("--add: '\(part.trimmingCharacters(in: .whitespaces))' is not 'N x kind'") }
             guard count >= 1 else { throw StudyError("--add: a count must be at least 1 (got \(count))") }
+            // One unit per site: more units than sites cannot be placed (and a count of a
+            // billion was expanded before anything was checked).
+            guard out.count + count <= sites.count else {
+                throw StudyError("--add: \(out.count + count) units or more, but only \(sites.count) candidate sites (one unit per site)")
+            }
             guard units[kind] != nil else {
                 throw StudyError("--add: unknown kind '\(kind)' (known: \(units.keys.sorted().joined(separator: ", ")); define others under units in the candidates file)")
             }

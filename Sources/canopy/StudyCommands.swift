@@ -295,7 +295,7 @@ struct Plan: ParsableCommand {
             spec = try PlanSpec.load(path: candidates)
             kinds = try spec.parseAdd(add)
             for k in Set(kinds) where s.catalogue.effectors[spec.units[k]!.type] == nil {
-                throw StudyError("unit kind '\(k)' is of type '\(spec.units[k]!.type)', which the catalogue does not have")
+                throw StudyError("\(candidates): units.\(k).type: '\(spec.units[k]!.type)' is not an effector type of the scenario's catalogue (\(s.catalogue.effectors.keys.sorted().joined(separator: ", ")))")
             }
         } catch {
             printError("\(error)")

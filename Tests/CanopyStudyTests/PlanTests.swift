@@ -17,10 +17,11 @@ struct PlanTests {
             sites:
               - {id: A, lat: 50.4, lon: 30.5}
               - {id: B, lat: 49.8, lon: 24.0}
+              - {id: C, lat: 46.5, lon: 30.7}
             units:
               point-defence: {type: gepard, magazine: 10}
             """))
-        #expect(spec.sites.map(\.id) == ["A", "B"])
+        #expect(spec.sites.map(\.id) == ["A", "B", "C"])
         #expect(spec.units["point-defence"] == PlanSpec.UnitKind(type: "gepard", magazine: 10, launchers: 1))
         #expect(spec.units["medium-range"]?.type == "nasams")
         #expect(try spec.parseAdd("2 x medium-range, 1 x long-range") == ["medium-range", "medium-range", "long-range"])
@@ -30,6 +31,11 @@ struct PlanTests {
         #expect(text.contains("unknown kind 'laser'"))
         do { _ = try spec.parseAdd("0 x long-range") } catch { text = "\(error)" }
         #expect(text.contains("at least 1"))
+        // More units than sites is refused before anything runs (a billion used to be expanded).
+        do { _ = try spec.parseAdd("2 x medium-range, 1000000000 x long-range") } catch { text = "\(error)" }
+        #expect(text.contains("but only 3 candidate sites"))
+        do { _ = try spec.parseAdd("1 x") } catch { text = "\(error)" }
+        #expect(text.contains("'1 x' is not 'N x kind'"))
         #expect(message("sites: []").contains("sites: must be a non-empty list"))
         #expect(message("sites: [{id: A, lat: 95, lon: 30}]").contains("sites[0].lat"))
         #expect(message("sites: [{id: A, lat: 50, lon: 30}, {id: A, lat: 51, lon: 30}]").contains("'A' is used twice"))
