@@ -114,7 +114,7 @@ extension Reader {
             guard let ref = number(r, "referenceRange", bp, min: 0, minOpen: true),
                   let rcs = number(r, "referenceRCS", bp, default: 1, min: 0, minOpen: true),
                   let maxR = number(r, "maxRange", bp, min: 0, minOpen: true, max: 5_000_000),
-                  let period = number(r, "period", bp, min: 0, minOpen: true, max: 3600),
+                  let period = number(r, "period", bp, min: 0.1, max: 3600),
                   let sr = number(r, "sigmaRange", bp, min: 0, minOpen: true),
                   let sa = number(r, "sigmaAzimuth", bp, min: 0, minOpen: true, max: 90),
                   let se = number(r, "sigmaElevation", bp, min: 0, minOpen: true, max: 90),
@@ -137,7 +137,7 @@ extension Reader {
             guard let ceiling = number(a, "altitudeCeiling", bp, min: 0, minOpen: true),
                   let sb = number(a, "sigmaBearing", bp, min: 0, minOpen: true, max: 90),
                   let lat = number(a, "latency", bp, default: 0, min: 0, max: 600),
-                  let period = number(a, "period", bp, default: 5, min: 0, minOpen: true, max: 600),
+                  let period = number(a, "period", bp, default: 5, min: 0.1, max: 600),
                   let pd = number(a, "detectionProbability", bp, default: 0.9, min: 0, max: 1)
             else { return nil }
             return SensorType(name: name, displayName: display, kind: .acoustic, acoustic: AcousticParameters(

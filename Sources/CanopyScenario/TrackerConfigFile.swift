@@ -32,7 +32,8 @@ public enum TrackerConfigFile {
             c.maxSpeed = r.number(m, "max_speed", "", default: base.maxSpeed, min: 0, minOpen: true) ?? base.maxSpeed
             c.cellSize = r.number(m, "cell_size", "", default: base.cellSize, min: 100) ?? base.cellSize
             c.oosmWindow = r.number(m, "oosm_window", "", default: base.oosmWindow, min: 0) ?? base.oosmWindow
-            c.jpdaMaxEvents = r.integer(m, "jpda_max_events", "", default: base.jpdaMaxEvents, min: 1) ?? base.jpdaMaxEvents
+            // Each event of a cluster is enumerated: ten million take seconds, a trillion forever.
+            c.jpdaMaxEvents = r.integer(m, "jpda_max_events", "", default: base.jpdaMaxEvents, min: 1, max: 10_000_000) ?? base.jpdaMaxEvents
             if let s = m["score"], let sm = r.mapping(s, "score", allowed: ["alpha", "beta", "drop", "new_target_ratio"]) {
                 c.scoreAlpha = r.number(sm, "alpha", "score", default: base.scoreAlpha, min: 0, minOpen: true, max: 0.5) ?? base.scoreAlpha
                 c.scoreBeta = r.number(sm, "beta", "score", default: base.scoreBeta, min: 0, minOpen: true, max: 0.5) ?? base.scoreBeta

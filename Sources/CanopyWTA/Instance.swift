@@ -72,13 +72,25 @@ extension WTAInstance {
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
             // Only white space (or nothing): say so rather than pass on the parser's words.
             if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw fail("", "the file is empty") }
-            throw fail("", "not valid JSON (\(error.localizedDescription))")
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw fail("", "not valid JSON (\(detail))")
         }
         guard let obj = root as? [String: Any] else { throw fail("", "the top level must be a JSON object") }
+        // What a field holds, as the file has it (a quoted "2" is a string; true is not 1).
+        func shown(_ x: Any) -> String {
+            if let s = x as? String { return "the string \"\(s)\"" }
+            if let n = x as? NSNumber, String(cString: n.objCType) == "c" { return n.boolValue ? "true" : "false" }
+            if x is NSNull { return "null" }
+            return "\(x)"
+        }
+        func plainNumber(_ x: Any) -> Double? {
+            guard let n = x as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+            return n.doubleValue
+        }
         func int(_ key: String) throws -> Int {
             guard let v = obj[key] else { throw fail(key, "missing (an integer ≥ 1 is required)") }
-            guard let n = v as? NSNumber, let i = Int(exactly: n.doubleValue), i >= 1 else {
-                throw fail(key, "must be an integer ≥ 1, found \(v)")
+            guard let d = plainNumber(v), let i = Int(exactly: d), i >= 1 else {
+                throw fail(key, "must be an integer ≥ 1, found \(shown(v))")
             }
             return i
         }
@@ -86,10 +98,10 @@ extension WTAInstance {
             guard let a = v as? [Any] else { throw fail(field, "must be an array of \(count) numbers") }
             guard a.count == count else { throw fail(field, "has \(a.count) entries, \(count) expected") }
             return try a.enumerated().map { k, x in
-                guard let n = x as? NSNumber, n.doubleValue.isFinite else {
-                    throw fail("\(field)[\(k)]", "must be a finite number, found \(x)")
+                guard let d = plainNumber(x), d.isFinite else {
+                    throw fail("\(field)[\(k)]", "must be a finite number, found \(shown(x))")
                 }
-                return n.doubleValue
+                return d
             }
         }
         let name = (obj["name"] as? String) ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -97,6 +109,10 @@ extension WTAInstance {
         guard let vRaw = obj["values"] else { throw fail("values", "missing (\(m) positive numbers)") }
         let values = try numbers(vRaw, "values", count: m)
         for (j, v) in values.enumerated() where !(v > 0) { throw fail("values[\(j)]", "must be > 0, found \(v)") }
+        // The objective and its bounds are sums of these: they must stay finite (1.7e308 twice
+        // made an infinite objective, a bound of 0 and a solver that ran to its time limit).
+        let totalValue = values.reduce(0, +)
+        guard totalValue <= 1e300 else { throw fail("values", "sum to \(totalValue); at most 1e300 in all, so that the objective stays finite") }
         guard let kp = obj["kill_prob"] as? [Any] else { throw fail("kill_prob", "missing or not an array (\(n) rows of \(m) numbers)") }
         guard kp.count == n else { throw fail("kill_prob", "has \(kp.count) rows, \(n) expected (one per weapon)") }
         var p = [Double]()
@@ -126,6 +142,8 @@ extension WTAInstance {
         if let c = obj["weapon_cost"], !(c is NSNull) {
             let cost = try numbers(c, "weapon_cost", count: n)
             for (i, x) in cost.enumerated() where x < 0 { throw fail("weapon_cost[\(i)]", "must be ≥ 0, found \(x)") }
+            let totalCost = cost.reduce(0, +)
+            guard totalCost <= 1e300 else { throw fail("weapon_cost", "sums to \(totalCost); at most 1e300 in all, so that the objective stays finite") }
             inst.weaponCost = cost
         }
         if let t = obj["weapon_type"], !(t is NSNull) {

@@ -32,11 +32,12 @@ struct TrackCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/z.json"))
         // A bad configuration: every problem, with file, key and line.
         let cfg = dir + "/bad.yaml"
-        try "filter: ekff\nassociation: jpda\nmodels:\n  - {type: ct, q: -1, turn_rate: 3}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        try "filter: ekff\nassociation: jpda\nmodels:\n  - {type: ct, q: -1, turn_rate: 3}\njpda_max_events: 1000000000000\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         let b = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
         #expect(b.status == 1)
         #expect(b.stderr.contains("bad.yaml: filter") && b.stderr.contains("did you mean 'ekf'"))
         #expect(b.stderr.contains("models[0].q"))
+        #expect(b.stderr.contains("jpda_max_events: must be ≤ 10000000"), "\(b.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"))
         // A missing scenario and a tracks file that is not one.
         let m = try runCanopy(["track", dir + "/nope.json", "--out", dir + "/y.json"])

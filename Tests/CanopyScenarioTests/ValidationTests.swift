@@ -140,6 +140,9 @@ struct ScenarioValidationTests {
         ("launchArea: {lat: 50.6, lon: 33.5, radius: 5000}", "launchArea: {lat: 40.0, lon: 65.0, radius: 5000}", "test.yaml: raids[0].waves[0].targets.Kyiv: route of"),
         ("spacing: 10000", "spacing: 100", "test.yaml: acousticNetworks[0]: would place"),
         ("name: Test\n", "", "test.yaml: name: is required"),
+        // A radar scanning every nanosecond passed, then the run never ended.
+        ("name: Test\n", "name: Test\ncatalogue:\n  sensors:\n    - {name: fast, kind: radar, radar: {referenceRange: 1e5, referenceRCS: 1, maxRange: 2e5, period: 1.0e-9, sigmaRange: 40, sigmaAzimuth: 0.3, sigmaElevation: 0.3, minElevation: 0, clutterPerScan: 0, falseAlarmProbability: 1.0e-6}}\n",
+         "test.yaml: catalogue.sensors[0].radar.period: must be ≥ 0.1"),
         ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}\n    - {effector: iris-t-slm, rounds: 1, for: [cruise]}",
          "test.yaml: doctrine.reserves[1].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[0])"),
         ("mode: shoot-look-shoot", "mode: shoot-look-shoot\n  expectedThreats: [{type: shahed-136, count: 6000, at: Kyiv}, {type: shahed-136, count: 6000, at: Plant}]",

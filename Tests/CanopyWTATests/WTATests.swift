@@ -624,6 +624,14 @@ struct WTATests {
         #expect(error(#"{"weapons": 1, "targets": 2, "values": [5, 6], "kill_prob": [[0.5, 0.4]], "feasible": [[1, 2]]}"#)
             .contains("feasible[0][1]"))
         #expect(error("{") .contains("not valid JSON"))
+        #expect(error(#"{"weapons": 2,,}"#).contains("around character"))
+        // Values whose sum is infinite made an infinite objective and a solver that ran to its limit.
+        #expect(error(#"{"weapons": 1, "targets": 2, "values": [1.7e308, 1.7e308], "kill_prob": [[0, 0]]}"#)
+            .contains("values: sum to inf; at most 1e300 in all"))
+        // What was found, as the file has it: a quoted number is a string, true is not 1.
+        #expect(error(#"{"weapons": "2", "targets": 1, "values": [5], "kill_prob": [[0.5], [0.5]]}"#)
+            .contains(#"weapons: must be an integer ≥ 1, found the string "2""#))
+        #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[true]]}"#).contains("kill_prob[0][0]: must be a finite number, found true"))
         #expect(error(" \n").hasSuffix("the file is empty"))
         // Files that are not there or not files: the reason, not the platform's error code.
         func loadError(_ path: String) -> String {
