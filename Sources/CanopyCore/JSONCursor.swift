@@ -348,6 +348,9 @@ public enum InputFile {
         guard let text = String(validating: try bytes(path: path), as: UTF8.self) else {
             throw InputFileError(path: path, message: notUTF8)
         }
+        // A byte-order mark (Windows editors write one) is not part of the text: YAML's parser
+        // took it for content before the document.
+        if text.unicodeScalars.first == "\u{FEFF}" { return String(text.unicodeScalars.dropFirst()) }
         return text
     }
 

@@ -37,10 +37,37 @@ indirect enum Document {
             throw DocumentError(message: "not valid YAML: \(error)", line: nil)
         }
         guard let node else { return .null(line: 1) }
-        return try convert(node)
+        var budget = maxValues
+        return try convert(node, &budget)
     }
 
-    private static func convert(_ n: Node) throws -> Document {
+    /// The most values a document may expand to: YAML aliases can repeat a part of a document
+    /// so that a few hundred bytes stand for billions of values ("billion laughs").
+    static let maxValues = 1_000_000
+
+    /// Throws unless the YAML text, its aliases expanded, has at most `maxValues` values (counted
+    /// without building them, and only up to the limit). For readers that build their own values.
+    static func checkSize(yaml text: String) throws {
+        guard let node = try? Yams.compose(yaml: text) else { return }  // the reader reports syntax errors
+        var budget = maxValues
+        func count(_ n: Node) -> Bool {
+            budget -= 1
+            if budget < 0 { return false }
+            switch n {
+            case .mapping(let m): for (k, v) in m where !count(k) || !count(v) { return false }
+            case .sequence(let s): for v in s where !count(v) { return false }
+            default: break
+            }
+            return true
+        }
+        if !count(node) { throw DocumentError(message: Self.tooLarge, line: nil) }
+    }
+
+    static let tooLarge = "the document expands to more than \(maxValues) values (YAML aliases repeating aliases?)"
+
+    private static func convert(_ n: Node, _ budget: inout Int) throws -> Document {
+        budget -= 1
+        if budget < 0 { throw DocumentError(message: tooLarge, line: nil) }
         let line = n.mark.map { $0.line }
         switch n {
         case .scalar(let s):
@@ -55,11 +82,11 @@ indirect enum Document {
                 guard case .scalar(let ks) = k else {
                     throw DocumentError(message: "a mapping key must be a plain name", line: k.mark.map { $0.line })
                 }
-                pairs.append((ks.string, try convert(v)))
+                pairs.append((ks.string, try convert(v, &budget)))
             }
             return .mapping(pairs.map { (key: $0.0, value: $0.1) }, line: line)
         case .sequence(let s):
-            return .sequence(try s.map(convert), line: line)
+            return .sequence(try s.map { try convert($0, &budget) }, line: line)
         case .alias:
             throw DocumentError(message: "YAML aliases are not supported", line: line)
         }
@@ -148,4 +175,10 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     }
     guard let (c, d) = best else { return nil }
     return d <= max(2, min(word.count, c.count) / 3) ? c : nil
+}
+
+/// Why a YAML text is refused before it is read: it expands, through aliases, to more than a
+/// million values (nil when it does not). For readers of YAML outside the scenario loader.
+public func yamlExpansionProblem(_ text: String) -> String? {
+    do { try Document.checkSize(yaml: text); return nil } catch let e as DocumentError { return e.message } catch { return nil }
 }

@@ -133,6 +133,7 @@ enum StudyFile {
             throw fail("", e.message == InputFile.notUTF8 ? e.message : "\(e.message) (\(path))")
         }
         let root: Any?
+        if let problem = yamlExpansionProblem(text) { throw fail("", problem) }
         do { root = try Yams.load(yaml: text) } catch { throw fail("", "not valid YAML: \(error)") }
         guard let top = root as? [String: Any] else { throw fail("", "must be \(shape)") }
         for k in top.keys.sorted() where !known.contains(k) {

@@ -32,5 +32,9 @@ struct InputFileTests {
         #expect(try InputFile.readText(path: file.path) == "{}")
         #expect(textMessage(latin1.path) == InputFile.notUTF8)
         #expect(textMessage(dir.path) == "is a directory, not a file")
+        // A byte-order mark is dropped (YAML's parser read it as content before the document).
+        let bom = dir.appendingPathComponent("bom.yaml")
+        try Data([0xEF, 0xBB, 0xBF] + Array("name: x".utf8)).write(to: bom)
+        #expect(try InputFile.readText(path: bom.path) == "name: x")
     }
 }

@@ -200,5 +200,9 @@ struct ScenarioValidationTests {
         #expect(j.count == 1 && j[0].hasPrefix("x.json: not valid JSON"))
         #expect(problems("", file: "x.txt") == ["x.txt: unknown format '.txt': use .yaml, .yml or .json"])
         #expect(problems("- 1\n- 2").first?.hasPrefix("test.yaml: must be a mapping") == true)
+        // "Billion laughs": 700 bytes of aliases of aliases stood for 9⁹ values and hung the loader.
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1..<10 { bomb += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        #expect(problems(bomb).first?.contains("expands to more than 1000000 values") == true, "\(problems(bomb))")
     }
 }
