@@ -1,5 +1,6 @@
 import CanopyCore
 import CanopySimulation
+import CanopyScenario
 import Foundation
 
 /// A shard's results: every replication it ran, with each number written so that it reads back
@@ -147,6 +148,10 @@ public struct StudyPartial: Sendable, Equatable {
                     var v: [Int] = []
                     while try c.nextElement(first: &g) { v.append(try c.readInt()) }
                     guard v.count == 6 else { throw StudyError("classes: \(name) needs 6 counts, found \(v.count)") }
+                    guard ThreatClass(rawValue: name) != nil else {
+                        throw StudyError("classes: '\(name)' is not a threat class (\(ThreatClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    guard v.allSatisfy({ $0 >= 0 }) else { throw StudyError("classes: \(name) has a negative count (\(v))") }
                     var o = RunMetrics.ClassOutcome()
                     (o.launched, o.engaged, o.destroyed, o.lostJammed, o.leaked, o.airborneAtEnd) = (v[0], v[1], v[2], v[3], v[4], v[5])
                     m.classes.append((name, o))
@@ -164,6 +169,7 @@ public struct StudyPartial: Sendable, Equatable {
                     guard try c.nextElement(first: &g) else { throw StudyError("effectors: \(name) has no cost") }
                     let cost = try c.readDouble()
                     guard try !c.nextElement(first: &g) else { throw StudyError("effectors: \(name) has too many fields") }
+                    guard fired >= 0, cost >= 0, cost.isFinite else { throw StudyError("effectors: \(name) has a negative or infinite count or cost") }
                     m.effectors.append((name, RunMetrics.EffectorUse(fired: fired, cost: cost)))
                 }
             case "cost": m.interceptorCost = try c.readDouble()

@@ -179,6 +179,13 @@ public struct StockpileForecaster {
     }
 
     public mutating func forecast(log: ((String) -> Void)? = nil) throws -> [DoctrineForecast] {
+        // A stocked type must be an interceptor of the raids' catalogues (a misspelt one never
+        // ran out, silently).
+        var known = Set<String>()
+        for r in spec.raids { known.formUnion(try ScenarioLoader.load(path: r.scenarioPath).catalogue.effectors.keys) }
+        for (type, _) in spec.stocks where !known.contains(type) {
+            throw StudyError("stocks.\(type): not an effector type of the raids' scenarios (\(known.sorted().joined(separator: ", ")))")
+        }
         let even = spec.arrivals == .even ? schedule(path: 0) : nil
         let expected = spec.raids.reduce(0) { $0 + $1.perWeek / 7 * spec.days }
         let stocked = spec.stocks.map(\.type)

@@ -97,6 +97,17 @@ struct StockpileTests {
             var f = StockpileForecaster(spec: spec, threads: 2)
             return try f.forecast()[0]
         }
+        // A stock of a type the raids do not know is named, before any simulation.
+        let misspelt = try StockpileSpec.load(path: try writeTemporary("""
+            days: 12
+            runs: 2
+            stocks: {iris-t: 6}
+            raids: [{scenario: \(scenario), perWeek: 7}]
+            """))
+        var f = StockpileForecaster(spec: misspelt, threads: 1)
+        var text = ""
+        do { _ = try f.forecast() } catch { text = "\(error)" }
+        #expect(text.contains("stocks.iris-t: not an effector type") && f.simulations == 0, "\(text)")
         let plain = try run("[]")
         let iris = plain.types.first { $0.type == "iris-t-slm" }!
         let gepard = plain.types.first { $0.type == "gepard" }!

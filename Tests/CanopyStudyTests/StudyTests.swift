@@ -109,6 +109,15 @@ struct StudyRunTests {
         var text = ""
         do { _ = try StudyPartial.read(path: path) } catch { text = "\(error)" }
         #expect(text.contains(path) && text.contains("replications 0..<2"))
+        // A record with a class that is none, or a negative count, is refused (it was averaged in).
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"classes":[["laser",1,1,0,0,1,0]]}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("'laser' is not a threat class"), "\(text)")
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"classes":[["drone",1,-1,0,0,1,0]]}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("drone has a negative count"), "\(text)")
         // More shards than replications (study --shard 0/1000000000 wrote one; merging it ran out of memory).
         try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#.utf8)
             .write(to: URL(fileURLWithPath: path))
