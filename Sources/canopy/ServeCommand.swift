@@ -43,6 +43,15 @@ struct Serve: ParsableCommand {
         guard speed >= 0 else { throw ValidationError("--speed must be ≥ 0 (got \(speed))") }
         guard frameInterval > 0 else { throw ValidationError("--frame-interval must be > 0 (got \(frameInterval))") }
         guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP) else { throw ValidationError("ports must be 0 to 65535") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("--data \(data): is a file; give a directory for the server's runs and token")
+        }
+        for w in webhook {
+            guard let u = URL(string: w), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), !(u.host ?? "").isEmpty else {
+                throw ValidationError("--webhook '\(w)': must be an http:// or https:// URL")
+            }
+        }
     }
 
     /// The other commands are synchronous (and the binary's main stays synchronous, which keeps

@@ -75,6 +75,17 @@ struct CLITests {
         #expect(r.stderr.contains("raid.yaml"))
     }
 
+    @Test("serve refuses a data directory that is a file and a webhook that is no URL, before starting")
+    func serveArguments() throws {
+        let file = NSTemporaryDirectory() + "canopy-serve-data-\(getpid())"
+        try Data().write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let d = try runCanopy(["serve", "--data", file])
+        #expect(d.status != 0 && d.stderr.contains("--data \(file): is a file"), "\(d.stderr)")
+        let w = try runCanopy(["serve", "--webhook", "not a url"])
+        #expect(w.status != 0 && w.stderr.contains("--webhook 'not a url': must be an http:// or https:// URL"), "\(w.stderr)")
+    }
+
     @Test("simulate prints the summary table and writes the three outputs")
     func simulateQuickstart() throws {
         let dir = NSTemporaryDirectory() + "canopy-cli-\(UInt32.random(in: 0...UInt32.max))"
