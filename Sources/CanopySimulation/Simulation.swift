@@ -650,7 +650,10 @@ public final class Simulation {
             let alive = threats[k].isAirborne(at: t)
             let inside = InterceptGeometry.inEnvelope(s, type)
             if !alive {
-                fields.append(("reason", .string(threats[k].fate == .impacted ? "target impacted first" : "target already gone")))
+                // A flight resolved ahead of the clock can meet a threat whose impact is not yet
+                // processed: it impacted first all the same.
+                let impacted = threats[k].fate == .impacted || (threats[k].fate == .airborne && t >= threats[k].impactTime)
+                fields.append(("reason", .string(impacted ? "target impacted first" : "target already gone")))
                 emit(t, "miss", fields)
             } else if !inside {
                 fields.append(("reason", .string("intercept point outside the envelope")))
