@@ -280,12 +280,14 @@ struct AdvancedTrackerTests {
              "sensors[0].id: must be a whole number (got 1e+300)"),
             ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":0.5,\"measurements\":[]}]}",
              "scans[0].sensor_id: must be a whole number (got 0.5)"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"truth\":[{\"id\":3,\"states\":[]},{\"id\":3,\"states\":[]}],\"scans\":[]}",
+             "truth[1].id: 3 is used twice"),
         ]
         for (k, (text, expected)) in cases.enumerated() {
             let path = dir.appendingPathComponent("case\(k).json").path
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             do {
-                _ = try BenchmarkScenario.load(path: path, readTruth: false)
+                _ = try BenchmarkScenario.load(path: path, readTruth: expected.hasPrefix("truth"))
                 Issue.record("case \(k) was accepted")
             } catch let e as BenchmarkFileError {
                 #expect(e.description.contains("case\(k).json") && e.description.contains(expected), "case \(k): \(e.description)")

@@ -156,8 +156,13 @@ struct ScenarioReader {
             case "truth" where readTruth:
                 try wrap(key) { try $0.beginArray() }
                 var f = true
+                var truthIDs = Set<Int>()
                 while try wrap(key, { try $0.nextElement(first: &f) }) {
-                    scenario.truth.append(try readTruthObject("truth[\(scenario.truth.count)]"))
+                    let path = "truth[\(scenario.truth.count)]"
+                    let t = try readTruthObject(path)
+                    // Two objects under one id would be scored as one (the metrics match by id).
+                    guard truthIDs.insert(t.id).inserted else { throw fail(path + ".id", "\(t.id) is used twice") }
+                    scenario.truth.append(t)
                 }
             case "scans":
                 try wrap(key) { try $0.beginArray() }
