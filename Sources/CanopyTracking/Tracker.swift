@@ -235,6 +235,8 @@ public final class Tracker {
     @exclusivity(unchecked) private var parent: [Int32] = []
     @exclusivity(unchecked) private var updatedThisScan: [Bool] = []
     @exclusivity(unchecked) private var clusterTracks: [Int32] = [], clusterDets: [Int32] = []
+    /// Each detection's column in the cluster in hand (−1 outside it).
+    @exclusivity(unchecked) private var detSlot: [Int32] = []
     @exclusivity(unchecked) private var jpdaG: [Double] = [], jpdaBeta: [Double] = [], jpdaMiss: [Double] = []
     @exclusivity(unchecked) private var jpdaUsed: [Bool] = []
     @exclusivity(unchecked) private var clusterKept = 0
@@ -504,17 +506,24 @@ public final class Tracker {
     /// The track's prior at time t for gating: its state predicted forward, or for an
     /// out-of-sequence time the stored state just before t predicted to t.
     private func prior(trackIndex ti: Int, at t: Double) -> (x: Vector6, P: Matrix6) {
-        let trk = tracks[ti]
-        var base = trk.state
-        if t < base.time {
-            if let k = trk.history.lastIndex(where: { $0.time <= t }) {
-                base = trk.history[k].posterior
-            } else if let c = trk.checkpoint, c.time <= t {
-                base = c
+        // Read in place: a copy of the track (1.8 KB) per out-of-sequence gate test was most of
+        // the cost of late bearing reports among a wave of drones.
+        var x = Vector6(), P = Matrix6(), time = 0.0
+        tracks.withUnsafeBufferPointer { tb in
+            let tp = tb.baseAddress! + ti
+            x = tp.pointee.state.x; P = tp.pointee.state.P; time = tp.pointee.state.time
+            guard t < time, let store = tp.pointee.oosm else { return }
+            // The latest stored update at or before t, else the checkpoint before them all.
+            let found = store.records.withUnsafeBufferPointer { rb -> Bool in
+                var k = rb.count - 1
+                while k >= store.start && rb[k].time > t { k -= 1 }
+                guard k >= store.start else { return false }
+                x = rb[k].posterior.x; P = rb[k].posterior.P; time = rb[k].posterior.time
+                return true
             }
+            if !found, let c = store.checkpoint, c.time <= t { x = c.x; P = c.P; time = c.time }
         }
-        var x = base.x, P = base.P
-        NearlyConstantVelocity.predict(&x, &P, dt: t - base.time, q: qGate)
+        NearlyConstantVelocity.predict(&x, &P, dt: t - time, q: qGate)
         return (x, P)
     }
 
@@ -657,13 +666,27 @@ public final class Tracker {
         }
     }
 
+    /// The cluster's tracks (ascending: its pairs are sorted by track) and detections (in order
+    /// of first appearance), and each detection's column in `detSlot` (reset by
+    /// `releaseCluster`). Linear in the cluster's pairs: a bearing report gated against hundreds
+    /// of drones of one wave made the list searches quadratic.
     private func collectCluster(_ range: Range<Int>) {
         clusterTracks.removeAll(keepingCapacity: true)
         clusterDets.removeAll(keepingCapacity: true)
-        for p in pairs[range] {
-            if clusterTracks.last != p.trk && !clusterTracks.contains(p.trk) { clusterTracks.append(p.trk) }
-            if !clusterDets.contains(p.det) { clusterDets.append(p.det) }
+        if let last = pairs[range].map(\.det).max(), detSlot.count <= Int(last) {
+            detSlot.append(contentsOf: repeatElement(-1, count: Int(last) + 1 - detSlot.count))
         }
+        for p in pairs[range] {
+            if clusterTracks.last != p.trk { clusterTracks.append(p.trk) }
+            if detSlot[Int(p.det)] < 0 {
+                detSlot[Int(p.det)] = Int32(clusterDets.count)
+                clusterDets.append(p.det)
+            }
+        }
+    }
+
+    private func releaseCluster() {
+        for d in clusterDets { detSlot[Int(d)] = -1 }
     }
 
     /// Most likely joint assignment of the cluster: minimise Σ −ln g over assigned pairs (a track
@@ -679,6 +702,7 @@ public final class Tracker {
             return
         }
         collectCluster(range)
+        defer { releaseCluster() }
         let rows = clusterTracks.count, nd = clusterDets.count, cols = nd + rows
         costBuffer.removeAll(keepingCapacity: true)
         costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
@@ -691,9 +715,25 @@ public final class Tracker {
         var shift = 0.0
         for p in pairs[range] { shift = max(shift, p.logG) }
         let missCost = 2 * shift + 1
+        if nd == 1 || rows == 1 {
+            // One detection among several tracks, or one track among several detections: the
+            // optimum takes the cheapest pair (the first of equals) if it beats a miss, without
+            // an assignment problem of rows × (rows + 1) cells.
+            var best = -1, bestCost = missCost
+            for k in range where shift - pairs[k].logG < bestCost { best = k; bestCost = shift - pairs[k].logG }
+            if best >= 0 {
+                let p = pairs[best]
+                detAssigned[Int(p.det)] = p.trk
+                detLogG[Int(p.det)] = p.logG
+                detLin[Int(p.det)] = p.lin
+            }
+            return
+        }
         for r in 0..<rows { costBuffer[r * cols + nd + r] = missCost }
+        var r = 0
         for p in pairs[range] {
-            let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
+            if clusterTracks[r] != p.trk { r += 1 }
+            let c = Int(detSlot[Int(p.det)])
             costBuffer[r * cols + c] = shift - p.logG
             logGBuffer[r * cols + c] = p.logG
             linBuffer[r * cols + c] = p.lin
@@ -715,6 +755,7 @@ public final class Tracker {
     /// update of each track. Returns false when the cluster has too many events.
     private func solveJPDA(_ range: Range<Int>, batch: [Detection], sensor: TrackerSensor) -> Bool {
         collectCluster(range)
+        defer { releaseCluster() }
         let nt = clusterTracks.count, nd = clusterDets.count
         // Likelihood ratios, scaled per track so the products stay in range.
         let pdpg = sensor.pd * configuration.gateProbability
@@ -724,8 +765,10 @@ public final class Tracker {
         jpdaMiss.append(contentsOf: repeatElement(1 - pdpg, count: nt))
         var events = 1.0
         var gated = [Int](repeating: 0, count: nt)
+        var r = 0
         for p in pairs[range] {
-            let r = clusterTracks.firstIndex(of: p.trk)!, c = clusterDets.firstIndex(of: p.det)!
+            if clusterTracks[r] != p.trk { r += 1 }
+            let c = Int(detSlot[Int(p.det)])
             jpdaG[r * nd + c] = p.logG
             gated[r] += 1
         }
