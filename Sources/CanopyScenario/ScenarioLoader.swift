@@ -640,6 +640,7 @@ final class Reader {
         d.minKillProbability = number(m, "minKillProbability", "doctrine", default: d.minKillProbability, min: 0, max: 1) ?? d.minKillProbability
         d.moneyWorth = number(m, "moneyWorth", "doctrine", default: d.moneyWorth, min: 0) ?? d.moneyWorth
         d.cycle = number(m, "cycle", "doctrine", default: d.cycle, min: 0.1, max: 60) ?? d.cycle
+        var reserveEntry: [String: Int] = [:]  // effector type → its entry in the file
         for (k, n) in list(m["reserves"], "doctrine.reserves").enumerated() {
             let p = "doctrine.reserves[\(k)]"
             guard let rm = mapping(n, p, allowed: ["effector", "rounds", "for"]) else { continue }
@@ -654,11 +655,12 @@ final class Reader {
             }
             if rm["for"] == nil { fail(Self.join(p, "for"), "is required (the threat classes the rounds are kept for)", nil) }
             // One reserve per effector type: a unit keeps one reserve (a second entry was ignored).
-            if let eff, let j = d.reserves.firstIndex(where: { $0.effectorType == eff }) {
+            if let eff, let j = reserveEntry[eff] {
                 fail(Self.join(p, "effector"), "'\(eff)' already has a reserve (doctrine.reserves[\(j)]); give one entry per effector type, listing every class its rounds are kept for", rm["effector"])
-            } else if let eff, let rounds {
-                d.reserves.append(.init(effectorType: eff, rounds: rounds, forClasses: classes))
+                continue
             }
+            if let eff { reserveEntry[eff] = k }
+            if let eff, let rounds { d.reserves.append(.init(effectorType: eff, rounds: rounds, forClasses: classes)) }
         }
         for (k, n) in list(m["expectedThreats"], "doctrine.expectedThreats").enumerated() {
             let p = "doctrine.expectedThreats[\(k)]"

@@ -1,6 +1,13 @@
 import CanopyCore
 import CanopyScenario
 import Foundation
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 
 extension Simulation {
     func makeResult(endTime: Double, timings: RunTimings) -> RunResult {
@@ -405,14 +412,17 @@ public enum OutputWriter {
         }
         for (path, data) in files {
             let tmp = path + ".partial"
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            // A leftover temporary file (or a link of that name) is removed, and the new one
+            // created afresh: writing through a link would overwrite the file it points to.
+            unlink(tmp)
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)  // less the umask, as before
             guard fd >= 0 else { throw abandon("cannot write \(path): \(reason())") }
             written.append(tmp)
             var failure: String? = nil
             data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
                 var done = 0
                 while done < buf.count {
-                    let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+                    let n = systemWrite(fd, buf.baseAddress! + done, buf.count - done)
                     if n < 0 {
                         if errno == EINTR { continue }
                         failure = reason()

@@ -172,7 +172,9 @@ public struct StudyPartial: Sendable, Equatable {
                     guard fired >= 0, cost >= 0, cost.isFinite else { throw StudyError("effectors: \(name) has a negative or infinite count or cost") }
                     m.effectors.append((name, RunMetrics.EffectorUse(fired: fired, cost: cost)))
                 }
-            case "cost": m.interceptorCost = try c.readDouble()
+            case "cost":
+                m.interceptorCost = try c.readDouble()
+                guard m.interceptorCost >= 0, m.interceptorCost.isFinite else { throw StudyError("cost: must be a finite number ≥ 0 (got \(m.interceptorCost))") }
             case "valueAtRisk": m.valueAtRisk = try c.readDouble()
             case "valueLost": m.valueLost = try c.readDouble()
             case "populationAtRisk": m.populationAtRisk = try c.readDouble()

@@ -704,14 +704,6 @@ public final class Tracker {
         collectCluster(range)
         defer { releaseCluster() }
         let rows = clusterTracks.count, nd = clusterDets.count, cols = nd + rows
-        costBuffer.removeAll(keepingCapacity: true)
-        costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
-        logGBuffer.removeAll(keepingCapacity: true)
-        logGBuffer.append(contentsOf: repeatElement(0, count: rows * cols))
-        linBuffer.removeAll(keepingCapacity: true)
-        linBuffer.append(contentsOf: repeatElement(-1, count: rows * cols))
-        // Miss column: cost of leaving the track without a detection. Pairs cost −ln g, shifted so
-        // that every in-gate pair is preferred to a miss (the GNN convention of taking what gates).
         var shift = 0.0
         for p in pairs[range] { shift = max(shift, p.logG) }
         let missCost = 2 * shift + 1
@@ -729,6 +721,14 @@ public final class Tracker {
             }
             return
         }
+        costBuffer.removeAll(keepingCapacity: true)
+        costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
+        logGBuffer.removeAll(keepingCapacity: true)
+        logGBuffer.append(contentsOf: repeatElement(0, count: rows * cols))
+        linBuffer.removeAll(keepingCapacity: true)
+        linBuffer.append(contentsOf: repeatElement(-1, count: rows * cols))
+        // Miss column: cost of leaving the track without a detection. Pairs cost −ln g, shifted so
+        // that every in-gate pair is preferred to a miss (the GNN convention of taking what gates).
         for r in 0..<rows { costBuffer[r * cols + nd + r] = missCost }
         var r = 0
         for p in pairs[range] {

@@ -131,9 +131,11 @@ extension WTAInstance {
             var mask = [Bool]()
             mask.reserveCapacity(n * m)
             for i in 0..<n {
-                let row = try numbers(rows[i], "feasible[\(i)]", count: m)
-                for (j, x) in row.enumerated() {
-                    guard x == 0 || x == 1 else { throw fail("feasible[\(i)][\(j)]", "must be 0 or 1, found \(x)") }
+                // 0/1, or true/false (a mask is the one place a boolean means what it says).
+                guard let row = rows[i] as? [Any], row.count == m else { throw fail("feasible[\(i)]", "must be an array of \(m) zeros and ones") }
+                for (j, v) in row.enumerated() {
+                    if let n = v as? NSNumber, String(cString: n.objCType) == "c" { mask.append(n.boolValue); continue }
+                    guard let x = plainNumber(v), x == 0 || x == 1 else { throw fail("feasible[\(i)][\(j)]", "must be 0 or 1, found \(shown(v))") }
                     mask.append(x == 1)
                 }
             }

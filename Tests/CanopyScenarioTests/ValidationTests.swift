@@ -145,6 +145,9 @@ struct ScenarioValidationTests {
          "test.yaml: catalogue.sensors[0].radar.period: must be ≥ 0.1"),
         ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}\n    - {effector: iris-t-slm, rounds: 1, for: [cruise]}",
          "test.yaml: doctrine.reserves[1].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[0])"),
+        // The earlier entry is named by its place in the file, even after an entry with an error.
+        ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: gepard, rounds: -1, for: [drone]}\n    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}\n    - {effector: iris-t-slm, rounds: 1, for: [cruise]}",
+         "test.yaml: doctrine.reserves[2].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[1])"),
         ("mode: shoot-look-shoot", "mode: shoot-look-shoot\n  expectedThreats: [{type: shahed-136, count: 6000, at: Kyiv}, {type: shahed-136, count: 6000, at: Plant}]",
          "test.yaml: doctrine.expectedThreats: 12000 expected threats in all; at most 10000"),
     ]

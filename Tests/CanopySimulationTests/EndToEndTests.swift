@@ -66,9 +66,9 @@ func checkInvariants(_ scenario: Scenario, _ sim: Simulation, _ result: RunResul
     let impacts = result.events.filter { $0.kind == "impact" }.count
     #expect(impacts == sim.threats.filter { $0.fate == .impacted }.count)
     // A track is not engaged in a later cycle while an earlier engagement of it is in flight:
-    // every earlier order has reported (a flight resolves at most one cycle ahead of the battle
-    // manager's clock). Two orders of one cycle on one track used to free the track at the first
-    // report.
+    // every earlier order has reported by then (the simulation resolves flights after each cycle,
+    // up to the next one, so a report dated at or before a cycle's time has reached it). Two
+    // orders of one cycle on one track used to free the track at the first report.
     var engaged: [Int: [Double]] = [:], resolved: [Int: [Double]] = [:]
     for e in result.events {
         guard let track = fields(e)["track"]?.doubleValue.map({ Int($0) }) else { continue }
@@ -81,7 +81,7 @@ func checkInvariants(_ scenario: Scenario, _ sim: Simulation, _ result: RunResul
     for (track, times) in engaged {
         for t in times {
             let earlier = times.filter { $0 < t }.count
-            let reported = resolved[track, default: []].filter { $0 <= t + scenario.doctrine.cycle }.count
+            let reported = resolved[track, default: []].filter { $0 <= t + 1e-6 }.count
             #expect(earlier <= reported, "track \(track) engaged at \(t) with \(earlier - reported) earlier orders in flight")
         }
     }
@@ -144,6 +144,11 @@ struct EndToEndTests {
         try OutputWriter.atomicWrite("two", to: dir + "/f.json")
         #expect((try? String(contentsOfFile: dir + "/f.json", encoding: .utf8)) == "two")
         #expect(!fm.fileExists(atPath: dir + "/f.json.partial"))
+        // A link where the temporary file goes is replaced, not written through.
+        try fm.createSymbolicLink(atPath: dir + "/g.json.partial", withDestinationPath: dir + "/kept/x")
+        try OutputWriter.atomicWrite("new", to: dir + "/g.json")
+        #expect((try? String(contentsOfFile: dir + "/kept/x", encoding: .utf8)) == "keep")
+        #expect((try? String(contentsOfFile: dir + "/g.json", encoding: .utf8)) == "new")
         // A set of files: one in the way, none written (not the others beside old ones).
         #expect(throws: OutputWriter.WriteError.self) {
             try OutputWriter.atomicWrite([(dir + "/a.json", Data("a".utf8)), (dir + "/kept", Data("b".utf8))])

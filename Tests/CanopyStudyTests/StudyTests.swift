@@ -118,6 +118,14 @@ struct StudyRunTests {
             .write(to: URL(fileURLWithPath: path))
         do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
         #expect(text.contains("drone has a negative count"), "\(text)")
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"cost":-5}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("cost: must be a finite number ≥ 0"), "\(text)")
+        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"effectors":[["gepard",2,-1]]}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        #expect(text.contains("effectors: gepard has a negative"), "\(text)")
         // More shards than replications (study --shard 0/1000000000 wrote one; merging it ran out of memory).
         try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#.utf8)
             .write(to: URL(fileURLWithPath: path))

@@ -632,6 +632,8 @@ struct WTATests {
         #expect(error(#"{"weapons": "2", "targets": 1, "values": [5], "kill_prob": [[0.5], [0.5]]}"#)
             .contains(#"weapons: must be an integer ≥ 1, found the string "2""#))
         #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[true]]}"#).contains("kill_prob[0][0]: must be a finite number, found true"))
+        // A feasibility mask may say true/false as well as 1/0.
+        #expect(error(#"{"weapons": 1, "targets": 2, "values": [5, 6], "kill_prob": [[0.5, 0.4]], "feasible": [[true, false]]}"#) == "accepted")
         #expect(error(" \n").hasSuffix("the file is empty"))
         // Files that are not there or not files: the reason, not the platform's error code.
         func loadError(_ path: String) -> String {
