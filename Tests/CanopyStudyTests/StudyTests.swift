@@ -109,30 +109,25 @@ struct StudyRunTests {
         var text = ""
         do { _ = try StudyPartial.read(path: path) } catch { text = "\(error)" }
         #expect(text.contains(path) && text.contains("replications 0..<2"))
+        // The message of reading a partial with this text (empty when it is accepted).
+        func readError(_ json: String) throws -> String {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+            do { _ = try StudyPartial.read(path: path); return "" } catch { return "\(error)" }
+        }
+        let head = #"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":"#
         // A record with a class that is none, or a negative count, is refused (it was averaged in).
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"classes":[["laser",1,1,0,0,1,0]]}]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(head + #"[{"i":0,"classes":[["laser",1,1,0,0,1,0]]}]}"#)
         #expect(text.contains("'laser' is not a threat class"), "\(text)")
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"classes":[["drone",1,-1,0,0,1,0]]}]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(head + #"[{"i":0,"classes":[["drone",1,-1,0,0,1,0]]}]}"#)
         #expect(text.contains("drone has a negative count"), "\(text)")
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"cost":-5}]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(head + #"[{"i":0,"cost":-5}]}"#)
         #expect(text.contains("cost: must be a finite number ≥ 0"), "\(text)")
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[{"i":0,"effectors":[["gepard",2,-1]]}]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(head + #"[{"i":0,"effectors":[["gepard",2,-1]]}]}"#)
         #expect(text.contains("effectors: gepard has a negative"), "\(text)")
         // More shards than replications (study --shard 0/1000000000 wrote one; merging it ran out of memory).
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#)
         #expect(text.contains("shards ≤ runs"), "\(text)")
-        try Data(#"{"format":"something-else"}"#.utf8).write(to: URL(fileURLWithPath: path))
-        do { _ = try StudyPartial.read(path: path); text = "" } catch { text = "\(error)" }
+        text = try readError(#"{"format":"something-else"}"#)
         #expect(text.contains("format"))
     }
 
