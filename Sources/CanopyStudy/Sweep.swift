@@ -36,6 +36,9 @@ public struct SweepSpec: Sendable {
     public var seed: UInt64?
     public var parameters: [Parameter]
 
+    /// The number of points of the grid (as a Double: it is checked before it could overflow).
+    public var pointCount: Double { parameters.reduce(1.0) { $0 * Double($1.operations.count) } }
+
     /// Every combination, the first parameter varying slowest.
     public var points: [[Int]] {
         var out: [[Int]] = [[]]
@@ -109,11 +112,11 @@ public struct SweepSpec: Sendable {
             }
             params.append(Parameter(name: (p["name"] as? String) ?? pathText, path: pathText, operations: ops, labels: labels))
         }
-        let points = params.reduce(1.0) { $0 * Double($1.operations.count) }
-        guard points <= Double(SweepSpec.maxPoints) else {
-            throw fail("parameters", "the grid has \(String(format: "%.0f", points)) points; at most \(SweepSpec.maxPoints)")
+        let spec = SweepSpec(scenarioPath: scenarioPath, runs: runs, seed: seed, parameters: params)
+        guard spec.pointCount <= Double(SweepSpec.maxPoints) else {
+            throw fail("parameters", "the grid has \(String(format: "%.0f", spec.pointCount)) points; at most \(SweepSpec.maxPoints)")
         }
-        return SweepSpec(scenarioPath: scenarioPath, runs: runs, seed: seed, parameters: params)
+        return spec
     }
 
     /// The largest grid a sweep may have.
@@ -153,9 +156,8 @@ public enum SweepRunner {
     /// Builds every point's scenario first (so a bad value is reported before any run), then
     /// runs each point's study.
     public static func run(_ spec: SweepSpec, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [SweepPoint] {
-        let points = spec.parameters.reduce(1.0) { $0 * Double($1.operations.count) }
-        guard points * Double(spec.runs) <= Double(StudyLimits.maxRuns) else {
-            throw StudyError("\(String(format: "%.0f", points)) points × \(spec.runs) replications: at most \(StudyLimits.maxRuns) replications in all")
+        guard spec.pointCount * Double(spec.runs) <= Double(StudyLimits.maxRuns) else {
+            throw StudyError("\(String(format: "%.0f", spec.pointCount)) points × \(spec.runs) replications: at most \(StudyLimits.maxRuns) replications in all")
         }
         var scenarios: [(point: [Int], scenario: Scenario)] = []
         for point in spec.points {

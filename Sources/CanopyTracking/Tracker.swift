@@ -597,6 +597,8 @@ public final class Tracker {
         // Each detection and track its own set (a plain loop: the generic range append copied
         // element by element through an iterator, on every batch).
         parent.reset(count: n + tracks.count, repeating: 0)
+        // Cluster columns by detection: all −1 between clusters, so only grown here.
+        if detSlot.count < n { detSlot.append(contentsOf: repeatElement(-1, count: n - detSlot.count)) }
         parent.withUnsafeMutableBufferPointer { par in for k in par.indices { par[k] = Int32(k) } }
         parent.withUnsafeMutableBufferPointer { par in
             func find(_ i: Int32) -> Int32 {
@@ -627,9 +629,7 @@ public final class Tracker {
                     for k in pb.indices {
                         let p = pb[k]
                         if count[Int(p.root)] == 1 {
-                            detAssigned[Int(p.det)] = p.trk
-                            detLogG[Int(p.det)] = p.logG
-                            detLin[Int(p.det)] = p.lin
+                            take(p)
                         } else {
                             pb[kept] = p
                             kept += 1
@@ -673,9 +673,6 @@ public final class Tracker {
     private func collectCluster(_ range: Range<Int>) {
         clusterTracks.removeAll(keepingCapacity: true)
         clusterDets.removeAll(keepingCapacity: true)
-        if let last = pairs[range].map(\.det).max(), detSlot.count <= Int(last) {
-            detSlot.append(contentsOf: repeatElement(-1, count: Int(last) + 1 - detSlot.count))
-        }
         for p in pairs[range] {
             if clusterTracks.last != p.trk { clusterTracks.append(p.trk) }
             if detSlot[Int(p.det)] < 0 {
@@ -683,6 +680,13 @@ public final class Tracker {
                 clusterDets.append(p.det)
             }
         }
+    }
+
+    /// Records that GNN gives pair p's detection to its track.
+    @inline(__always) private func take(_ p: Pair) {
+        detAssigned[Int(p.det)] = p.trk
+        detLogG[Int(p.det)] = p.logG
+        detLin[Int(p.det)] = p.lin
     }
 
     private func releaseCluster() {
@@ -695,9 +699,7 @@ public final class Tracker {
         if range.count == 1 {
             let p = pairs[range.lowerBound]
             if p.logG > 0 || configuration.association == .gnn {
-                detAssigned[Int(p.det)] = p.trk
-                detLogG[Int(p.det)] = p.logG
-                detLin[Int(p.det)] = p.lin
+                take(p)
             }
             return
         }
@@ -715,9 +717,7 @@ public final class Tracker {
             for k in range where shift - pairs[k].logG < bestCost { best = k; bestCost = shift - pairs[k].logG }
             if best >= 0 {
                 let p = pairs[best]
-                detAssigned[Int(p.det)] = p.trk
-                detLogG[Int(p.det)] = p.logG
-                detLin[Int(p.det)] = p.lin
+                take(p)
             }
             return
         }
@@ -1343,9 +1343,11 @@ struct HashGrid {
     }
 
     @inline(__always) private static func key(_ p: Vector3, cellSize: Double, dx: Int64 = 0, dy: Int64 = 0) -> Int64 {
-        let cx = floor(p.x / cellSize) &+ dx, cy = floor(p.y / cellSize) &+ dy
-        return (cx << 32) ^ (cy & 0xFFFF_FFFF)
+        key(cx: floor(p.x / cellSize) &+ dx, cy: floor(p.y / cellSize) &+ dy)
     }
+
+    /// The key of cell (cx, cy).
+    @inline(__always) private static func key(cx: Int64, cy: Int64) -> Int64 { (cx << 32) ^ (cy & 0xFFFF_FFFF) }
 
     /// ⌊q⌋ without a call into libm (x86-64's baseline has no rounding instruction): truncate,
     /// then step down below a negative non-integer. Saturates at ±4·10¹⁸ (and gives 0 for NaN),
@@ -1421,7 +1423,7 @@ struct HashGrid {
                 keys.withUnsafeBufferPointer { keys in
                     for dx in -reach...reach {
                         for dy in -reach...reach {
-                            let k = ((cx &+ dx) << 32) ^ ((cy &+ dy) & 0xFFFF_FFFF)
+                            let k = Self.key(cx: cx &+ dx, cy: cy &+ dy)
                             var i = head[bucket(k)]
                             while i >= 0 {
                                 if keys[Int(i)] == k { out.append(i) }
