@@ -106,9 +106,12 @@ struct ScenarioReader {
     /// An id: a whole number within ±2⁵³ (a larger one, 1e300, trapped in the conversion).
     mutating func wholeNumber(_ path: String) throws -> Int {
         let v = try number(path)
-        guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else { throw fail(path, "must be a whole number (got \(v))") }
+        guard Self.isWholeID(v) else { throw fail(path, "must be a whole number (got \(v))") }
         return Int(v)
     }
+
+    /// Whether a number read from a file is a usable id: whole, and within ±2⁵³ (exact as a double).
+    static func isWholeID(_ v: Double) -> Bool { v == v.rounded() && abs(v) <= 9_007_199_254_740_992 }
 
     mutating func vector3(_ path: String) throws -> Vector3 {
         var xs: [Double] = []

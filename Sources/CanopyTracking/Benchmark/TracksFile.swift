@@ -102,7 +102,7 @@ public enum TracksFile {
                                     t.id = try wrap(tp + ".id") { try $0.readString() }
                                 } else if kind == "a number" {
                                     let v = try wrap(tp + ".id") { try $0.readDouble() }
-                                    guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else {
+                                    guard ScenarioReader.isWholeID(v) else {
                                         throw fail(tp + ".id", "must be an integer (within ±2^53) or a string (got \(v))")
                                     }
                                     t.id = String(Int(v))
