@@ -146,3 +146,151 @@ extension Array {
         if count < n { append(contentsOf: repeatElement(value, count: n - count)) }
     }
 }
+
+/// Optimal assignment of every row of a sparse problem (each row lists its allowed columns and
+/// their costs): shortest augmenting paths by Dijkstra's method on reduced costs, with dual
+/// potentials (the successive-shortest-path form of the Hungarian method; Jonker & Volgenant 1987
+/// use the same duals on dense matrices). Each augmentation touches only the columns reachable
+/// at less than the path's length, so a large cluster whose rows each gate a few detections
+/// costs about its number of pairs, where the dense solver costs rows × columns per row. No
+/// allocation once the buffers have grown to the largest problem seen.
+public struct SparseAssignmentSolver: Sendable {
+    /// Column of each row (every row has one after a successful solve).
+    public private(set) var rowToColumn: [Int32] = []
+    /// Objective of the last successful solve.
+    public private(set) var totalCost: Double = 0
+
+    private var u: [Double] = [], v: [Double] = [], dist: [Double] = []
+    private var row4col: [Int32] = [], pred: [Int32] = []
+    private var final: [Bool] = []
+    private var touched: [Int32] = [], settled: [Int32] = []
+    private var heap: [(Double, Int32)] = []
+
+    public init() {}
+
+    /// Minimises Σ cost over a matching that gives every row one of its columns, each column to at
+    /// most one row. Row r's entries are `rowStart[r] ..< rowStart[r + 1]` of `column` and `cost`
+    /// (finite costs, columns below `cols`, no column twice in a row). Returns false when no such
+    /// matching exists.
+    public mutating func solve(rows: Int, cols: Int, rowStart: UnsafeBufferPointer<Int32>,
+                               column: UnsafeBufferPointer<Int32>, cost: UnsafeBufferPointer<Double>) -> Bool {
+        precondition(rowStart.count > rows && Int(rowStart[rows]) <= min(column.count, cost.count), "sparse problem's arrays too short")
+        rowToColumn.reset(count: rows, repeating: -1)
+        totalCost = 0
+        if rows == 0 { return true }
+        if rows > cols { return false }
+        // Potentials start at 0 and column ones only fall, so a column left free keeps v = 0, as a
+        // rectangular problem's optimality needs. Reduced costs out of an assigned row stay ≥ 0;
+        // those out of the row being added may be negative, but they only start the search.
+        u.reset(count: rows, repeating: 0)
+        v.reset(count: cols, repeating: 0)
+        dist.reset(count: cols, repeating: .infinity)
+        row4col.reset(count: cols, repeating: -1)
+        pred.reset(count: cols, repeating: -1)
+        final.reset(count: cols, repeating: false)
+        for cur in 0..<rows {
+            touched.removeAll(keepingCapacity: true)
+            settled.removeAll(keepingCapacity: true)
+            heap.removeAll(keepingCapacity: true)
+            var sink = -1
+            var i = cur, di = 0.0
+            while true {
+                // Relax row i's entries, i reached at distance di (its matched entry costs 0).
+                for e in Int(rowStart[i])..<Int(rowStart[i + 1]) {
+                    let k = Int(column[e])
+                    if final[k] { continue }
+                    let r = di + cost[e] - u[i] - v[k]
+                    if r < dist[k] {
+                        if dist[k] == .infinity { touched.append(Int32(k)) }
+                        dist[k] = r
+                        pred[k] = Int32(i)
+                        push(r, Int32(k))
+                    }
+                }
+                // The nearest column not yet settled; free ones first among equals.
+                var j = -1
+                while let (d, k) = pop() {
+                    if final[Int(k)] || d > dist[Int(k)] { continue }
+                    j = Int(k)
+                    break
+                }
+                if j < 0 { break }
+                final[j] = true
+                settled.append(Int32(j))
+                if row4col[j] < 0 { sink = j; break }
+                i = Int(row4col[j])
+                di = dist[j]
+            }
+            if sink < 0 {
+                clear()
+                return false
+            }
+            // Dual update over the settled columns and their rows, then augment back to `cur`.
+            let minVal = dist[sink]
+            u[cur] += minVal
+            for j32 in settled where Int(j32) != sink {
+                let j = Int(j32), delta = minVal - dist[j]
+                u[Int(row4col[j])] += delta
+                v[j] -= delta
+            }
+            var j = sink
+            while true {
+                let r = Int(pred[j])
+                let previous = Int(rowToColumn[r])
+                row4col[j] = Int32(r)
+                rowToColumn[r] = Int32(j)
+                if r == cur { break }
+                j = previous
+            }
+            clear()
+        }
+        for r in 0..<rows {
+            let c = rowToColumn[r]
+            for e in Int(rowStart[r])..<Int(rowStart[r + 1]) where column[e] == c { totalCost += cost[e]; break }
+        }
+        return true
+    }
+
+    /// Resets what one augmentation touched.
+    private mutating func clear() {
+        for k in touched { dist[Int(k)] = .infinity; final[Int(k)] = false; pred[Int(k)] = -1 }
+    }
+
+    // A binary min-heap of (distance, column), ties to the lower column; stale entries are
+    // skipped when popped.
+    private mutating func push(_ d: Double, _ k: Int32) {
+        heap.append((d, k))
+        var c = heap.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            guard less(heap[c], heap[p]) else { break }
+            heap.swapAt(c, p)
+            c = p
+        }
+    }
+
+    private mutating func pop() -> (Double, Int32)? {
+        guard let top = heap.first else { return nil }
+        let last = heap.removeLast()
+        if heap.isEmpty { return top }
+        heap[0] = last
+        var p = 0
+        let n = heap.count
+        while true {
+            let l = 2 * p + 1, r = l + 1
+            var m = p
+            if l < n && less(heap[l], heap[m]) { m = l }
+            if r < n && less(heap[r], heap[m]) { m = r }
+            if m == p { break }
+            heap.swapAt(p, m)
+            p = m
+        }
+        return top
+    }
+
+    @inline(__always) private func less(_ a: (Double, Int32), _ b: (Double, Int32)) -> Bool {
+        a.0 < b.0 || (a.0 == b.0 && (isFree(a.1) && !isFree(b.1) || (isFree(a.1) == isFree(b.1) && a.1 < b.1)))
+    }
+
+    @inline(__always) private func isFree(_ k: Int32) -> Bool { row4col[Int(k)] < 0 }
+}

@@ -94,21 +94,38 @@ final class OOSMStore: @unchecked Sendable {
     /// The stored updates are records[start...]: records that fall out of the window are passed
     /// over and removed in bulk, so that dropping one does not shift all the others.
     private(set) var records: [UpdateRecord] = []
+    /// The records' times, apart from them: a late report's search reads 8 bytes per update, not
+    /// a 1.5 KB record (a wave's histories do not fit in cache).
+    private(set) var times: [Double] = []
     private(set) var start = 0
     var checkpoint: FilterState?
     init(checkpoint: FilterState?) { self.checkpoint = checkpoint }
 
-    var history: ArraySlice<UpdateRecord> { records[start...] }
     var count: Int { records.count - start }
     /// Time and posterior of the i-th stored update (0: the oldest).
-    func time(_ i: Int) -> Double { records[start + i].time }
+    func time(_ i: Int) -> Double { times[start + i] }
     func posterior(_ i: Int) -> FilterState { records[start + i].posterior }
-    func append(_ r: UpdateRecord) { records.append(r) }
-    func replace(with h: [UpdateRecord]) { records = h; start = 0 }
+    func append(_ r: UpdateRecord) { records.append(r); times.append(r.time) }
+    /// How many stored updates are at or before t (they come first: the store is in time order).
+    func countAtOrBefore(_ t: Double) -> Int {
+        times.withUnsafeBufferPointer { tb in
+            var k = tb.count
+            while k > start && tb[k - 1] > t { k -= 1 }
+            return k - start
+        }
+    }
+    /// Keeps the oldest k stored updates and puts `tail` after them.
+    func replaceTail(keeping k: Int, with tail: [UpdateRecord]) {
+        records.removeLast(count - k)
+        times.removeLast(times.count - records.count)
+        records.append(contentsOf: tail)
+        for r in tail { times.append(r.time) }
+    }
+    func removeAll() { records.removeAll(keepingCapacity: true); times.removeAll(keepingCapacity: true); start = 0 }
     /// Drops the oldest n stored updates.
     func dropOldest(_ n: Int) {
         start += n
-        if start >= 16 && 2 * start >= records.count { records.removeFirst(start); start = 0 }
+        if start >= 16 && 2 * start >= records.count { records.removeFirst(start); times.removeFirst(start); start = 0 }
     }
 }
 
@@ -134,7 +151,6 @@ public struct Track: Sendable {
     /// Stored updates for exact out-of-sequence fusion (nil when the window is 0, and until the
     /// state first changes after its velocity is known).
     var oosm: OOSMStore?
-    var history: ArraySlice<UpdateRecord> { oosm?.history ?? [] }
     /// State before the oldest stored update (the base for re-filtering).
     var checkpoint: FilterState? {
         get { oosm?.checkpoint }
@@ -226,6 +242,13 @@ public final class Tracker {
     @exclusivity(unchecked) private var pairs: [Pair] = []
     @exclusivity(unchecked) private var candidateBuffer: [Int32] = []
     @exclusivity(unchecked) private var solver = LinearAssignmentSolver()
+    @exclusivity(unchecked) private var sparseSolver = SparseAssignmentSolver()
+    @exclusivity(unchecked) private var refilterTail: [UpdateRecord] = []
+    // A large cluster as a sparse problem: each track's row start, its entries' columns, costs and pairs.
+    @exclusivity(unchecked) private var rowStartBuffer: [Int32] = []
+    @exclusivity(unchecked) private var entryColumn: [Int32] = []
+    @exclusivity(unchecked) private var entryCost: [Double] = []
+    @exclusivity(unchecked) private var entryPair: [Int32] = []
     @exclusivity(unchecked) private var costBuffer: [Double] = []
     @exclusivity(unchecked) private var detAssigned: [Int32] = []
     @exclusivity(unchecked) private var detWeight: [Double] = []
@@ -381,6 +404,7 @@ public final class Tracker {
         for (di, det) in batch.enumerated() {
             near.removeAll(keepingCapacity: true)
             let center: Vector3, radius: Double, spread2: Double
+            var ray = SIMD2<Double>.zero  // a bearing's direction (east, north) in the sensor's axes
             switch src.kind {
             case .rangeAzimuthElevation:
                 center = MeasurementModel.radarPosition(src, z: det.z)
@@ -395,6 +419,7 @@ public final class Tracker {
                 center = src.frame.origin
                 radius = sensor.maxRange + 5_000
                 spread2 = sensor.maxRange * sensor.maxRange
+                ray = SIMD2(Foundation.sin(det.z.x), Foundation.cos(det.z.x))
             }
             grid.query(near: center, radius: radius, into: &near)
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
@@ -402,9 +427,13 @@ public final class Tracker {
             for ti in near {
                 guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
                               wide: src.kind != .rangeAzimuthElevation) else { continue }
+                if src.kind == .bearing {
+                    guard bearingPreGate(sb.baseAddress! + Int(ti), frame: src.frame, ray: ray, t: t,
+                                         sigma: src.sigma.x, gate: g) else { continue }
+                }
                 let tp = tb.baseAddress! + Int(ti)
                 guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z, t: t, gate: g,
-                                                            linearisation: &lin, plot: &plot) else { continue }
+                                                            ray: ray, linearisation: &lin, plot: &plot) else { continue }
                 var li: Int32 = -1
                 if linearised {
                     li = Int32(foundLins.count)
@@ -503,6 +532,38 @@ public final class Tracker {
         return d2 <= 25 * (max(predicted2, 0) + spread2)
     }
 
+    /// A bearing's own pre-gate: whether the track can lie near the ray, before the gate test.
+    /// Every track within range of an acoustic node or a phone passed the range test, so a report
+    /// among a wave of drones went through the gate test (for a late report, a replay of the
+    /// track's history) with all of them. Exact, not approximate: for the wrapped angle α between
+    /// the ray and the track's prior position p (horizontal distance ρ from the sensor), the gate
+    /// accepts only α² ≤ G (H Ppp Hᵀ + σ²) with H Ppp Hᵀ ≤ tr Ppp / ρ², and the distance of p from
+    /// the ray is ρ |sin α| ≤ ρ |α|; behind the sensor |α| ≥ π/2.
+    @inline(__always)
+    static func bearingCone(position p: Vector3, trace: Double, frame: SensorFrame, ray: SIMD2<Double>,
+                                    sigma: Double, gate: Double) -> Bool {
+        let d = p - frame.origin
+        let e = dot(frame.east, d), n = dot(frame.north, d)
+        let rho2 = e * e + n * n
+        let bound = gate * (max(trace, 0) + sigma * sigma * rho2) * (1 + 1e-9)
+        let across = e * ray.y - n * ray.x, along = e * ray.x + n * ray.y
+        return across * across <= bound && (along > 0 || 2.4674011002723395 * rho2 <= bound)
+    }
+
+    /// `bearingCone` from a track's pre-gate record, for a report not older than the track: the
+    /// record extrapolated is then exactly the gate's prior (position, and the trace of its
+    /// covariance). A late report's prior comes from the track's history, so `gateTest` asks.
+    @inline(__always)
+    private func bearingPreGate(_ g: UnsafePointer<GateSummary>, frame: SensorFrame, ray: SIMD2<Double>, t: Double,
+                                sigma: Double, gate: Double) -> Bool {
+        guard g.pointee.hasVelocity else { return false }  // a bearing never gates a one-point track
+        let dt = t - g.pointee.time
+        guard dt >= 0 else { return true }
+        let trace = g.pointee.trPos + 2 * dt * g.pointee.trPV + dt * dt * g.pointee.trVel + qGate * dt * dt * dt
+        return Self.bearingCone(position: g.pointee.position + g.pointee.velocity * dt, trace: trace, frame: frame,
+                                ray: ray, sigma: sigma, gate: gate)
+    }
+
     /// The track's prior at time t for gating: its state predicted forward, or for an
     /// out-of-sequence time the stored state just before t predicted to t.
     private func prior(trackIndex ti: Int, at t: Double) -> (x: Vector6, P: Matrix6) {
@@ -514,12 +575,13 @@ public final class Tracker {
             x = tp.pointee.state.x; P = tp.pointee.state.P; time = tp.pointee.state.time
             guard t < time, let store = tp.pointee.oosm else { return }
             // The latest stored update at or before t, else the checkpoint before them all.
-            let found = store.records.withUnsafeBufferPointer { rb -> Bool in
-                var k = rb.count - 1
-                while k >= store.start && rb[k].time > t { k -= 1 }
-                guard k >= store.start else { return false }
-                x = rb[k].posterior.x; P = rb[k].posterior.P; time = rb[k].posterior.time
-                return true
+            let k = store.countAtOrBefore(t)
+            let found = k > 0
+            if found {
+                store.records.withUnsafeBufferPointer { rb in
+                    let r = rb.baseAddress! + store.start + k - 1
+                    x = r.pointee.posterior.x; P = r.pointee.posterior.P; time = r.pointee.posterior.time
+                }
             }
             if !found, let c = store.checkpoint, c.time <= t { x = c.x; P = c.P; time = c.time }
         }
@@ -527,11 +589,40 @@ public final class Tracker {
         return (x, P)
     }
 
+    // Byte offsets of a stored update's mean and covariance.
+    private static let recordTime = MemoryLayout<UpdateRecord>.offset(of: \UpdateRecord.posterior)! + MemoryLayout<FilterState>.offset(of: \FilterState.time)!
+    private static let recordX = MemoryLayout<UpdateRecord>.offset(of: \UpdateRecord.posterior)! + MemoryLayout<FilterState>.offset(of: \FilterState.x)!
+    private static let recordP = MemoryLayout<UpdateRecord>.offset(of: \UpdateRecord.posterior)! + MemoryLayout<FilterState>.offset(of: \FilterState.P)!
+
+    /// For a report older than the track: the position and covariance trace of `prior`, read from
+    /// the stored update before t without predicting its 6 × 6 covariance or copying its 1.7 KB
+    /// state (a late bearing among a wave of drones meets dozens of tracks, most far off its ray).
+    /// Nil when `prior` would not start from a stored update.
+    private func latePriorPoint(trackIndex ti: Int, at t: Double) -> (Vector3, Double)? {
+        tracks.withUnsafeBufferPointer { tb -> (Vector3, Double)? in
+            let tp = tb.baseAddress! + ti
+            guard t < tp.pointee.state.time, let store = tp.pointee.oosm else { return nil }
+            let k = store.countAtOrBefore(t)
+            guard k > 0 else { return nil }
+            return store.records.withUnsafeBufferPointer { rb in
+                let r = UnsafeRawPointer(rb.baseAddress! + store.start + k - 1)
+                let dt = t - r.load(fromByteOffset: Self.recordTime, as: Double.self), adt = abs(dt)
+                let x = (r + Self.recordX).assumingMemoryBound(to: Double.self)
+                let P = (r + Self.recordP).assumingMemoryBound(to: Double.self)
+                var trace = qGate * adt * adt * adt  // three axes of q |dt|³ / 3
+                for i in 0..<3 {
+                    trace += P[7 * i] + dt * (P[7 * i + 3] + P[7 * i + 18]) + dt * dt * P[7 * i + 21]
+                }
+                return (Vector3(x[0] + dt * x[3], x[1] + dt * x[4], x[2] + dt * x[5]), trace)
+            }
+        }
+    }
+
     /// Mahalanobis distance and ln N(ν; S) of a detection against a track, or nil outside the
     /// gate; and, for a track with a velocity gated forward in time, where the measurement was
     /// linearised (for the update to reuse).
     private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource,
-                          z: Vector3, t: Double, gate: Double,
+                          z: Vector3, t: Double, gate: Double, ray: SIMD2<Double>,
                           linearisation: inout MeasurementLinearisation, plot: inout RadarPlot?) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
         if !tp.pointee.hasVelocity {
@@ -573,9 +664,17 @@ public final class Tracker {
             }
             Ppp = Matrix3(columns: c)
         } else {
+            if src.kind == .bearing, let (p0, trace) = latePriorPoint(trackIndex: ti, at: t) {
+                guard Self.bearingCone(position: p0, trace: trace, frame: src.frame, ray: ray, sigma: src.sigma.x,
+                                       gate: gate) else { return nil }
+            }
             let (x, P) = prior(trackIndex: ti, at: t)
             pos = x.position
             Ppp = P.block(0, 0)
+            if src.kind == .bearing {
+                guard Self.bearingCone(position: pos, trace: Ppp[0, 0] + Ppp[1, 1] + Ppp[2, 2], frame: src.frame, ray: ray,
+                                       sigma: src.sigma.x, gate: gate) else { return nil }
+            }
         }
         let (h, Hp) = MeasurementModel.predict(src, position: pos)
         let y = MeasurementModel.innovation(kind: src.kind, z: z, h: h)
@@ -721,6 +820,10 @@ public final class Tracker {
             }
             return
         }
+        if rows * cols > Self.denseCells {
+            solveSparse(range, rows: rows, nd: nd, shift: shift, missCost: missCost)
+            return
+        }
         costBuffer.removeAll(keepingCapacity: true)
         costBuffer.append(contentsOf: repeatElement(Double.infinity, count: rows * cols))
         logGBuffer.removeAll(keepingCapacity: true)
@@ -746,6 +849,55 @@ public final class Tracker {
                 detAssigned[Int(clusterDets[c])] = clusterTracks[r]
                 detLogG[Int(clusterDets[c])] = logGBuffer[r * cols + c]
                 detLin[Int(clusterDets[c])] = linBuffer[r * cols + c]
+            }
+        }
+    }
+
+    /// Clusters of more cells than this are solved as sparse problems. A wave of drones beyond a
+    /// radar's resolution chains its gates into one cluster of hundreds of tracks, where the dense
+    /// matrix (rows × (detections + rows)) was filled and searched on every scan.
+    static let denseCells = 4_096
+
+    /// `solveGNN` for a large cluster: each track's row holds its gated detections (its pairs,
+    /// which are contiguous: the cluster's pairs are sorted by track) and its own miss column.
+    private func solveSparse(_ range: Range<Int>, rows: Int, nd: Int, shift: Double, missCost: Double) {
+        rowStartBuffer.removeAll(keepingCapacity: true)
+        entryColumn.removeAll(keepingCapacity: true)
+        entryCost.removeAll(keepingCapacity: true)
+        entryPair.removeAll(keepingCapacity: true)
+        var r = -1
+        for k in range {
+            let p = pairs[k]
+            if r < 0 || clusterTracks[r] != p.trk {
+                if r >= 0 { addMiss(r) }
+                r += 1
+                rowStartBuffer.append(Int32(entryColumn.count))
+            }
+            entryColumn.append(detSlot[Int(p.det)])
+            entryCost.append(shift - p.logG)
+            entryPair.append(Int32(k))
+        }
+        addMiss(r)
+        rowStartBuffer.append(Int32(entryColumn.count))
+        func addMiss(_ r: Int) {
+            entryColumn.append(Int32(nd + r))
+            entryCost.append(missCost)
+            entryPair.append(-1)
+        }
+        let ok = rowStartBuffer.withUnsafeBufferPointer { rs in
+            entryColumn.withUnsafeBufferPointer { col in
+                entryCost.withUnsafeBufferPointer { cost in
+                    sparseSolver.solve(rows: rows, cols: nd + rows, rowStart: rs, column: col, cost: cost)
+                }
+            }
+        }
+        guard ok else { return }
+        for r in 0..<rows {
+            let c = sparseSolver.rowToColumn[r]
+            guard c >= 0 && Int(c) < nd else { continue }
+            for e in Int(rowStartBuffer[r])..<Int(rowStartBuffer[r + 1]) where entryColumn[e] == c {
+                take(pairs[Int(entryPair[e])])
+                break
             }
         }
     }
@@ -970,7 +1122,7 @@ public final class Tracker {
         var x = st.x, P = st.P
         guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
         st = FilterState(time: st.time, x: x, P: P, models: bank.models.count)
-        tracks[ti].oosm?.replace(with: [])
+        tracks[ti].oosm?.removeAll()
         tracks[ti].checkpoint = st
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
     }
@@ -979,30 +1131,36 @@ public final class Tracker {
     /// before it, through it, then through every later stored update. Nil when it is older than
     /// the stored window.
     private func refilter(trackIndex ti: Int, source: MeasurementSource, time t: Double, z: Vector3) -> FilterState? {
-        let trk = tracks[ti]
-        let h = trk.history
-        var k = h.endIndex
-        while k > h.startIndex && h[k - 1].time > t { k -= 1 }
+        guard let store = tracks[ti].oosm else { return nil }
+        let k = store.countAtOrBefore(t)
         var st: FilterState
-        if k > h.startIndex {
-            st = h[k - 1].posterior
-        } else if let c = trk.checkpoint, c.time <= t {
+        if k > 0 {
+            st = store.posterior(k - 1)
+        } else if let c = store.checkpoint, c.time <= t {
             st = c
         } else {
             return nil
         }
+        // Only the updates after t change: they are re-filtered into a scratch tail that replaces
+        // them (the whole history was copied twice per late report).
+        var tail = refilterTail
+        refilterTail = []
+        tail.removeAll(keepingCapacity: true)
         var lin = Tracker.linearisation(of: st, at: t, source: source)
         bank.predict(&st, to: t)
         _ = bank.update(&st, source: source, z: z, about: lin)
-        var newHistory = Array(h[h.startIndex..<k])
-        newHistory.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
-        for r in h[k...] {
-            lin = Tracker.linearisation(of: st, at: r.time, source: r.source)
-            bank.predict(&st, to: r.time)
-            _ = bank.update(&st, source: r.source, z: r.z, about: lin)
-            newHistory.append(UpdateRecord(time: r.time, source: r.source, z: r.z, posterior: st))
+        tail.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
+        store.records.withUnsafeBufferPointer { rb in
+            for i in (store.start + k)..<rb.count {
+                let r = rb.baseAddress! + i
+                lin = Tracker.linearisation(of: st, at: r.pointee.time, source: r.pointee.source)
+                bank.predict(&st, to: r.pointee.time)
+                _ = bank.update(&st, source: r.pointee.source, z: r.pointee.z, about: lin)
+                tail.append(UpdateRecord(time: r.pointee.time, source: r.pointee.source, z: r.pointee.z, posterior: st))
+            }
         }
-        tracks[ti].oosm?.replace(with: newHistory)
+        store.replaceTail(keeping: k, with: tail)
+        refilterTail = tail
         return st
     }
 
@@ -1283,6 +1441,17 @@ public final class Tracker {
                     guard !doomed[j] else { continue }
                     let a = tb.baseAddress! + i, b = tb.baseAddress! + j
                     let t = max(a.pointee.time, b.pointee.time)
+                    // Two exact rejections before the 6 × 6 predictions (a dense wave has dozens
+                    // of tracks within reach of each): the prediction leaves velocities as they
+                    // are, and d'C⁻¹d ≥ |d|² / tr C, where tr C is the sum of the predicted
+                    // position traces (trPos + 2 dt trPV + dt² trVel + q dt³ each).
+                    let ga = sb[i], gb = sb[j]
+                    guard norm(ga.velocity - gb.velocity) < 0.3 * max(norm(ga.velocity), 50) else { continue }
+                    let dta = t - ga.time, dtb = t - gb.time
+                    let trC = ga.trPos + 2 * dta * ga.trPV + dta * dta * ga.trVel + q * dta * dta * dta
+                        + gb.trPos + 2 * dtb * gb.trPV + dtb * dtb * gb.trVel + q * dtb * dtb * dtb
+                    let d0 = (ga.position + ga.velocity * dta) - (gb.position + gb.velocity * dtb)
+                    guard dot(d0, d0) <= gate * trC * (1 + 1e-9) else { continue }
                     let (xa, Pa) = a.pointee.predicted(to: t, processNoise: q)
                     let (xb, Pb) = b.pointee.predicted(to: t, processNoise: q)
                     let d = xa.position - xb.position

@@ -294,4 +294,41 @@ struct AdvancedTrackerTests {
             }
         }
     }
+
+    @Test("A bearing's cone pre-gate never refuses what the gate accepts (flat and ECEF frames, tracks behind the sensor)")
+    func bearingConeIsConservative() {
+        var rng = RandomStream(seed: 5, component: "cone")
+        let frames = [SensorFrame(flatOrigin: Vector3(1_000, -2_000, 30)),
+                      SensorFrame(LocalFrame(origin: Geodetic(latitude: 50.4, longitude: 30.5, height: 120)))]
+        var accepted = 0, refused = 0
+        for trial in 0..<20_000 {
+            let frame = frames[trial % 2]
+            let sigma = [0.02, 0.12, 0.31][trial % 3]
+            let src = MeasurementSource(kind: .bearing, frame: frame, sigma: Vector3(sigma, 0, 0))
+            // A track up to 15 km away in any direction, its position covariance random SPD.
+            let local = Vector3(rng.uniform(-15_000, 15_000), rng.uniform(-15_000, 15_000), rng.uniform(-200, 2_000))
+            let p = frame.origin + frame.global(local)
+            let A = Matrix3(columns: (Vector3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * rng.uniform(1, 3_000),
+                                      Vector3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * rng.uniform(1, 3_000),
+                                      Vector3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)) * rng.uniform(1, 300)))
+            let Ppp = A * A.transposed + Matrix3.diagonal(Vector3(repeating: 1))
+            let bearing = rng.uniform(-Double.pi, Double.pi)
+            let (h, Hp) = MeasurementModel.predict(src, position: p)
+            let y = MeasurementModel.innovation(kind: .bearing, z: Vector3(bearing, 0, 0), h: h)
+            let S = Hp * Ppp * Hp.transposed + MeasurementModel.noise(src)
+            let d2 = y.x * y.x / S[0, 0]
+            let gate = 15.1  // χ² (1 dof) at 0.9999
+            let cone = Tracker.bearingCone(position: p, trace: Ppp[0, 0] + Ppp[1, 1] + Ppp[2, 2], frame: frame,
+                                           ray: SIMD2(sin(bearing), cos(bearing)), sigma: sigma, gate: gate)
+            if d2 <= gate {
+                accepted += 1
+                #expect(cone, "trial \(trial): gate d² \(d2) accepted, cone refused")
+            } else if !cone {
+                refused += 1
+            }
+        }
+        // Both outcomes occur, and the cone refuses most of what the gate refuses.
+        #expect(accepted > 1_000)
+        #expect(refused > 8_000)
+    }
 }

@@ -83,4 +83,75 @@ struct AssignmentVectorSuite {
             if let e = expected, ok { #expect(abs(solver.totalCost - e) < 1e-9) }
         }
     }
+
+    /// A random problem shaped like a cluster of gates: each row gates a few of nd detections and
+    /// has its own miss column (nd + r) at missCost; as a dense matrix (+∞ outside the gates) and as
+    /// sparse rows.
+    static func gatingProblem(_ rng: inout RandomStream, rows: Int, nd: Int, perRow: Int, ties: Bool)
+        -> (dense: [Double], rowStart: [Int32], column: [Int32], cost: [Double]) {
+        let cols = nd + rows
+        var dense = [Double](repeating: .infinity, count: rows * cols)
+        var rowStart: [Int32] = [], column: [Int32] = [], cost: [Double] = []
+        let missCost = ties ? 3.0 : rng.uniform(-2, 8)
+        for r in 0..<rows {
+            rowStart.append(Int32(column.count))
+            // Detections near the row's own place, as gates of neighbours along a wave.
+            var picked = Set<Int>()
+            for _ in 0..<perRow {
+                let c = min(max(r * nd / max(rows, 1) + Int(rng.uniform(-3, 4)), 0), nd - 1)
+                picked.insert(c)
+            }
+            for c in picked.sorted() {
+                let x = ties ? Double(Int(rng.uniform() * 4)) : rng.uniform(0, 10)
+                dense[r * cols + c] = x
+                column.append(Int32(c)); cost.append(x)
+            }
+            dense[r * cols + nd + r] = missCost
+            column.append(Int32(nd + r)); cost.append(missCost)
+        }
+        rowStart.append(Int32(column.count))
+        return (dense, rowStart, column, cost)
+    }
+
+    @Test("Sparse solver equals the dense one on gating-shaped problems, ties included, one solver reused")
+    func sparseAgainstDense() {
+        var rng = RandomStream(seed: 7, component: "sparse-lap")
+        var dense = LinearAssignmentSolver(), sparse = SparseAssignmentSolver()
+        for trial in 0..<600 {
+            let rows = 1 + Int(rng.uniform() * 40), nd = 1 + Int(rng.uniform() * 40)
+            let perRow = 1 + Int(rng.uniform() * 6)
+            let ties = trial % 3 == 0
+            let p = Self.gatingProblem(&rng, rows: rows, nd: nd, perRow: perRow, ties: ties)
+            let okDense = p.dense.withUnsafeBufferPointer { dense.solve(cost: $0, rows: rows, cols: nd + rows) }
+            let okSparse = p.rowStart.withUnsafeBufferPointer { rs in
+                p.column.withUnsafeBufferPointer { c in p.cost.withUnsafeBufferPointer { sparse.solve(rows: rows, cols: nd + rows, rowStart: rs, column: c, cost: $0) } }
+            }
+            #expect(okDense && okSparse)
+            #expect(abs(dense.totalCost - sparse.totalCost) < 1e-9, "trial \(trial): dense \(dense.totalCost), sparse \(sparse.totalCost)")
+            // A valid matching: every row one of its own columns, no column twice; its cost the total.
+            var used = Set<Int32>(), sum = 0.0
+            for r in 0..<rows {
+                let c = sparse.rowToColumn[r]
+                #expect(used.insert(c).inserted, "trial \(trial): column \(c) twice")
+                let x = p.dense[r * (nd + rows) + Int(c)]
+                #expect(x.isFinite, "trial \(trial): row \(r) took column \(c) outside its entries")
+                sum += x
+            }
+            #expect(abs(sum - sparse.totalCost) < 1e-9)
+            // Without ties the optimum is unique, so both solvers choose the same columns.
+            if !ties {
+                for r in 0..<rows { #expect(Int(sparse.rowToColumn[r]) == dense.rowToColumn[r], "trial \(trial) row \(r)") }
+            }
+        }
+    }
+
+    @Test("Sparse solver: an infeasible problem (a row with no entries) is refused")
+    func sparseInfeasible() {
+        var sparse = SparseAssignmentSolver()
+        let rowStart: [Int32] = [0, 1, 1], column: [Int32] = [0], cost: [Double] = [1]
+        let ok = rowStart.withUnsafeBufferPointer { rs in
+            column.withUnsafeBufferPointer { c in cost.withUnsafeBufferPointer { sparse.solve(rows: 2, cols: 2, rowStart: rs, column: c, cost: $0) } }
+        }
+        #expect(!ok)
+    }
 }
