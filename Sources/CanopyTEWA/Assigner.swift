@@ -235,8 +235,17 @@ public struct Assigner: Sendable {
             var path: ((Double) -> Vector3)? = nil
             let pNow = trk.predicted(to: now, processNoise: processNoise).x.position
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
+            // Kill probability of n rounds of unit u: of the most probable class, or, when the
+            // value at risk is spread over classes, weighted by each class's share of it.
+            let share = Self.valueShares(a, classCount: nc)
+            @inline(__always) func killProbability(_ u: Int, rounds n: Int) -> Double {
+                guard let w = share else { return 1 - pow(1 - pkFlat[u * nc + ci], Double(n)) }
+                var p = 0.0
+                for c in 0..<nc where w[c] > 0 { p += w[c] * (1 - pow(1 - pkFlat[u * nc + c], Double(n))) }
+                return p
+            }
             for u in fireUnits.indices {
-                let pk1 = pkFlat[u * nc + ci]
+                let pk1 = share == nil ? pkFlat[u * nc + ci] : killProbability(u, rounds: 1)
                 guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
                 var engagedNow = false
                 defer {
@@ -248,7 +257,7 @@ public struct Assigner: Sendable {
                         if Self.reachableLater(frames[u], types[u], path: path!, from: now + types[u].reactionTime,
                                                until: now + min(a.timeToImpact, 1_800), margin: planningMargin) {
                             let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFlat[u * nc + ci]) : 1
-                            let pk = 1 - pow(1 - pk1, Double(rounds))
+                            let pk = killProbability(u, rounds: rounds)
                             if pk * a.valueAtRisk > moneyWorth * types[u].costPerShot * Double(rounds) {
                                 later.append(LaterPair(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk))
                             }
@@ -281,7 +290,7 @@ public struct Assigner: Sendable {
                 guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
                 let rounds = doctrine.mode == .salvo && kind == .missile
                     ? min(doctrine.salvoSize, roundsFlat[u * nc + ci], freeNow[u]) : 1
-                let pk = 1 - pow(1 - pk1, Double(rounds))
+                let pk = killProbability(u, rounds: rounds)
                 let gain = pk * a.valueAtRisk - moneyWorth * type.costPerShot * Double(rounds)
                 guard gain > 0 else { continue }
                 candidates.append(EngagementPlan(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk,
@@ -294,6 +303,16 @@ public struct Assigner: Sendable {
         }
         // Best first; ties broken by unit then track so the result is deterministic.
         return Self.book(candidates, oncePerTrack: true, now: now, assessments: assessments, fireUnits: fireUnits)
+    }
+
+    /// Each class's share of a threat's value at risk (nil when it is all the most probable class's,
+    /// or there is no value: that class's figures then stand).
+    static func valueShares(_ a: ThreatAssessment, classCount nc: Int) -> [Double]? {
+        guard a.valueByClass.count == nc, let ci = ThreatClass.allCases.firstIndex(of: a.threatClass) else { return nil }
+        var total = 0.0
+        for v in a.valueByClass where v > 0 { total += v }
+        guard total > 0, total.isFinite, a.valueByClass[ci] < total else { return nil }
+        return a.valueByClass.map { max($0, 0) / total }
     }
 
     /// Books plans best first (largest expected gain; ties by unit, then track, so the result is

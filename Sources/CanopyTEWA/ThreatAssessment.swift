@@ -27,6 +27,11 @@ public struct ThreatAssessment: Sendable {
     /// The assets the threat may be aimed at, most probable first, with their probabilities
     /// (the rest of the mass: no defended asset); `aimAsset` is the first.
     public var aimProbabilities: [(asset: Int, probability: Double)] = []
+    /// The value at risk carried by each threat class, in `ThreatClass.allCases` order, summing to
+    /// `valueAtRisk`; empty when it is all `threatClass`'s. A track likely a decoy (no warhead)
+    /// may carry all its value as the Shahed it might be: the assigner weighs kill probabilities
+    /// by this, not by the most probable class.
+    public var valueByClass: [Double] = []
 
     public func probability(of c: ThreatClass) -> Double {
         guard let i = ThreatClass.allCases.firstIndex(of: c), i < classProbabilities.count else { return c == threatClass ? 1 : 0 }
@@ -126,23 +131,32 @@ public struct ThreatAssessor: Sendable {
         let classes = ThreatClass.allCases
         var probs = [Double](repeating: 0, count: classes.count)
         // Expected damage fraction at an asset: Σ over types of P(type) · min(1, warhead · damage per kg).
-        var typeWeights: [(p: Double, warhead: Double)]
+        var typeWeights: [(p: Double, warhead: Double, classIndex: Int)]
+        var mixed = false
         if r.ballistic || r.threatClass == .supersonicCruise || slowTypes.isEmpty {
-            probs[classes.firstIndex(of: r.threatClass)!] = 1
-            typeWeights = [(1, warheadByClass[r.threatClass] ?? 100)]
+            let ci = classes.firstIndex(of: r.threatClass)!
+            probs[ci] = 1
+            typeWeights = [(1, warheadByClass[r.threatClass] ?? 100, ci)]
         } else {
             let post = slowTypePosterior(meanSpeed: history.meanSpeed ?? r.speed, samples: history.speedSamples, altitude: r.altitude)
             typeWeights = []
             for (k, t) in slowTypes.enumerated() {
-                probs[classes.firstIndex(of: t.threatClass)!] += post[k]
-                typeWeights.append((post[k], t.warheadKg))
+                let ci = classes.firstIndex(of: t.threatClass)!
+                probs[ci] += post[k]
+                typeWeights.append((post[k], t.warheadKg, ci))
             }
+            mixed = true
             var best = 0
             for i in probs.indices where probs[i] > probs[best] { best = i }
             r.threatClass = classes[best]
         }
         r.classProbabilities = probs
         func expectedFraction(_ a: Asset) -> Double { typeWeights.reduce(0) { $0 + $1.p * a.damageFraction(warheadKg: $1.warhead) } }
+        /// Adds w × value × each class's part of the expected damage fraction at asset a.
+        var byClass = [Double](repeating: 0, count: mixed ? classes.count : 0)
+        func addByClass(_ a: Asset, _ w: Double) {
+            for t in typeWeights where mixed { byClass[t.classIndex] += w * a.value * t.p * a.damageFraction(warheadKg: t.warhead) }
+        }
         if r.ballistic {
             // The impact point is predicted; the asset is the one it falls on (as the kinematic rule).
             if let k = r.aimAsset {
@@ -170,7 +184,9 @@ public struct ThreatAssessor: Sendable {
             let f = expectedFraction(a)
             value += weights[i] * a.value * f
             people += weights[i] * a.population * f
+            addByClass(a, weights[i])
         }
+        r.valueByClass = byClass
         let top = aims[order[0]]
         r.aimAsset = top.asset
         r.aimPoint = assets[top.asset].position

@@ -87,6 +87,53 @@ struct TEWATests {
         #expect(stingy.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [big], engaged: []).isEmpty)
     }
 
+    @Test("Kill probability is weighed by each class's share of the value at risk, not the most probable class's alone")
+    func valueWeightedKillProbability() throws {
+        let trk = Self.inbound(distance: 12_000, speed: 50, altitude: 1000)
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
+        var a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        // Most probably a decoy (no warhead), so all its value at risk is the drone it may be.
+        let classes = ThreatClass.allCases
+        a.threatClass = .decoy
+        a.classProbabilities = classes.map { $0 == .decoy ? 0.7 : ($0 == .drone ? 0.3 : 0) }
+        a.valueByClass = classes.map { $0 == .drone ? a.valueAtRisk : 0 }
+        // A unit that kills drones (0.8) but hardly decoys (0.1, under the doctrine's 0.3 floor).
+        let unit = FireUnitState(id: "U", type: Self.effector("u", maxRange: 20_000, cost: 1, pk: [.drone: 0.8, .decoy: 0.1]),
+                                 position: Self.site, magazine: 8, launchers: 2)
+        let assigner = Assigner(doctrine: Doctrine(minKillProbability: 0.3, moneyWorth: 1e-6), processNoise: 1)
+        let plan = try #require(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [unit], engaged: []).first)
+        #expect(abs(plan.killProbability - 0.8) < 1e-12)
+        // Value split evenly between two classes: the kill probability is the even mix.
+        a.valueByClass = classes.map { $0 == .drone || $0 == .decoy ? a.valueAtRisk / 2 : 0 }
+        let mixed = try #require(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [unit], engaged: []).first)
+        #expect(abs(mixed.killProbability - 0.45) < 1e-12)
+        // Without a split, the most probable class's figure: under the floor, so no plan.
+        a.valueByClass = []
+        #expect(assigner.assign(now: 3, assessments: [a], tracks: [trk.id: trk], fireUnits: [unit], engaged: []).isEmpty)
+    }
+
+    @Test("The probabilistic rule splits the value at risk by class, summing to it")
+    func valueByClassSums() {
+        // A slow track between a drone type and a decoy type (same speed): both classes carry value
+        // only as far as their warheads do.
+        var cat = Catalogue()
+        func type(_ name: String, _ model: FlightModel, warhead: Double) -> ThreatType {
+            ThreatType(name: name, displayName: name, flightModel: model, speed: 50, cruiseAltitude: 1000, climbAngle: 0.1,
+                       diveAngle: 0.5, launchAltitude: 0, loftAngle: 0, rcs: 0.1, warheadKg: warhead, unitCost: 30_000,
+                       maxRange: 2_000_000)
+        }
+        cat.threats["drone-x"] = type("drone-x", .propellerDrone, warhead: 50)
+        cat.threats["decoy-x"] = type("decoy-x", .decoy, warhead: 0)
+        let trk = Self.inbound(distance: 12_000, speed: 50, altitude: 1000)
+        let assessor = ThreatAssessor(assets: [Self.city], catalogue: cat, rule: .probabilistic)
+        let a = assessor.assess(track: trk, now: 3, history: TrackHistory(), processNoise: 1)
+        #expect(a.valueAtRisk > 0)
+        #expect(a.valueByClass.count == ThreatClass.allCases.count)
+        #expect(abs(a.valueByClass.reduce(0, +) - a.valueAtRisk) <= 1e-9 * a.valueAtRisk)
+        #expect(a.valueByClass[ThreatClass.allCases.firstIndex(of: .decoy)!] == 0)
+        #expect(a.valueByClass[ThreatClass.allCases.firstIndex(of: .drone)!] > 0)
+    }
+
     @Test("Magazines, reserves, channels and envelopes are respected")
     func constraints() {
         let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
