@@ -34,8 +34,11 @@ public struct CitizenReport: Sendable {
     public var time: Double
     public var observer: Geodetic
     public var bearing: Double
-    public init(id: UInt64, time: Double, observer: Geodetic, bearing: Double) {
-        self.id = id; self.time = time; self.observer = observer; self.bearing = bearing
+    /// Index of the reporting network among the scenario's `citizenNetworks` (its type gives the
+    /// bearing noise and how far observers stand); 0 when the scenario has none.
+    public var network: Int
+    public init(id: UInt64, time: Double, observer: Geodetic, bearing: Double, network: Int = 0) {
+        self.id = id; self.time = time; self.observer = observer; self.bearing = bearing; self.network = network
     }
 }
 
@@ -93,6 +96,8 @@ public final class BattleManager {
     public let firstAcousticSensor: Int
     /// Index of the template sensor used for citizen reports.
     public let citizenSensor: Int
+    /// Bearing noise (rad) and reach (m) of each citizen network's reports.
+    let citizenNoise: [(sigma: Double, reach: Double)]
     public private(set) var assessments: [Int: ThreatAssessment] = [:]
     public private(set) var stageTimes = StageTimes()
 
@@ -129,10 +134,14 @@ public final class BattleManager {
             }
         }
         citizenSensor = sensors.count
-        let citizenSigma = b.citizenNetworks.compactMap { b.catalogue.sensors[$0.type]?.citizen?.sigmaBearing }.first ?? radians(15)
-        let citizenRange = b.citizenNetworks.compactMap { b.catalogue.sensors[$0.type]?.citizen?.observerDistance }.first ?? 3000
-        sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(citizenSigma, 0, 0),
-                                     maxRange: citizenRange * 2, period: 30, canInitiate: false))
+        // Each network's bearing noise and reach (its type's), for the reports it sends; a report of
+        // a network the scenario does not have (a live feed) takes the first's, else 15° and 3 km.
+        citizenNoise = b.citizenNetworks.compactMap { n in
+            b.catalogue.sensors[n.type]?.citizen.map { (sigma: $0.sigmaBearing, reach: $0.observerDistance * 2) }
+        }
+        let first = citizenNoise.first ?? (sigma: radians(15), reach: 6000)
+        sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(first.sigma, 0, 0),
+                                     maxRange: first.reach, period: 30, canInitiate: false))
         let t = b.tracker
         tracker = Tracker(configuration: TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
                                                               gateProbability: t.gateProbability, processNoise: t.processNoise),
@@ -201,6 +210,10 @@ public final class BattleManager {
                 citizenIndex += 1
                 var s = tracker.sensors[citizenSensor]
                 s.frame = SensorFrame(LocalFrame(origin: r.observer))
+                if r.network > 0 && r.network < citizenNoise.count {
+                    s.source.sigma = Vector3(citizenNoise[r.network].sigma, 0, 0)
+                    s.maxRange = citizenNoise[r.network].reach
+                }
                 tracker.process([Detection(id: r.id, time: r.time, sensor: citizenSensor, z: Vector3(r.bearing, 0, 0))], sensorOverride: s)
                 continue
             }

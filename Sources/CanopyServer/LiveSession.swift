@@ -25,6 +25,8 @@ public final class LiveSession: @unchecked Sendable {
     var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
     /// Sensor ids → the tracker's sensor index.
     let sensorIndex: [String: Int]
+    /// Citizen network ids → the battle manager's network index (its bearing noise and reach).
+    let citizenNetworkIndex: [String: Int]
     var udp: UDPListener?
 
     /// With `autoTick` (the server), a thread runs the cycle on the wall clock; without it (tests,
@@ -39,6 +41,10 @@ public final class LiveSession: @unchecked Sendable {
         var index: [String: Int] = [:]
         for (k, s) in battle.tracker.sensors.enumerated() { index[s.name] = k }
         sensorIndex = index
+        // The networks the battle manager knows the figures of, in its order.
+        var networks: [String: Int] = [:]
+        for n in scenario.citizenNetworks where scenario.catalogue.sensors[n.type]?.citizen != nil { networks[n.id] = networks.count }
+        citizenNetworkIndex = networks
         if udpPort > 0 {
             udp = try UDPListener(port: udpPort) { [weak self] data in self?.datagram(data) }
         }
@@ -190,8 +196,17 @@ public final class LiveSession: @unchecked Sendable {
                     problems.append("\(at): lat and lon of the observer (degrees) are required"); continue
                 }
                 guard let b = num("bearing"), (-360...720).contains(b) else { problems.append("\(at).bearing: degrees from north, required"); continue }
+                var network = 0
+                if let n = o["network"] {
+                    guard let id = n as? String, let k = citizenNetworkIndex[id] else {
+                        let known = citizenNetworkIndex.keys.sorted().joined(separator: ", ")
+                        problems.append("\(at).network: must name a citizen network of the briefing (\(known.isEmpty ? "it has none" : known))"); continue
+                    }
+                    network = k
+                }
                 battle.receive(citizen: CitizenReport(id: nextID, time: time, observer: Geodetic(latitudeDegrees: lat, longitudeDegrees: lon),
-                                                      bearing: radians(b).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed))
+                                                      bearing: radians(b).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed,
+                                                      network: network))
             default:
                 problems.append("\(at).kind: must be radar, acoustic or citizen (got '\(kind)')"); continue
             }

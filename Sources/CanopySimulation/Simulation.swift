@@ -172,6 +172,7 @@ public final class Simulation {
             acoustic.append(AcousticNet(params: a, nodes: nodes, frame: frame, grid: grid, cell: cell, radius: net.radius,
                                         nextTick: offsetRNG.uniform(0, a.period)))
         }
+        // In the battle manager's order of citizen networks (reports carry this index).
         for net in scenario.citizenNetworks {
             guard let c = scenario.catalogue.sensors[net.type]?.citizen else { continue }
             citizens.append(CitizenNet(net: net, params: c, centre: WGS84.ecef(net.center), frame: LocalFrame(origin: net.center),
@@ -500,7 +501,7 @@ public final class Simulation {
                 var obs = ground.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
                 let az = LocalFrame(origin: obs).aer(ecef: pos).azimuth
                 let rep = CitizenReport(id: newDetection(threat: k), time: t, observer: obs,
-                                        bearing: wrapAngleZeroTwoPi(az + rng.normal() * p.sigmaBearing))
+                                        bearing: wrapAngleZeroTwoPi(az + rng.normal() * p.sigmaBearing), network: c)
                 delayed.append((t + rng.exponential(mean: p.meanDelay), nil, rep))
                 threats[k].detected = true
             }
@@ -510,7 +511,7 @@ public final class Simulation {
         for _ in 0..<falseCount {
             let off = frng.pointInDisc(radius: cn.net.radius)
             var obs = cn.frame.geodetic(enu: Vector3(off.x, off.y, 0)); obs.height = 0
-            let rep = CitizenReport(id: newDetection(threat: -1), time: t, observer: obs, bearing: frng.uniform(0, 2 * .pi))
+            let rep = CitizenReport(id: newDetection(threat: -1), time: t, observer: obs, bearing: frng.uniform(0, 2 * .pi), network: c)
             delayed.append((t + frng.exponential(mean: p.meanDelay), nil, rep))
         }
     }

@@ -10,8 +10,13 @@ import Testing
 struct BattleManagerTests {
     static let city = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.52)
 
-    static func briefing(pk: Double = 0.85, fireUnits: Int = 1, value: Double = 3e6) -> Briefing {
+    static func briefing(pk: Double = 0.85, fireUnits: Int = 1, value: Double = 3e6,
+                         citizenSigmas: [Double] = []) -> Briefing {
         var cat = Catalogue()
+        for (k, sigma) in citizenSigmas.enumerated() {
+            cat.sensors["app\(k)"] = SensorType(name: "app\(k)", displayName: "app", kind: .citizen, citizen: CitizenParameters(
+                reportsPerMinute: 1, observerDistance: 3000, altitudeCeiling: 2000, sigmaBearing: sigma, meanDelay: 10, falseReportsPerHour: 0))
+        }
         cat.sensors["radar"] = SensorType(name: "radar", displayName: "radar", kind: .radar, radar: RadarParameters(
             referenceRange: 150_000, referenceRCS: 1, maxRange: 250_000, period: 5, sigmaRange: 30,
             sigmaAzimuth: radians(0.2), sigmaElevation: radians(0.2), minElevation: 0, clutterPerScan: 0, falseAlarmProbability: 1e-6))
@@ -27,6 +32,7 @@ struct BattleManagerTests {
                          assets: [Asset(name: "Kyiv", kind: .city, position: city, population: 3e6, value: value, radius: 10_000, damagePerKg: 1e-5)],
                          regions: [AlertRegion(id: "UA-30", name: "Kyiv", polygons: [GeoPolygon(rings: [ring])])],
                          sensors: [Sensor(id: "R1", type: "radar", position: Geodetic(latitudeDegrees: 50.40, longitudeDegrees: 30.50, height: 300))],
+                         citizenNetworks: citizenSigmas.indices.map { CitizenNetwork(id: "C\($0)", type: "app\($0)", center: city, radius: 200_000) },
                          fireUnits: (1...fireUnits).map { k in
                              FireUnit(id: "FU\(k)", type: "sam", position: Geodetic(latitudeDegrees: 50.50, longitudeDegrees: 30.60 - 0.02 * Double(k - 1)),
                                       magazine: 4, launchers: 2)
@@ -87,5 +93,34 @@ struct BattleManagerTests {
         _ = bm.cycle(now: o.predictedIntercept.time + 1)
         #expect(bm.tracker.confirmedTracks.isEmpty)
         #expect(bm.fireUnits[0].channelsBusy == 0)
+    }
+
+    @Test("A citizen report is weighed with its own network's bearing noise")
+    func citizenNetworkNoise() throws {
+        // Two networks: a sharp one (2°) and a blunt one (30°). A report 15° off a confirmed track
+        // is far outside the sharp network's gate and well inside the blunt one's.
+        func bearingUpdates(network: Int) throws -> Int {
+            let bm = BattleManager(briefing: Self.briefing(citizenSigmas: [radians(2), radians(30)]))
+            let radar = LocalFrame(origin: bm.briefing.sensors[0].position)
+            let target = LocalFrame(origin: Self.city)
+            let dir = Vector3(-0.6, 0.8, 0)
+            func truth(_ t: Double) -> Vector3 { Vector3(0, 0, 300) + dir * (250 * t - 60_000) }
+            for k in 0...8 {
+                let t = Double(k) * 5
+                let aer = radar.aer(ecef: target.ecef(enu: truth(t)))
+                bm.receive([Detection(id: UInt64(k + 1), time: t, sensor: 0, z: Vector3(aer.range, aer.azimuth, aer.elevation))])
+                _ = bm.cycle(now: t + 0.5)
+            }
+            let before = try #require(bm.tracker.confirmedTracks.first).bearingUpdates
+            // An observer 2 km east of the missile sees it due west; the report says 15° more.
+            let t = 40.5
+            let p = truth(t)
+            let observer = target.geodetic(enu: Vector3(p.x + 2_000, p.y, 0))
+            bm.receive(citizen: CitizenReport(id: 100, time: t, observer: observer, bearing: radians(270 + 15), network: network))
+            _ = bm.cycle(now: 41)
+            return try #require(bm.tracker.confirmedTracks.first).bearingUpdates - before
+        }
+        #expect(try bearingUpdates(network: 0) == 0)
+        #expect(try bearingUpdates(network: 1) == 1)
     }
 }

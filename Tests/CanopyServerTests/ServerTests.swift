@@ -367,6 +367,10 @@ struct LiveServerTests {
         let utc = live.ingest(Data("[{\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"time\":\"\(at)\"}, {\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"time\":\"yesterday\"}]".utf8))
         #expect(utc.accepted == 1)
         #expect(utc.problems.count == 1 && utc.problems[0].hasPrefix("detections[1].time: must be UTC"), "\(utc.problems)")
+        // A citizen report may name its network; an unknown one is named with those the briefing has.
+        let named = live.ingest(Data("[{\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"t\":115.5,\"network\":\"C-Kyiv-east\"}, {\"kind\":\"citizen\",\"lat\":50.4,\"lon\":30.5,\"bearing\":90,\"t\":115.5,\"network\":\"C-Lviv\"}]".utf8))
+        #expect(named.accepted == 1)
+        #expect(named.problems == ["detections[1].network: must name a citizen network of the briefing (C-Kyiv-east)"], "\(named.problems)")
         // Older than the out-of-sequence window: refused and counted, not applied out of order.
         let late = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":0,\"range\":5000,\"azimuth\":1,\"elevation\":1}".utf8))
         #expect(late.accepted == 0 && late.problems[0].contains("out-of-sequence window"))
