@@ -41,25 +41,37 @@ extension Simulation {
         }
         rows.append(["total"] + totals.map(String.init))
 
-        // Damage: each impact of a threat with a warhead on each asset within its radius.
+        // Damage: each impact of a threat with a warhead on each asset within its radius destroys
+        // the fraction min(1, warhead × damage per kg) of what is left of it, so an asset loses
+        // value × (1 − Π (1 − fᵢ)) over its hits: additive for a city's small fractions, and a
+        // site destroyed by its first hit loses nothing more to the next (its loss was counted
+        // once per hit, up to four times its value).
+        // At risk: the same for every threat's planned impact point, whatever its fate, so that
+        // value protected is exactly what the defence saved (a wave threat aimed at a small site
+        // with a wider aim spread often falls beside it; counting its target's value at risk all
+        // the same counted that as protected).
         var assetHits = [Int](repeating: 0, count: s.assets.count)
+        var survivingIfAll = [Double](repeating: 1, count: s.assets.count)
+        var surviving = [Double](repeating: 1, count: s.assets.count)
+        let assetECEF = s.assets.map { WGS84.ecef($0.position) }
+        for t in threats where t.type.warheadKg > 0 {
+            let e = WGS84.ecef(t.path.impactPoint)
+            for (k, asset) in s.assets.enumerated() where norm(assetECEF[k] - e) <= asset.radius {
+                let frac = asset.damageFraction(warheadKg: t.type.warheadKg)
+                survivingIfAll[k] *= 1 - frac
+                guard t.fate == .impacted else { continue }
+                assetHits[k] += 1
+                surviving[k] *= 1 - frac
+            }
+        }
         var valueLost = [Double](repeating: 0, count: s.assets.count)
         var peopleAffected = [Double](repeating: 0, count: s.assets.count)
         var valueAtRisk = 0.0, peopleAtRisk = 0.0
-        for t in threats where t.type.warheadKg > 0 {
-            if let a = t.targetAsset {
-                let frac = s.assets[a].damageFraction(warheadKg: t.type.warheadKg)
-                valueAtRisk += s.assets[a].value * frac
-                peopleAtRisk += s.assets[a].population * frac
-            }
-            guard t.fate == .impacted else { continue }
-            let e = WGS84.ecef(t.path.impactPoint)
-            for (k, asset) in s.assets.enumerated() where norm(WGS84.ecef(asset.position) - e) <= asset.radius {
-                let frac = min(1, t.type.warheadKg * asset.damagePerKg)
-                assetHits[k] += 1
-                valueLost[k] += asset.value * frac
-                peopleAffected[k] += asset.population * frac
-            }
+        for (k, asset) in s.assets.enumerated() {
+            valueAtRisk += asset.value * (1 - survivingIfAll[k])
+            peopleAtRisk += asset.population * (1 - survivingIfAll[k])
+            valueLost[k] = asset.value * (1 - surviving[k])
+            peopleAffected[k] = asset.population * (1 - surviving[k])
         }
         let totalLost = valueLost.reduce(0, +), totalPeople = peopleAffected.reduce(0, +)
         var assetsJSON: [JSONValue] = []

@@ -124,6 +124,34 @@ struct EndToEndTests {
         #expect(!r.trackRows.isEmpty)
     }
 
+    @Test("Value at risk is what the warheads would destroy at their planned impact points, and a site is destroyed once")
+    func valueAtRiskUndefended() throws {
+        // The quickstart's six threats aimed at a 300 m site with a 2 km aim spread, no defence,
+        // and warheads that each destroy the whole site. At risk was the target's value for every
+        // warhead, so an undefended raid "protected" the value of those that landed beside it; and
+        // each hit counted the site's whole value again.
+        var text = try String(contentsOfFile: repositoryRoot + "/examples/quickstart.yaml", encoding: .utf8)
+        let fu = try #require(text.range(of: "fireUnits:"))
+        let raids = try #require(text.range(of: "raids:"))
+        text.replaceSubrange(fu.lowerBound..<raids.lowerBound, with: "")
+        text = text.replacingOccurrences(of: "  - city: Kyiv\n    radius: 15000\n",
+                                         with: "  - {name: Site, kind: site, lat: 50.45, lon: 30.52, value: 100000, radius: 300, damagePerKg: 0.02}\n")
+        text = text.replacingOccurrences(of: "targets: {Kyiv: 1}", with: "targets: {Site: 1}")
+        text = text.replacingOccurrences(of: "  - {lat: 50.45, lon: 30.52}\n", with: "  - {lat: 50.451, lon: 30.521}\n")
+        let s = try ScenarioLoader.load(text: text, fileName: "site.yaml", baseDirectory: repositoryRoot + "/examples")
+        #expect(s.fireUnits.isEmpty && s.assets.count == 1)
+        let sim = try Simulation(scenario: s)
+        let r = sim.run()
+        let site = WGS84.ecef(s.assets[0].position)
+        let hits = sim.threats.filter { $0.fate == .impacted && norm(WGS84.ecef($0.path.impactPoint) - site) <= 300 }.count
+        let beside = sim.threats.filter { norm(WGS84.ecef($0.path.impactPoint) - site) > 300 }.count
+        // The case at hand: several hits, and threats that land beside the site.
+        #expect(hits >= 2 && beside >= 1, "hits \(hits), beside \(beside)")
+        let m = r.metrics
+        #expect(m.valueLost == m.valueAtRisk, "at risk \(m.valueAtRisk), lost \(m.valueLost)")
+        #expect(m.valueLost == 100_000)
+    }
+
     @Test("An output replaces a file in one step, and refuses a directory or a device instead of removing it")
     func outputsNeverRemoveOtherThings() throws {
         let fm = FileManager.default
