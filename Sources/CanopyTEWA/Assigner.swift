@@ -233,7 +233,8 @@ public struct Assigner: Sendable {
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let trk = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
-            let pNow = trk.predicted(to: now, processNoise: processNoise).x.position
+            let xNow = trk.predicted(to: now, processNoise: processNoise).x
+            let pNow = xNow.position
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             // Kill probability of n rounds of unit u: of the most probable class, or, when the
             // value at risk is spread over classes, weighted by each class's share of it.
@@ -253,9 +254,14 @@ public struct Assigner: Sendable {
                     if optimalRule && !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFlat[u * nc + ci] > 0
                         // Cheap reject: it cannot come within range before its impact.
                         && norm(pNow - unitECEF[u]) - max(a.speed, 100) * 1.5 * min(a.timeToImpact, 1_800) <= types[u].maxRange + 10_000 {
-                        if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
-                        if Self.reachableLater(frames[u], types[u], path: path!, from: now + types[u].reactionTime,
-                                               until: now + min(a.timeToImpact, 1_800), margin: planningMargin) {
+                        let from = now + types[u].reactionTime, until = now + min(a.timeToImpact, 1_800)
+                        // A straight path (not ballistic) that never comes near enough is passed
+                        // without sampling it (most pairs of a large raid).
+                        let far = !a.ballistic && Self.neverNear(types[u], frames[u], unitECEF[u], p0: pNow, v: xNow.velocity,
+                                                                 from: from - now, until: until - now, margin: planningMargin)
+                        if !far && path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
+                        if !far && Self.reachableLater(frames[u], types[u], path: path!, from: from,
+                                                       until: until, margin: planningMargin) {
                             let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFlat[u * nc + ci]) : 1
                             let pk = killProbability(u, rounds: rounds)
                             if pk * a.valueAtRisk > moneyWorth * types[u].costPerShot * Double(rounds) {
@@ -342,6 +348,27 @@ public struct Assigner: Sendable {
 
     /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
     /// between `from` and `until`: the path sampled every few seconds.
+    /// Whether the straight path p0 + v·s, s in [from, until], stays too far from the unit for
+    /// `reachableLater` to accept any point of it. A point it accepts has ground range g at most
+    /// maxRange − r and |up component| at most U (its altitude window, the unit's height and the
+    /// earth's drop over g), so it lies within g + U of the unit.
+    static func neverNear(_ type: UnitFigures, _ f: LocalFrame, _ unit: Vector3, p0: Vector3, v: Vector3,
+                          from: Double, until: Double, margin: Double) -> Bool {
+        guard until > from else { return true }
+        let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
+        let reach = type.maxRange - r
+        guard reach > 0 else { return false }
+        // The up component u = altitude − h₀ − g²/2R of an accepted point, both ways.
+        let h0 = f.origin.height
+        let up = max(type.maxAltitude - h - h0, h0 - type.minAltitude - min(h, 50) + reach * reach / (2 * 6_371_000), 0)
+        let d0 = p0 - unit
+        let vv = dot(v, v)
+        let s = vv > 0 ? min(max(-dot(d0, v) / vv, from), until) : from
+        let closest = d0 + v * s
+        let bound = reach + up
+        return dot(closest, closest) > bound * bound * (1 + 1e-9) + 1
+    }
+
     static func reachableLater(_ f: LocalFrame, _ type: UnitFigures, path: (Double) -> Vector3, from: Double, until: Double,
                                margin: Double) -> Bool {
         guard until > from else { return false }

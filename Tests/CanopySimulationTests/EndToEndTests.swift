@@ -152,6 +152,15 @@ struct EndToEndTests {
         #expect(m.valueLost == 100_000)
     }
 
+    @Test("CSV fields are quoted when they hold a comma, a quote or a line break")
+    func csvFields() {
+        #expect(OutputWriter.csvField("plain") == "plain")
+        #expect(OutputWriter.csvField("a,b") == "\"a,b\"")
+        #expect(OutputWriter.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(OutputWriter.csvField("two\nlines") == "\"two\nlines\"")
+        #expect(OutputWriter.csvField("Київ") == "Київ")
+    }
+
     @Test("An output replaces a file in one step, and refuses a directory or a device instead of removing it")
     func outputsNeverRemoveOtherThings() throws {
         let fm = FileManager.default

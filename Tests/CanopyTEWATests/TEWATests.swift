@@ -134,6 +134,29 @@ struct TEWATests {
         #expect(a.valueByClass[ThreatClass.allCases.firstIndex(of: .drone)!] > 0)
     }
 
+    @Test("The straight-path screen never passes over a path the sampled test would accept")
+    func neverNearIsConservative() {
+        var rng = RandomStream(seed: 11, component: "never-near")
+        var screened = 0, accepted = 0
+        for trial in 0..<20_000 {
+            let unitSite = Geodetic(latitudeDegrees: 50 + rng.uniform(-1, 1), longitudeDegrees: 30 + rng.uniform(-1, 1), height: rng.uniform(0, 400))
+            let f = LocalFrame(origin: unitSite)
+            let maxRange = [4_000.0, 40_000, 150_000][trial % 3]
+            let type = UnitFigures(Self.effector("u", maxRange: maxRange, cost: 1, pk: [.drone: 0.5]))
+            // A straight path from up to 300 km away at up to 300 m/s, 50 m to 12 km up.
+            let start = f.ecef(enu: Vector3(rng.uniform(-300_000, 300_000), rng.uniform(-300_000, 300_000), rng.uniform(50, 12_000)))
+            let v = f.ecef(enu: Vector3(rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20))) - f.originECEF
+            let (from, until) = (rng.uniform(0, 60), rng.uniform(60, 1_800))
+            let margin = [0.0, 0.05, 0.1][trial % 3]
+            let never = Assigner.neverNear(type, f, f.originECEF, p0: start, v: v, from: from, until: until, margin: margin)
+            let reachable = Assigner.reachableLater(f, type, path: { start + v * $0 }, from: from, until: until, margin: margin)
+            if never { screened += 1; #expect(!reachable, "trial \(trial): screened out a reachable path") }
+            if reachable { accepted += 1 }
+        }
+        // Both outcomes occur: the screen does its work, and some paths are reachable.
+        #expect(screened > 10_000 && accepted > 100, "screened \(screened), accepted \(accepted)")
+    }
+
     @Test("Magazines, reserves, channels and envelopes are respected")
     func constraints() {
         let assessor = ThreatAssessor(assets: [Self.city], catalogue: Catalogue())
