@@ -520,6 +520,13 @@ public final class Tracker {
             p = g.pointee.position + g.pointee.velocity * dt
         } else {
             let sv = configuration.maxSpeed * dta
+            if !wide {
+                // A one-plot track meets a radar plot through its own gate: the plot's covariance
+                // (trace ≤ spread2, linearised) + the track's position block + (maxSpeed·dt/3)² per
+                // axis, at the 3-dof gate; |d|² ≤ gate × the trace bounds every point it accepts.
+                let d = g.pointee.position - center
+                return dot(d, d) <= gates.2 * (g.pointee.trPos + sv * sv / 3 + spread2) * (1 + 1e-9)
+            }
             predicted2 = g.pointee.trPos + sv * sv
             p = g.pointee.position
         }
