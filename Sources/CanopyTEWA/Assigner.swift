@@ -258,7 +258,7 @@ public struct Assigner: Sendable {
                         // A straight path (not ballistic) that never comes near enough is passed
                         // without sampling it (most pairs of a large raid).
                         let far = !a.ballistic && Self.neverNear(types[u], frames[u], unitECEF[u], p0: pNow, v: xNow.velocity,
-                                                                 from: from - now, until: until - now, margin: planningMargin)
+                                                                 now: now, from: from, until: until, margin: planningMargin)
                         if !far && path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                         if !far && Self.reachableLater(frames[u], types[u], path: path!, from: from,
                                                        until: until, margin: planningMargin) {
@@ -348,13 +348,15 @@ public struct Assigner: Sendable {
 
     /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
     /// between `from` and `until`: the path sampled every few seconds.
-    /// Whether the straight path p0 + v·s, s in [from, until], stays too far from the unit for
+    /// Whether the straight path p0 + v·(t − now), t in [from, until], stays too far from the unit for
     /// `reachableLater` to accept any point of it. A point it accepts has ground range g at most
     /// maxRange − r and |up component| at most U (its altitude window, the unit's height and the
     /// earth's drop over g), so it lies within g + U of the unit.
     static func neverNear(_ type: UnitFigures, _ f: LocalFrame, _ unit: Vector3, p0: Vector3, v: Vector3,
-                          from: Double, until: Double, margin: Double) -> Bool {
+                          now: Double, from: Double, until: Double, margin: Double) -> Bool {
+        // The window as `reachableLater` tests it (absolute times), then relative to now.
         guard until > from else { return true }
+        let from = from - now, until = until - now
         let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
         let reach = type.maxRange - r
         guard reach > 0 else { return false }

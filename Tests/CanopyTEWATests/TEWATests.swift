@@ -148,7 +148,7 @@ struct TEWATests {
             let v = f.ecef(enu: Vector3(rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20))) - f.originECEF
             let (from, until) = (rng.uniform(0, 60), rng.uniform(60, 1_800))
             let margin = [0.0, 0.05, 0.1][trial % 3]
-            let never = Assigner.neverNear(type, f, f.originECEF, p0: start, v: v, from: from, until: until, margin: margin)
+            let never = Assigner.neverNear(type, f, f.originECEF, p0: start, v: v, now: 0, from: from, until: until, margin: margin)
             let reachable = Assigner.reachableLater(f, type, path: { start + v * $0 }, from: from, until: until, margin: margin)
             if never { screened += 1; #expect(!reachable, "trial \(trial): screened out a reachable path") }
             if reachable { accepted += 1 }
