@@ -158,6 +158,11 @@ public struct DeploymentPlanner {
         public var gain: Estimate
         /// Every site tried for this unit: (site, mean value protected), best first.
         public var ranking: [(site: Int, mean: Double)]
+        /// The second-best site, and the chosen site's lead over it (paired differences).
+        public var runnerUp: Int?
+        public var lead: Estimate?
+        /// Whether the lead's 95 % interval lies above zero: the replications tell the two apart.
+        public var settled: Bool { lead.map { $0.lower > 0 } ?? true }
     }
 
     public struct Result: Sendable {
@@ -194,8 +199,10 @@ public struct DeploymentPlanner {
             ranking.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             guard let best = ranking.first else { throw StudyError("no free candidate site for unit \(k + 1) (\(kinds[k]))") }
             sites[k] = best.0
+            let second = ranking.count > 1 ? ranking[1] : nil
             steps.append(Step(unit: k, kind: kinds[k], site: best.0, gain: Self.diff(best.2, current),
-                              ranking: ranking.map { ($0.0, $0.1) }))
+                              ranking: ranking.map { ($0.0, $0.1) }, runnerUp: second?.0,
+                              lead: second.map { Self.diff(best.2, $0.2) }))
             log?(String(format: "unit %d (%@): %@, value protected %.1f (+%.1f)", k + 1, kinds[k], spec.sites[best.0].id, best.1,
                         best.1 - Self.mean(current)))
             current = best.2

@@ -330,6 +330,18 @@ struct Plan: ParsableCommand {
         if !result.moves.isEmpty {
             text += "local search moved: " + result.moves.map { "unit \($0.unit + 1) \(site($0.from)) → \(site($0.to))" }.joined(separator: "; ") + "\n"
         }
+        // Each greedy choice against its runner-up: a lead whose interval holds zero is not
+        // settled by these replications (more --runs, or a closer look at both sites).
+        for (k, step) in result.steps.enumerated() {
+            guard let r = step.runnerUp, let lead = step.lead else { continue }
+            text += "unit \(k + 1): \(site(step.site)) over \(site(r)) by \(fmt(lead))"
+            if lead.mean == 0 && lead.halfWidth == 0 {
+                text += " — a tie on every replication\n"
+            } else {
+                text += step.settled ? " — settled at \(runs) replications\n"
+                    : " — not settled at \(runs) replications (the interval holds 0; more --runs would tell them apart)\n"
+            }
+        }
         text += "\nsites tried for unit 1 (mean value protected): "
             + result.steps[0].ranking.prefix(6).map { "\(site($0.site)) \(String(format: "%.1f", $0.mean))" }.joined(separator: ", ") + "\n"
         print(text)
@@ -343,6 +355,8 @@ struct Plan: ParsableCommand {
                 ("lat", .number(degrees(p.latitude))), ("lon", .number(degrees(p.longitude))),
                 ("marginalValue", estimateJSON(result.marginal[k])),
                 ("greedySite", .string(site(result.steps[k].site))), ("greedyGain", estimateJSON(result.steps[k].gain)),
+                ("runnerUp", result.steps[k].runnerUp.map { .string(site($0)) } ?? .null),
+                ("lead", result.steps[k].lead.map(estimateJSON) ?? .null), ("settled", .bool(result.steps[k].settled)),
                 ("ranking", .array(ranking)),
             ]
             unitsJSON.append(.object(fields))

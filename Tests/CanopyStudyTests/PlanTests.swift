@@ -63,6 +63,12 @@ struct PlanTests {
         #expect(ranking[0].mean > ranking[1].mean)
         #expect(r.marginal[0].mean > 0 && r.total.mean == r.marginal[0].mean)
         #expect(planner.evaluations == 3)  // baseline and two sites; the rest came from the cache
+        // The choice against the runner-up: Kyiv-East's lead over Lviv is the step's gain (Lviv
+        // changes nothing), paired run for run.
+        #expect(r.steps[0].runnerUp == 0)
+        let lead = try #require(r.steps[0].lead)
+        #expect(lead == r.steps[0].gain && lead.count == 3)
+        #expect(r.steps[0].settled == (lead.lower > 0))
         #expect(planner.configured([1]).fireUnits.last?.type == "gepard")
     }
 }
