@@ -34,8 +34,9 @@ public struct CitizenReport: Sendable {
     public var time: Double
     public var observer: Geodetic
     public var bearing: Double
-    /// Index of the reporting network among the scenario's `citizenNetworks` (its type gives the
-    /// bearing noise and how far observers stand); 0 when the scenario has none.
+    /// Index of the reporting network in `reportingCitizenNetworks` (the scenario's citizen
+    /// networks whose type has citizen figures; the type gives the bearing noise and how far
+    /// observers stand); 0 when the scenario has none.
     public var network: Int
     public init(id: UInt64, time: Double, observer: Geodetic, bearing: Double, network: Int = 0) {
         self.id = id; self.time = time; self.observer = observer; self.bearing = bearing; self.network = network
@@ -136,8 +137,8 @@ public final class BattleManager {
         citizenSensor = sensors.count
         // Each network's bearing noise and reach (its type's), for the reports it sends; a report of
         // a network the scenario does not have (a live feed) takes the first's, else 15° and 3 km.
-        citizenNoise = b.citizenNetworks.compactMap { n in
-            b.catalogue.sensors[n.type]?.citizen.map { (sigma: $0.sigmaBearing, reach: $0.observerDistance * 2) }
+        citizenNoise = reportingCitizenNetworks(b.citizenNetworks, b.catalogue).map {
+            (sigma: $0.figures.sigmaBearing, reach: $0.figures.observerDistance * 2)
         }
         let first = citizenNoise.first ?? (sigma: radians(15), reach: 6000)
         sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(first.sigma, 0, 0),

@@ -329,6 +329,14 @@ public struct AcousticNetwork: Sendable, Hashable {
     }
 }
 
+/// The citizen networks whose type has citizen figures, in the scenario's order, with those
+/// figures. A citizen report's `network` is an index into this list (the simulation, the battle
+/// manager and the live feed all take it from here).
+public func reportingCitizenNetworks(_ networks: [CitizenNetwork], _ catalogue: Catalogue)
+    -> [(network: CitizenNetwork, figures: CitizenParameters)] {
+    networks.compactMap { n in catalogue.sensors[n.type]?.citizen.map { (n, $0) } }
+}
+
 /// Citizens reporting bearings with a phone app (ePPO-like) over an area.
 public struct CitizenNetwork: Sendable, Hashable {
     public var id: String

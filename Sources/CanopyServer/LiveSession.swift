@@ -43,7 +43,7 @@ public final class LiveSession: @unchecked Sendable {
         sensorIndex = index
         // The networks the battle manager knows the figures of, in its order.
         var networks: [String: Int] = [:]
-        for n in scenario.citizenNetworks where scenario.catalogue.sensors[n.type]?.citizen != nil { networks[n.id] = networks.count }
+        for (k, n) in reportingCitizenNetworks(scenario.citizenNetworks, scenario.catalogue).enumerated() { networks[n.network.id] = k }
         citizenNetworkIndex = networks
         if udpPort > 0 {
             udp = try UDPListener(port: udpPort) { [weak self] data in self?.datagram(data) }

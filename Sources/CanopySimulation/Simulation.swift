@@ -173,8 +173,7 @@ public final class Simulation {
                                         nextTick: offsetRNG.uniform(0, a.period)))
         }
         // In the battle manager's order of citizen networks (reports carry this index).
-        for net in scenario.citizenNetworks {
-            guard let c = scenario.catalogue.sensors[net.type]?.citizen else { continue }
+        for (net, c) in reportingCitizenNetworks(scenario.citizenNetworks, scenario.catalogue) {
             citizens.append(CitizenNet(net: net, params: c, centre: WGS84.ecef(net.center), frame: LocalFrame(origin: net.center),
                                        nextTick: offsetRNG.uniform(0, citizenTick)))
         }

@@ -212,7 +212,7 @@ public struct Assigner: Sendable {
         var pkFlat = [Double](repeating: 0, count: nu * nc)
         var roundsFlat = [Int](repeating: 0, count: nu * nc)
         var unitECEF: [Vector3] = [], freeNow: [Int] = [], rationed: [Bool] = [], frames: [LocalFrame] = []
-        var types: [UnitFigures] = [], channelsBusy: [Int] = []
+        var types: [UnitFigures] = [], channelsBusy: [Int] = [], nearBounds: [Double?] = []
         unitECEF.reserveCapacity(nu); freeNow.reserveCapacity(nu); rationed.reserveCapacity(nu)
         frames.reserveCapacity(nu); types.reserveCapacity(nu); channelsBusy.reserveCapacity(nu)
         fireUnits.withUnsafeBufferPointer { fb in
@@ -228,6 +228,7 @@ public struct Assigner: Sendable {
                 frames.append(f.pointee.frame)
                 types.append(UnitFigures(f.pointee.type))
                 channelsBusy.append(f.pointee.channelsBusy)
+                nearBounds.append(Self.nearBound(types[u], frames[u], margin: planningMargin))
             }
         }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
@@ -257,8 +258,8 @@ public struct Assigner: Sendable {
                         let from = now + types[u].reactionTime, until = now + min(a.timeToImpact, 1_800)
                         // A straight path (not ballistic) that never comes near enough is passed
                         // without sampling it (most pairs of a large raid).
-                        let far = !a.ballistic && Self.neverNear(types[u], frames[u], unitECEF[u], p0: pNow, v: xNow.velocity,
-                                                                 now: now, from: from, until: until, margin: planningMargin)
+                        let far = !a.ballistic && Self.neverNear(within: nearBounds[u], unitECEF[u], p0: pNow, v: xNow.velocity,
+                                                                 now: now, from: from, until: until)
                         if !far && path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
                         if !far && Self.reachableLater(frames[u], types[u], path: path!, from: from,
                                                        until: until, margin: planningMargin) {
@@ -346,31 +347,43 @@ public struct Assigner: Sendable {
         return booked
     }
 
-    /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
-    /// between `from` and `until`: the path sampled every few seconds.
     /// Whether the straight path p0 + v·(t − now), t in [from, until], stays too far from the unit for
     /// `reachableLater` to accept any point of it. A point it accepts has ground range g at most
     /// maxRange − r and |up component| at most U (its altitude window, the unit's height and the
     /// earth's drop over g), so it lies within g + U of the unit.
     static func neverNear(_ type: UnitFigures, _ f: LocalFrame, _ unit: Vector3, p0: Vector3, v: Vector3,
                           now: Double, from: Double, until: Double, margin: Double) -> Bool {
-        // The window as `reachableLater` tests it (absolute times), then relative to now.
-        guard until > from else { return true }
-        let from = from - now, until = until - now
+        neverNear(within: nearBound(type, f, margin: margin), unit, p0: p0, v: v, now: now, from: from, until: until)
+    }
+
+    /// The distance beyond which `neverNear` passes a path over, squared with its slack: a unit's
+    /// figure alone (computed once per unit per look); nil when its shrunk envelope is empty.
+    static func nearBound(_ type: UnitFigures, _ f: LocalFrame, margin: Double) -> Double? {
         let r = (type.maxRange - type.minRange) * margin, h = (type.maxAltitude - type.minAltitude) * margin
         let reach = type.maxRange - r
-        guard reach > 0 else { return false }
+        guard reach > 0 else { return nil }
         // The up component u = altitude − h₀ − g²/2R of an accepted point, both ways.
         let h0 = f.origin.height
         let up = max(type.maxAltitude - h - h0, h0 - type.minAltitude - min(h, 50) + reach * reach / (2 * 6_371_000), 0)
+        let bound = reach + up
+        return bound * bound * (1 + 1e-9) + 1
+    }
+
+    static func neverNear(within bound2: Double?, _ unit: Vector3, p0: Vector3, v: Vector3,
+                          now: Double, from: Double, until: Double) -> Bool {
+        // The window as `reachableLater` tests it (absolute times), then relative to now.
+        guard until > from else { return true }
+        guard let bound2 else { return false }
+        let from = from - now, until = until - now
         let d0 = p0 - unit
         let vv = dot(v, v)
         let s = vv > 0 ? min(max(-dot(d0, v) / vv, from), until) : from
         let closest = d0 + v * s
-        let bound = reach + up
-        return dot(closest, closest) > bound * bound * (1 + 1e-9) + 1
+        return dot(closest, closest) > bound2
     }
 
+    /// Whether a threat on `path` will pass through the unit's envelope (shrunk by `margin`)
+    /// between `from` and `until`: the path sampled every few seconds.
     static func reachableLater(_ f: LocalFrame, _ type: UnitFigures, path: (Double) -> Vector3, from: Double, until: Double,
                                margin: Double) -> Bool {
         guard until > from else { return false }

@@ -152,10 +152,17 @@ public struct ThreatAssessor: Sendable {
         }
         r.classProbabilities = probs
         func expectedFraction(_ a: Asset) -> Double { typeWeights.reduce(0) { $0 + $1.p * a.damageFraction(warheadKg: $1.warhead) } }
-        /// Adds w × value × each class's part of the expected damage fraction at asset a.
+        /// The expected damage fraction at asset a (as `expectedFraction`), adding w × value × each
+        /// class's part of it to `byClass` when the classes are mixed: one pass over the types.
         var byClass = [Double](repeating: 0, count: mixed ? classes.count : 0)
-        func addByClass(_ a: Asset, _ w: Double) {
-            for t in typeWeights where mixed { byClass[t.classIndex] += w * a.value * t.p * a.damageFraction(warheadKg: t.warhead) }
+        func fractionSplitting(_ a: Asset, _ w: Double) -> Double {
+            var f = 0.0
+            for t in typeWeights {
+                let df = a.damageFraction(warheadKg: t.warhead)
+                f += t.p * df
+                if mixed { byClass[t.classIndex] += w * a.value * t.p * df }
+            }
+            return f
         }
         if r.ballistic {
             // The impact point is predicted; the asset is the one it falls on (as the kinematic rule).
@@ -181,10 +188,9 @@ public struct ThreatAssessor: Sendable {
         var value = 0.0, people = 0.0
         for i in aims.indices {
             let a = assets[aims[i].asset]
-            let f = expectedFraction(a)
+            let f = fractionSplitting(a, weights[i])
             value += weights[i] * a.value * f
             people += weights[i] * a.population * f
-            addByClass(a, weights[i])
         }
         r.valueByClass = byClass
         let top = aims[order[0]]

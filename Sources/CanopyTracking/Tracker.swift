@@ -421,16 +421,13 @@ public final class Tracker {
                 spread2 = sensor.maxRange * sensor.maxRange
                 ray = SIMD2(Foundation.sin(det.z.x), Foundation.cos(det.z.x))
             }
+            let bearingRay = src.kind == .bearing ? BearingRay(frame: src.frame, ray: ray, sigma: src.sigma.x, gate: g) : nil
             grid.query(near: center, radius: radius, into: &near)
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
             defer { if let p = plot { plots[di] = p } }
             for ti in near {
                 guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
-                              wide: src.kind != .rangeAzimuthElevation) else { continue }
-                if src.kind == .bearing {
-                    guard bearingPreGate(sb.baseAddress! + Int(ti), frame: src.frame, ray: ray, t: t,
-                                         sigma: src.sigma.x, gate: g) else { continue }
-                }
+                              wide: src.kind != .rangeAzimuthElevation, bearing: bearingRay) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
                 guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z, t: t, gate: g,
                                                             ray: ray, linearisation: &lin, plot: &plot) else { continue }
@@ -508,17 +505,29 @@ public final class Tracker {
         a.withUnsafeMutableBufferPointer { b in for i in 0..<n { b[i] = v } }
     }
 
-    /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces.
+    /// A bearing report's figures for its cone screen (`bearingCone`).
+    struct BearingRay {
+        var frame: SensorFrame
+        var ray: SIMD2<Double>  // direction (east, north) in the sensor's axes
+        var sigma: Double
+        var gate: Double
+    }
+
+    /// Conservative Euclidean test before any matrix work: a 5-sigma sphere from the traces. For a
+    /// bearing (`bearing` set), also its cone, when the report is not older than the track: the
+    /// record carried forward is then exactly the gate's prior. A late report's prior comes from
+    /// the track's history, so `gateTest` screens it; a bearing never gates a one-plot track.
     @inline(__always)
-    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool) -> Bool {
+    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool,
+                         bearing: BearingRay? = nil) -> Bool {
         let dt = t - g.pointee.time
         let dta = abs(dt)
         var predicted2: Double
         let p: Vector3
         if g.pointee.hasVelocity {
-            predicted2 = g.pointee.trPos + 2 * dt * g.pointee.trPV + dt * dt * g.pointee.trVel + qGate * dta * dta * dta
-            p = g.pointee.position + g.pointee.velocity * dt
+            (p, predicted2) = g.pointee.predicted(dt: dt, q: qGate)
         } else {
+            if bearing != nil { return false }
             let sv = configuration.maxSpeed * dta
             if !wide {
                 // A one-plot track meets a radar plot through its own gate: the plot's covariance
@@ -534,12 +543,14 @@ public final class Tracker {
         let d2 = dot(d, d)
         if wide {
             let r = spread2.squareRoot() + 5 * max(predicted2, 0).squareRoot()
-            return d2 <= r * r
+            guard d2 <= r * r else { return false }
+            guard let b = bearing, dt >= 0 else { return true }
+            return Self.bearingCone(position: p, trace: predicted2, frame: b.frame, ray: b.ray, sigma: b.sigma, gate: b.gate)
         }
         return d2 <= 25 * (max(predicted2, 0) + spread2)
     }
 
-    /// A bearing's own pre-gate: whether the track can lie near the ray, before the gate test.
+    /// A bearing's own screen: whether the track can lie near the ray, before the gate test.
     /// Every track within range of an acoustic node or a phone passed the range test, so a report
     /// among a wave of drones went through the gate test (for a late report, a replay of the
     /// track's history) with all of them. Exact, not approximate: for the wrapped angle α between
@@ -548,27 +559,13 @@ public final class Tracker {
     /// the ray is ρ |sin α| ≤ ρ |α|; behind the sensor |α| ≥ π/2.
     @inline(__always)
     static func bearingCone(position p: Vector3, trace: Double, frame: SensorFrame, ray: SIMD2<Double>,
-                                    sigma: Double, gate: Double) -> Bool {
+                            sigma: Double, gate: Double) -> Bool {
         let d = p - frame.origin
         let e = dot(frame.east, d), n = dot(frame.north, d)
         let rho2 = e * e + n * n
         let bound = gate * (max(trace, 0) + sigma * sigma * rho2) * (1 + 1e-9)
         let across = e * ray.y - n * ray.x, along = e * ray.x + n * ray.y
         return across * across <= bound && (along > 0 || 2.4674011002723395 * rho2 <= bound)
-    }
-
-    /// `bearingCone` from a track's pre-gate record, for a report not older than the track: the
-    /// record extrapolated is then exactly the gate's prior (position, and the trace of its
-    /// covariance). A late report's prior comes from the track's history, so `gateTest` asks.
-    @inline(__always)
-    private func bearingPreGate(_ g: UnsafePointer<GateSummary>, frame: SensorFrame, ray: SIMD2<Double>, t: Double,
-                                sigma: Double, gate: Double) -> Bool {
-        guard g.pointee.hasVelocity else { return false }  // a bearing never gates a one-point track
-        let dt = t - g.pointee.time
-        guard dt >= 0 else { return true }
-        let trace = g.pointee.trPos + 2 * dt * g.pointee.trPV + dt * dt * g.pointee.trVel + qGate * dt * dt * dt
-        return Self.bearingCone(position: g.pointee.position + g.pointee.velocity * dt, trace: trace, frame: frame,
-                                ray: ray, sigma: sigma, gate: gate)
     }
 
     /// The track's prior at time t for gating: its state predicted forward, or for an
@@ -613,14 +610,11 @@ public final class Tracker {
             guard k > 0 else { return nil }
             return store.records.withUnsafeBufferPointer { rb in
                 let r = UnsafeRawPointer(rb.baseAddress! + store.start + k - 1)
-                let dt = t - r.load(fromByteOffset: Self.recordTime, as: Double.self), adt = abs(dt)
-                let x = (r + Self.recordX).assumingMemoryBound(to: Double.self)
-                let P = (r + Self.recordP).assumingMemoryBound(to: Double.self)
-                var trace = qGate * adt * adt * adt  // three axes of q |dt|³ / 3
-                for i in 0..<3 {
-                    trace += P[7 * i] + dt * (P[7 * i + 3] + P[7 * i + 18]) + dt * dt * P[7 * i + 21]
-                }
-                return (Vector3(x[0] + dt * x[3], x[1] + dt * x[4], x[2] + dt * x[5]), trace)
+                let time = r.load(fromByteOffset: Self.recordTime, as: Double.self)
+                let g = GateSummary(x: (r + Self.recordX).assumingMemoryBound(to: Double.self),
+                                    P: (r + Self.recordP).assumingMemoryBound(to: Double.self), time: time, hasVelocity: true)
+                let (p, trace) = g.predicted(dt: t - time, q: qGate)
+                return (p, trace)
             }
         }
     }
@@ -671,14 +665,18 @@ public final class Tracker {
             }
             Ppp = Matrix3(columns: c)
         } else {
+            // A late bearing is screened by its cone before the prior is predicted: from the stored
+            // update before it, or (a prior from the checkpoint) from the prior itself.
+            var screened = false
             if src.kind == .bearing, let (p0, trace) = latePriorPoint(trackIndex: ti, at: t) {
                 guard Self.bearingCone(position: p0, trace: trace, frame: src.frame, ray: ray, sigma: src.sigma.x,
                                        gate: gate) else { return nil }
+                screened = true
             }
             let (x, P) = prior(trackIndex: ti, at: t)
             pos = x.position
             Ppp = P.block(0, 0)
-            if src.kind == .bearing {
+            if src.kind == .bearing && !screened {
                 guard Self.bearingCone(position: pos, trace: Ppp[0, 0] + Ppp[1, 1] + Ppp[2, 2], frame: src.frame, ray: ray,
                                        sigma: src.sigma.x, gate: gate) else { return nil }
             }
@@ -1454,17 +1452,14 @@ public final class Tracker {
                     // position traces (trPos + 2 dt trPV + dt² trVel + q dt³ each).
                     let ga = sb[i], gb = sb[j]
                     guard norm(ga.velocity - gb.velocity) < 0.3 * max(norm(ga.velocity), 50) else { continue }
-                    let dta = t - ga.time, dtb = t - gb.time
-                    let trC = ga.trPos + 2 * dta * ga.trPV + dta * dta * ga.trVel + q * dta * dta * dta
-                        + gb.trPos + 2 * dtb * gb.trPV + dtb * dtb * gb.trVel + q * dtb * dtb * dtb
-                    let d0 = (ga.position + ga.velocity * dta) - (gb.position + gb.velocity * dtb)
-                    guard dot(d0, d0) <= gate * trC * (1 + 1e-9) else { continue }
+                    let pa = ga.predicted(dt: t - ga.time, q: q), pb = gb.predicted(dt: t - gb.time, q: q)
+                    let d0 = pa.position - pb.position
+                    guard dot(d0, d0) <= gate * (pa.trace + pb.trace) * (1 + 1e-9) else { continue }
                     let (xa, Pa) = a.pointee.predicted(to: t, processNoise: q)
                     let (xb, Pb) = b.pointee.predicted(to: t, processNoise: q)
                     let d = xa.position - xb.position
                     guard let Ci = (Pa.positionBlock + Pb.positionBlock).inverse else { continue }
-                    let dv = xa.velocity - xb.velocity
-                    guard dot(d, Ci * d) < gate, norm(dv) < 0.3 * max(norm(xa.velocity), 50) else { continue }
+                    guard dot(d, Ci * d) < gate else { continue }
                     let keepA: Bool
                     if a.pointee.status != b.pointee.status { keepA = a.pointee.status == .confirmed } else { keepA = a.pointee.createdAt <= b.pointee.createdAt }
                     let loser = keepA ? j : i
@@ -1643,5 +1638,13 @@ struct GateSummary {
         trPV = P[3] + P[10] + P[17]
         trVel = P[21] + P[28] + P[35]
         self.hasVelocity = hasVelocity
+    }
+
+    /// The position carried dt seconds in a straight line, and the trace of its covariance under a
+    /// constant-velocity prediction with noise q: trPos + 2 dt trPV + dt² trVel + q |dt|³ (three
+    /// axes of q |dt|³ / 3). What every Euclidean screen of a track starts from.
+    @inline(__always) func predicted(dt: Double, q: Double) -> (position: Vector3, trace: Double) {
+        let adt = abs(dt)
+        return (position + velocity * dt, trPos + 2 * dt * trPV + dt * dt * trVel + q * adt * adt * adt)
     }
 }
