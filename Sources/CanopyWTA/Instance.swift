@@ -76,15 +76,18 @@ extension WTAInstance {
             throw fail("", "not valid JSON (\(detail))")
         }
         guard let obj = root as? [String: Any] else { throw fail("", "the top level must be a JSON object") }
+        // A JSON true/false (Foundation's NSNumber of type "c"), read without making a string per
+        // number (the kill-probability matrix has n × m of them).
+        func isBool(_ n: NSNumber) -> Bool { let t = n.objCType; return t[0] == 0x63 && t[1] == 0 }
         // What a field holds, as the file has it (a quoted "2" is a string; true is not 1).
         func shown(_ x: Any) -> String {
             if let s = x as? String { return "the string \"\(s)\"" }
-            if let n = x as? NSNumber, String(cString: n.objCType) == "c" { return n.boolValue ? "true" : "false" }
+            if let n = x as? NSNumber, isBool(n) { return n.boolValue ? "true" : "false" }
             if x is NSNull { return "null" }
             return "\(x)"
         }
         func plainNumber(_ x: Any) -> Double? {
-            guard let n = x as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+            guard let n = x as? NSNumber, !isBool(n) else { return nil }
             return n.doubleValue
         }
         func int(_ key: String) throws -> Int {
@@ -134,7 +137,7 @@ extension WTAInstance {
                 // 0/1, or true/false (a mask is the one place a boolean means what it says).
                 guard let row = rows[i] as? [Any], row.count == m else { throw fail("feasible[\(i)]", "must be an array of \(m) zeros and ones") }
                 for (j, v) in row.enumerated() {
-                    if let n = v as? NSNumber, String(cString: n.objCType) == "c" { mask.append(n.boolValue); continue }
+                    if let n = v as? NSNumber, isBool(n) { mask.append(n.boolValue); continue }
                     guard let x = plainNumber(v), x == 0 || x == 1 else { throw fail("feasible[\(i)][\(j)]", "must be 0 or 1, found \(shown(v))") }
                     mask.append(x == 1)
                 }
