@@ -104,16 +104,32 @@ public struct PlanEvaluation: Sendable {
 
 /// Chooses sites for new fire units to maximise the expected value protected over an ensemble of
 /// raids: greedy (each unit in turn to its best site given those already placed), then local
-/// search (move one unit to another site while that improves the mean). Every configuration is
+/// search (move one unit to another site while that is better). Every configuration is
 /// evaluated on the same replications (common random numbers), so comparisons are paired.
+///
+/// Each choice among sites is a ranking-and-selection race, Kim & Nelson's fully sequential
+/// procedure KN (ACM TOMACS 11(3), 2001): every site gets `firstStage` replications, then sites
+/// are dropped as soon as their mean falls behind another's by more than a margin that shrinks
+/// as replications accumulate; the survivors get more, up to `runs`. With probability at least
+/// 1 − α the site kept is the best, or within `indifference` of it (for normally distributed
+/// paired differences). `firstStage == runs` runs every site `runs` times and takes the best
+/// mean (no elimination).
 public struct DeploymentPlanner {
     public var scenario: Scenario
     public var spec: PlanSpec
     public var kinds: [String]
+    /// The most replications one configuration gets.
     public var runs: Int
     public var threads: Int
     /// At most this many units of the added ones on one site.
     public var perSite = 1
+    /// Replications every site of a race gets before any is dropped (2…runs; runs: no racing).
+    public var firstStage: Int
+    /// Differences of expected value protected below this are not worth replications (value
+    /// units; nil: 0.5 % of the mean value at risk).
+    public var indifference: Double?
+    /// 1 − the probability of correct selection a race aims at.
+    public var alpha = 0.05
 
     private var cache: [String: [Double]] = [:]
     /// Mean value at risk of the ensemble (the raid does not depend on the defence).
@@ -121,8 +137,11 @@ public struct DeploymentPlanner {
     public private(set) var evaluations = 0
     public private(set) var simulations = 0
 
-    public init(scenario: Scenario, spec: PlanSpec, kinds: [String], runs: Int, threads: Int) {
+    public init(scenario: Scenario, spec: PlanSpec, kinds: [String], runs: Int, threads: Int, firstStage: Int? = nil,
+                indifference: Double? = nil) {
         self.scenario = scenario; self.spec = spec; self.kinds = kinds; self.runs = runs; self.threads = threads
+        self.firstStage = max(2, min(firstStage ?? runs, runs))
+        self.indifference = indifference
     }
 
     /// The scenario with unit k of `kinds` at site `sites[k]` (−1: not placed).
@@ -136,18 +155,116 @@ public struct DeploymentPlanner {
         return s
     }
 
-    /// Value protected per replication of a configuration (cached: a configuration is the
-    /// multiset of (kind, site)).
-    public mutating func evaluate(_ sites: [Int], progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Double] {
+    /// Value protected in replications 0..<count of a configuration (cached, and extended when
+    /// more are asked for: a configuration is the multiset of (kind, site)).
+    public mutating func evaluate(_ sites: [Int], count: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Double] {
+        let n = count ?? runs
         let key = zip(kinds, sites).filter { $0.1 >= 0 }.map { "\($0.0)@\($0.1)" }.sorted().joined(separator: ";")
-        if let v = cache[key] { return v }
-        let records = try StudyRunner.run(configured(sites), indices: 0..<runs, threads: threads, progress: progress)
-        let v = records.map { $0.metrics.valueProtected }
-        if valueAtRiskMean.isNaN { valueAtRiskMean = Self.mean(records.map { $0.metrics.valueAtRisk }) }
+        let have = cache[key] ?? []
+        if have.count >= n { return Array(have.prefix(n)) }
+        let records = try StudyRunner.run(configured(sites), indices: have.count..<n, threads: threads, progress: progress)
+        if valueAtRiskMean.isNaN && have.isEmpty { valueAtRiskMean = Self.mean(records.map { $0.metrics.valueAtRisk }) }
+        let v = have + records.map { $0.metrics.valueProtected }
         cache[key] = v
-        evaluations += 1
-        simulations += runs
+        if have.isEmpty { evaluations += 1 }
+        simulations += n - have.count
         return v
+    }
+
+    /// One site in a race: its mean value protected over the replications it ran, and when it
+    /// was dropped (nil: it ran to the end).
+    public struct Entry: Sendable {
+        public var site: Int
+        public var mean: Double
+        public var replications: Int
+        public var droppedAt: Int?
+        /// The chosen site's mean lead over this one, paired over the replications both ran
+        /// (means over different replications are not comparable: the raids differ).
+        public var behind: Double
+    }
+
+    /// The outcome of a race among configurations.
+    struct Race {
+        var winner: Int
+        /// Every entrant, the winner first, then the survivors by mean, then the dropped ones
+        /// latest first (each by mean).
+        var order: [Int]
+        var means: [Double]
+        var counts: [Int]
+        var droppedAt: [Int?]
+        /// Whether every other entrant was dropped.
+        var decided: Bool
+    }
+
+    /// KN among `trials`, each a placement of every unit. The winner ends with `runs` replications.
+    mutating func race(_ trials: [[Int]]) throws -> Race {
+        let delta = indifference ?? 0.005 * valueAtRiskMean
+        return try Self.race(entrants: trials.count, firstStage: firstStage, runs: runs, indifference: delta, alpha: alpha) { i, n in
+            try evaluate(trials[i], count: n)
+        }
+    }
+
+    /// Kim & Nelson's KN among `k` entrants, whose first `n` replications `sample(i, n)` gives
+    /// (common random numbers: replication j of every entrant from the same draws). The winner
+    /// is sampled to `runs` at the end.
+    ///
+    /// η = ½ ((2α / (k − 1))^(−2 / (n₀ − 1)) − 1), h² = 2η (n₀ − 1), S²ᵢₗ the first stage's
+    /// variance of the paired differences i − l; at r replications entrant i is dropped when its
+    /// mean is below some survivor l's by more than Wᵢₗ(r) = max(0, δ / (2r) (h² S²ᵢₗ / δ² − r)).
+    /// Checking at r = n₀, then every max(4, r / 2) more, rather than after each replication,
+    /// only drops less.
+    static func race(entrants k: Int, firstStage n0: Int, runs: Int, indifference delta: Double, alpha: Double,
+                     sample: (Int, Int) throws -> [Double]) rethrows -> Race {
+        precondition(k >= 1 && n0 >= 2 && runs >= 2)
+        let racing = k > 1 && n0 < runs && delta > 0
+        var r = racing ? n0 : runs
+        var values: [[Double]] = []
+        for i in 0..<k { values.append(try sample(i, r)) }
+        var alive = Array(0..<k)
+        var droppedAt = [Int?](repeating: nil, count: k)
+        let eta = racing ? 0.5 * (pow(2 * alpha / Double(k - 1), -2 / Double(n0 - 1)) - 1) : 0
+        let h2 = 2 * eta * Double(n0 - 1)
+        var s2 = [Double](repeating: 0, count: k * k)
+        if racing {
+            for i in 0..<k {
+                for l in (i + 1)..<k {
+                    let e = Estimate((0..<n0).map { values[i][$0] - values[l][$0] })
+                    s2[i * k + l] = e.standardDeviation * e.standardDeviation
+                    s2[l * k + i] = s2[i * k + l]
+                }
+            }
+        }
+        func mean(_ i: Int) -> Double { DeploymentPlanner.mean(Array(values[i].prefix(r))) }
+        while racing && alive.count > 1 {
+            // Elimination at r against the survivors as they stood (KN drops simultaneously).
+            let m = alive.map(mean)
+            var kept: [Int] = []
+            for (a, i) in alive.enumerated() {
+                var out = false
+                for (b, l) in alive.enumerated() where l != i {
+                    let w = max(0, delta / (2 * Double(r)) * (h2 * s2[i * k + l] / (delta * delta) - Double(r)))
+                    if m[a] < m[b] - w { out = true; break }
+                }
+                if out { droppedAt[i] = r } else { kept.append(i) }
+            }
+            alive = kept
+            if alive.count <= 1 || r >= runs { break }
+            r = min(runs, r + max(4, r / 2))
+            for i in alive { values[i] = try sample(i, r) }
+        }
+        // The best mean among the survivors (ties to the earlier entrant).
+        var winner = alive[0]
+        for i in alive where mean(i) > mean(winner) { winner = i }
+        let decided = alive.count == 1 && k > 1
+        if values[winner].count < runs { values[winner] = try sample(winner, runs) }
+        let means = values.map { DeploymentPlanner.mean($0) }
+        let counts = values.map(\.count)
+        let rest = (0..<k).filter { $0 != winner }.sorted { a, b in
+            let da = droppedAt[a] ?? Int.max, db = droppedAt[b] ?? Int.max
+            if da != db { return da > db }
+            return means[a] != means[b] ? means[a] > means[b] : a < b
+        }
+        return Race(winner: winner, order: [winner] + rest, means: means, counts: counts, droppedAt: droppedAt, decided: decided)
     }
 
     public struct Step: Sendable {
@@ -156,13 +273,16 @@ public struct DeploymentPlanner {
         public var site: Int
         /// Paired differences of value protected against the configuration before this unit.
         public var gain: Estimate
-        /// Every site tried for this unit: (site, mean value protected), best first.
-        public var ranking: [(site: Int, mean: Double)]
-        /// The second-best site, and the chosen site's lead over it (paired differences).
+        /// Every site tried for this unit, the chosen one first, then in the order the race
+        /// ranked them (survivors by mean, then the last dropped first).
+        public var ranking: [Entry]
+        /// The second-best site, and the chosen site's lead over it (paired differences over the
+        /// replications both ran).
         public var runnerUp: Int?
         public var lead: Estimate?
-        /// Whether the lead's 95 % interval lies above zero: the replications tell the two apart.
-        public var settled: Bool { lead.map { $0.lower > 0 } ?? true }
+        /// Whether the race dropped every other site (with a race), or the lead's 95 % interval
+        /// lies above zero (every site run `runs` times): the replications tell the choice apart.
+        public var settled: Bool
     }
 
     public struct Result: Sendable {
@@ -176,6 +296,8 @@ public struct DeploymentPlanner {
         /// Each unit's marginal value in the final plan: the plan against the plan without it.
         public var marginal: [Estimate]
         public var total: Estimate
+        /// The indifference zone the races used (value units; 0 without races).
+        public var indifference: Double
     }
 
     static func diff(_ a: [Double], _ b: [Double]) -> Estimate { Estimate(zip(a, b).map { $0 - $1 }) }
@@ -184,48 +306,66 @@ public struct DeploymentPlanner {
         let n = kinds.count
         let baseline = try evaluate(Array(repeating: -1, count: n))
         log?(String(format: "baseline: value protected %.1f (mean of %d replications)", Self.mean(baseline), runs))
+        let racing = firstStage < runs
+        let delta = racing ? (indifference ?? 0.005 * valueAtRiskMean) : 0
+        if racing {
+            log?(String(format: "races: %d replications per site, then Kim–Nelson elimination (indifference %.1f, α %.2f), at most %d", firstStage, delta, alpha, runs))
+        }
         var sites = Array(repeating: -1, count: n)
         var steps: [Step] = []
         var current = baseline
         for k in 0..<n {
-            var ranking: [(Int, Double, [Double])] = []
-            for s in spec.sites.indices where sites.filter({ $0 == s }).count < perSite {
-                var trial = sites
-                trial[k] = s
-                let v = try evaluate(trial)
-                ranking.append((s, Self.mean(v), v))
+            let free = spec.sites.indices.filter { s in sites.filter({ $0 == s }).count < perSite }
+            guard !free.isEmpty else { throw StudyError("no free candidate site for unit \(k + 1) (\(kinds[k]))") }
+            let trials = free.map { s -> [Int] in var t = sites; t[k] = s; return t }
+            let race = try self.race(trials)
+            let best = free[race.winner]
+            let bestValues = try evaluate(trials[race.winner])
+            sites[k] = best
+            var lead: Estimate? = nil, runnerUp: Int? = nil
+            if race.order.count > 1 {
+                let second = race.order[1]
+                runnerUp = free[second]
+                let m = race.counts[second]
+                lead = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[second], count: m))
             }
-            // Best mean; ties to the earlier site (deterministic).
-            ranking.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-            guard let best = ranking.first else { throw StudyError("no free candidate site for unit \(k + 1) (\(kinds[k]))") }
-            sites[k] = best.0
-            let second = ranking.count > 1 ? ranking[1] : nil
-            steps.append(Step(unit: k, kind: kinds[k], site: best.0, gain: Self.diff(best.2, current),
-                              ranking: ranking.map { ($0.0, $0.1) }, runnerUp: second?.0,
-                              lead: second.map { Self.diff(best.2, $0.2) }))
-            log?(String(format: "unit %d (%@): %@, value protected %.1f (+%.1f)", k + 1, kinds[k], spec.sites[best.0].id, best.1,
-                        best.1 - Self.mean(current)))
-            current = best.2
+            let settled = race.decided || (lead.map { $0.lower > 0 } ?? true)
+            var ranking: [Entry] = []
+            for i in race.order {
+                let m = race.counts[i]
+                let behind = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[i], count: m)).mean
+                ranking.append(Entry(site: free[i], mean: race.means[i], replications: m, droppedAt: race.droppedAt[i], behind: behind))
+            }
+            steps.append(Step(unit: k, kind: kinds[k], site: best, gain: Self.diff(bestValues, current), ranking: ranking,
+                              runnerUp: runnerUp, lead: lead, settled: settled))
+            log?(String(format: "unit %d (%@): %@, value protected %.1f (+%.1f)", k + 1, kinds[k], spec.sites[best].id, Self.mean(bestValues),
+                        Self.mean(bestValues) - Self.mean(current)))
+            current = bestValues
         }
         let greedy = sites
-        // Local search: move one unit to another site; first improvement, until none improves.
+        // Local search: race each unit's present site against every free one; move to the
+        // winner when it is another site, until a pass moves nothing.
         var moves: [(Int, Int, Int, Double)] = []
         var improved = true
-        while improved {
+        var passes = 0
+        while improved && passes < 10 {
             improved = false
+            passes += 1
             for k in 0..<n {
-                for s in spec.sites.indices where s != sites[k] && sites.filter({ $0 == s }).count < perSite {
-                    var trial = sites
-                    trial[k] = s
-                    let v = try evaluate(trial)
-                    if Self.mean(v) > Self.mean(current) + 1e-9 {
-                        moves.append((k, sites[k], s, Self.mean(v)))
-                        log?(String(format: "move unit %d %@ → %@: value protected %.1f", k + 1, spec.sites[sites[k]].id, spec.sites[s].id, Self.mean(v)))
-                        sites = trial
-                        current = v
-                        improved = true
-                    }
-                }
+                let others = spec.sites.indices.filter { s in s != sites[k] && sites.filter({ $0 == s }).count < perSite }
+                guard !others.isEmpty else { continue }
+                let trials = [sites] + others.map { s -> [Int] in var t = sites; t[k] = s; return t }
+                let race = try self.race(trials)
+                guard race.winner != 0 else { continue }
+                let v = try evaluate(trials[race.winner])
+                // A move must beat staying on the same replications, not only win the race.
+                guard Self.mean(v) > Self.mean(current) + 1e-9 else { continue }
+                moves.append((k, sites[k], others[race.winner - 1], Self.mean(v)))
+                log?(String(format: "move unit %d %@ → %@: value protected %.1f", k + 1, spec.sites[sites[k]].id,
+                            spec.sites[others[race.winner - 1]].id, Self.mean(v)))
+                sites = trials[race.winner]
+                current = v
+                improved = true
             }
         }
         var marginal: [Estimate] = []
@@ -235,7 +375,7 @@ public struct DeploymentPlanner {
             marginal.append(Self.diff(current, try evaluate(without)))
         }
         return Result(baseline: baseline, greedy: greedy, steps: steps, final: sites, finalValues: current, moves: moves,
-                      marginal: marginal, total: Self.diff(current, baseline))
+                      marginal: marginal, total: Self.diff(current, baseline), indifference: delta)
     }
 
     public static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }

@@ -252,7 +252,9 @@ struct Plan: ParsableCommand {
         discussion: """
             Greedy (each new unit in turn to its best candidate site), then local search (move one unit while \
             that improves the mean). Every configuration runs the same replications (common random numbers); \
-            each placement's marginal value is reported with a 95 % confidence interval of the paired differences.
+            each placement's marginal value is reported with a 95 % confidence interval of the paired differences. \
+            Each choice among sites is a race (Kim and Nelson's KN): every site runs --first-stage replications, \
+            sites that fall clearly behind are dropped, the rest run more, up to --runs.
             """
     )
 
@@ -265,8 +267,14 @@ struct Plan: ParsableCommand {
     @Option(help: "Units to add, e.g. \"2 x medium-range, 1 x long-range\".")
     var add: String
 
-    @Option(help: "Replications per configuration.")
+    @Option(help: "Replications per configuration: the most a site gets in a race, and what the chosen plan's figures rest on.")
     var runs: Int = 20
+
+    @Option(name: .customLong("first-stage"), help: "Replications every candidate site gets before any is dropped (2 to --runs; equal to --runs: no races, every site runs --runs).")
+    var firstStage: Int = 10
+
+    @Option(help: "Differences of expected value protected smaller than this are ties, not worth more replications (default: 0.5 % of the mean value at risk).")
+    var indifference: Double?
 
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
@@ -285,6 +293,10 @@ struct Plan: ParsableCommand {
             throw ValidationError("--runs must be 2 (for confidence intervals) to \(StudyLimits.maxRuns) (got \(runs))")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        guard firstStage >= 2 else { throw ValidationError("--first-stage must be at least 2 (got \(firstStage))") }
+        if let indifference, !(indifference > 0 && indifference.isFinite) {
+            throw ValidationError("--indifference must be a positive value (got \(indifference))")
+        }
     }
 
     func run() throws {
@@ -305,7 +317,8 @@ struct Plan: ParsableCommand {
         let dir = out ?? "out/\(name)-plan"
         try prepareOutputDirectory(dir)
         var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
-                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                        firstStage: min(firstStage, runs), indifference: indifference)
         let start = Date()
         let result: DeploymentPlanner.Result
         do {
@@ -316,7 +329,12 @@ struct Plan: ParsableCommand {
         }
         let site = { (i: Int) in spec.sites[i].id }
         let fmt = { (e: Estimate) in String(format: "%+.1f ± %.1f", e.mean, e.halfWidth) }
-        var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, \(runs) replications per configuration\n\n"
+        var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, \(runs) replications per configuration\n"
+        if planner.firstStage < runs {
+            text += String(format: "each choice a race: %d replications per site, then sites clearly behind dropped (Kim–Nelson, 95 %%; differences under %.1f are ties)\n",
+                           planner.firstStage, result.indifference)
+        }
+        text += "\n"
         text += String(format: "value protected without new units: %.1f (of %.1f at risk, mean)\n",
                        DeploymentPlanner.mean(result.baseline), planner.valueAtRiskMean)
         text += String(format: "value protected with the plan:     %.1f\n\n", DeploymentPlanner.mean(result.finalValues))
@@ -335,21 +353,31 @@ struct Plan: ParsableCommand {
         for (k, step) in result.steps.enumerated() {
             guard let r = step.runnerUp, let lead = step.lead else { continue }
             text += "unit \(k + 1): \(site(step.site)) over \(site(r)) by \(fmt(lead))"
+            let over = lead.count < runs ? " (over the \(lead.count) replications both ran)" : ""
             if lead.mean == 0 && lead.halfWidth == 0 {
-                text += " — a tie on every replication\n"
+                text += over + " — a tie on every replication\n"
+            } else if step.settled && step.ranking.dropFirst().allSatisfy({ $0.droppedAt != nil }) {
+                text += over + " — every other site dropped by the race; "
+                    + (lead.lower > 0 ? "settled\n" : String(format: "the two are within the indifference of %.1f\n", result.indifference))
             } else {
-                text += step.settled ? " — settled at \(runs) replications\n"
-                    : " — not settled at \(runs) replications (the interval holds 0; more --runs would tell them apart)\n"
+                text += over + (step.settled ? " — settled at \(lead.count) replications\n"
+                    : " — not settled at \(lead.count) replications (the interval holds 0; more --runs would tell them apart)\n")
             }
         }
-        text += "\nsites tried for unit 1 (mean value protected): "
-            + result.steps[0].ranking.prefix(6).map { "\(site($0.site)) \(String(format: "%.1f", $0.mean))" }.joined(separator: ", ") + "\n"
+        text += "\nsites tried for unit 1 (how far behind the chosen site, paired over the replications both ran; replications): "
+            + result.steps[0].ranking.prefix(6).enumerated().map { i, e in
+                "\(site(e.site)) " + (i == 0 ? "" : String(format: "%+.1f ", -e.behind)) + "(\(e.replications))"
+            }.joined(separator: ", ") + "\n"
         print(text)
         var unitsJSON: [JSONValue] = []
         for k in kinds.indices {
             let p = spec.sites[result.final[k]].position
             var ranking: [JSONValue] = []
-            for r in result.steps[k].ranking { ranking.append(.object([("site", .string(site(r.site))), ("mean", .number(r.mean))])) }
+            for r in result.steps[k].ranking {
+                ranking.append(.object([("site", .string(site(r.site))), ("mean", .number(r.mean)), ("replications", .int(r.replications)),
+                                        ("behindChosen", .number(r.behind)),
+                                        ("droppedAt", r.droppedAt.map { .int($0) } ?? .null)]))
+            }
             let fields: [(String, JSONValue)] = [
                 ("kind", .string(kinds[k])), ("type", .string(spec.units[kinds[k]]!.type)), ("site", .string(site(result.final[k]))),
                 ("lat", .number(degrees(p.latitude))), ("lon", .number(degrees(p.longitude))),
@@ -367,6 +395,7 @@ struct Plan: ParsableCommand {
         }
         let fields: [(String, JSONValue)] = [
             ("scenario", .string(s.name)), ("seed", .string(String(s.seed))), ("replications", .int(runs)),
+            ("firstStage", .int(planner.firstStage)), ("indifference", .number(result.indifference)),
             ("add", .array(kinds.map { JSONValue.string($0) })),
             ("baselineValueProtected", .number(DeploymentPlanner.mean(result.baseline))),
             ("planValueProtected", .number(DeploymentPlanner.mean(result.finalValues))),

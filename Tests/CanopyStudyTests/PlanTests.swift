@@ -71,4 +71,74 @@ struct PlanTests {
         #expect(r.steps[0].settled == (lead.lower > 0))
         #expect(planner.configured([1]).fireUnits.last?.type == "gepard")
     }
+
+    /// Normal values for a race: entrant i's replication j is μᵢ + a draw shared by every entrant
+    /// in replication j (common random numbers) + its own draw.
+    func raceData(_ mus: [Double], runs: Int, seed: UInt64) -> [[Double]] {
+        var shared = RandomStream(seed: seed, replication: 0, component: "shared")
+        let common = (0..<runs).map { _ in 3 * shared.normal() }
+        return mus.indices.map { i in
+            var own = RandomStream(seed: seed, replication: UInt64(i + 1), component: "own")
+            return (0..<runs).map { j in mus[i] + common[j] + own.normal() }
+        }
+    }
+
+    @Test("A race keeps the best entrant at least 95 % of the time, drops the far worse at once, and never drops among equals")
+    func knRace() throws {
+        // The best leads the next two by exactly the indifference δ = 0.5 (sd of a paired
+        // difference: √2): the least favourable case KN's guarantee covers.
+        let mus = [0.0, -0.5, -0.5, -1, -4]
+        var correct = 0, farDroppedAtOnce = 0, replications = 0
+        for seed in 0..<200 as Range<UInt64> {
+            let data = raceData(mus, runs: 400, seed: seed)
+            let race = DeploymentPlanner.race(entrants: mus.count, firstStage: 10, runs: 400, indifference: 0.5, alpha: 0.05) { i, n in
+                Array(data[i].prefix(n))
+            }
+            if race.winner == 0 { correct += 1 }
+            if race.droppedAt[4] == 10 { farDroppedAtOnce += 1 }
+            replications += race.counts.reduce(0, +)
+            #expect(race.counts[race.winner] == 400 && race.order.first == race.winner && Set(race.order).count == mus.count)
+        }
+        #expect(correct >= 190)
+        #expect(farDroppedAtOnce >= 190)
+        // Far fewer replications than running every entrant 400 times.
+        #expect(replications < 200 * mus.count * 400 / 2)
+        // Equal entrants (identical values) are never told apart: all run to the end, undecided.
+        let same = raceData([1, 1, 1], runs: 30, seed: 7)[0]
+        let tie = DeploymentPlanner.race(entrants: 3, firstStage: 5, runs: 30, indifference: 0.1, alpha: 0.05) { _, n in Array(same.prefix(n)) }
+        #expect(!tie.decided && tie.winner == 0 && tie.counts == [30, 30, 30] && tie.droppedAt == [nil, nil, nil])
+        // No race when the first stage is the whole budget: every entrant runs it, best mean wins.
+        let data = raceData([0, 2, 1], runs: 12, seed: 3)
+        let full = DeploymentPlanner.race(entrants: 3, firstStage: 12, runs: 12, indifference: 0.5, alpha: 0.05) { i, n in Array(data[i].prefix(n)) }
+        #expect(full.winner == 1 && full.counts == [12, 12, 12] && !full.decided && full.order == [1, 2, 0])
+    }
+
+    @Test("With races the planner makes the same choice on fewer simulations")
+    func racedPlacement() throws {
+        let undefended = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml",
+                                                  overrides: [ScenarioOverride(path: "fireUnits[*]", .keep(0))])
+        let spec = try PlanSpec.load(path: try writeTemporary("""
+            sites:
+              - {id: Lviv, lat: 49.84, lon: 24.03}
+              - {id: Kyiv-East, lat: 50.45, lon: 30.75}
+              - {id: Odesa, lat: 46.48, lon: 30.72}
+            """))
+        // Kyiv-East saves 50–100 in every replication; the far sites save nothing. With an
+        // indifference of 25 the first stage of 3 tells them apart.
+        var planner = DeploymentPlanner(scenario: undefended, spec: spec, kinds: ["short-range"], runs: 6, threads: 2,
+                                        firstStage: 3, indifference: 25)
+        let raced = try planner.plan()
+        let racedSimulations = planner.simulations
+        #expect(raced.final == [1] && raced.steps[0].settled)
+        let others = raced.steps[0].ranking.dropFirst()
+        #expect(others.count == 2 && others.allSatisfy { $0.droppedAt == 3 && $0.replications == 3 && $0.behind > 0 })
+        #expect(raced.steps[0].ranking.first?.replications == 6)
+        // The same planner without races (its cache holds the raced replications): the same
+        // choice and the same figures, which rest on all 6 replications either way.
+        planner.firstStage = 6
+        let full = try planner.plan()
+        #expect(full.final == raced.final && full.finalValues == raced.finalValues && full.marginal == raced.marginal)
+        #expect(full.steps[0].ranking.allSatisfy { $0.replications == 6 && $0.droppedAt == nil })
+        #expect(racedSimulations == 6 + 3 + 3 + 6 && planner.simulations == 4 * 6)
+    }
 }
