@@ -121,7 +121,8 @@ public final class BattleManager {
             guard let type = b.catalogue.sensors[s.type], let r = type.radar else { continue }
             sensors.append(TrackerSensor(name: s.id, kind: .rangeAzimuthElevation, position: s.position,
                                          sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
-                                         maxRange: r.maxRange, period: r.period, canInitiate: true))
+                                         maxRange: r.maxRange, period: r.period, canInitiate: true,
+                                         clutterDensity: r.clutterDensity))
         }
         firstAcousticSensor = sensors.count
         for net in b.acousticNetworks {
@@ -145,7 +146,9 @@ public final class BattleManager {
                                      maxRange: first.reach, period: 30, canInitiate: false))
         let t = b.tracker
         tracker = Tracker(configuration: TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
-                                                              gateProbability: t.gateProbability, processNoise: t.processNoise),
+                                                              gateProbability: t.gateProbability, processNoise: t.processNoise,
+                                                              initiation: t.initiation, scoreAlpha: t.falseTrackProbability,
+                                                              scoreBeta: t.missedTrackProbability),
                           sensors: sensors)
         assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
         let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in

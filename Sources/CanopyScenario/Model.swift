@@ -1,4 +1,5 @@
 import CanopyCore
+import CanopyTracking
 
 // The scenario model: what a user writes (in YAML or JSON) and what the simulation and the
 // BattleManager are told. Angles are radians, lengths metres, times seconds, speeds m/s inside;
@@ -185,6 +186,17 @@ public struct RadarParameters: Sendable, Hashable {
         self.period = period; self.sigmaRange = sigmaRange; self.sigmaAzimuth = sigmaAzimuth
         self.sigmaElevation = sigmaElevation; self.minElevation = minElevation
         self.clutterPerScan = clutterPerScan; self.falseAlarmProbability = falseAlarmProbability
+    }
+
+    /// Where a scan's false detections fall, uniformly: range from `clutterMinRange` to the
+    /// maximum, any azimuth, elevation within `clutterElevationBand` above the lowest.
+    public static let clutterMinRange = 2_000.0
+    public static let clutterElevationBand = 8 * Double.pi / 180
+    /// False detections per unit of measurement space (per m·rad²): what a tracker weighs a
+    /// detection's likelihood against (a radar's false-alarm rate is known to its operators).
+    /// At least that of 0.01 per scan, so that a likelihood ratio stays finite.
+    public var clutterDensity: Double {
+        max(clutterPerScan, 0.01) / (max(maxRange - Self.clutterMinRange, 1) * 2 * .pi * Self.clutterElevationBand)
     }
 }
 
@@ -504,7 +516,15 @@ public struct AlertingSettings: Sendable, Hashable {
 
 /// Tracker settings exposed to the scenario.
 public struct TrackerSettings: Sendable, Hashable {
-    /// M of N confirmation.
+    /// How a tentative track is confirmed: by M detections within N looks (the default), or by
+    /// its likelihood-ratio score against the sensors' false-detection densities.
+    public var initiation: InitiationMethod
+    /// Score initiation: the probability that a track of false detections is confirmed (α), and
+    /// that a real target's tentative track is dropped before it is confirmed (β).
+    public var falseTrackProbability: Double
+    public var missedTrackProbability: Double
+    /// M of N confirmation (M only for m-of-n; N looks of the sensor that started a track is the
+    /// window in which it must be confirmed, by either rule).
     public var confirmM: Int
     public var confirmN: Int
     /// A confirmed track with no update for this long (s) is dropped.
@@ -513,8 +533,11 @@ public struct TrackerSettings: Sendable, Hashable {
     public var gateProbability: Double
     /// Process noise spectral density (m²/s³) of the nearly-constant-velocity model.
     public var processNoise: Double
-    public init(confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
+    public init(initiation: InitiationMethod = .mOfN, falseTrackProbability: Double = 1e-5, missedTrackProbability: Double = 0.01,
+                confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50) {
+        self.initiation = initiation
+        self.falseTrackProbability = falseTrackProbability; self.missedTrackProbability = missedTrackProbability
         self.confirmM = confirmM; self.confirmN = confirmN; self.maxCoast = maxCoast
         self.gateProbability = gateProbability; self.processNoise = processNoise
     }

@@ -697,7 +697,13 @@ final class Reader {
     func tracker(_ node: Document?) -> TrackerSettings {
         var t = TrackerSettings()
         guard let node, !node.isNull,
-              let m = mapping(node, "tracker", allowed: ["confirmM", "confirmN", "maxCoast", "gateProbability", "processNoise"]) else { return t }
+              let m = mapping(node, "tracker", allowed: ["initiation", "falseTrackProbability", "missedTrackProbability",
+                                                         "confirmM", "confirmN", "maxCoast", "gateProbability", "processNoise"]) else { return t }
+        t.initiation = choice(m, "initiation", "tracker", default: t.initiation) ?? t.initiation
+        t.falseTrackProbability = number(m, "falseTrackProbability", "tracker", default: t.falseTrackProbability,
+                                         min: 0, minOpen: true, max: 0.5, maxOpen: true) ?? t.falseTrackProbability
+        t.missedTrackProbability = number(m, "missedTrackProbability", "tracker", default: t.missedTrackProbability,
+                                          min: 0, minOpen: true, max: 0.5, maxOpen: true) ?? t.missedTrackProbability
         t.confirmM = integer(m, "confirmM", "tracker", default: t.confirmM, min: 1, max: 20) ?? t.confirmM
         t.confirmN = integer(m, "confirmN", "tracker", default: t.confirmN, min: 1, max: 20) ?? t.confirmN
         if t.confirmM > t.confirmN { fail("tracker.confirmM", "must be ≤ confirmN \(t.confirmN) (got \(t.confirmM))", m["confirmM"]) }

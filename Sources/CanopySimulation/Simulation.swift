@@ -446,8 +446,8 @@ public final class Simulation {
         var crng = radarRNG.child(Self.key(2, UInt64(r), t.bitPattern))
         let clutter = crng.poisson(p.clutterPerScan)
         for _ in 0..<clutter {
-            let z = Vector3(crng.uniform(2_000, p.maxRange), crng.uniform(0, 2 * .pi),
-                            crng.uniform(p.minElevation, p.minElevation + radians(8)))
+            let z = Vector3(crng.uniform(RadarParameters.clutterMinRange, p.maxRange), crng.uniform(0, 2 * .pi),
+                            crng.uniform(p.minElevation, p.minElevation + RadarParameters.clutterElevationBand))
             batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: index, z: z))
         }
         if !batch.isEmpty { battle.receive(batch) }

@@ -76,6 +76,13 @@ struct ScenarioValidationTests {
         #expect(s.fireUnits[1].launchers == 1)
         #expect(s.doctrine.reserves.first?.forClasses == [.ballistic])
         #expect(s.tracker.confirmM == 3 && s.alerting.latency == 10)
+        #expect(s.tracker.initiation == .mOfN && s.tracker.falseTrackProbability == 1e-5 && s.tracker.missedTrackProbability == 0.01)
+        let scored = try load(validYAML + "\ntracker: {initiation: score, falseTrackProbability: 1.0e-3, missedTrackProbability: 0.05}\n")
+        #expect(scored.tracker.initiation == .score && scored.tracker.falseTrackProbability == 1e-3 && scored.tracker.missedTrackProbability == 0.05)
+        #expect(problems(validYAML + "\ntracker: {initiation: sprt}\n")
+                == ["test.yaml: tracker.initiation: must be one of m-of-n, score (got sprt)"])
+        #expect(problems(validYAML + "\ntracker: {falseTrackProbability: 0.7}\n")
+                == ["test.yaml: tracker.falseTrackProbability: must be < 0.5 (got 0.7)"])
         // Angles in the catalogue arrive in radians.
         let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)
         #expect(radar.sigmaAzimuth < 0.05)

@@ -1,5 +1,6 @@
 import CanopyCore
 import CanopyScenario
+import CanopyTracking
 import Foundation
 import Testing
 
@@ -106,6 +107,30 @@ struct EndToEndTests {
         #expect((0..<4).map { _ in again.next() } == x)
         var other = a.killDraws(threat: 1, time: 100, fireUnit: 0), fresh = b.killDraws(threat: 1, time: 100, fireUnit: 0)
         #expect((0..<4).map { _ in other.next() } == (0..<4).map { _ in fresh.next() })
+    }
+
+    @Test("Score initiation weighs detections against the radars' clutter: far fewer false tracks than M-of-N, the raid still tracked")
+    func scoreInitiation() throws {
+        var s = try example("quickstart")
+        // Five times the catalogue's false plots per scan, so that clutter tracks are common.
+        for name in ["radar-medium", "radar-short"] { s.catalogue.sensors[name]!.radar!.clutterPerScan = 10 }
+        func falseTracks(_ initiation: InitiationMethod) throws -> (Int, Simulation) {
+            var v = s
+            v.tracker.initiation = initiation
+            let sim = try Simulation(scenario: v)
+            _ = sim.run()
+            #expect(sim.battle.tracker.configuration.initiation == initiation)
+            return (sim.trackTruth.confirmedIDs.filter { (sim.trackTruth[$0] ?? -1) < 0 }.count, sim)
+        }
+        let (mOfN, _) = try falseTracks(.mOfN)
+        let (score, sim) = try falseTracks(.score)
+        #expect(mOfN >= 8, "M-of-N confirmed \(mOfN) clutter tracks")
+        #expect(score * 4 <= mOfN, "score confirmed \(score) clutter tracks, M-of-N \(mOfN)")
+        #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)
+        // The tracker weighs each radar's detections against the density its false plots are drawn with.
+        let radar = s.catalogue.sensors["radar-medium"]!.radar!
+        #expect(sim.battle.tracker.sensors[0].clutterDensity == radar.clutterDensity)
+        #expect(abs(radar.clutterDensity * (radar.maxRange - 2_000) * 2 * .pi * radians(8) - 10) < 1e-9)
     }
 
     @Test("The quickstart runs, defends, and keeps every invariant")
