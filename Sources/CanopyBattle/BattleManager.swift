@@ -104,6 +104,7 @@ public final class BattleManager {
 
     private var pendingDetections: [Detection] = []
     private var pendingCitizen: [CitizenReport] = []
+    private var pendingScans: [(time: Double, sensor: Int)] = []
     private var histories: [Int: TrackHistory] = [:]
     /// Track → its orders in flight, oldest first (one cycle may give a track several: a salvo
     /// split over units, or two shots of one unit); the track is engaged until the last reports.
@@ -173,6 +174,12 @@ public final class BattleManager {
     // MARK: Inputs
 
     public func receive(_ detections: [Detection]) { pendingDetections.append(contentsOf: detections) }
+    /// A radar's whole scan (possibly empty): under score initiation, each track the radar should
+    /// have seen and that took none of these detections is charged a miss.
+    public func receiveScan(sensor: Int, time: Double, detections: [Detection]) {
+        pendingDetections.append(contentsOf: detections)
+        pendingScans.append((time: time, sensor: sensor))
+    }
     public func receive(_ detection: Detection) { pendingDetections.append(detection) }
     public func receive(citizen report: CitizenReport) { pendingCitizen.append(report) }
 
@@ -207,9 +214,13 @@ public final class BattleManager {
         var i = 0
         var citizenIndex = 0
         pendingCitizen.sort { $0.time != $1.time ? $0.time < $1.time : $0.id < $1.id }
-        while i < pendingDetections.count || citizenIndex < pendingCitizen.count {
+        pendingScans.sort { $0.time != $1.time ? $0.time < $1.time : $0.sensor < $1.sensor }
+        var scanIndex = 0
+        while i < pendingDetections.count || citizenIndex < pendingCitizen.count || scanIndex < pendingScans.count {
             let nextDetTime = i < pendingDetections.count ? pendingDetections[i].time : .infinity
-            if citizenIndex < pendingCitizen.count && pendingCitizen[citizenIndex].time < nextDetTime {
+            let nextDetSensor = i < pendingDetections.count ? Int(pendingDetections[i].sensor) : Int.max
+            let nextScan = scanIndex < pendingScans.count ? pendingScans[scanIndex] : (time: Double.infinity, sensor: Int.max)
+            if citizenIndex < pendingCitizen.count && pendingCitizen[citizenIndex].time < min(nextDetTime, nextScan.time) {
                 let r = pendingCitizen[citizenIndex]
                 citizenIndex += 1
                 var s = tracker.sensors[citizenSensor]
@@ -221,15 +232,27 @@ public final class BattleManager {
                 tracker.process([Detection(id: r.id, time: r.time, sensor: citizenSensor, z: Vector3(r.bearing, 0, 0))], sensorOverride: s)
                 continue
             }
+            // A scan with no detections, before the next batch.
+            if nextScan.time < nextDetTime || (nextScan.time == nextDetTime && nextScan.sensor < nextDetSensor) {
+                tracker.processScan([], sensor: nextScan.sensor, time: nextScan.time)
+                scanIndex += 1
+                continue
+            }
             batch.removeAll(keepingCapacity: true)
             let first = pendingDetections[i]
             while i < pendingDetections.count && pendingDetections[i].time == first.time && pendingDetections[i].sensor == first.sensor {
                 batch.append(pendingDetections[i])
                 i += 1
             }
-            tracker.process(batch)
+            if nextScan.time == first.time && nextScan.sensor == Int(first.sensor) {
+                tracker.processScan(batch, sensor: nextScan.sensor, time: nextScan.time)
+                scanIndex += 1
+            } else {
+                tracker.process(batch)
+            }
         }
         pendingDetections.removeAll(keepingCapacity: true)
+        pendingScans.removeAll(keepingCapacity: true)
         pendingCitizen.removeAll(keepingCapacity: true)
         tracker.maintain(now: now)
         out.trackEvents = tracker.events

@@ -450,7 +450,7 @@ public final class Simulation {
                             crng.uniform(p.minElevation, p.minElevation + RadarParameters.clutterElevationBand))
             batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: index, z: z))
         }
-        if !batch.isEmpty { battle.receive(batch) }
+        battle.receiveScan(sensor: index, time: t, detections: batch)
         radarBatch = batch
     }
 

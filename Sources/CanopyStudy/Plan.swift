@@ -110,10 +110,11 @@ public struct PlanEvaluation: Sendable {
 /// Each choice among sites is a ranking-and-selection race, Kim & Nelson's fully sequential
 /// procedure KN (ACM TOMACS 11(3), 2001): every site gets `firstStage` replications, then sites
 /// are dropped as soon as their mean falls behind another's by more than a margin that shrinks
-/// as replications accumulate; the survivors get more, up to `runs`. With probability at least
-/// 1 − α the site kept is the best, or within `indifference` of it (for normally distributed
-/// paired differences). `firstStage == runs` runs every site `runs` times and takes the best
-/// mean (no elimination).
+/// as replications accumulate; the survivors get more, up to `runs`. KN's guarantee (for normally
+/// distributed paired differences): with probability at least 1 − α no site better than the
+/// others by `indifference` or more is dropped. A race that ends with one site left is decided;
+/// one still open at `runs` is decided by the best mean, and its lead judged by its interval.
+/// `firstStage == runs` (the default here) runs every site `runs` times and takes the best mean.
 public struct DeploymentPlanner {
     public var scenario: Scenario
     public var spec: PlanSpec
@@ -132,8 +133,10 @@ public struct DeploymentPlanner {
     public var alpha = 0.05
 
     private var cache: [String: [Double]] = [:]
-    /// Mean value at risk of the ensemble (the raid does not depend on the defence).
-    public private(set) var valueAtRiskMean = Double.nan
+    /// Mean value at risk of the ensemble's first `runs` replications (the raid does not depend
+    /// on the defence: any configuration's replication j gives replication j's).
+    public var valueAtRiskMean: Double { valueAtRisk.isEmpty ? .nan : Self.mean(Array(valueAtRisk.prefix(runs))) }
+    private var valueAtRisk: [Double] = []
     public private(set) var evaluations = 0
     public private(set) var simulations = 0
 
@@ -163,7 +166,7 @@ public struct DeploymentPlanner {
         let have = cache[key] ?? []
         if have.count >= n { return Array(have.prefix(n)) }
         let records = try StudyRunner.run(configured(sites), indices: have.count..<n, threads: threads, progress: progress)
-        if valueAtRiskMean.isNaN && have.isEmpty { valueAtRiskMean = Self.mean(records.map { $0.metrics.valueAtRisk }) }
+        for rec in records where rec.index == valueAtRisk.count { valueAtRisk.append(rec.metrics.valueAtRisk) }
         let v = have + records.map { $0.metrics.valueProtected }
         cache[key] = v
         if have.isEmpty { evaluations += 1 }
@@ -196,9 +199,14 @@ public struct DeploymentPlanner {
         var decided: Bool
     }
 
+    /// The indifference the races use: as set, or 0.5 % of the mean value at risk.
+    var delta: Double { indifference ?? 0.005 * valueAtRiskMean }
+    /// Whether choices are races (a first stage short of `runs` and a positive indifference).
+    var racing: Bool { firstStage < runs && delta > 0 }
+
     /// KN among `trials`, each a placement of every unit. The winner ends with `runs` replications.
     mutating func race(_ trials: [[Int]]) throws -> Race {
-        let delta = indifference ?? 0.005 * valueAtRiskMean
+        let delta = racing ? self.delta : 0
         return try Self.race(entrants: trials.count, firstStage: firstStage, runs: runs, indifference: delta, alpha: alpha) { i, n in
             try evaluate(trials[i], count: n)
         }
@@ -208,11 +216,15 @@ public struct DeploymentPlanner {
     /// (common random numbers: replication j of every entrant from the same draws). The winner
     /// is sampled to `runs` at the end.
     ///
-    /// η = ½ ((2α / (k − 1))^(−2 / (n₀ − 1)) − 1), h² = 2η (n₀ − 1), S²ᵢₗ the first stage's
-    /// variance of the paired differences i − l; at r replications entrant i is dropped when its
-    /// mean is below some survivor l's by more than Wᵢₗ(r) = max(0, δ / (2r) (h² S²ᵢₗ / δ² − r)).
-    /// Checking at r = n₀, then every max(4, r / 2) more, rather than after each replication,
-    /// only drops less.
+    /// η = ½ ((2α / (k − 1))^(−2 / (n₀ − 1)) − 1), h² = 2η (n₀ − 1), S²ᵢₗ the variance of the
+    /// paired differences i − l; at r replications entrant i is dropped when its mean is below
+    /// some survivor l's by more than Wᵢₗ(r) = max(0, δ / (2r) (h² S²ᵢₗ / δ² − r)).
+    ///
+    /// Two departures from the paper, both toward dropping less:
+    /// - S²ᵢₗ is the larger of the first stage's variance and that of all r replications so far.
+    ///   Outcomes here are lumpy (an asset saved or not): two sites can agree on every first-stage
+    ///   replication, S² = 0, and KN would then drop either on its first shortfall, however small.
+    /// - The test is made at r = n₀, then every max(4, r / 2) more replications, not after each.
     static func race(entrants k: Int, firstStage n0: Int, runs: Int, indifference delta: Double, alpha: Double,
                      sample: (Int, Int) throws -> [Double]) rethrows -> Race {
         precondition(k >= 1 && n0 >= 2 && runs >= 2)
@@ -242,7 +254,9 @@ public struct DeploymentPlanner {
             for (a, i) in alive.enumerated() {
                 var out = false
                 for (b, l) in alive.enumerated() where l != i {
-                    let w = max(0, delta / (2 * Double(r)) * (h2 * s2[i * k + l] / (delta * delta) - Double(r)))
+                    let sd = Estimate((0..<r).map { values[i][$0] - values[l][$0] }).standardDeviation
+                    let v = max(s2[i * k + l], sd * sd)
+                    let w = max(0, delta / (2 * Double(r)) * (h2 * v / (delta * delta) - Double(r)))
                     if m[a] < m[b] - w { out = true; break }
                 }
                 if out { droppedAt[i] = r } else { kept.append(i) }
@@ -280,9 +294,10 @@ public struct DeploymentPlanner {
         /// replications both ran).
         public var runnerUp: Int?
         public var lead: Estimate?
-        /// Whether the race dropped every other site (with a race), or the lead's 95 % interval
-        /// lies above zero (every site run `runs` times): the replications tell the choice apart.
-        public var settled: Bool
+        /// Whether the race dropped every other site.
+        public var decided: Bool
+        /// Whether the race dropped every other site, or the lead's 95 % interval lies above zero.
+        public var settled: Bool { decided || (lead.map { $0.lower > 0 } ?? true) }
     }
 
     public struct Result: Sendable {
@@ -306,8 +321,8 @@ public struct DeploymentPlanner {
         let n = kinds.count
         let baseline = try evaluate(Array(repeating: -1, count: n))
         log?(String(format: "baseline: value protected %.1f (mean of %d replications)", Self.mean(baseline), runs))
-        let racing = firstStage < runs
-        let delta = racing ? (indifference ?? 0.005 * valueAtRiskMean) : 0
+        let racing = self.racing
+        let delta = racing ? self.delta : 0
         if racing {
             log?(String(format: "races: %d replications per site, then Kim–Nelson elimination (indifference %.1f, α %.2f), at most %d", firstStage, delta, alpha, runs))
         }
@@ -329,7 +344,6 @@ public struct DeploymentPlanner {
                 let m = race.counts[second]
                 lead = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[second], count: m))
             }
-            let settled = race.decided || (lead.map { $0.lower > 0 } ?? true)
             var ranking: [Entry] = []
             for i in race.order {
                 let m = race.counts[i]
@@ -337,7 +351,7 @@ public struct DeploymentPlanner {
                 ranking.append(Entry(site: free[i], mean: race.means[i], replications: m, droppedAt: race.droppedAt[i], behind: behind))
             }
             steps.append(Step(unit: k, kind: kinds[k], site: best, gain: Self.diff(bestValues, current), ranking: ranking,
-                              runnerUp: runnerUp, lead: lead, settled: settled))
+                              runnerUp: runnerUp, lead: lead, decided: race.decided))
             log?(String(format: "unit %d (%@): %@, value protected %.1f (+%.1f)", k + 1, kinds[k], spec.sites[best].id, Self.mean(bestValues),
                         Self.mean(bestValues) - Self.mean(current)))
             current = bestValues
@@ -347,10 +361,9 @@ public struct DeploymentPlanner {
         // winner when it is another site, until a pass moves nothing.
         var moves: [(Int, Int, Int, Double)] = []
         var improved = true
-        var passes = 0
-        while improved && passes < 10 {
+        while improved {
+            // Each move raises the mean over the same replications, so this ends.
             improved = false
-            passes += 1
             for k in 0..<n {
                 let others = spec.sites.indices.filter { s in s != sites[k] && sites.filter({ $0 == s }).count < perSite }
                 guard !others.isEmpty else { continue }

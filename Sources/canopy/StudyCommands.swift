@@ -270,8 +270,8 @@ struct Plan: ParsableCommand {
     @Option(help: "Replications per configuration: the most a site gets in a race, and what the chosen plan's figures rest on.")
     var runs: Int = 20
 
-    @Option(name: .customLong("first-stage"), help: "Replications every candidate site gets before any is dropped (2 to --runs; equal to --runs: no races, every site runs --runs).")
-    var firstStage: Int = 10
+    @Option(name: .customLong("first-stage"), help: "Replications every candidate site gets before any is dropped (2 to --runs; default 10, or --runs if fewer; equal to --runs: no races, every site runs --runs).")
+    var firstStage: Int?
 
     @Option(help: "Differences of expected value protected smaller than this are ties, not worth more replications (default: 0.5 % of the mean value at risk).")
     var indifference: Double?
@@ -293,7 +293,9 @@ struct Plan: ParsableCommand {
             throw ValidationError("--runs must be 2 (for confidence intervals) to \(StudyLimits.maxRuns) (got \(runs))")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-        guard firstStage >= 2 else { throw ValidationError("--first-stage must be at least 2 (got \(firstStage))") }
+        if let firstStage, firstStage < 2 || firstStage > runs {
+            throw ValidationError("--first-stage must be from 2 to --runs (\(runs)) (got \(firstStage))")
+        }
         if let indifference, !(indifference > 0 && indifference.isFinite) {
             throw ValidationError("--indifference must be a positive value (got \(indifference))")
         }
@@ -318,7 +320,7 @@ struct Plan: ParsableCommand {
         try prepareOutputDirectory(dir)
         var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                                        firstStage: min(firstStage, runs), indifference: indifference)
+                                        firstStage: firstStage ?? min(10, runs), indifference: indifference)
         let start = Date()
         let result: DeploymentPlanner.Result
         do {
@@ -329,10 +331,10 @@ struct Plan: ParsableCommand {
         }
         let site = { (i: Int) in spec.sites[i].id }
         let fmt = { (e: Estimate) in String(format: "%+.1f ± %.1f", e.mean, e.halfWidth) }
-        var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, \(runs) replications per configuration\n"
-        if planner.firstStage < runs {
-            text += String(format: "each choice a race: %d replications per site, then sites clearly behind dropped (Kim–Nelson, 95 %%; differences under %.1f are ties)\n",
-                           planner.firstStage, result.indifference)
+        var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, up to \(runs) replications per configuration\n"
+        if result.indifference > 0 {
+            text += String(format: "each choice a race: %d replications per site, then sites clearly behind dropped (Kim–Nelson at %.0f %%, indifference %.1f)\n",
+                           planner.firstStage, 100 * (1 - planner.alpha), result.indifference)
         }
         text += "\n"
         text += String(format: "value protected without new units: %.1f (of %.1f at risk, mean)\n",
@@ -356,9 +358,9 @@ struct Plan: ParsableCommand {
             let over = lead.count < runs ? " (over the \(lead.count) replications both ran)" : ""
             if lead.mean == 0 && lead.halfWidth == 0 {
                 text += over + " — a tie on every replication\n"
-            } else if step.settled && step.ranking.dropFirst().allSatisfy({ $0.droppedAt != nil }) {
-                text += over + " — every other site dropped by the race; "
-                    + (lead.lower > 0 ? "settled\n" : String(format: "the two are within the indifference of %.1f\n", result.indifference))
+            } else if step.decided {
+                text += over + " — every other site dropped by the race (" + String(format: "best, or within %.1f of the best, at %.0f %%", result.indifference, 100 * (1 - planner.alpha))
+                    + (lead.lower > 0 ? "); settled\n" : "); the paired interval still holds 0\n")
             } else {
                 text += over + (step.settled ? " — settled at \(lead.count) replications\n"
                     : " — not settled at \(lead.count) replications (the interval holds 0; more --runs would tell them apart)\n")
@@ -385,6 +387,7 @@ struct Plan: ParsableCommand {
                 ("greedySite", .string(site(result.steps[k].site))), ("greedyGain", estimateJSON(result.steps[k].gain)),
                 ("runnerUp", result.steps[k].runnerUp.map { .string(site($0)) } ?? .null),
                 ("lead", result.steps[k].lead.map(estimateJSON) ?? .null), ("settled", .bool(result.steps[k].settled)),
+                ("decidedByRace", .bool(result.steps[k].decided)),
                 ("ranking", .array(ranking)),
             ]
             unitsJSON.append(.object(fields))

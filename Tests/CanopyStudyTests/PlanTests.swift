@@ -107,6 +107,15 @@ struct PlanTests {
         let same = raceData([1, 1, 1], runs: 30, seed: 7)[0]
         let tie = DeploymentPlanner.race(entrants: 3, firstStage: 5, runs: 30, indifference: 0.1, alpha: 0.05) { _, n in Array(same.prefix(n)) }
         #expect(!tie.decided && tie.winner == 0 && tie.counts == [30, 30, 30] && tie.droppedAt == [nil, nil, nil])
+        // Lumpy outcomes: two sites agree on every first-stage replication (variance 0), then one
+        // loses a large asset once. Plain KN would drop it at once (its margin is 0); with the
+        // variance of the replications so far it stays in, and the race ends open at the cap.
+        var lumpy = [Double](repeating: 0, count: 30)
+        lumpy[11] = -1000
+        let rare = DeploymentPlanner.race(entrants: 2, firstStage: 10, runs: 30, indifference: 10, alpha: 0.05) { i, n in
+            Array((i == 0 ? [Double](repeating: 0, count: 30) : lumpy).prefix(n))
+        }
+        #expect(rare.droppedAt == [nil, nil] && !rare.decided && rare.winner == 0 && rare.counts == [30, 30])
         // No race when the first stage is the whole budget: every entrant runs it, best mean wins.
         let data = raceData([0, 2, 1], runs: 12, seed: 3)
         let full = DeploymentPlanner.race(entrants: 3, firstStage: 12, runs: 12, indifference: 0.5, alpha: 0.05) { i, n in Array(data[i].prefix(n)) }
@@ -133,12 +142,15 @@ struct PlanTests {
         let others = raced.steps[0].ranking.dropFirst()
         #expect(others.count == 2 && others.allSatisfy { $0.droppedAt == 3 && $0.replications == 3 && $0.behind > 0 })
         #expect(raced.steps[0].ranking.first?.replications == 6)
-        // The same planner without races (its cache holds the raced replications): the same
-        // choice and the same figures, which rest on all 6 replications either way.
-        planner.firstStage = 6
-        let full = try planner.plan()
+        #expect(racedSimulations == 6 + 3 + 3 + 6)
+        // A fresh planner without races: the same choice and the same figures, which rest on all
+        // 6 replications either way (the raced planner's extended replications equal fresh ones).
+        var fresh = DeploymentPlanner(scenario: undefended, spec: spec, kinds: ["short-range"], runs: 6, threads: 1, firstStage: 6,
+                                      indifference: 25)
+        let full = try fresh.plan()
         #expect(full.final == raced.final && full.finalValues == raced.finalValues && full.marginal == raced.marginal)
-        #expect(full.steps[0].ranking.allSatisfy { $0.replications == 6 && $0.droppedAt == nil })
-        #expect(racedSimulations == 6 + 3 + 3 + 6 && planner.simulations == 4 * 6)
+        #expect(full.baseline == raced.baseline && fresh.valueAtRiskMean == planner.valueAtRiskMean)
+        #expect(full.steps[0].ranking.allSatisfy { $0.replications == 6 && $0.droppedAt == nil } && !full.steps[0].decided)
+        #expect(fresh.simulations == 4 * 6)
     }
 }
