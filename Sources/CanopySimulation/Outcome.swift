@@ -144,6 +144,7 @@ extension Simulation {
             ("falseAlarmRegionMinutes", .number(falseMinutes)),
             ("roundsAtDecoys", .object([("rounds", .int(decoyRounds)), ("expensiveRounds", .int(expensiveDecoyRounds)),
                                         ("cost", .number(decoyCost))])),
+            ("roundsAtFalseTracks", .object([("rounds", .int(falseTrackRounds)), ("cost", .number(falseTrackCost))])),
             ("tracker", .object([("detections", .int(battle.tracker.detectionsProcessed)),
                                  ("confirmedTracks", .int(trackTruth.confirmedIDs.count)),
                                  ("falseTracks", .int(trackTruth.confirmedIDs.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
@@ -166,6 +167,9 @@ extension Simulation {
         table += String(format: "value protected %.0f of %.0f at risk (%.1f %%); people protected %.0f of %.0f\n",
                         valueAtRisk - totalLost, valueAtRisk, valueAtRisk > 0 ? 100 * (valueAtRisk - totalLost) / valueAtRisk : 100,
                         peopleAtRisk - totalPeople, peopleAtRisk)
+        if falseTrackRounds > 0 {
+            table += "rounds fired at false tracks (clutter, false reports): \(falseTrackRounds), \(Self.money(falseTrackCost))\n"
+        }
         table += "\n"
         if !alertRows.isEmpty {
             table += Self.render(["region", "alerts", "minutes", "impacts", "unwarned", "lead min s", "lead median s", "false-alarm min"], alertRows)
@@ -205,6 +209,8 @@ extension Simulation {
         metrics.decoyRounds = decoyRounds
         metrics.expensiveDecoyRounds = expensiveDecoyRounds
         metrics.decoyCost = decoyCost
+        metrics.falseTrackRounds = falseTrackRounds
+        metrics.falseTrackCost = falseTrackCost
         metrics.leadTimes = impacts.compactMap(\.lead)
         return RunResult(metrics: metrics, summary: summary, events: events, trackRows: trackRows, timings: timings,
                          simulatedSeconds: endTime, table: table)
@@ -257,6 +263,9 @@ public struct RunMetrics: Sendable, Equatable {
     /// Rounds fired at decoys (by truth), those costing $100k or more each, and their cost.
     public var decoyRounds = 0, expensiveDecoyRounds = 0
     public var decoyCost = 0.0
+    /// Rounds fired on a false detection's cue (clutter or a false report: nothing there), and their cost.
+    public var falseTrackRounds = 0
+    public var falseTrackCost = 0.0
 
     public init() {}
 
@@ -271,6 +280,7 @@ public struct RunMetrics: Sendable, Equatable {
             && a.falseAlarmRegionMinutes == b.falseAlarmRegionMinutes && a.alertRegionMinutes == b.alertRegionMinutes
             && a.impacts == b.impacts && a.leadTimes == b.leadTimes && a.decoyRounds == b.decoyRounds
             && a.expensiveDecoyRounds == b.expensiveDecoyRounds && a.decoyCost == b.decoyCost
+            && a.falseTrackRounds == b.falseTrackRounds && a.falseTrackCost == b.falseTrackCost
     }
 }
 

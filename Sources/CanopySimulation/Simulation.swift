@@ -122,6 +122,8 @@ public final class Simulation {
     var fired: [Int]
     /// Rounds fired at decoys (by truth), those of them costing $100k or more, and their cost.
     var decoyRounds = 0, expensiveDecoyRounds = 0, decoyCost = 0.0
+    /// Rounds fired on a false detection's cue (a track of clutter or of false reports), and their cost.
+    var falseTrackRounds = 0, falseTrackCost = 0.0
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
     @exclusivity(unchecked) var flights: [Flight] = []
     /// The threat each track has followed (−1: clutter or a false report), by track id.
@@ -570,6 +572,10 @@ public final class Simulation {
             decoyRounds += rounds
             decoyCost += Double(rounds) * type.costPerShot
             if type.costPerShot >= 100_000 { expensiveDecoyRounds += rounds }
+        }
+        if truth < 0 {
+            falseTrackRounds += rounds
+            falseTrackCost += Double(rounds) * type.costPerShot
         }
         var order = o
         order.rounds = rounds

@@ -56,7 +56,8 @@ public struct StudyPartial: Sendable, Equatable {
             s += ",\"populationAtRisk\":\(Self.exact(m.populationAtRisk)),\"populationAffected\":\(Self.exact(m.populationAffected))"
             s += ",\"falseAlarmRegionMinutes\":\(Self.exact(m.falseAlarmRegionMinutes)),\"alertRegionMinutes\":\(Self.exact(m.alertRegionMinutes))"
             s += ",\"impacts\":\(m.impacts),\"leadTimes\":[" + m.leadTimes.map(Self.exact).joined(separator: ",") + "]"
-            s += ",\"decoyRounds\":\(m.decoyRounds),\"expensiveDecoyRounds\":\(m.expensiveDecoyRounds),\"decoyCost\":\(Self.exact(m.decoyCost))}"
+            s += ",\"decoyRounds\":\(m.decoyRounds),\"expensiveDecoyRounds\":\(m.expensiveDecoyRounds),\"decoyCost\":\(Self.exact(m.decoyCost))"
+            s += ",\"falseTrackRounds\":\(m.falseTrackRounds),\"falseTrackCost\":\(Self.exact(m.falseTrackCost))}"
             s += k < records.count - 1 ? ",\n" : "\n"
         }
         s += "]}\n"
@@ -185,6 +186,8 @@ public struct StudyPartial: Sendable, Equatable {
             case "decoyRounds": m.decoyRounds = try c.readInt()
             case "expensiveDecoyRounds": m.expensiveDecoyRounds = try c.readInt()
             case "decoyCost": m.decoyCost = try c.readDouble()
+            case "falseTrackRounds": m.falseTrackRounds = try c.readInt()
+            case "falseTrackCost": m.falseTrackCost = try c.readDouble()
             case "leadTimes":
                 try c.beginArray()
                 var f = true

@@ -189,6 +189,8 @@ public struct StudyReport: Sendable {
             ("roundsAtDecoys", .object([("rounds", est(ms.map { Double($0.decoyRounds) })),
                                         ("expensiveRounds", est(ms.map { Double($0.expensiveDecoyRounds) })),
                                         ("cost", est(ms.map(\.decoyCost)))])),
+            ("roundsAtFalseTracks", .object([("rounds", est(ms.map { Double($0.falseTrackRounds) })),
+                                             ("cost", est(ms.map(\.falseTrackCost)))])),
             ("alerts", alerts),
         ])
     }
@@ -214,6 +216,8 @@ public struct StudyReport: Sendable {
         out.append(("rounds_at_decoys", Estimate(ms.map { Double($0.decoyRounds) })))
         out.append(("expensive_rounds_at_decoys", Estimate(ms.map { Double($0.expensiveDecoyRounds) })))
         out.append(("cost_at_decoys", Estimate(ms.map(\.decoyCost))))
+        out.append(("rounds_at_false_tracks", Estimate(ms.map { Double($0.falseTrackRounds) })))
+        out.append(("cost_at_false_tracks", Estimate(ms.map(\.falseTrackCost))))
         return out
     }
 
@@ -222,7 +226,8 @@ public struct StudyReport: Sendable {
         let cn = classNames, en = effectorNames
         var header = ["replication", "value_at_risk", "value_lost", "value_protected_share", "population_at_risk",
                       "population_affected", "interceptor_cost", "impacts", "warned_impacts", "mean_lead_s",
-                      "false_alarm_region_minutes", "alert_region_minutes", "rounds_at_decoys", "expensive_rounds_at_decoys"]
+                      "false_alarm_region_minutes", "alert_region_minutes", "rounds_at_decoys", "expensive_rounds_at_decoys",
+                      "rounds_at_false_tracks", "cost_at_false_tracks"]
         for c in cn { header += ["launched_\(c)", "leaked_\(c)", "destroyed_\(c)"] }
         for e in en { header += ["fired_\(e)"] }
         var out = header.map(OutputWriter.csvField).joined(separator: ",") + "\n"
@@ -234,7 +239,7 @@ public struct StudyReport: Sendable {
                        String(m.impacts), String(m.leadTimes.count),
                        m.leadTimes.isEmpty ? "" : Self.num(m.leadTimes.reduce(0, +) / Double(m.leadTimes.count)),
                        Self.num(m.falseAlarmRegionMinutes), Self.num(m.alertRegionMinutes), String(m.decoyRounds),
-                       String(m.expensiveDecoyRounds)]
+                       String(m.expensiveDecoyRounds), String(m.falseTrackRounds), Self.num(m.falseTrackCost)]
             for c in cn { let o = outcome(m, c); row += [String(o.launched), String(o.leaked), String(o.destroyed)] }
             for e in en { row.append(String(use(m, e).fired)) }
             out += row.joined(separator: ",") + "\n"
@@ -284,6 +289,9 @@ public struct StudyReport: Sendable {
         if ms.contains(where: { $0.decoyRounds > 0 }) {
             s += "rounds at decoys: \(ci(ms.map { Double($0.decoyRounds) }, one)), of which costing $100k or more: "
                 + "\(ci(ms.map { Double($0.expensiveDecoyRounds) }, one)); their cost \(ci(ms.map(\.decoyCost), money))\n"
+        }
+        if ms.contains(where: { $0.falseTrackRounds > 0 }) {
+            s += "rounds at false tracks (clutter, false reports): \(ci(ms.map { Double($0.falseTrackRounds) }, one)); their cost \(ci(ms.map(\.falseTrackCost), money))\n"
         }
         return s
     }

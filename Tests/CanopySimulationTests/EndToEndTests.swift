@@ -4,7 +4,9 @@ import CanopyTracking
 import Foundation
 import Testing
 
+@testable import CanopyBattle
 @testable import CanopySimulation
+@testable import CanopyTEWA
 
 /// The repository root, found from this file's path (tests run from the source tree).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -131,6 +133,23 @@ struct EndToEndTests {
         let radar = s.catalogue.sensors["radar-medium"]!.radar!
         #expect(sim.battle.tracker.sensors[0].clutterDensity == radar.clutterDensity)
         #expect(abs(radar.clutterDensity * (radar.maxRange - 2_000) * 2 * .pi * radians(8) - 10) < 1e-9)
+    }
+
+    @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")
+    func roundsAtFalseTracks() throws {
+        let s = try example("quickstart")
+        let sim = try Simulation(scenario: s)
+        let clutter = sim.newDetection(threat: -1), real = sim.newDetection(threat: 0)
+        func order(_ id: Int, _ cue: UInt64, rounds: Int) -> EngagementOrder {
+            EngagementOrder(id: id, fireUnit: 0, track: 90 + id, cueDetection: cue, rounds: rounds, orderTime: 10, launchTime: 12,
+                            predictedIntercept: InterceptSolution(time: 30, point: .zero, groundRange: 1_000, altitude: 500),
+                            killProbability: 0.5, threatClass: .drone)
+        }
+        sim.execute(order(1, clutter, rounds: 2))
+        sim.execute(order(2, real, rounds: 1))
+        let cost = try #require(s.catalogue.effectors[s.fireUnits[0].type]).costPerShot
+        let m = sim.makeResult(endTime: 20, timings: RunTimings()).metrics
+        #expect(m.falseTrackRounds == 2 && m.falseTrackCost == 2 * cost && m.interceptorCost == 3 * cost)
     }
 
     @Test("The quickstart runs, defends, and keeps every invariant")
