@@ -178,7 +178,8 @@ public final class BattleManager {
     /// have seen and that took none of these detections is charged a miss.
     public func receiveScan(sensor: Int, time: Double, detections: [Detection]) {
         pendingDetections.append(contentsOf: detections)
-        pendingScans.append((time: time, sensor: sensor))
+        // Under M-of-N a complete scan tells the tracker nothing its detections do not.
+        if tracker.configuration.initiation == .score { pendingScans.append((time: time, sensor: sensor)) }
     }
     public func receive(_ detection: Detection) { pendingDetections.append(detection) }
     public func receive(citizen report: CitizenReport) { pendingCitizen.append(report) }
