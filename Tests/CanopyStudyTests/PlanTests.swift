@@ -116,6 +116,17 @@ struct PlanTests {
             Array((i == 0 ? [Double](repeating: 0, count: 30) : lumpy).prefix(n))
         }
         #expect(rare.droppedAt == [nil, nil] && !rare.decided && rare.winner == 0 && rare.counts == [30, 30])
+        // A race the budget cuts off: five close entrants with a wide spread (means 0.2 apart,
+        // δ 0.1, sd of a difference √2). KN cannot tell them apart in 20 replications; the
+        // survivors all run the budget, the best mean wins, and the race is not decided.
+        let close = raceData([0, 0.2, 0.4, 0.6, 0.8], runs: 20, seed: 11)
+        let open = DeploymentPlanner.race(entrants: 5, firstStage: 10, runs: 20, indifference: 0.1, alpha: 0.05) { i, n in
+            Array(close[i].prefix(n))
+        }
+        let survivors = (0..<5).filter { open.droppedAt[$0] == nil }
+        let best = survivors.max { DeploymentPlanner.mean(close[$0]) < DeploymentPlanner.mean(close[$1]) }
+        #expect(!open.decided && survivors.count >= 2 && survivors.allSatisfy { open.counts[$0] == 20 })
+        #expect(open.winner == best && open.order.first == best)
         // No race when the first stage is the whole budget: every entrant runs it, best mean wins.
         let data = raceData([0, 2, 1], runs: 12, seed: 3)
         let full = DeploymentPlanner.race(entrants: 3, firstStage: 12, runs: 12, indifference: 0.5, alpha: 0.05) { i, n in Array(data[i].prefix(n)) }
