@@ -120,10 +120,17 @@ public final class BattleManager {
         var sensors: [TrackerSensor] = []
         for s in b.sensors {
             guard let type = b.catalogue.sensors[s.type], let r = type.radar else { continue }
-            sensors.append(TrackerSensor(name: s.id, kind: .rangeAzimuthElevation, position: s.position,
-                                         sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
-                                         maxRange: r.maxRange, period: r.period, canInitiate: true,
-                                         clutterDensity: r.clutterDensity))
+            var sensor = TrackerSensor(name: s.id, kind: .rangeAzimuthElevation, position: s.position,
+                                       sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
+                                       maxRange: r.maxRange, period: r.period, canInitiate: true,
+                                       clutterDensity: r.clutterDensity)
+            // Score initiation charges a miss by the radar's own Pd at the track's range and
+            // height, for a target of the design cross section (0.1 m²: a Shahed, a cruise
+            // missile's upper figure), and none beyond its horizon.
+            sensor.detectionModel = RadarDetectionModel(referenceRange: r.referenceRange, referenceRCS: r.referenceRCS,
+                                                        falseAlarmProbability: r.falseAlarmProbability, designRCS: 0.1,
+                                                        antennaHeight: s.position.height)
+            sensors.append(sensor)
         }
         firstAcousticSensor = sensors.count
         for net in b.acousticNetworks {

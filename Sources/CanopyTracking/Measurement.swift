@@ -120,6 +120,19 @@ public struct TrackerSensor: Sendable {
         }
     }
 
+    /// A radar's detection probability by range and its horizon, for the misses of score
+    /// initiation (nil: `pd` everywhere in the coverage).
+    public var detectionModel: RadarDetectionModel?
+
+    /// The probability that the sensor detects a target at p on one look, or nil when p is out of
+    /// its coverage (for a radar with a detection model, also below its horizon).
+    @inlinable public func lookProbability(_ p: Vector3) -> Double? {
+        guard covers(p) else { return nil }
+        guard let m = detectionModel else { return pd }
+        let d = source.frame.local(p - source.frame.origin)
+        return m.probability(range: norm(d), up: d.z)
+    }
+
     /// Whether a point of the tracker frame is inside the coverage.
     @inlinable public func covers(_ p: Vector3) -> Bool {
         let d = source.frame.local(p - source.frame.origin)
@@ -249,3 +262,34 @@ public enum MeasurementModel {
 extension Matrix3 {
     public static let zero = Matrix3(columns: (.zero, .zero, .zero))
 }
+
+/// A radar's single-look detection probability for a target of a design cross section, Swerling I
+/// with the radar equation (Pd = Pfa^(1 / (1 + SNR)), SNR ∝ σ / R⁴, Pd = 0.5 at the reference
+/// range for the reference cross section), and its 4/3-earth horizon.
+public struct RadarDetectionModel: Sendable, Hashable {
+    /// SNR at 1 m range for the design cross section (the R⁴ law's constant).
+    public var snrAtOneMetre: Double
+    public var falseAlarmProbability: Double
+    /// Antenna height above the surface (m).
+    public var antennaHeight: Double
+
+    public init(referenceRange: Double, referenceRCS: Double, falseAlarmProbability pfa: Double, designRCS: Double, antennaHeight: Double) {
+        let snr0 = Foundation.log(pfa) / Foundation.log(0.5) - 1
+        let r2 = referenceRange * referenceRange
+        snrAtOneMetre = snr0 * (designRCS / referenceRCS) * r2 * r2
+        falseAlarmProbability = pfa
+        self.antennaHeight = antennaHeight
+    }
+
+    /// Pd at slant range r of a target `up` metres above the antenna's horizontal plane, or 0
+    /// beyond the horizon (its height above the surface from a spherical earth of 4/3 radius).
+    @inlinable public func probability(range r: Double, up: Double) -> Double {
+        let k = 4.0 / 3.0 * WGS84.meanRadius
+        let targetHeight = antennaHeight + up + r * r / (2 * k)
+        let horizon = (2 * k * max(antennaHeight, 0)).squareRoot() + (2 * k * max(targetHeight, 0)).squareRoot()
+        guard r <= horizon else { return 0 }
+        let r2 = max(r, 1) * max(r, 1)
+        return Foundation.pow(falseAlarmProbability, 1 / (1 + snrAtOneMetre / (r2 * r2)))
+    }
+}
+

@@ -481,15 +481,14 @@ public final class Tracker {
         }
         // 4. Misses: tracks in coverage that took nothing from a complete scan.
         if scanComplete && configuration.initiation == .score {
-            let logMiss = Foundation.log(max(1 - sensor.pd, 1e-9))
-            // Whether the sensor covers the track: its combined estimate extrapolated in a
-            // straight line (a coverage test needs no turn model).
+            // Whether the sensor covers the track, and how likely it was to see it: at its combined
+            // estimate extrapolated in a straight line (a coverage test needs no turn model).
             let n = min(tracks.count, updatedThisScan.count, summaries.count)
             tracks.withUnsafeMutableBufferPointer { tb in
                 for ti in 0..<n where !updatedThisScan[ti] && tb[ti].hasVelocity {
                     let g = summaries[ti]
-                    guard sensor.covers(g.position + g.velocity * (t - g.time)) else { continue }
-                    tb[ti].score += logMiss
+                    guard let pd = sensor.lookProbability(g.position + g.velocity * (t - g.time)) else { continue }
+                    tb[ti].score += Foundation.log(max(1 - pd, 1e-9))
                 }
             }
         }

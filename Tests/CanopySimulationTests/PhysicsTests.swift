@@ -1,5 +1,6 @@
 import CanopyCore
 import CanopyScenario
+import CanopyTracking
 import Foundation
 import Testing
 
@@ -126,6 +127,25 @@ struct PhysicsTests {
         // A cruise missile at 50 m is hidden at 60 km from a 10 m mast; an aircraft at 10 km is not.
         #expect(d < 60_000)
         #expect(Simulation.horizonDistance(antennaHeight: 10, targetHeight: 10_000) > 400_000)
+    }
+
+    @Test("The tracker's radar detection model is the world's: the same Pd for its design cross section, nothing beyond the horizon")
+    func trackerDetectionModel() {
+        let p = RadarParameters(referenceRange: 100_000, referenceRCS: 1, maxRange: 300_000, period: 10, sigmaRange: 50,
+                                sigmaAzimuth: 0.005, sigmaElevation: 0.005, minElevation: 0, clutterPerScan: 0,
+                                falseAlarmProbability: 1e-6)
+        let m = RadarDetectionModel(referenceRange: p.referenceRange, referenceRCS: p.referenceRCS,
+                                    falseAlarmProbability: p.falseAlarmProbability, designRCS: 0.1, antennaHeight: 20)
+        let k = 4.0 / 3.0 * WGS84.meanRadius
+        for r in [5_000.0, 40_000, 56_234, 90_000, 150_000] {
+            // A target 3 km above the surface: its height above the antenna's plane at range r.
+            let up = 3_000 - 20 - r * r / (2 * k)
+            #expect(abs(m.probability(range: r, up: up) - Simulation.detectionProbability(p, rcs: 0.1, range: r)) < 1e-12)
+        }
+        // A target 50 m up: the world's horizon, seen just inside and not just beyond.
+        let h = Simulation.horizonDistance(antennaHeight: 20, targetHeight: 50)
+        #expect(m.probability(range: h - 200, up: 50 - 20 - (h - 200) * (h - 200) / (2 * k)) > 0)
+        #expect(m.probability(range: h + 200, up: 50 - 20 - (h + 200) * (h + 200) / (2 * k)) == 0)
     }
 
     @Test("Swerling I detection probability: 0.5 at the reference range, falling as R⁻⁴")
