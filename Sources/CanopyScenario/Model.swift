@@ -191,7 +191,7 @@ public struct RadarParameters: Sendable, Hashable {
     /// Where a scan's false detections fall, uniformly: range from `clutterMinRange` to the
     /// maximum, any azimuth, elevation within `clutterElevationBand` above the lowest.
     public static let clutterMinRange = 2_000.0
-    public static let clutterElevationBand = 8 * Double.pi / 180
+    public static let clutterElevationBand = radians(8)
     /// False detections per unit of measurement space (per m·rad²): what a tracker weighs a
     /// detection's likelihood against (a radar's false-alarm rate is known to its operators).
     /// At least that of 0.01 per scan, so that a likelihood ratio stays finite.

@@ -384,18 +384,14 @@ public final class Simulation {
     /// 4/3-earth radar horizon: the farthest distance (m) at which a target at height ht is above
     /// the horizon of an antenna at height hr (heights above the surface).
     public static func horizonDistance(antennaHeight hr: Double, targetHeight ht: Double) -> Double {
-        let k = 4.0 / 3.0 * WGS84.meanRadius
-        return (2 * k * max(hr, 0)).squareRoot() + (2 * k * max(ht, 0)).squareRoot()
+        RadarDetectionModel.horizonDistance(antennaHeight: hr, targetHeight: ht)
     }
 
     /// Swerling I detection probability: Pd = Pfa^(1/(1+SNR)), with SNR ∝ RCS / R⁴ scaled so that
     /// Pd = 0.5 at the reference range for the reference cross section.
     public static func detectionProbability(_ p: RadarParameters, rcs: Double, range: Double) -> Double {
-        let pfa = p.falseAlarmProbability
-        let snr0 = log(pfa) / log(0.5) - 1
-        let ratio = p.referenceRange / max(range, 1)
-        let snr = snr0 * (rcs / p.referenceRCS) * ratio * ratio * ratio * ratio
-        return pow(pfa, 1 / (1 + snr))
+        RadarDetectionModel.detectionProbability(falseAlarmProbability: p.falseAlarmProbability, referenceRange: p.referenceRange,
+                                                 referenceRCS: p.referenceRCS, rcs: rcs, range: range)
     }
 
     /// A 64-bit key from parts (SplitMix64 finalizer chained), for keyed child streams.

@@ -236,17 +236,32 @@ public struct DeploymentPlanner {
         var droppedAt = [Int?](repeating: nil, count: k)
         let eta = racing ? 0.5 * (pow(2 * alpha / Double(k - 1), -2 / Double(n0 - 1)) - 1) : 0
         let h2 = 2 * eta * Double(n0 - 1)
+        /// The variance of the paired differences i − l over the first n replications, by
+        /// `Estimate`'s arithmetic (its standard deviation, squared), without building the array.
+        func variance(_ i: Int, _ l: Int, _ n: Int) -> Double {
+            var sum = 0.0
+            for j in 0..<n { sum += values[i][j] - values[l][j] }
+            let m = sum / Double(n)
+            var ss = 0.0
+            for j in 0..<n { let d = values[i][j] - values[l][j]; ss += (d - m) * (d - m) }
+            let sd = (ss / Double(n - 1)).squareRoot()
+            return sd * sd
+        }
         var s2 = [Double](repeating: 0, count: k * k)
         if racing {
             for i in 0..<k {
                 for l in (i + 1)..<k {
-                    let e = Estimate((0..<n0).map { values[i][$0] - values[l][$0] })
-                    s2[i * k + l] = e.standardDeviation * e.standardDeviation
+                    s2[i * k + l] = variance(i, l, n0)
                     s2[l * k + i] = s2[i * k + l]
                 }
             }
         }
-        func mean(_ i: Int) -> Double { DeploymentPlanner.mean(Array(values[i].prefix(r))) }
+        /// Mean of entrant i's first r replications (summed in order, as `mean` does).
+        func mean(_ i: Int) -> Double {
+            var sum = 0.0
+            for j in 0..<r { sum += values[i][j] }
+            return sum / Double(max(r, 1))
+        }
         while racing && alive.count > 1 {
             // Elimination at r against the survivors as they stood (KN drops simultaneously).
             let m = alive.map(mean)
@@ -254,8 +269,7 @@ public struct DeploymentPlanner {
             for (a, i) in alive.enumerated() {
                 var out = false
                 for (b, l) in alive.enumerated() where l != i {
-                    let sd = Estimate((0..<r).map { values[i][$0] - values[l][$0] }).standardDeviation
-                    let v = max(s2[i * k + l], sd * sd)
+                    let v = max(s2[i * k + l], variance(i, l, r))
                     let w = max(0, delta / (2 * Double(r)) * (h2 * v / (delta * delta) - Double(r)))
                     if m[a] < m[b] - w { out = true; break }
                 }
@@ -337,18 +351,15 @@ public struct DeploymentPlanner {
             let best = free[race.winner]
             let bestValues = try evaluate(trials[race.winner])
             sites[k] = best
+            // Each site against the chosen one, paired over the replications both ran; the
+            // runner-up's difference is the choice's lead.
             var lead: Estimate? = nil, runnerUp: Int? = nil
-            if race.order.count > 1 {
-                let second = race.order[1]
-                runnerUp = free[second]
-                let m = race.counts[second]
-                lead = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[second], count: m))
-            }
             var ranking: [Entry] = []
-            for i in race.order {
+            for (rank, i) in race.order.enumerated() {
                 let m = race.counts[i]
-                let behind = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[i], count: m)).mean
-                ranking.append(Entry(site: free[i], mean: race.means[i], replications: m, droppedAt: race.droppedAt[i], behind: behind))
+                let d = Self.diff(Array(bestValues.prefix(m)), try evaluate(trials[i], count: m))
+                if rank == 1 { lead = d; runnerUp = free[i] }
+                ranking.append(Entry(site: free[i], mean: race.means[i], replications: m, droppedAt: race.droppedAt[i], behind: d.mean))
             }
             steps.append(Step(unit: k, kind: kinds[k], site: best, gain: Self.diff(bestValues, current), ranking: ranking,
                               runnerUp: runnerUp, lead: lead, decided: race.decided))

@@ -127,15 +127,17 @@ public struct TrackerSensor: Sendable {
     /// The probability that the sensor detects a target at p on one look, or nil when p is out of
     /// its coverage (for a radar with a detection model, also below its horizon).
     @inlinable public func lookProbability(_ p: Vector3) -> Double? {
-        guard covers(p) else { return nil }
-        guard let m = detectionModel else { return pd }
         let d = source.frame.local(p - source.frame.origin)
+        guard covers(local: d) else { return nil }
+        guard let m = detectionModel else { return pd }
         return m.probability(range: norm(d), up: d.z)
     }
 
     /// Whether a point of the tracker frame is inside the coverage.
-    @inlinable public func covers(_ p: Vector3) -> Bool {
-        let d = source.frame.local(p - source.frame.origin)
+    @inlinable public func covers(_ p: Vector3) -> Bool { covers(local: source.frame.local(p - source.frame.origin)) }
+
+    /// Whether a point in the sensor's local axes (from its origin) is inside the coverage.
+    @inlinable public func covers(local d: Vector3) -> Bool {
         let rho2 = d.x * d.x + d.y * d.y
         let r = (rho2 + d.z * d.z).squareRoot()
         guard r >= minRange && r <= maxRange else { return false }
@@ -263,33 +265,46 @@ extension Matrix3 {
     public static let zero = Matrix3(columns: (.zero, .zero, .zero))
 }
 
-/// A radar's single-look detection probability for a target of a design cross section, Swerling I
-/// with the radar equation (Pd = Pfa^(1 / (1 + SNR)), SNR ∝ σ / R⁴, Pd = 0.5 at the reference
-/// range for the reference cross section), and its 4/3-earth horizon.
+/// A radar's single-look detection probability for a target of a design cross section, and its
+/// 4/3-earth horizon: the formulas the simulation's radars detect by (`Simulation` calls the
+/// static ones), so that the tracker's expectation of a look is the world's for that target.
 public struct RadarDetectionModel: Sendable, Hashable {
-    /// SNR at 1 m range for the design cross section (the R⁴ law's constant).
-    public var snrAtOneMetre: Double
+    public var referenceRange: Double
+    public var referenceRCS: Double
     public var falseAlarmProbability: Double
+    /// The cross section the tracker assumes of a target it has not seen (m²).
+    public var designRCS: Double
     /// Antenna height above the surface (m).
     public var antennaHeight: Double
 
-    public init(referenceRange: Double, referenceRCS: Double, falseAlarmProbability pfa: Double, designRCS: Double, antennaHeight: Double) {
-        let snr0 = Foundation.log(pfa) / Foundation.log(0.5) - 1
-        let r2 = referenceRange * referenceRange
-        snrAtOneMetre = snr0 * (designRCS / referenceRCS) * r2 * r2
-        falseAlarmProbability = pfa
-        self.antennaHeight = antennaHeight
+    public init(referenceRange: Double, referenceRCS: Double, falseAlarmProbability: Double, designRCS: Double, antennaHeight: Double) {
+        self.referenceRange = referenceRange; self.referenceRCS = referenceRCS
+        self.falseAlarmProbability = falseAlarmProbability; self.designRCS = designRCS; self.antennaHeight = antennaHeight
     }
 
-    /// Pd at slant range r of a target `up` metres above the antenna's horizontal plane, or 0
-    /// beyond the horizon (its height above the surface from a spherical earth of 4/3 radius).
-    @inlinable public func probability(range r: Double, up: Double) -> Double {
+    /// 4/3-earth radar horizon: the farthest distance (m) at which a target at height ht is above
+    /// the horizon of an antenna at height hr (heights above the surface).
+    @inlinable public static func horizonDistance(antennaHeight hr: Double, targetHeight ht: Double) -> Double {
         let k = 4.0 / 3.0 * WGS84.meanRadius
-        let targetHeight = antennaHeight + up + r * r / (2 * k)
-        let horizon = (2 * k * max(antennaHeight, 0)).squareRoot() + (2 * k * max(targetHeight, 0)).squareRoot()
-        guard r <= horizon else { return 0 }
-        let r2 = max(r, 1) * max(r, 1)
-        return Foundation.pow(falseAlarmProbability, 1 / (1 + snrAtOneMetre / (r2 * r2)))
+        return (2 * k * max(hr, 0)).squareRoot() + (2 * k * max(ht, 0)).squareRoot()
+    }
+
+    /// Swerling I detection probability: Pd = Pfa^(1/(1+SNR)), with SNR ∝ RCS / R⁴ scaled so that
+    /// Pd = 0.5 at the reference range for the reference cross section.
+    @inlinable public static func detectionProbability(falseAlarmProbability pfa: Double, referenceRange: Double, referenceRCS: Double,
+                                                       rcs: Double, range: Double) -> Double {
+        let snr0 = Foundation.log(pfa) / Foundation.log(0.5) - 1
+        let ratio = referenceRange / max(range, 1)
+        let snr = snr0 * (rcs / referenceRCS) * ratio * ratio * ratio * ratio
+        return Foundation.pow(pfa, 1 / (1 + snr))
+    }
+
+    /// Pd at slant range r of a design target `up` metres above the antenna's horizontal plane,
+    /// or 0 beyond the horizon (its height above the surface from the 4/3-radius earth's curvature).
+    @inlinable public func probability(range r: Double, up: Double) -> Double {
+        let targetHeight = antennaHeight + up + r * r / (2 * 4.0 / 3.0 * WGS84.meanRadius)
+        guard r <= Self.horizonDistance(antennaHeight: antennaHeight, targetHeight: targetHeight) else { return 0 }
+        return Self.detectionProbability(falseAlarmProbability: falseAlarmProbability, referenceRange: referenceRange,
+                                         referenceRCS: referenceRCS, rcs: designRCS, range: r)
     }
 }
-

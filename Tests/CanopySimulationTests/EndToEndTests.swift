@@ -132,7 +132,7 @@ struct EndToEndTests {
         // The tracker weighs each radar's detections against the density its false plots are drawn with.
         let radar = s.catalogue.sensors["radar-medium"]!.radar!
         #expect(sim.battle.tracker.sensors[0].clutterDensity == radar.clutterDensity)
-        #expect(abs(radar.clutterDensity * (radar.maxRange - 2_000) * 2 * .pi * radians(8) - 10) < 1e-9)
+        #expect(abs(radar.clutterDensity * (radar.maxRange - RadarParameters.clutterMinRange) * 2 * .pi * RadarParameters.clutterElevationBand - 10) < 1e-9)
     }
 
     @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")

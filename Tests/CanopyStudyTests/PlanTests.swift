@@ -43,16 +43,22 @@ struct PlanTests {
         #expect(message("sites: [{id: A, lat: 50, lon: 30}]\nunits: {x: {type: gepard, magazine: 0}}").contains("units.x.magazine"))
     }
 
-    @Test("The planner puts a unit where it protects, and its marginal value is measured on paired runs")
-    func placement() throws {
-        // The quickstart raid against no defence at all: every drone that flies reaches Kyiv.
+    /// The quickstart raid against no defence at all (every drone that flies reaches Kyiv), and
+    /// candidate sites: Lviv (far from every threat), Kyiv-East (in the raid's way), then `more`.
+    func undefendedQuickstart(more: String = "") throws -> (Scenario, PlanSpec) {
         let undefended = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml",
                                                   overrides: [ScenarioOverride(path: "fireUnits[*]", .keep(0))])
         let spec = try PlanSpec.load(path: try writeTemporary("""
             sites:
               - {id: Lviv, lat: 49.84, lon: 24.03}
               - {id: Kyiv-East, lat: 50.45, lon: 30.75}
-            """))
+            """ + more))
+        return (undefended, spec)
+    }
+
+    @Test("The planner puts a unit where it protects, and its marginal value is measured on paired runs")
+    func placement() throws {
+        let (undefended, spec) = try undefendedQuickstart()
         var planner = DeploymentPlanner(scenario: undefended, spec: spec, kinds: ["short-range"], runs: 3, threads: 2)
         let r = try planner.plan()
         #expect(r.final == [1] && r.greedy == [1])
@@ -135,14 +141,7 @@ struct PlanTests {
 
     @Test("With races the planner makes the same choice on fewer simulations")
     func racedPlacement() throws {
-        let undefended = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml",
-                                                  overrides: [ScenarioOverride(path: "fireUnits[*]", .keep(0))])
-        let spec = try PlanSpec.load(path: try writeTemporary("""
-            sites:
-              - {id: Lviv, lat: 49.84, lon: 24.03}
-              - {id: Kyiv-East, lat: 50.45, lon: 30.75}
-              - {id: Odesa, lat: 46.48, lon: 30.72}
-            """))
+        let (undefended, spec) = try undefendedQuickstart(more: "\n  - {id: Odesa, lat: 46.48, lon: 30.72}")
         // Kyiv-East saves 50–100 in every replication; the far sites save nothing. With an
         // indifference of 25 the first stage of 3 tells them apart.
         var planner = DeploymentPlanner(scenario: undefended, spec: spec, kinds: ["short-range"], runs: 6, threads: 2,
