@@ -124,6 +124,7 @@ public final class BattleManager {
                                        sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
                                        maxRange: r.maxRange, period: r.period, canInitiate: true,
                                        clutterDensity: r.clutterDensity)
+            sensor.sigmaRangeRate = r.sigmaRangeRate
             // Score initiation charges a miss by the radar's own Pd at the track's range and
             // height, for a target of the design cross section (0.1 m²: a Shahed, a cruise
             // missile's upper figure), and none beyond its horizon.

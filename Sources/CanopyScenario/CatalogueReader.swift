@@ -110,7 +110,7 @@ extension Reader {
         case .radar:
             guard let r = mapping(block, bp, allowed: ["referenceRange", "referenceRCS", "maxRange", "period", "sigmaRange",
                                                        "sigmaAzimuth", "sigmaElevation", "minElevation", "clutterPerScan",
-                                                       "falseAlarmProbability"]) else { return nil }
+                                                       "falseAlarmProbability", "sigmaRangeRate", "rangeRateSpan"]) else { return nil }
             guard let ref = number(r, "referenceRange", bp, min: 0, minOpen: true),
                   let rcs = number(r, "referenceRCS", bp, default: 1, min: 0, minOpen: true),
                   let maxR = number(r, "maxRange", bp, min: 0, minOpen: true, max: 5_000_000),
@@ -120,12 +120,15 @@ extension Reader {
                   let se = number(r, "sigmaElevation", bp, min: 0, minOpen: true, max: 90),
                   let minEl = number(r, "minElevation", bp, default: 0, min: -5, max: 45),
                   let clutter = number(r, "clutterPerScan", bp, default: 0, min: 0, max: 10_000),
-                  let pfa = number(r, "falseAlarmProbability", bp, default: 1e-6, min: 0, minOpen: true, max: 0.1)
+                  let pfa = number(r, "falseAlarmProbability", bp, default: 1e-6, min: 0, minOpen: true, max: 0.1),
+                  let srr = number(r, "sigmaRangeRate", bp, default: 0, min: 0, max: 500),
+                  let span = number(r, "rangeRateSpan", bp, default: 1_500, min: 0, minOpen: true, max: 20_000)
             else { return nil }
             return SensorType(name: name, displayName: display, kind: .radar, radar: RadarParameters(
                 referenceRange: ref, referenceRCS: rcs, maxRange: maxR, period: period, sigmaRange: sr,
                 sigmaAzimuth: radians(sa), sigmaElevation: radians(se), minElevation: radians(minEl),
-                clutterPerScan: clutter, falseAlarmProbability: pfa), provenance: sources)
+                clutterPerScan: clutter, falseAlarmProbability: pfa, sigmaRangeRate: srr, rangeRateSpan: span),
+                provenance: sources)
         case .acoustic:
             guard let a = mapping(block, bp, allowed: ["detectionRadius", "altitudeCeiling", "sigmaBearing", "latency", "period",
                                                        "detectionProbability"]) else { return nil }

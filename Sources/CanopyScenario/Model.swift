@@ -179,13 +179,21 @@ public struct RadarParameters: Sendable, Hashable {
     public var clutterPerScan: Double
     /// Probability of false alarm used for the Swerling I detection model (Pd = Pfa^(1/(1+SNR))).
     public var falseAlarmProbability: Double
+    /// Standard deviation (m/s) of the radial speed a pulse-Doppler radar measures with each plot;
+    /// 0 for a radar that measures none.
+    public var sigmaRangeRate: Double
+    /// Half-width (m/s) of the radial speeds the radar reports: its false plots' radial speeds are
+    /// spread uniformly over ±span (a false alarm falls in any Doppler cell).
+    public var rangeRateSpan: Double
     public init(referenceRange: Double, referenceRCS: Double, maxRange: Double, period: Double,
                 sigmaRange: Double, sigmaAzimuth: Double, sigmaElevation: Double, minElevation: Double,
-                clutterPerScan: Double, falseAlarmProbability: Double) {
+                clutterPerScan: Double, falseAlarmProbability: Double, sigmaRangeRate: Double = 0,
+                rangeRateSpan: Double = 1_500) {
         self.referenceRange = referenceRange; self.referenceRCS = referenceRCS; self.maxRange = maxRange
         self.period = period; self.sigmaRange = sigmaRange; self.sigmaAzimuth = sigmaAzimuth
         self.sigmaElevation = sigmaElevation; self.minElevation = minElevation
         self.clutterPerScan = clutterPerScan; self.falseAlarmProbability = falseAlarmProbability
+        self.sigmaRangeRate = sigmaRangeRate; self.rangeRateSpan = rangeRateSpan
     }
 
     /// Where a scan's false detections fall, uniformly: range from `clutterMinRange` to the

@@ -438,15 +438,25 @@ public final class Simulation {
             let z = Vector3(aer.range + rng.normal() * p.sigmaRange,
                             wrapAngleZeroTwoPi(aer.azimuth + rng.normal() * p.sigmaAzimuth),
                             aer.elevation + rng.normal() * p.sigmaElevation)
-            batch.append(Detection(id: newDetection(threat: k), time: t, sensor: index, z: z))
+            // A pulse-Doppler radar's radial speed: the velocity along the line of sight, and noise
+            // (drawn after the position's, so that those stay as they were).
+            var rangeRate: Double? = nil
+            if p.sigmaRangeRate > 0 && aer.range > 0 {
+                let los = (pos - frame.originECEF) / aer.range
+                rangeRate = dot(los, threat.velocity(at: t)) + rng.normal() * p.sigmaRangeRate
+            }
+            batch.append(Detection(id: newDetection(threat: k), time: t, sensor: index, z: z, rangeRate: rangeRate))
             if !threat.detected { threat.detected = true }
         }
         var crng = radarRNG.child(Self.key(2, UInt64(r), t.bitPattern))
         let clutter = crng.poisson(p.clutterPerScan)
+        // False plots' radial speeds from a stream of their own (the positions stay as they were).
+        var drng = radarRNG.child(Self.key(7, UInt64(r), t.bitPattern))
         for _ in 0..<clutter {
             let z = Vector3(crng.uniform(RadarParameters.clutterMinRange, p.maxRange), crng.uniform(0, 2 * .pi),
                             crng.uniform(p.minElevation, p.minElevation + RadarParameters.clutterElevationBand))
-            batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: index, z: z))
+            let rangeRate: Double? = p.sigmaRangeRate > 0 ? drng.uniform(-p.rangeRateSpan, p.rangeRateSpan) : nil
+            batch.append(Detection(id: newDetection(threat: -1), time: t, sensor: index, z: z, rangeRate: rangeRate))
         }
         battle.receiveScan(sensor: index, time: t, detections: batch)
         radarBatch = batch

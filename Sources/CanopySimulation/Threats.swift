@@ -33,6 +33,15 @@ public final class ThreatInstance {
 
     public func position(at t: Double) -> Vector3 { path.position(at: t - launchTime) }
 
+    /// Velocity (m/s, ECEF) at time t: the central difference of the path over ±0.25 s (one-sided
+    /// at launch and impact).
+    public func velocity(at t: Double) -> Vector3 {
+        let tau = t - launchTime
+        let a = max(tau - 0.25, 0), b = min(tau + 0.25, path.duration)
+        guard b > a else { return .zero }
+        return (path.position(at: b) - path.position(at: a)) / (b - a)
+    }
+
     @inline(__always) public func isAirborne(at t: Double) -> Bool {
         fate == .airborne && t >= launchTime && t < endTime && t < impactTime
     }

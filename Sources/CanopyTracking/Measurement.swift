@@ -80,6 +80,9 @@ public struct TrackerSensor: Sendable {
     /// Bearing sensors: distance (m) along the bearing at which a new track is placed, and its altitude (m).
     public var initiationRange: Double
     public var initiationAltitude: Double
+    /// Radar: standard deviation (m/s) of its plots' radial speed; 0 when it measures none (the
+    /// radial speed of its detections is then ignored).
+    public var sigmaRangeRate: Double = 0
 
     public var kind: MeasurementKind { source.kind }
     public var sigma: Vector3 { source.sigma }
@@ -154,8 +157,12 @@ public struct Detection: Sendable, Hashable {
     public var time: Double
     public var sensor: Int32
     public var z: Vector3
-    public init(id: UInt64, time: Double, sensor: Int, z: Vector3) {
-        self.id = id; self.time = time; self.sensor = Int32(sensor); self.z = z
+    /// A radar plot's radial speed (m/s, positive receding), when the radar measures it (a
+    /// pulse-Doppler radar's plot, ASTERIX CAT048 item I048/120). The tracker uses it to refuse
+    /// pairings whose motion it contradicts, not in the filter update.
+    public var rangeRate: Double?
+    public init(id: UInt64, time: Double, sensor: Int, z: Vector3, rangeRate: Double? = nil) {
+        self.id = id; self.time = time; self.sensor = Int32(sensor); self.z = z; self.rangeRate = rangeRate
     }
 }
 

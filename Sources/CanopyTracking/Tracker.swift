@@ -55,6 +55,9 @@ public struct TrackerConfiguration: Sendable {
     public var newTargetDensityRatio: Double
     /// JPDA: clusters with more joint events than this fall back to GNN.
     public var jpdaMaxEvents: Int
+    /// Largest acceleration (m/s²) of a target between a track's first two plots: how far the
+    /// radial speed measured at either plot may differ from the mean velocity between them.
+    public var maxAcceleration: Double = 40
 
     public init(confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50, maxSpeed: Double = 3000, bearingInitVelocitySigma: Double = 120,
@@ -148,6 +151,11 @@ public struct Track: Sendable {
     /// Log-likelihood-ratio track score and its peak.
     public internal(set) var score: Double
     public internal(set) var peakScore: Double
+    /// A one-plot track's radial speed (NaN when its radar measures none), its standard
+    /// deviation, and the unit line of sight from its radar: the second plot must agree with it.
+    var firstRangeRate: Double = .nan
+    var firstRangeRateSigma: Double = 0
+    var firstLineOfSight: Vector3 = .zero
     /// Stored updates for exact out-of-sequence fusion (nil when the window is 0, and until the
     /// state first changes after its velocity is known).
     var oosm: OOSMStore?
@@ -348,9 +356,17 @@ public final class Tracker {
     }
 
     @inline(__always) private func summary(_ tp: UnsafePointer<Track>) -> GateSummary {
-        GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
-                    P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
-                    time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
+        let P = (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self)
+        var g = GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self), P: P,
+                            time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
+        if !g.hasVelocity && !tp.pointee.firstRangeRate.isNaN {
+            let u = tp.pointee.firstLineOfSight
+            g.rangeRate = tp.pointee.firstRangeRate
+            g.lineOfSight = u
+            g.lineOfSightVariance = dot(u, FilterKernel.block(P, 0, 0) * u)
+            g.rangeRateVariance = tp.pointee.firstRangeRateSigma * tp.pointee.firstRangeRateSigma
+        }
+        return g
     }
 
     /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
@@ -424,15 +440,18 @@ public final class Tracker {
                 ray = SIMD2(Foundation.sin(det.z.x), Foundation.cos(det.z.x))
             }
             let bearingRay = src.kind == .bearing ? BearingRay(frame: src.frame, ray: ray, sigma: src.sigma.x, gate: g) : nil
+            // The plot's radial speed, when the radar measures one (NaN: no Doppler test).
+            let rangeRate = src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0 ? det.rangeRate.flatMap { $0.isFinite ? $0 : nil } ?? .nan : .nan
             grid.query(near: center, radius: radius, into: &near)
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
             defer { if let p = plot { plots[di] = p } }
             for ti in near {
-                guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
+                guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2, rangeRate: rangeRate,
                               wide: src.kind != .rangeAzimuthElevation, bearing: bearingRay) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
-                guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z, t: t, gate: g,
-                                                            ray: ray, linearisation: &lin, plot: &plot) else { continue }
+                guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z,
+                                                            rangeRate: rangeRate, t: t, gate: g, ray: ray,
+                                                            linearisation: &lin, plot: &plot) else { continue }
                 var li: Int32 = -1
                 if linearised {
                     li = Int32(foundLins.count)
@@ -519,7 +538,8 @@ public final class Tracker {
     /// record carried forward is then exactly the gate's prior. A late report's prior comes from
     /// the track's history, so `gateTest` screens it; a bearing never gates a one-plot track.
     @inline(__always)
-    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool,
+    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, rangeRate: Double = .nan,
+                         wide: Bool,
                          bearing: BearingRay? = nil) -> Bool {
         let dt = t - g.pointee.time
         let dta = abs(dt)
@@ -535,7 +555,15 @@ public final class Tracker {
                 // (trace ≤ spread2, linearised) + the track's position block + (maxSpeed·dt/3)² per
                 // axis, at the 3-dof gate; |d|² ≤ gate × the trace bounds every point it accepts.
                 let d = g.pointee.position - center
-                return dot(d, d) <= gates.2 * (g.pointee.trPos + sv * sv / 3 + spread2) * (1 + 1e-9)
+                guard dot(d, d) <= gates.2 * (g.pointee.trPos + sv * sv / 3 + spread2) * (1 + 1e-9) else { return false }
+                // Both plots with a radial speed: the first plot's end of `radialSpeedsAgree`,
+                // |u·d − ṙ dt| ≤ √(G (uᵀ C u + σ² dt²)) + a dt² / 2 (d = p₂ − p₁), with the second
+                // plot's share of uᵀ C u bounded by the trace of its covariance (≤ spread2).
+                guard !rangeRate.isNaN && !g.pointee.rangeRate.isNaN else { return true }
+                return Self.radialScreen(displacement: center - g.pointee.position, dt: dt, lineOfSight: g.pointee.lineOfSight,
+                                         rangeRate: g.pointee.rangeRate, lineOfSightVariance: g.pointee.lineOfSightVariance,
+                                         rangeRateVariance: g.pointee.rangeRateVariance, secondTrace: spread2,
+                                         gate: gates.0, maxAcceleration: configuration.maxAcceleration)
             }
             predicted2 = g.pointee.trPos + sv * sv
             p = g.pointee.position
@@ -567,6 +595,43 @@ public final class Tracker {
         let bound = gate * (max(trace, 0) + sigma * sigma * rho2) * (1 + 1e-9)
         let across = e * ray.y - n * ray.x, along = e * ray.x + n * ray.y
         return across * across <= bound && (along > 0 || 2.4674011002723395 * rho2 <= bound)
+    }
+
+    /// Whether two plots' radial speeds agree with the mean velocity between them,
+    /// v̄ = (p₂ − p₁) / dt: at each plot, |u · v̄ − ṙ| ≤ √(G (uᵀ C u / dt² + σ²)) + a |dt| / 2,
+    /// where u is the unit line of sight from that plot's radar to it, C the sum of the two
+    /// plots' position covariances, G the one-dimensional gate and a the largest acceleration
+    /// (the velocity at either end of the interval differs from the mean by at most a |dt| / 2).
+    /// Clutter's radial speeds are spread over the radar's whole span, so a pair of false
+    /// plots rarely agrees at both ends; a real target's plots do.
+    static func radialSpeedsAgree(from p1: Vector3, to p2: Vector3, dt: Double, covariance C: Matrix3,
+                                  first: (rate: Double, sigma: Double, lineOfSight: Vector3),
+                                  second: (rate: Double, sigma: Double, lineOfSight: Vector3),
+                                  gate: Double, maxAcceleration: Double) -> Bool {
+        guard dt != 0 else { return true }
+        let v = (p2 - p1) / dt
+        let slack = maxAcceleration * abs(dt) / 2
+        @inline(__always) func agrees(_ m: (rate: Double, sigma: Double, lineOfSight: Vector3)) -> Bool {
+            let u = m.lineOfSight
+            let variance = dot(u, C * u) / (dt * dt) + m.sigma * m.sigma
+            return abs(dot(u, v) - m.rate) <= (gate * variance).squareRoot() + slack
+        }
+        return agrees(first) && agrees(second)
+    }
+
+    /// The first plot's end of `radialSpeedsAgree`, read from its compact record before the second
+    /// plot's covariance is known: |u·d − ṙ dt| ≤ √(G (uᵀ C₁ u + tr C₂ + σ² dt²)) + a dt² / 2,
+    /// d = p₂ − p₁, with uᵀ C₂ u ≤ tr C₂ ≤ `secondTrace`. It refuses only pairs that
+    /// `radialSpeedsAgree` refuses (a test holds it so).
+    @inline(__always)
+    static func radialScreen(displacement d: Vector3, dt: Double, lineOfSight u: Vector3, rangeRate: Double,
+                             lineOfSightVariance: Double, rangeRateVariance: Double, secondTrace: Double,
+                             gate: Double, maxAcceleration: Double) -> Bool {
+        guard dt != 0 else { return true }
+        let e = dot(u, d) - rangeRate * dt
+        let bound = (gate * (lineOfSightVariance + secondTrace + rangeRateVariance * dt * dt)).squareRoot()
+            + maxAcceleration * dt * dt / 2
+        return abs(e) <= bound * (1 + 1e-9) + 1e-6 * (1 + abs(e))
     }
 
     /// The track's prior at time t for gating: its state predicted forward, or for an
@@ -624,7 +689,7 @@ public final class Tracker {
     /// gate; and, for a track with a velocity gated forward in time, where the measurement was
     /// linearised (for the update to reuse).
     private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource,
-                          z: Vector3, t: Double, gate: Double, ray: SIMD2<Double>,
+                          z: Vector3, rangeRate: Double, t: Double, gate: Double, ray: SIMD2<Double>,
                           linearisation: inout MeasurementLinearisation, plot: inout RadarPlot?) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
         if !tp.pointee.hasVelocity {
@@ -635,10 +700,20 @@ public final class Tracker {
             if plot == nil { plot = RadarPlot(src, z: z) }
             let p2 = plot!.position, c2 = plot!.covariance
             let xp = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
-            let d = p2 - Vector3(xp[0], xp[1], xp[2])
+            let p1 = Vector3(xp[0], xp[1], xp[2])
+            let d = p2 - p1
+            let c12 = c2 + FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0)
+            if !rangeRate.isNaN && !tp.pointee.firstRangeRate.isNaN {
+                let los2 = p2 - src.frame.origin
+                let r2 = norm(los2)
+                guard r2 > 0, Self.radialSpeedsAgree(
+                    from: p1, to: p2, dt: t - stime, covariance: c12,
+                    first: (tp.pointee.firstRangeRate, tp.pointee.firstRangeRateSigma, tp.pointee.firstLineOfSight),
+                    second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
+                    gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
+            }
             let sv = configuration.maxSpeed * dt / 3
-            let C = c2 + FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0)
-                + Matrix3.diagonal(Vector3(repeating: sv * sv))
+            let C = c12 + Matrix3.diagonal(Vector3(repeating: sv * sv))
             guard let Ci = C.inverse else { return nil }
             let d2 = dot(d, Ci * d)
             guard d2 <= gates.2 else { return nil }
@@ -665,6 +740,19 @@ public final class Tracker {
                 switch j { case 0: c.0 = col; case 1: c.1 = col; default: c.2 = col }
             }
             Ppp = Matrix3(columns: c)
+            if !rangeRate.isNaN {
+                // The plot's radial speed against the track's velocity along the line of sight:
+                // variance uᵀ Pvv u + q dt (the gate's constant-velocity prediction) + σ².
+                let u = pos - src.frame.origin
+                let r2 = dot(u, u)
+                if r2 > 0 {
+                    var uPu = 0.0
+                    for i in 0..<3 { for j in 0..<3 { uPu += u[i] * P[(i + 3) * 6 + j + 3] * u[j] } }
+                    let e = (u.x * x[3] + u.y * x[4] + u.z * x[5]) / r2.squareRoot() - rangeRate
+                    let s = sensor.sigmaRangeRate
+                    guard e * e <= gates.0 * (uPu / r2 + qGate * dt + s * s) else { return nil }
+                }
+            }
         } else {
             // A late bearing is screened by its cone before the prior is predicted: from the stored
             // update before it, or (a prior from the checkpoint) from the prior itself.
@@ -1267,12 +1355,21 @@ public final class Tracker {
         let window = Double(configuration.confirmN) * sensor.period + 1e-6
         let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
         let initialScore = Foundation.log(configuration.newTargetDensityRatio)
-        let trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: hasVelocity, hits: 1,
+        var trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: hasVelocity, hits: 1,
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
                         lastDetection: det.id, radarUpdates: src.kind == .rangeAzimuthElevation ? 1 : 0,
                         bearingUpdates: src.kind == .bearing ? 1 : 0, score: initialScore, peakScore: initialScore,
                         // The out-of-sequence store is made when the state first changes (`ensureStore`).
                         oosm: nil)
+        if src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0, let rate = det.rangeRate, rate.isFinite {
+            let los = x.position - src.frame.origin
+            let r = norm(los)
+            if r > 0 {
+                trk.firstRangeRate = rate
+                trk.firstRangeRateSigma = sensor.sigmaRangeRate
+                trk.firstLineOfSight = los / r
+            }
+        }
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
@@ -1634,6 +1731,12 @@ struct GateSummary {
     var time: Double
     var trPos: Double, trPV: Double, trVel: Double
     var hasVelocity: Bool
+    /// A one-plot track's radial speed (NaN when none), line of sight, the variance of its
+    /// position along it (uᵀ C₁ u) and of the radial speed (σ²): its Doppler screen's figures.
+    var rangeRate: Double = .nan
+    var lineOfSight: Vector3 = .zero
+    var lineOfSightVariance: Double = 0
+    var rangeRateVariance: Double = 0
 
     /// From a combined mean (6 doubles) and covariance (36, row-major).
     init(x: UnsafePointer<Double>, P: UnsafePointer<Double>, time: Double, hasVelocity: Bool) {

@@ -86,6 +86,8 @@ struct ScenarioValidationTests {
         // Angles in the catalogue arrive in radians.
         let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)
         #expect(radar.sigmaAzimuth < 0.05)
+        // The built-in radars measure radial speed.
+        #expect(radar.sigmaRangeRate > 0 && radar.rangeRateSpan >= 1_000)
     }
 
     @Test("YAML and JSON give the same scenario")
@@ -150,6 +152,10 @@ struct ScenarioValidationTests {
         // A radar scanning every nanosecond passed, then the run never ended.
         ("name: Test\n", "name: Test\ncatalogue:\n  sensors:\n    - {name: fast, kind: radar, radar: {referenceRange: 1e5, referenceRCS: 1, maxRange: 2e5, period: 1.0e-9, sigmaRange: 40, sigmaAzimuth: 0.3, sigmaElevation: 0.3, minElevation: 0, clutterPerScan: 0, falseAlarmProbability: 1.0e-6}}\n",
          "test.yaml: catalogue.sensors[0].radar.period: must be ≥ 0.1"),
+        ("name: Test\n", "name: Test\ncatalogue:\n  sensors:\n    - {name: doppler, kind: radar, radar: {referenceRange: 1e5, maxRange: 2e5, period: 2, sigmaRange: 40, sigmaAzimuth: 0.3, sigmaElevation: 0.3, sigmaRangeRate: -2}}\n",
+         "test.yaml: catalogue.sensors[0].radar.sigmaRangeRate: must be ≥ 0 (got -2)"),
+        ("name: Test\n", "name: Test\ncatalogue:\n  sensors:\n    - {name: doppler, kind: radar, radar: {referenceRange: 1e5, maxRange: 2e5, period: 2, sigmaRange: 40, sigmaAzimuth: 0.3, sigmaElevation: 0.3, sigmaRangeRate: 2, rangeRateSpan: 0}}\n",
+         "test.yaml: catalogue.sensors[0].radar.rangeRateSpan: must be > 0 (got 0)"),
         ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}\n    - {effector: iris-t-slm, rounds: 1, for: [cruise]}",
          "test.yaml: doctrine.reserves[1].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[0])"),
         // The earlier entry is named by its place in the file, even after an entry with an error.

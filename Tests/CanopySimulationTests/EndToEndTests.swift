@@ -114,8 +114,12 @@ struct EndToEndTests {
     @Test("Score initiation weighs detections against the radars' clutter: far fewer false tracks than M-of-N, the raid still tracked")
     func scoreInitiation() throws {
         var s = try example("quickstart")
-        // Five times the catalogue's false plots per scan, so that clutter tracks are common.
-        for name in ["radar-medium", "radar-short"] { s.catalogue.sensors[name]!.radar!.clutterPerScan = 10 }
+        // Five times the catalogue's false plots per scan, so that clutter tracks are common; radars
+        // without radial speed (which would refuse most clutter pairs under either rule).
+        for name in ["radar-medium", "radar-short"] {
+            s.catalogue.sensors[name]!.radar!.clutterPerScan = 10
+            s.catalogue.sensors[name]!.radar!.sigmaRangeRate = 0
+        }
         func falseTracks(_ initiation: InitiationMethod) throws -> (Int, Simulation) {
             var v = s
             v.tracker.initiation = initiation
@@ -133,6 +137,34 @@ struct EndToEndTests {
         let radar = s.catalogue.sensors["radar-medium"]!.radar!
         #expect(sim.battle.tracker.sensors[0].clutterDensity == radar.clutterDensity)
         #expect(abs(radar.clutterDensity * (radar.maxRange - RadarParameters.clutterMinRange) * 2 * .pi * RadarParameters.clutterElevationBand - 10) < 1e-9)
+    }
+
+    @Test("Radars that measure radial speed: M-of-N confirms far fewer clutter tracks than without it, the raid still tracked")
+    func radialSpeedRefusesClutter() throws {
+        var s = try example("quickstart")
+        for name in ["radar-medium", "radar-short"] { s.catalogue.sensors[name]!.radar!.clutterPerScan = 10 }
+        func run(sigmaRangeRate: Double?) throws -> (Int, Simulation) {
+            var v = s
+            if let sr = sigmaRangeRate { for name in ["radar-medium", "radar-short"] { v.catalogue.sensors[name]!.radar!.sigmaRangeRate = sr } }
+            let sim = try Simulation(scenario: v)
+            _ = sim.run()
+            return (sim.trackTruth.confirmedIDs.filter { (sim.trackTruth[$0] ?? -1) < 0 }.count, sim)
+        }
+        let (without, _) = try run(sigmaRangeRate: 0)
+        let (with, sim) = try run(sigmaRangeRate: nil)
+        #expect(without >= 8, "without radial speed \(without) clutter tracks")
+        #expect(with * 4 <= without, "with radial speed \(with) clutter tracks, without \(without)")
+        #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)
+        #expect(sim.battle.tracker.sensors[0].sigmaRangeRate == s.catalogue.sensors["radar-medium"]!.radar!.sigmaRangeRate)
+        // A threat's velocity (the radial speed's truth) is its path's: the distance flown over a
+        // second, and never faster than the path's bound.
+        for th in sim.threats {
+            let t = th.launchTime + th.path.duration / 2
+            let v = th.velocity(at: t)
+            let step = norm(th.position(at: t + 0.5) - th.position(at: t - 0.5))
+            #expect(abs(norm(v) - step) <= 0.02 * step + 1e-6, "\(th.id): \(norm(v)) m/s against \(step) m in a second")
+            #expect(norm(v) <= th.path.maxSpeed * 1.001 + 1e-6)
+        }
     }
 
     @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")

@@ -1,0 +1,141 @@
+import CanopyCore
+import Foundation
+import Testing
+
+@testable import CanopyTracking
+
+/// Radar plots that carry a radial speed (pulse-Doppler radars): the tracker refuses pairings
+/// whose motion contradicts it.
+@Suite("Radial speed")
+struct RadialSpeedTests {
+    static let sigma = Vector3(20, 1e-3, 1e-3)
+
+    /// A flat radar at the origin; σ of the radial speed 2 m/s (0: the radar measures none).
+    func radar(sigmaRangeRate: Double) -> TrackerSensor {
+        var s = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
+                              sigma: Self.sigma, maxRange: 200_000, minElevation: 0, maxElevation: .pi / 2,
+                              period: 2, canInitiate: true, pd: 1, clutterDensity: 1e-9)
+        s.sigmaRangeRate = sigmaRangeRate
+        return s
+    }
+
+    func config() -> TrackerConfiguration {
+        TrackerConfiguration(confirmM: 3, confirmN: 5, maxCoast: 10, processNoise: 1, maxSpeed: 3000, cellSize: 20_000,
+                             initiation: .mOfN, frame: .flat, oosmWindow: 0)
+    }
+
+    static func radialSpeed(_ p: Vector3, _ v: Vector3) -> Double { dot(p / norm(p), v) }
+
+    /// A target flown past the radar for `scans` looks; each plot's radial speed is the true one
+    /// plus `bias` (nil: no radial speed). Returns the tracker.
+    func fly(sigmaRangeRate: Double, bias: Double?, scans: Int = 4) -> Tracker {
+        let sensor = radar(sigmaRangeRate: sigmaRangeRate)
+        let tracker = Tracker(configuration: config(), sensors: [sensor])
+        let p0 = Vector3(30_000, 40_000, 5_000), v = Vector3(200, -100, 0)
+        var rng = RandomStream(seed: 11, component: "doppler")
+        for k in 0..<scans {
+            let t = 2 * Double(k)
+            let p = p0 + v * t
+            var z = MeasurementModel.h(sensor.source, position: p)
+            z.x += 20 * rng.normal(); z.y += 1e-3 * rng.normal(); z.z += 1e-3 * rng.normal()
+            let rate = bias.map { Self.radialSpeed(p, v) + $0 + 2 * rng.normal() }
+            tracker.processScan([Detection(id: UInt64(k + 1), time: t, sensor: 0, z: z, rangeRate: rate)], sensor: 0, time: t)
+            tracker.maintain(now: t)
+        }
+        return tracker
+    }
+
+    @Test("A target whose radial speeds agree with its motion is confirmed; one whose radial speeds contradict it is not; without radial speeds it is")
+    func pairingFollowsRadialSpeed() {
+        #expect(fly(sigmaRangeRate: 2, bias: 0).confirmedTracks.count == 1)
+        #expect(fly(sigmaRangeRate: 2, bias: 400).confirmedTracks.isEmpty)
+        #expect(fly(sigmaRangeRate: 2, bias: nil).confirmedTracks.count == 1)
+        // A radar that measures no radial speed: whatever its plots carry is ignored.
+        #expect(fly(sigmaRangeRate: 0, bias: 400).confirmedTracks.count == 1)
+    }
+
+    @Test("A confirmed track does not take a plot in its position gate whose radial speed contradicts its velocity")
+    func confirmedTrackRefusesContradictingPlot() {
+        let tracker = fly(sigmaRangeRate: 2, bias: 0, scans: 5)
+        let before = try! #require(tracker.confirmedTracks.first)
+        let t = 10.0
+        let p = Vector3(30_000, 40_000, 5_000) + Vector3(200, -100, 0) * t
+        let z = MeasurementModel.h(radar(sigmaRangeRate: 2).source, position: p)
+        tracker.processScan([Detection(id: 99, time: t, sensor: 0, z: z, rangeRate: Self.radialSpeed(p, Vector3(200, -100, 0)) + 300)],
+                            sensor: 0, time: t)
+        #expect(tracker.track(id: before.id)?.lastDetection == before.lastDetection)
+        // The same plot with its true radial speed is taken.
+        let t2 = 12.0
+        let p2 = Vector3(30_000, 40_000, 5_000) + Vector3(200, -100, 0) * t2
+        let z2 = MeasurementModel.h(radar(sigmaRangeRate: 2).source, position: p2)
+        tracker.processScan([Detection(id: 100, time: t2, sensor: 0, z: z2, rangeRate: Self.radialSpeed(p2, Vector3(200, -100, 0)))],
+                            sensor: 0, time: t2)
+        #expect(tracker.track(id: before.id)?.lastDetection == 100)
+    }
+
+    /// Clutter uniform in a 60 km box, radial speeds uniform over ±2,000 m/s when measured.
+    func clutterRun(sigmaRangeRate: Double) -> (confirmed: Int, started: Int) {
+        let sensor = radar(sigmaRangeRate: sigmaRangeRate)
+        let tracker = Tracker(configuration: config(), sensors: [sensor])
+        var rng = RandomStream(seed: 5, component: "clutter")
+        var id: UInt64 = 0
+        var confirmed = Set<Int>()
+        for k in 0..<150 {
+            let t = 2 * Double(k)
+            var batch: [Detection] = []
+            for _ in 0..<50 {
+                let p = Vector3(rng.uniform(20_000, 80_000), rng.uniform(20_000, 80_000), rng.uniform(500, 3_000))
+                id += 1
+                batch.append(Detection(id: id, time: t, sensor: 0, z: MeasurementModel.h(sensor.source, position: p),
+                                       rangeRate: rng.uniform(-2_000, 2_000)))
+            }
+            tracker.processScan(batch, sensor: 0, time: t)
+            tracker.maintain(now: t)
+            for trk in tracker.confirmedTracks { confirmed.insert(trk.id) }
+        }
+        return (confirmed.count, Int(id))
+    }
+
+    @Test("Clutter whose radial speeds spread over the radar's span confirms far fewer false tracks")
+    func clutterConfirmsLess() {
+        let without = clutterRun(sigmaRangeRate: 0), with = clutterRun(sigmaRangeRate: 2)
+        #expect(without.confirmed >= 20, "the clutter must be dense enough to matter: \(without.confirmed)")
+        #expect(with.confirmed * 10 <= without.confirmed, "with radial speeds \(with.confirmed), without \(without.confirmed)")
+    }
+
+    @Test("The compact record's radial screen refuses only pairs the full test refuses")
+    func screenIsConservative() {
+        var rng = RandomStream(seed: 17, component: "screen")
+        var refusedByScreen = 0, checked = 0
+        let gate = ChiSquare.quantile(probability: 0.999, dof: 1)
+        for _ in 0..<20_000 {
+            let origin1 = Vector3(rng.uniform(-5e4, 5e4), rng.uniform(-5e4, 5e4), 0)
+            let origin2 = rng.bernoulli(0.5) ? origin1 : Vector3(rng.uniform(-5e4, 5e4), rng.uniform(-5e4, 5e4), 0)
+            let p1 = Vector3(rng.uniform(-1e5, 1e5), rng.uniform(-1e5, 1e5), rng.uniform(100, 1e4))
+            let dt = rng.bernoulli(0.2) ? -rng.uniform(0.5, 10) : rng.uniform(0.5, 10)
+            let p2 = p1 + Vector3(rng.normal(), rng.normal(), 0.2 * rng.normal()) * (rng.uniform(0, 400) * abs(dt))
+            func covariance() -> Matrix3 {
+                let a = Matrix3(columns: (Vector3(rng.normal(), rng.normal(), rng.normal()) * rng.uniform(5, 300),
+                                          Vector3(rng.normal(), rng.normal(), rng.normal()) * rng.uniform(5, 300),
+                                          Vector3(rng.normal(), rng.normal(), rng.normal()) * rng.uniform(5, 300)))
+                return a * a.transposed
+            }
+            let c1 = covariance(), c2 = covariance()
+            let u1 = (p1 - origin1) / norm(p1 - origin1), u2 = (p2 - origin2) / norm(p2 - origin2)
+            let s1 = rng.uniform(0.5, 5), s2 = rng.uniform(0.5, 5)
+            let v = (p2 - p1) / dt
+            let r1 = dot(u1, v) + rng.normal() * rng.uniform(0, 1_000), r2 = dot(u2, v) + rng.normal() * rng.uniform(0, 1_000)
+            let screen = Tracker.radialScreen(displacement: p2 - p1, dt: dt, lineOfSight: u1, rangeRate: r1,
+                                              lineOfSightVariance: dot(u1, c1 * u1), rangeRateVariance: s1 * s1,
+                                              secondTrace: c2[0, 0] + c2[1, 1] + c2[2, 2], gate: gate, maxAcceleration: 40)
+            let full = Tracker.radialSpeedsAgree(from: p1, to: p2, dt: dt, covariance: c1 + c2, first: (r1, s1, u1),
+                                                 second: (r2, s2, u2), gate: gate, maxAcceleration: 40)
+            checked += 1
+            if !screen {
+                refusedByScreen += 1
+                #expect(!full, "the screen refused a pair the full test accepts")
+            }
+        }
+        #expect(refusedByScreen > checked / 10, "the cases must exercise the screen: \(refusedByScreen) of \(checked)")
+    }
+}
