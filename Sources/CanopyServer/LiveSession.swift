@@ -184,7 +184,15 @@ public final class LiveSession: @unchecked Sendable {
                 guard let range = num("range"), range > 0, range < 2_000_000 else { problems.append("\(at).range: metres, > 0, required"); continue }
                 guard let az = num("azimuth"), (-360...720).contains(az) else { problems.append("\(at).azimuth: degrees from north, required"); continue }
                 guard let el = num("elevation"), (-10...90).contains(el) else { problems.append("\(at).elevation: degrees, -10 to 90, required"); continue }
-                battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(range, radians(az).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed, radians(el))))
+                var rangeRate: Double? = nil
+                if o["rangeRate"] != nil {
+                    guard let r = num("rangeRate"), abs(r) <= 20_000 else {
+                        problems.append("\(at).rangeRate: radial speed in m/s (positive receding), within ±20000, if given"); continue
+                    }
+                    rangeRate = r
+                }
+                battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(range, radians(az).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed, radians(el)),
+                                         rangeRate: rangeRate))
             case "acoustic":
                 guard let name = o["sensor"] as? String, let s = sensorIndex[name], s >= battle.firstAcousticSensor, s < battle.citizenSensor else {
                     problems.append("\(at).sensor: must name an acoustic node of the briefing, as NETWORK#INDEX"); continue

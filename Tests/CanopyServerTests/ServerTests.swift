@@ -333,9 +333,13 @@ struct LiveServerTests {
         var sent = 0
         for k in 0..<24 {
             let t = Double(k) * 5
-            let target = WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500))
+            func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
+            let target = at(t)
             let aer = AER(enu: frame.enu(ecef: target))
-            let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation))}"
+            // Its true radial speed (the medium radar measures radial speed).
+            let los = target - frame.originECEF
+            let rate = dot(los / norm(los), at(t + 0.5) - at(t - 0.5))
+            let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
             let r = live.ingest(Data(item.utf8))
             #expect(r.accepted == 1, "\(r.problems)")
             sent += r.accepted
@@ -361,6 +365,8 @@ struct LiveServerTests {
         #expect(bad.problems[3].hasPrefix("detections[3].sensor"))
         #expect(bad.problems[4].hasPrefix("detections[4]: must be an object"))
         #expect(live.ingest(Data("{oops".utf8)).problems.first?.hasPrefix("malformed JSON") == true)
+        let badRate = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":115.5,\"range\":5000,\"azimuth\":1,\"elevation\":1,\"rangeRate\":\"fast\"}".utf8))
+        #expect(badRate.accepted == 0 && badRate.problems.first?.hasPrefix("detections[0].rangeRate: radial speed in m/s") == true, "\(badRate.problems)")
         // UTC times, with and without fractions; a bad one is named.
         // (The session's clock is manual here: a time near its last cycle, 115.5 s after its epoch.)
         let at = ISO8601.whole.string(from: live.epoch.addingTimeInterval(115)).replacingOccurrences(of: "Z", with: ".5Z")
