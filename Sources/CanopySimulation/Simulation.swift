@@ -260,7 +260,7 @@ public final class Simulation {
     }
 
     func tracksIdle() -> Bool {
-        battle.tracker.tracks.isEmpty && !battle.alerter.isOn.contains(true) && delayed.isEmpty
+        battle.tracker.tracks.isEmpty && battle.tracker.singlePlotTrackCount == 0 && !battle.alerter.isOn.contains(true) && delayed.isEmpty
     }
 
     func seconds(_ d: Duration) -> Double {

@@ -137,7 +137,8 @@ public struct Track: Sendable {
     public let id: Int
     public internal(set) var status: TrackStatus
     public internal(set) var state: FilterState
-    /// False for a track started by one radar plot: its velocity is still unknown.
+    /// False for a track started by one radar plot (its velocity still unknown): only ever in
+    /// what `Tracker.track(id:)` returns for one; the tracker keeps such tracks apart from `tracks`.
     public internal(set) var hasVelocity: Bool
     public internal(set) var hits: Int
     public let createdAt: Double
@@ -151,11 +152,6 @@ public struct Track: Sendable {
     /// Log-likelihood-ratio track score and its peak.
     public internal(set) var score: Double
     public internal(set) var peakScore: Double
-    /// A one-plot track's radial speed (NaN when its radar measures none), its standard
-    /// deviation, and the unit line of sight from its radar: the second plot must agree with it.
-    var firstRangeRate: Double = .nan
-    var firstRangeRateSigma: Double = 0
-    var firstLineOfSight: Vector3 = .zero
     /// Stored updates for exact out-of-sequence fusion (nil when the window is 0, and until the
     /// state first changes after its velocity is known).
     var oosm: OOSMStore?
@@ -217,7 +213,12 @@ public final class Tracker {
     public let configuration: TrackerConfiguration
     public let sensors: [TrackerSensor]
     public let bank: ModelBank
+    /// Tracks with a velocity (two or more radar plots, or started by a bearing or a 2-D position).
+    /// Tentative tracks of one radar plot, most of them clutter, are kept apart, compact
+    /// (`singlePlotTrackCount`).
     @exclusivity(unchecked) public private(set) var tracks: [Track] = []
+    /// Tentative tracks of one radar plot (promoted ones wait for the next upkeep to be removed).
+    @exclusivity(unchecked) private var singles: [SinglePlotTrack] = []
     /// Track events since the caller last cleared them.
     @exclusivity(unchecked) public var events: [TrackEvent] = []
     /// Associations since the caller last cleared them.
@@ -240,6 +241,10 @@ public final class Tracker {
     // Spatial index: a hash grid of 2-D cells (chains through `gridNext`), rebuilt when tracks
     // are removed or reordered; a new track is inserted in O(1).
     @exclusivity(unchecked) private var grid: HashGrid
+    /// What each item of the grid is: a track's index (≥ 0), or −1 − the index of a one-plot track.
+    @exclusivity(unchecked) private var gridRef: [Int32] = []
+    /// `tracks.count` when the batch in hand was gated: pairs name a one-plot track k as this + k.
+    @exclusivity(unchecked) private var denseTracks = 0
     /// What the pre-gate needs of each track, packed (index = track index), so that scanning
     /// the candidates of a detection touches one small record each, not the whole track.
     @exclusivity(unchecked) private var summaries: [GateSummary] = []
@@ -318,7 +323,27 @@ public final class Tracker {
 
     public var confirmedTracks: [Track] { tracks.filter { $0.status == .confirmed } }
 
-    public func track(id: Int) -> Track? { tracks.first { $0.id == id } }
+    public func track(id: Int) -> Track? {
+        if let t = tracks.first(where: { $0.id == id }) { return t }
+        return singles.first { $0.id == id && !$0.promoted }.map(track(of:))
+    }
+
+    /// Tentative tracks of one radar plot, not in `tracks`.
+    public var singlePlotTrackCount: Int { singles.count { !$0.promoted } }
+
+    /// A one-plot track as a `Track`: the plot's position and covariance, no velocity (its
+    /// variance that of `maxSpeed / 3` per axis).
+    private func track(of s: SinglePlotTrack) -> Track {
+        var P = Matrix6()
+        for i in 0..<3 { for j in 0..<3 { P[i, j] = s.covariance[i, j] } }
+        let sv = configuration.maxSpeed / 3
+        for i in 3..<6 { P[i, i] = sv * sv }
+        return Track(id: s.id, status: .tentative, state: FilterState(time: s.time, x: Vector6(position: s.position, velocity: .zero), P: P,
+                                                                      models: bank.models.count),
+                     hasVelocity: false, hits: 1, createdAt: s.time, confirmedAt: nil, lastUpdate: s.time,
+                     confirmDeadline: s.confirmDeadline, lastDetection: s.lastDetection, radarUpdates: 1, bearingUpdates: 0,
+                     score: s.score, peakScore: s.score, oosm: nil)
+    }
 
     @inline(__always) private func gate(_ kind: MeasurementKind) -> Double {
         switch kind {
@@ -332,12 +357,19 @@ public final class Tracker {
 
     private func rebuildIndex() {
         let offX = self.offX
+        let nt = tracks.count
         tracks.withUnsafeBufferPointer { tb in
-            grid.rebuild(count: tb.count) { i in
-                let x = (UnsafeRawPointer(tb.baseAddress! + i) + offX).assumingMemoryBound(to: Double.self)
-                return Vector3(x[0], x[1], x[2])
+            singles.withUnsafeBufferPointer { sb in
+                grid.rebuild(count: nt + sb.count) { i in
+                    guard i < nt else { return sb[i - nt].position }
+                    let x = (UnsafeRawPointer(tb.baseAddress! + i) + offX).assumingMemoryBound(to: Double.self)
+                    return Vector3(x[0], x[1], x[2])
+                }
             }
         }
+        gridRef.removeAll(keepingCapacity: true)
+        for i in 0..<nt { gridRef.append(Int32(i)) }
+        for k in singles.indices { gridRef.append(Int32(-1 - k)) }
         summaries.removeAll(keepingCapacity: true)
         tracks.withUnsafeBufferPointer { tb in
             for i in tb.indices { summaries.append(summary(tb.baseAddress! + i)) }
@@ -356,17 +388,9 @@ public final class Tracker {
     }
 
     @inline(__always) private func summary(_ tp: UnsafePointer<Track>) -> GateSummary {
-        let P = (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self)
-        var g = GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self), P: P,
-                            time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
-        if !g.hasVelocity && !tp.pointee.firstRangeRate.isNaN {
-            let u = tp.pointee.firstLineOfSight
-            g.rangeRate = tp.pointee.firstRangeRate
-            g.lineOfSight = u
-            g.lineOfSightVariance = dot(u, FilterKernel.block(P, 0, 0) * u)
-            g.rangeRateVariance = tp.pointee.firstRangeRateSigma * tp.pointee.firstRangeRateSigma
-        }
-        return g
+        GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
+                    P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
+                    time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
     }
 
     /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
@@ -411,6 +435,9 @@ public final class Tracker {
         // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
         // them is not an access to the tracker's storage each time).
         if indexDirty { rebuildIndex() }
+        // Pairs name tracks densely: a track by its index, a one-plot track k as nt + k.
+        let nt = tracks.count
+        denseTracks = nt
         Self.fill(&plots, batch.count, nil)
         var found = pairs, near = candidateBuffer, foundLins = lins
         pairs = []; candidateBuffer = []; lins = []
@@ -419,6 +446,8 @@ public final class Tracker {
         var lin = MeasurementLinearisation(position: .zero, h: .zero, Hp: .zero)
         summaries.withUnsafeBufferPointer { sb in
         tracks.withUnsafeBufferPointer { tb in
+        singles.withUnsafeBufferPointer { ones in
+        gridRef.withUnsafeBufferPointer { refs in
         for (di, det) in batch.enumerated() {
             near.removeAll(keepingCapacity: true)
             let center: Vector3, radius: Double, spread2: Double
@@ -445,13 +474,24 @@ public final class Tracker {
             grid.query(near: center, radius: radius, into: &near)
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
             defer { if let p = plot { plots[di] = p } }
-            for ti in near {
-                guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2, rangeRate: rangeRate,
+            for item in near {
+                let ti = refs[Int(item)]
+                if ti < 0 {
+                    // A one-plot track: only a radar plot can make its pair.
+                    let k = Int(-1 - ti)
+                    let op = ones.baseAddress! + k
+                    guard src.kind == .rangeAzimuthElevation, !op.pointee.promoted,
+                          let (d2, logN) = singleGate(op, center: center, spread2: spread2, sensor: sensor, source: src, z: det.z,
+                                                       rangeRate: rangeRate, t: t, plot: &plot) else { continue }
+                    found.append(Pair(det: Int32(di), trk: Int32(nt + k), d2: d2, logG: logPd + logN - logClutter, root: 0, lin: -1))
+                    continue
+                }
+                guard preGate(sb.baseAddress! + Int(ti), center: center, t: t, spread2: spread2,
                               wide: src.kind != .rangeAzimuthElevation, bearing: bearingRay) else { continue }
                 let tp = tb.baseAddress! + Int(ti)
                 guard let (d2, logN, linearised) = gateTest(tp, trackIndex: Int(ti), sensor: sensor, source: src, z: det.z,
                                                             rangeRate: rangeRate, t: t, gate: g, ray: ray,
-                                                            linearisation: &lin, plot: &plot) else { continue }
+                                                            linearisation: &lin) else { continue }
                 var li: Int32 = -1
                 if linearised {
                     li = Int32(foundLins.count)
@@ -459,6 +499,8 @@ public final class Tracker {
                 }
                 found.append(Pair(det: Int32(di), trk: ti, d2: d2, logG: logPd + logN - logClutter, root: 0, lin: li))
             }
+        }
+        }
         }
         }
         }
@@ -493,6 +535,11 @@ public final class Tracker {
         updateOrder.sort()
         for key in updateOrder {
             let ti = Int(key >> 32), di = Int(key & 0xFFFF_FFFF)
+            if ti >= nt {
+                promote(single: ti - nt, sensor: sensor, source: src, detection: batch[di], logG: detLogG[di], plot: plots[di])
+                detWeight[di] = 1
+                continue
+            }
             let li = Int(detLin[di])
             applyUpdate(trackIndex: ti, sensor: sensor, source: src, detection: batch[di], logG: detLogG[di],
                         linearisation: li >= 0 ? lins[li] : nil, plot: plots[di])
@@ -538,36 +585,11 @@ public final class Tracker {
     /// record carried forward is then exactly the gate's prior. A late report's prior comes from
     /// the track's history, so `gateTest` screens it; a bearing never gates a one-plot track.
     @inline(__always)
-    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, rangeRate: Double = .nan,
-                         wide: Bool,
+    private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool,
                          bearing: BearingRay? = nil) -> Bool {
+        guard g.pointee.hasVelocity else { return false }
         let dt = t - g.pointee.time
-        let dta = abs(dt)
-        var predicted2: Double
-        let p: Vector3
-        if g.pointee.hasVelocity {
-            (p, predicted2) = g.pointee.predicted(dt: dt, q: qGate)
-        } else {
-            if bearing != nil { return false }
-            let sv = configuration.maxSpeed * dta
-            if !wide {
-                // A one-plot track meets a radar plot through its own gate: the plot's covariance
-                // (trace ≤ spread2, linearised) + the track's position block + (maxSpeed·dt/3)² per
-                // axis, at the 3-dof gate; |d|² ≤ gate × the trace bounds every point it accepts.
-                let d = g.pointee.position - center
-                guard dot(d, d) <= gates.2 * (g.pointee.trPos + sv * sv / 3 + spread2) * (1 + 1e-9) else { return false }
-                // Both plots with a radial speed: the first plot's end of `radialSpeedsAgree`,
-                // |u·d − ṙ dt| ≤ √(G (uᵀ C u + σ² dt²)) + a dt² / 2 (d = p₂ − p₁), with the second
-                // plot's share of uᵀ C u bounded by the trace of its covariance (≤ spread2).
-                guard !rangeRate.isNaN && !g.pointee.rangeRate.isNaN else { return true }
-                return Self.radialScreen(displacement: center - g.pointee.position, dt: dt, lineOfSight: g.pointee.lineOfSight,
-                                         rangeRate: g.pointee.rangeRate, lineOfSightVariance: g.pointee.lineOfSightVariance,
-                                         rangeRateVariance: g.pointee.rangeRateVariance, secondTrace: spread2,
-                                         gate: gates.0, maxAcceleration: configuration.maxAcceleration)
-            }
-            predicted2 = g.pointee.trPos + sv * sv
-            p = g.pointee.position
-        }
+        let (p, predicted2) = g.pointee.predicted(dt: dt, q: qGate)
         let d = p - center
         let d2 = dot(d, d)
         if wide {
@@ -577,6 +599,51 @@ public final class Tracker {
             return Self.bearingCone(position: p, trace: predicted2, frame: b.frame, ray: b.ray, sigma: b.sigma, gate: b.gate)
         }
         return d2 <= 25 * (max(predicted2, 0) + spread2)
+    }
+
+    /// A radar plot against a one-plot track: its Mahalanobis distance and ln N(ν; S) in
+    /// measurement space, or nil outside the gate. The gate is the plot's covariance + the
+    /// track's + (maxSpeed·dt/3)² per axis for the unknown velocity, at the 3-dof gate. Two exact
+    /// screens come first, from the compact record: |d|² ≤ gate × that covariance's trace (with the
+    /// plot's trace ≤ spread2), and, when both plots carry a radial speed, the first plot's end of
+    /// `radialSpeedsAgree` (`radialScreen`); then the full radial test.
+    @inline(__always)
+    private func singleGate(_ op: UnsafePointer<SinglePlotTrack>, center: Vector3, spread2: Double, sensor: TrackerSensor,
+                            source src: MeasurementSource, z: Vector3, rangeRate: Double, t: Double,
+                            plot: inout RadarPlot?) -> (Double, Double)? {
+        let dts = t - op.pointee.time
+        let dt = abs(dts)
+        guard dt > 0 else { return nil }
+        let sv = configuration.maxSpeed * dt / 3
+        let d0 = center - op.pointee.position
+        guard dot(d0, d0) <= gates.2 * (op.pointee.trace + 3 * sv * sv + spread2) * (1 + 1e-9) else { return nil }
+        let doppler = !rangeRate.isNaN && !op.pointee.rangeRate.isNaN
+        if doppler {
+            guard Self.radialScreen(displacement: d0, dt: dts, lineOfSight: op.pointee.lineOfSight, rangeRate: op.pointee.rangeRate,
+                                    lineOfSightVariance: op.pointee.lineOfSightVariance,
+                                    rangeRateVariance: op.pointee.rangeRateSigma * op.pointee.rangeRateSigma,
+                                    secondTrace: spread2, gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
+        }
+        if plot == nil { plot = RadarPlot(src, z: z) }
+        let p1 = op.pointee.position, p2 = plot!.position
+        let d = p2 - p1
+        let c12 = plot!.covariance + op.pointee.covariance
+        if doppler {
+            let los2 = p2 - src.frame.origin
+            let r2 = norm(los2)
+            guard r2 > 0, Self.radialSpeedsAgree(
+                from: p1, to: p2, dt: dts, covariance: c12,
+                first: (op.pointee.rangeRate, op.pointee.rangeRateSigma, op.pointee.lineOfSight),
+                second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
+                gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
+        }
+        let C = c12 + Matrix3.diagonal(Vector3(repeating: sv * sv))
+        guard let Ci = C.inverse else { return nil }
+        let d2 = dot(d, Ci * d)
+        guard d2 <= gates.2 else { return nil }
+        // Density in Cartesian space, turned into measurement space by the volume element.
+        let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + plot!.logJacobian
+        return (d2, logN)
     }
 
     /// A bearing's own screen: whether the track can lie near the ray, before the gate test.
@@ -690,37 +757,8 @@ public final class Tracker {
     /// linearised (for the update to reuse).
     private func gateTest(_ tp: UnsafePointer<Track>, trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource,
                           z: Vector3, rangeRate: Double, t: Double, gate: Double, ray: SIMD2<Double>,
-                          linearisation: inout MeasurementLinearisation, plot: inout RadarPlot?) -> (Double, Double, Bool)? {
+                          linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
-        if !tp.pointee.hasVelocity {
-            // One-point track: a position gate widened by the unknown velocity.
-            guard src.kind == .rangeAzimuthElevation else { return nil }
-            let dt = abs(t - stime)
-            guard dt > 0 else { return nil }
-            if plot == nil { plot = RadarPlot(src, z: z) }
-            let p2 = plot!.position, c2 = plot!.covariance
-            let xp = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
-            let p1 = Vector3(xp[0], xp[1], xp[2])
-            let d = p2 - p1
-            let c12 = c2 + FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0)
-            if !rangeRate.isNaN && !tp.pointee.firstRangeRate.isNaN {
-                let los2 = p2 - src.frame.origin
-                let r2 = norm(los2)
-                guard r2 > 0, Self.radialSpeedsAgree(
-                    from: p1, to: p2, dt: t - stime, covariance: c12,
-                    first: (tp.pointee.firstRangeRate, tp.pointee.firstRangeRateSigma, tp.pointee.firstLineOfSight),
-                    second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
-                    gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
-            }
-            let sv = configuration.maxSpeed * dt / 3
-            let C = c12 + Matrix3.diagonal(Vector3(repeating: sv * sv))
-            guard let Ci = C.inverse else { return nil }
-            let d2 = dot(d, Ci * d)
-            guard d2 <= gates.2 else { return nil }
-            // Density in Cartesian space, turned into measurement space by the volume element.
-            let logN = -0.5 * (d2 + Foundation.log(C.determinant) + 3 * Foundation.log(2 * .pi)) + plot!.logJacobian
-            return (d2, logN, false)
-        }
         // Only the predicted position and its covariance matter for a gate (H acts on position):
         // Ppp(t) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q dt³/3 I.
         let pos: Vector3, Ppp: Matrix3
@@ -789,7 +827,7 @@ public final class Tracker {
         let n = batch.count
         // Each detection and track its own set (a plain loop: the generic range append copied
         // element by element through an iterator, on every batch).
-        parent.reset(count: n + tracks.count, repeating: 0)
+        parent.reset(count: n + denseTracks + singles.count, repeating: 0)
         // Cluster columns by detection: all −1 between clusters, so only grown here.
         if detSlot.count < n { detSlot.append(contentsOf: repeatElement(-1, count: n - detSlot.count)) }
         parent.withUnsafeMutableBufferPointer { par in for k in par.indices { par[k] = Int32(k) } }
@@ -845,7 +883,7 @@ public final class Tracker {
                 // One-point tentative tracks (no velocity yet) cannot take a PDA update: such
                 // clusters are solved by GNN (not counted as a fallback).
                 var onePoint = false
-                for p in pairs[start..<end] where !tracks[Int(p.trk)].hasVelocity { onePoint = true; break }
+                for p in pairs[start..<end] where Int(p.trk) >= denseTracks { onePoint = true; break }
                 if onePoint {
                     solveGNN(start..<end)
                 } else if !solveJPDA(start..<end, batch: batch, sensor: sensor) {
@@ -1146,39 +1184,56 @@ public final class Tracker {
 
     // MARK: Updates
 
+    /// Two-point initiation: a one-plot track that took a second radar plot becomes a track with
+    /// a velocity (the difference of the plots over their interval) in `tracks`; its record is
+    /// marked promoted and removed at the next upkeep.
+    private func promote(single k: Int, sensor: TrackerSensor, source src: MeasurementSource, detection det: Detection,
+                         logG: Double, plot: RadarPlot?) {
+        let t = det.time
+        let one = singles[k]
+        let (p2, c2) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
+        let dt = t - one.time
+        guard dt > 0 else { return }
+        let p1 = one.position, c1 = one.covariance
+        let v = (p2 - p1) / dt
+        let cv = c1 + c2
+        var P = Matrix6()
+        for i in 0..<3 {
+            for j in 0..<3 {
+                P[i, j] = c2[i, j]
+                P[i, j + 3] = c2[i, j] / dt
+                P[i + 3, j] = c2[i, j] / dt
+                P[i + 3, j + 3] = cv[i, j] / (dt * dt)
+            }
+        }
+        let st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
+        // Its out-of-sequence store is made when the state first changes (`ensureStore`): most
+        // such tracks are clutter pairs that take nothing more.
+        tracks.append(Track(id: one.id, status: .tentative, state: st, hasVelocity: true, hits: 1, createdAt: one.time,
+                            confirmedAt: nil, lastUpdate: one.time, confirmDeadline: one.confirmDeadline,
+                            lastDetection: one.lastDetection, radarUpdates: 1, bearingUpdates: 0, score: one.score,
+                            peakScore: one.score, oosm: nil))
+        singles[k].promoted = true
+        let ti = tracks.count - 1
+        indexNew(track: ti, at: p2)
+        finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: false)
+    }
+
+    /// Adds the last track to the gating index and the pre-gate records, or marks the index for a
+    /// rebuild when they are not in step.
+    private func indexNew(track ti: Int, at position: Vector3) {
+        guard !indexDirty else { return }
+        if summaries.count == ti && grid.insert(Int32(gridRef.count), at: position) {
+            gridRef.append(Int32(ti))
+            summaries.append(summary(ti))
+        } else {
+            indexDirty = true
+        }
+    }
+
     private func applyUpdate(trackIndex ti: Int, sensor: TrackerSensor, source src: MeasurementSource, detection det: Detection,
                              logG: Double, linearisation: MeasurementLinearisation? = nil, plot: RadarPlot? = nil) {
         let t = det.time
-        if !tracks[ti].hasVelocity {
-            // Two-point initiation: velocity from the difference of two plots. The first plot's
-            // time, position and covariance are read in place (not through a copy of the state).
-            let (t1, p1, c1) = tracks.withUnsafeBufferPointer { tb -> (Double, Vector3, Matrix3) in
-                let tp = tb.baseAddress! + ti
-                let x = (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self)
-                return (tp.pointee.state.time, Vector3(x[0], x[1], x[2]),
-                        FilterKernel.block((UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self), 0, 0))
-            }
-            let (p2, c2) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
-            let dt = t - t1
-            guard dt > 0 else { return }
-            let v = (p2 - p1) / dt
-            let cv = c1 + c2
-            var P = Matrix6()
-            for i in 0..<3 {
-                for j in 0..<3 {
-                    P[i, j] = c2[i, j]
-                    P[i, j + 3] = c2[i, j] / dt
-                    P[i + 3, j] = c2[i, j] / dt
-                    P[i + 3, j + 3] = cv[i, j] / (dt * dt)
-                }
-            }
-            let st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
-            tracks[ti].hasVelocity = true
-            // Its out-of-sequence store is made when the state first changes (`ensureStore`): most
-            // such tracks are clutter pairs that take nothing more.
-            finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
-            return
-        }
         ensureStore(ti)
         if t >= tracks[ti].state.time {
             let bank = self.bank
@@ -1316,15 +1371,33 @@ public final class Tracker {
     private func startTrack(sensor: TrackerSensor, detection det: Detection, plot: RadarPlot? = nil) {
         let t = det.time
         let src = sensor.source
-        var x: Vector6, P = Matrix6(), hasVelocity: Bool
+        var x: Vector6, P = Matrix6()
+        let window = Double(configuration.confirmN) * sensor.period + 1e-6
+        let initialScore = Foundation.log(configuration.newTargetDensityRatio)
         switch src.kind {
         case .rangeAzimuthElevation:
+            // A one-plot track, kept compact apart from `tracks` until a second plot pairs with it.
             let (p, c) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
-            x = Vector6(position: p, velocity: .zero)
-            for i in 0..<3 { for j in 0..<3 { P[i, j] = c[i, j] } }
-            let sv = configuration.maxSpeed / 3
-            for i in 3..<6 { P[i, i] = sv * sv }
-            hasVelocity = false
+            var one = SinglePlotTrack(id: nextID, time: t, position: p, covariance: c, trace: c[0, 0] + c[1, 1] + c[2, 2],
+                                      confirmDeadline: t + window, lastDetection: det.id, score: initialScore)
+            if sensor.sigmaRangeRate > 0, let rate = det.rangeRate, rate.isFinite {
+                let los = p - src.frame.origin
+                let r = norm(los)
+                if r > 0 {
+                    let u = los / r
+                    one.rangeRate = rate
+                    one.rangeRateSigma = sensor.sigmaRangeRate
+                    one.lineOfSight = u
+                    one.lineOfSightVariance = dot(u, c * u)
+                }
+            }
+            nextID += 1
+            singles.append(one)
+            if recordAssociations { associations.append(Association(track: one.id, detection: det.id, time: t)) }
+            if !indexDirty {
+                if grid.insert(Int32(gridRef.count), at: p) { gridRef.append(Int32(-singles.count)) } else { indexDirty = true }
+            }
+            return
         case .position2D:
             let f = src.frame
             let p = f.origin + f.global(Vector3(det.z.x, det.z.y, sensor.initiationAltitude))
@@ -1334,7 +1407,6 @@ public final class Tracker {
             for i in 0..<3 { for j in 0..<3 { P[i, j] = se * se * e[i] * e[j] + sn * sn * n[i] * n[j] + su * su * u[i] * u[j] } }
             let sv = configuration.bearingInitVelocitySigma
             for i in 3..<6 { P[i, i] = sv * sv }
-            hasVelocity = true
         case .bearing:
             let az = det.z.x
             let r = sensor.initiationRange
@@ -1350,36 +1422,18 @@ public final class Tracker {
             }
             let sv = configuration.bearingInitVelocitySigma
             for i in 3..<6 { P[i, i] = sv * sv }
-            hasVelocity = true
         }
-        let window = Double(configuration.confirmN) * sensor.period + 1e-6
         let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
-        let initialScore = Foundation.log(configuration.newTargetDensityRatio)
-        var trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: hasVelocity, hits: 1,
+        let trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: true, hits: 1,
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
-                        lastDetection: det.id, radarUpdates: src.kind == .rangeAzimuthElevation ? 1 : 0,
+                        lastDetection: det.id, radarUpdates: 0,
                         bearingUpdates: src.kind == .bearing ? 1 : 0, score: initialScore, peakScore: initialScore,
                         // The out-of-sequence store is made when the state first changes (`ensureStore`).
                         oosm: nil)
-        if src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0, let rate = det.rangeRate, rate.isFinite {
-            let los = x.position - src.frame.origin
-            let r = norm(los)
-            if r > 0 {
-                trk.firstRangeRate = rate
-                trk.firstRangeRateSigma = sensor.sigmaRangeRate
-                trk.firstLineOfSight = los / r
-            }
-        }
         nextID += 1
         tracks.append(trk)
         if recordAssociations { associations.append(Association(track: trk.id, detection: det.id, time: t)) }
-        if !indexDirty {
-            if grid.insert(Int32(tracks.count - 1), at: x.position) && summaries.count == tracks.count - 1 {
-                summaries.append(summary(tracks.count - 1))
-            } else {
-                indexDirty = true
-            }
-        }
+        indexNew(track: tracks.count - 1, at: x.position)
     }
 
     // MARK: Maintenance
@@ -1427,6 +1481,25 @@ public final class Tracker {
         }
         tracks.removeLast(removed)
         events.append(contentsOf: newEvents)
+        // One-plot tracks: the promoted ones go, and those past their window (or, scored, below the
+        // drop threshold); the rest keep their order.
+        var kept = 0, expired = 0
+        singles.withUnsafeMutableBufferPointer { sb in
+            for i in sb.indices {
+                let o = sb[i]
+                var gone = o.promoted
+                if !gone {
+                    gone = now > o.confirmDeadline || (c.initiation == .score && o.score < deleteT)
+                    if gone { expired += 1 }
+                }
+                if !gone {
+                    if kept != i { sb[kept] = o }
+                    kept += 1
+                }
+            }
+        }
+        singles.removeLast(singles.count - kept)
+        tentativeDropped += expired
         indexDirty = true
         // Duplicates form over seconds: look for them every other second at most.
         if now - lastDuplicateCheck >= 2 || now < lastDuplicateCheck {
@@ -1437,6 +1510,11 @@ public final class Tracker {
 
     /// Removes a track on the caller's word (e.g. a confirmed kill).
     public func drop(track id: Int, time: Double, reason: String) {
+        if let k = singles.firstIndex(where: { $0.id == id && !$0.promoted }) {
+            singles.remove(at: k)
+            indexDirty = true
+            return
+        }
         guard let i = tracks.firstIndex(where: { $0.id == id }) else { return }
         if tracks[i].status == .confirmed {
             events.append(TrackEvent(time: time, track: id, kind: .dropped, reason: reason))
@@ -1723,6 +1801,29 @@ struct RadarPlot {
     }
 }
 
+/// A tentative track of one radar plot: where and when it was seen, the plot's covariance, its
+/// radial speed, and what decides its end. Most are clutter and never take a second plot, so they
+/// are kept compact apart from `Tracker.tracks` (a track's filter states are 1.8 KB, copied each
+/// time one is appended or moved).
+struct SinglePlotTrack {
+    var id: Int
+    var time: Double
+    var position: Vector3
+    var covariance: Matrix3
+    var trace: Double
+    var confirmDeadline: Double
+    var lastDetection: UInt64
+    var score: Double
+    /// Radial speed (NaN when its radar measures none), its σ, the unit line of sight from the
+    /// radar and the plot's position variance along it.
+    var rangeRate: Double = .nan
+    var rangeRateSigma: Double = 0
+    var lineOfSight: Vector3 = .zero
+    var lineOfSightVariance: Double = 0
+    /// Took a second plot (now a track in `tracks`); removed at the next upkeep.
+    var promoted = false
+}
+
 /// A track's combined position, velocity and covariance traces at its estimate time: all the
 /// Euclidean pre-gate reads.
 struct GateSummary {
@@ -1731,12 +1832,6 @@ struct GateSummary {
     var time: Double
     var trPos: Double, trPV: Double, trVel: Double
     var hasVelocity: Bool
-    /// A one-plot track's radial speed (NaN when none), line of sight, the variance of its
-    /// position along it (uᵀ C₁ u) and of the radial speed (σ²): its Doppler screen's figures.
-    var rangeRate: Double = .nan
-    var lineOfSight: Vector3 = .zero
-    var lineOfSightVariance: Double = 0
-    var rangeRateVariance: Double = 0
 
     /// From a combined mean (6 doubles) and covariance (36, row-major).
     init(x: UnsafePointer<Double>, P: UnsafePointer<Double>, time: Double, hasVelocity: Bool) {
