@@ -277,9 +277,10 @@ public final class BattleManager {
         // Assessment of confirmed tracks.
         var current: [ThreatAssessment] = []
         var currentIndex: [Int] = []   // index in tracker.tracks of each assessment
-        var trackByID: [Int: Track] = [:]  // only the tracks the assigner may engage
-        // The tracks are read in place (each is 1.8 KB of filter states; only the ones the
-        // assigner may engage are copied).
+        var currentState: [Vector6] = []  // each assessed track's state predicted to now
+        // The tracks the assigner may engage: their state at now, and the detection that cues them.
+        var stateByID: [Int: Vector6] = [:], cueByID: [Int: UInt64] = [:]
+        // The tracks are read in place (each is 1.8 KB of filter states).
         let q = tracker.configuration.processNoise
         tracker.tracks.withUnsafeBufferPointer { tb in
             for ti in tb.indices where tb[ti].status == .confirmed {
@@ -300,17 +301,21 @@ public final class BattleManager {
                 assessments[id] = a
                 current.append(a)
                 currentIndex.append(ti)
-                if a.valueAtRisk > 0 && engagedTracks[id] == nil { trackByID[id] = tb[ti] }
+                currentState.append(x)
+                if a.valueAtRisk > 0 && engagedTracks[id] == nil {
+                    stateByID[id] = x
+                    cueByID[id] = tb[ti].lastDetection
+                }
             }
         }
         lap(&stageTimes.assessment)
 
         // Assignment.
-        let plans = assigner.assign(now: now, assessments: current, tracks: trackByID, fireUnits: fireUnits,
+        let plans = assigner.assign(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
                                     engaged: Set(engagedTracks.keys))
         for p in plans {
             let order = EngagementOrder(id: nextOrder, fireUnit: p.fireUnit, track: p.track,
-                                        cueDetection: trackByID[p.track]?.lastDetection ?? 0, rounds: p.rounds,
+                                        cueDetection: cueByID[p.track] ?? 0, rounds: p.rounds,
                                         orderTime: now, launchTime: p.launchTime, predictedIntercept: p.intercept,
                                         killProbability: p.killProbability,
                                         threatClass: assessments[p.track]?.threatClass ?? .drone)
@@ -337,7 +342,7 @@ public final class BattleManager {
                     let P = tb[ti].P
                     let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
                     guard a.ballistic || velocitySigma < 0.5 * max(norm(tb[ti].velocity), 20) else { continue }
-                    paths.append(predictedPath(tb[ti], a, now: now))
+                    paths.append(predictedPath(track: tb[ti].id, state: currentState[k], a, now: now))
                 }
             }
             out.alertChanges = alerter.update(now: now, paths: paths)
@@ -346,10 +351,11 @@ public final class BattleManager {
         return out
     }
 
-    /// Ground points of a track's predicted path over the alert horizon, ending at the predicted impact.
-    func predictedPath(_ trk: Track, _ a: ThreatAssessment, now: Double) -> PredictedPath {
+    /// Ground points of a track's predicted path over the alert horizon, ending at the predicted
+    /// impact, from its state x predicted to now.
+    func predictedPath(track id: Int, state x: Vector6, _ a: ThreatAssessment, now: Double) -> PredictedPath {
         let horizon = min(briefing.alerting.horizon, a.timeToImpact)
-        let path = Assigner.path(track: trk, now: now, ballistic: a.ballistic, processNoise: tracker.configuration.processNoise)
+        let path = Assigner.path(state: x, now: now, ballistic: a.ballistic)
         let step = max(5, min(30, 2_000 / max(a.speed, 1)))
         var pts: [(lat: Double, lon: Double, time: Double)] = []
         var t = 0.0
@@ -361,7 +367,7 @@ public final class BattleManager {
         if a.timeToImpact.isFinite && a.timeToImpact <= briefing.alerting.horizon {
             pts.append((a.aimPoint.latitude, a.aimPoint.longitude, now + a.timeToImpact))
         }
-        return PredictedPath(track: trk.id, points: pts)
+        return PredictedPath(track: id, points: pts)
     }
 
     /// Clears all alerts at the end of a run.

@@ -170,7 +170,11 @@ public struct Assigner: Sendable {
 
     /// A target's predicted path from its track: straight line, or free flight for ballistic tracks.
     public static func path(track: Track, now: Double, ballistic: Bool, processNoise: Double) -> (Double) -> Vector3 {
-        let (x, _) = track.predicted(to: now, processNoise: processNoise)
+        path(state: track.predicted(to: now, processNoise: processNoise).x, now: now, ballistic: ballistic)
+    }
+
+    /// The path from a state x already predicted to `now`.
+    public static func path(state x: Vector6, now: Double, ballistic: Bool) -> (Double) -> Vector3 {
         let p0 = x.position, v0 = x.velocity
         if !ballistic { return { t in p0 + v0 * (t - now) } }
         // Tabulate free flight at 1 s for up to 10 min, interpolate linearly.
@@ -194,6 +198,14 @@ public struct Assigner: Sendable {
     /// Decides engagements at time `now`. `engaged` are tracks with an engagement in flight
     /// (shoot-look-shoot waits for its outcome).
     public func assign(now: Double, assessments: [ThreatAssessment], tracks: [Int: Track],
+                       fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
+        assign(now: now, assessments: assessments, states: tracks.mapValues { $0.predicted(to: now, processNoise: processNoise).x },
+               fireUnits: fireUnits, engaged: engaged)
+    }
+
+    /// As `assign(now:assessments:tracks:…)`, given each track the assigner may engage by its
+    /// state predicted to `now` (by `Track.predicted(to:processNoise:)`), not by the whole track.
+    public func assign(now: Double, assessments: [ThreatAssessment], states tracks: [Int: Vector6],
                        fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
         // Nothing to decide (most cycles of a long raid): skip the per-unit tables.
         guard assessments.contains(where: { !engaged.contains($0.track) && $0.valueAtRisk > 0 && tracks[$0.track] != nil }) else { return [] }
@@ -232,9 +244,8 @@ public struct Assigner: Sendable {
             }
         }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
-            guard let trk = tracks[a.track] else { continue }
+            guard let xNow = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
-            let xNow = trk.predicted(to: now, processNoise: processNoise).x
             let pNow = xNow.position
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             // Kill probability of n rounds of unit u: of the most probable class, or, when the
@@ -260,7 +271,7 @@ public struct Assigner: Sendable {
                         // without sampling it (most pairs of a large raid).
                         let far = !a.ballistic && Self.neverNear(within: nearBounds[u], unitECEF[u], p0: pNow, v: xNow.velocity,
                                                                  now: now, from: from, until: until)
-                        if !far && path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
+                        if !far && path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
                         if !far && Self.reachableLater(frames[u], types[u], path: path!, from: from,
                                                        until: until, margin: planningMargin) {
                             let rounds = doctrine.mode == .salvo && types[u].kind == .missile ? min(doctrine.salvoSize, roundsFlat[u * nc + ci]) : 1
@@ -284,7 +295,7 @@ public struct Assigner: Sendable {
                 if dist > reach + 30_000 { continue }
                 guard roundsFlat[u * nc + ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
                 let launch = now + reaction
-                if path == nil { path = Self.path(track: trk, now: now, ballistic: a.ballistic, processNoise: processNoise) }
+                if path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
                 let solution: InterceptSolution
                 if kind == .ew {
                     solution = InterceptGeometry.make(frames[u], launch, path!(launch))
