@@ -125,6 +125,9 @@ public final class BattleManager {
                                        maxRange: r.maxRange, period: r.period, canInitiate: true,
                                        clutterDensity: r.clutterDensity)
             sensor.sigmaRangeRate = r.sigmaRangeRate
+            // The beam's lowest elevation, as the world applies it (a target below it is not seen,
+            // so score initiation must not charge its track a miss).
+            sensor.minElevation = r.minElevation
             // Score initiation charges a miss by the radar's own Pd at the track's range and
             // height, for a target of the design cross section (0.1 m²: a Shahed, a cruise
             // missile's upper figure), and none beyond its horizon.

@@ -306,6 +306,12 @@ public struct RadarDetectionModel: Sendable, Hashable {
         return Foundation.pow(pfa, 1 / (1 + snr))
     }
 
+    /// Pd of the design target at slant range r (the radar equation alone, no horizon).
+    @inlinable public func probability(range r: Double) -> Double {
+        Self.detectionProbability(falseAlarmProbability: falseAlarmProbability, referenceRange: referenceRange,
+                                  referenceRCS: referenceRCS, rcs: designRCS, range: r)
+    }
+
     /// Pd at slant range r of a design target `up` metres above the antenna's horizontal plane,
     /// or 0 beyond the horizon (its height above the surface from the 4/3-radius earth's curvature).
     @inlinable public func probability(range r: Double, up: Double) -> Double {

@@ -430,7 +430,10 @@ public final class Tracker {
         let src = sensor.source
         let g = gate(src.kind)
         let logClutter = Foundation.log(sensor.clutterDensity)
-        let logPd = Foundation.log(sensor.pd)
+        let flatLogPd = Foundation.log(sensor.pd)
+        // Score initiation weighs a radar's hit by the Pd of its own detection model at the plot's
+        // range, the Pd its misses are charged with (`lookProbability`); otherwise the flat Pd.
+        let rangePd = configuration.initiation == .score && src.kind == .rangeAzimuthElevation ? sensor.detectionModel : nil
 
         // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
         // them is not an access to the tracker's storage each time).
@@ -472,6 +475,7 @@ public final class Tracker {
             // The plot's radial speed, when the radar measures one (NaN: no Doppler test).
             let rangeRate = src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0 ? det.rangeRate.flatMap { $0.isFinite ? $0 : nil } ?? .nan : .nan
             grid.query(near: center, radius: radius, into: &near)
+            let logPd = rangePd.map { Foundation.log(max($0.probability(range: det.z.x), 1e-9)) } ?? flatLogPd
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
             defer { if let p = plot { plots[di] = p } }
             for item in near {

@@ -331,4 +331,37 @@ struct AdvancedTrackerTests {
         #expect(accepted > 1_000)
         #expect(refused > 8_000)
     }
+
+    @Test("Score initiation weighs a radar's hit by its detection model's Pd at the plot's range: two design cross sections differ in score by ln Pd₁ − ln Pd₂ per hit")
+    func scoreHitUsesRangePd() throws {
+        func run(designRCS: Double) throws -> (score: Double, ranges: [Double]) {
+            var sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
+                                       sigma: Vector3(20, 1e-3, 1e-3), maxRange: 200_000, minElevation: 0, maxElevation: .pi / 2,
+                                       period: 2, canInitiate: true, pd: 0.8, clutterDensity: 1e-12)
+            sensor.detectionModel = RadarDetectionModel(referenceRange: 80_000, referenceRCS: 1, falseAlarmProbability: 1e-6,
+                                                        designRCS: designRCS, antennaHeight: 10)
+            let config = TrackerConfiguration(confirmM: 3, confirmN: 5, maxCoast: 10, processNoise: 1, maxSpeed: 3000, cellSize: 20_000,
+                                              initiation: .score, frame: .flat, oosmWindow: 0, scoreAlpha: 1e-30, scoreBeta: 1e-30)
+            let tracker = Tracker(configuration: config, sensors: [sensor])
+            var ranges: [Double] = []
+            for k in 0..<3 {
+                let t = 2 * Double(k)
+                let p = Vector3(30_000, 40_000, 5_000) + Vector3(200, -100, 0) * t
+                let z = MeasurementModel.h(sensor.source, position: p)
+                ranges.append(z.x)
+                tracker.processScan([Detection(id: UInt64(k + 1), time: t, sensor: 0, z: z)], sensor: 0, time: t)
+            }
+            let trk = try #require(tracker.tracks.first)
+            #expect(tracker.tracks.count == 1 && trk.hits == 3)
+            return (trk.score, ranges)
+        }
+        let (big, ranges) = try run(designRCS: 1), (small, _) = try run(designRCS: 0.01)  // scores
+        let model = { (rcs: Double) in RadarDetectionModel(referenceRange: 80_000, referenceRCS: 1, falseAlarmProbability: 1e-6,
+                                                           designRCS: rcs, antennaHeight: 10) }
+        // The first plot starts the track (no Pd); the second and third are hits.
+        let expected = ranges.dropFirst().map { Foundation.log(model(1).probability(range: $0)) - Foundation.log(model(0.01).probability(range: $0)) }
+            .reduce(0, +)
+        #expect(expected > 1, "the two models must differ: \(expected)")
+        #expect(abs((big - small) - expected) < 1e-9 * max(1, abs(expected)), "\(big - small) against \(expected)")
+    }
 }
