@@ -393,12 +393,6 @@ public final class Tracker {
                     time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
     }
 
-    /// Track indices in the 2-D cells around p (a square of ± ⌈radius / cell⌉ cells).
-    @inline(__always) private func candidates(near p: Vector3, radius: Double, into out: inout [Int32]) {
-        if indexDirty { rebuildIndex() }
-        grid.query(near: p, radius: radius, into: &out)
-    }
-
     // MARK: Processing
 
     /// Processes detections of ONE sensor taken at ONE time (a scan, or one node's report).
@@ -433,7 +427,9 @@ public final class Tracker {
         let flatLogPd = Foundation.log(sensor.pd)
         // Score initiation weighs a radar's hit by the Pd of its own detection model at the plot's
         // range, the Pd its misses are charged with (`lookProbability`); otherwise the flat Pd.
-        let rangePd = configuration.initiation == .score && src.kind == .rangeAzimuthElevation ? sensor.detectionModel : nil
+        // (Under GNN only: JPDA's miss hypothesis weighs the flat Pd, and the two must agree.)
+        let rangePd = configuration.initiation == .score && configuration.association == .gnn && src.kind == .rangeAzimuthElevation
+            ? sensor.detectionModel : nil
 
         // 1. Gating (the work buffers are moved into locals for the loop, so that appending to
         // them is not an access to the tracker's storage each time).
@@ -615,9 +611,11 @@ public final class Tracker {
     private func singleGate(_ op: UnsafePointer<SinglePlotTrack>, center: Vector3, spread2: Double, sensor: TrackerSensor,
                             source src: MeasurementSource, z: Vector3, rangeRate: Double, t: Double,
                             plot: inout RadarPlot?) -> (Double, Double)? {
+        // A plot older than the track's (a late report) does not pair: two-point initiation runs
+        // forward in time.
         let dts = t - op.pointee.time
-        let dt = abs(dts)
-        guard dt > 0 else { return nil }
+        guard dts > 0 else { return nil }
+        let dt = dts
         let sv = configuration.maxSpeed * dt / 3
         let d0 = center - op.pointee.position
         guard dot(d0, d0) <= gates.2 * (op.pointee.trace + 3 * sv * sv + spread2) * (1 + 1e-9) else { return nil }
@@ -635,11 +633,13 @@ public final class Tracker {
         if doppler {
             let los2 = p2 - src.frame.origin
             let r2 = norm(los2)
-            guard r2 > 0, Self.radialSpeedsAgree(
-                from: p1, to: p2, dt: dts, covariance: c12,
-                first: (op.pointee.rangeRate, op.pointee.rangeRateSigma, op.pointee.lineOfSight),
-                second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
-                gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
+            if r2 > 0 {
+                guard Self.radialSpeedsAgree(
+                    from: p1, to: p2, dt: dts, covariance: c12,
+                    first: (op.pointee.rangeRate, op.pointee.rangeRateSigma, op.pointee.lineOfSight),
+                    second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
+                    gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
+            }
         }
         let C = c12 + Matrix3.diagonal(Vector3(repeating: sv * sv))
         guard let Ci = C.inverse else { return nil }
@@ -674,7 +674,9 @@ public final class Tracker {
     /// plots' position covariances, G the one-dimensional gate and a the largest acceleration
     /// (the velocity at either end of the interval differs from the mean by at most a |dt| / 2).
     /// Clutter's radial speeds are spread over the radar's whole span, so a pair of false
-    /// plots rarely agrees at both ends; a real target's plots do.
+    /// plots rarely agrees at both ends; a real target's plots do. (The line of sight is taken as
+    /// exact: its angular error times the crossing speed is small beside the range noise over dt
+    /// and the acceleration's allowance for the radars modelled.)
     static func radialSpeedsAgree(from p1: Vector3, to p2: Vector3, dt: Double, covariance C: Matrix3,
                                   first: (rate: Double, sigma: Double, lineOfSight: Vector3),
                                   second: (rate: Double, sigma: Double, lineOfSight: Vector3),
@@ -784,15 +786,20 @@ public final class Tracker {
             Ppp = Matrix3(columns: c)
             if !rangeRate.isNaN {
                 // The plot's radial speed against the track's velocity along the line of sight:
-                // variance uᵀ Pvv u + q dt (the gate's constant-velocity prediction) + σ².
+                // (u·v − ṙ)² ≤ G (uᵀ Pvv u + q dt + |v|² tr Ppp / r² + σ²). The variance terms: the
+                // velocity's, the gate's constant-velocity prediction (its process noise stands
+                // for manoeuvres, as in the position gate, which has no other allowance), the line
+                // of sight's own uncertainty (the position's spread over the range) and the radar's.
                 let u = pos - src.frame.origin
                 let r2 = dot(u, u)
                 if r2 > 0 {
                     var uPu = 0.0
                     for i in 0..<3 { for j in 0..<3 { uPu += u[i] * P[(i + 3) * 6 + j + 3] * u[j] } }
+                    let v2 = x[3] * x[3] + x[4] * x[4] + x[5] * x[5]
                     let e = (u.x * x[3] + u.y * x[4] + u.z * x[5]) / r2.squareRoot() - rangeRate
                     let s = sensor.sigmaRangeRate
-                    guard e * e <= gates.0 * (uPu / r2 + qGate * dt + s * s) else { return nil }
+                    let variance = (uPu + v2 * (c.0.x + c.1.y + c.2.z)) / r2 + qGate * dt + s * s
+                    guard e * e <= gates.0 * variance else { return nil }
                 }
             }
         } else {

@@ -138,4 +138,36 @@ struct RadialSpeedTests {
         }
         #expect(refusedByScreen > checked / 10, "the cases must exercise the screen: \(refusedByScreen) of \(checked)")
     }
+
+    @Test("One-plot tracks: kept apart from tracks, found and dropped by id, promoted on their second plot with their id, removed after their window")
+    func onePlotTracks() throws {
+        let sensor = radar(sigmaRangeRate: 0)
+        let tracker = Tracker(configuration: config(), sensors: [sensor])
+        let p0 = Vector3(30_000, 40_000, 5_000), v = Vector3(200, -100, 0)
+        func plot(_ id: UInt64, _ t: Double, _ p: Vector3) {
+            tracker.processScan([Detection(id: id, time: t, sensor: 0, z: MeasurementModel.h(sensor.source, position: p))], sensor: 0, time: t)
+        }
+        plot(1, 0, p0)
+        #expect(tracker.tracks.isEmpty && tracker.singlePlotTrackCount == 1)
+        let one = try #require(tracker.track(id: 1))
+        #expect(!one.hasVelocity && one.hits == 1 && one.status == .tentative && norm(one.position - p0) < 1)
+        tracker.drop(track: 1, time: 0, reason: "test")
+        #expect(tracker.singlePlotTrackCount == 0 && tracker.track(id: 1) == nil)
+        // A new one (id 2), then its second plot: a track with a velocity, the same id.
+        plot(2, 0, p0)
+        plot(3, 2, p0 + v * 2)
+        #expect(tracker.tracks.count == 1 && tracker.singlePlotTrackCount == 0)
+        let two = try #require(tracker.track(id: 2))
+        #expect(two.hasVelocity && two.hits == 2 && two.lastDetection == 3 && norm(two.velocity - v) < 30)
+        tracker.maintain(now: 2)
+        plot(4, 4, p0 + v * 4)
+        tracker.maintain(now: 4)
+        #expect(tracker.confirmedTracks.map(\.id) == [2])
+        // A plot far from everything starts a one-plot track that goes after its window (5 looks of 2 s).
+        let dropped = tracker.tentativeDropped
+        plot(5, 6, Vector3(-60_000, -50_000, 3_000))
+        #expect(tracker.singlePlotTrackCount == 1)
+        tracker.maintain(now: 6 + 5 * 2 + 1)
+        #expect(tracker.singlePlotTrackCount == 0 && tracker.tentativeDropped == dropped + 1)
+    }
 }
