@@ -167,6 +167,45 @@ struct EndToEndTests {
         }
     }
 
+    @Test("A radar's plot of a threat carries its true radial speed (positive receding) within the radar's noise; false plots' radial speeds spread over the span")
+    func simulatedRadialSpeed() throws {
+        var s = try example("quickstart")
+        for name in ["radar-medium", "radar-short"] { s.catalogue.sensors[name]!.radar!.clutterPerScan = 20 }
+        let sim = try Simulation(scenario: s)
+        var checked = 0, receding = 0, approaching = 0
+        var clutter: [Double] = []
+        for th in sim.threats { th.fate = .airborne }
+        for r in sim.radars.indices {
+            let p = sim.radars[r].params, origin = sim.radars[r].frame.originECEF
+            try #require(p.sigmaRangeRate > 0)
+            for th in sim.threats {
+                for f in [0.5, 0.8, 0.9, 0.95, 0.99] {
+                    let t = th.launchTime + th.path.duration * f
+                    sim.cachePositions(at: t, stepLength: 1)
+                    sim.radarScan(r, at: t)
+                    for d in sim.radarBatch {
+                        let truth = Int(sim.detectionTruth[Int(d.id)])
+                        let rate = try #require(d.rangeRate)
+                        if truth < 0 {
+                            clutter.append(rate)
+                        } else {
+                            let seen = sim.threats[truth]
+                            let los = seen.position(at: t) - origin
+                            let expected = dot(los / norm(los), seen.velocity(at: t))
+                            #expect(abs(rate - expected) <= 5 * p.sigmaRangeRate, "\(seen.id) by radar \(r): \(rate) against \(expected)")
+                            if expected > 20 { receding += 1 } else if expected < -20 { approaching += 1 }
+                            checked += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(checked >= 10 && receding + approaching >= 5, "\(checked) plots, \(receding) receding, \(approaching) approaching")
+        let span = s.catalogue.sensors["radar-medium"]!.radar!.rangeRateSpan
+        #expect(clutter.count >= 100 && clutter.allSatisfy { abs($0) <= span })
+        #expect((clutter.min() ?? 0) < -span / 2 && (clutter.max() ?? 0) > span / 2)
+    }
+
     @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")
     func roundsAtFalseTracks() throws {
         let s = try example("quickstart")
