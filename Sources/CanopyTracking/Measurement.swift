@@ -317,7 +317,6 @@ public struct RadarDetectionModel: Sendable, Hashable {
     @inlinable public func probability(range r: Double, up: Double) -> Double {
         let targetHeight = antennaHeight + up + r * r / (2 * 4.0 / 3.0 * WGS84.meanRadius)
         guard r <= Self.horizonDistance(antennaHeight: antennaHeight, targetHeight: targetHeight) else { return 0 }
-        return Self.detectionProbability(falseAlarmProbability: falseAlarmProbability, referenceRange: referenceRange,
-                                         referenceRCS: referenceRCS, rcs: designRCS, range: r)
+        return probability(range: r)
     }
 }

@@ -436,6 +436,7 @@ public final class Tracker {
         if indexDirty { rebuildIndex() }
         // Pairs name tracks densely: a track by its index, a one-plot track k as nt + k.
         let nt = tracks.count
+        let radar = src.kind == .rangeAzimuthElevation
         denseTracks = nt
         Self.fill(&plots, batch.count, nil)
         var found = pairs, near = candidateBuffer, foundLins = lins
@@ -478,9 +479,10 @@ public final class Tracker {
                 let ti = refs[Int(item)]
                 if ti < 0 {
                     // A one-plot track: only a radar plot can make its pair.
+                    guard radar else { continue }
                     let k = Int(-1 - ti)
                     let op = ones.baseAddress! + k
-                    guard src.kind == .rangeAzimuthElevation, !op.pointee.promoted,
+                    guard !op.pointee.promoted,
                           let (d2, logN) = singleGate(op, center: center, spread2: spread2, sensor: sensor, source: src, z: det.z,
                                                        rangeRate: rangeRate, t: t, plot: &plot) else { continue }
                     found.append(Pair(det: Int32(di), trk: Int32(nt + k), d2: d2, logG: logPd + logN - logClutter, root: 0, lin: -1))
@@ -613,15 +615,14 @@ public final class Tracker {
                             plot: inout RadarPlot?) -> (Double, Double)? {
         // A plot older than the track's (a late report) does not pair: two-point initiation runs
         // forward in time.
-        let dts = t - op.pointee.time
-        guard dts > 0 else { return nil }
-        let dt = dts
+        let dt = t - op.pointee.time
+        guard dt > 0 else { return nil }
         let sv = configuration.maxSpeed * dt / 3
         let d0 = center - op.pointee.position
         guard dot(d0, d0) <= gates.2 * (op.pointee.trace + 3 * sv * sv + spread2) * (1 + 1e-9) else { return nil }
         let doppler = !rangeRate.isNaN && !op.pointee.rangeRate.isNaN
         if doppler {
-            guard Self.radialScreen(displacement: d0, dt: dts, lineOfSight: op.pointee.lineOfSight, rangeRate: op.pointee.rangeRate,
+            guard Self.radialScreen(displacement: d0, dt: dt, lineOfSight: op.pointee.lineOfSight, rangeRate: op.pointee.rangeRate,
                                     lineOfSightVariance: op.pointee.lineOfSightVariance,
                                     rangeRateVariance: op.pointee.rangeRateSigma * op.pointee.rangeRateSigma,
                                     secondTrace: spread2, gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
@@ -635,7 +636,7 @@ public final class Tracker {
             let r2 = norm(los2)
             if r2 > 0 {
                 guard Self.radialSpeedsAgree(
-                    from: p1, to: p2, dt: dts, covariance: c12,
+                    from: p1, to: p2, dt: dt, covariance: c12,
                     first: (op.pointee.rangeRate, op.pointee.rangeRateSigma, op.pointee.lineOfSight),
                     second: (rangeRate, sensor.sigmaRangeRate, los2 / r2),
                     gate: gates.0, maxAcceleration: configuration.maxAcceleration) else { return nil }
@@ -1495,16 +1496,17 @@ public final class Tracker {
         // One-plot tracks: the promoted ones go, and those past their window (or, scored, below the
         // drop threshold); the rest keep their order.
         var kept = 0, expired = 0
+        // Read in place: most records stay where they are, and a copy of each (230 bytes) every
+        // cycle was most of this loop.
         singles.withUnsafeMutableBufferPointer { sb in
             for i in sb.indices {
-                let o = sb[i]
-                var gone = o.promoted
+                var gone = sb[i].promoted
                 if !gone {
-                    gone = now > o.confirmDeadline || (c.initiation == .score && o.score < deleteT)
+                    gone = now > sb[i].confirmDeadline || (c.initiation == .score && sb[i].score < deleteT)
                     if gone { expired += 1 }
                 }
                 if !gone {
-                    if kept != i { sb[kept] = o }
+                    if kept != i { sb[kept] = sb[i] }
                     kept += 1
                 }
             }
