@@ -157,11 +157,13 @@ public final class BattleManager {
         sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(first.sigma, 0, 0),
                                      maxRange: first.reach, period: 30, canInitiate: false))
         let t = b.tracker
-        tracker = Tracker(configuration: TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
-                                                              gateProbability: t.gateProbability, processNoise: t.processNoise,
-                                                              initiation: t.initiation, scoreAlpha: t.falseTrackProbability,
-                                                              scoreBeta: t.missedTrackProbability),
-                          sensors: sensors)
+        var configuration = TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
+                                                 gateProbability: t.gateProbability, processNoise: t.processNoise,
+                                                 initiation: t.initiation, scoreAlpha: t.falseTrackProbability,
+                                                 scoreBeta: t.missedTrackProbability)
+        configuration.radialSpeed = t.radialSpeed
+        configuration.maxAcceleration = t.maxAcceleration
+        tracker = Tracker(configuration: configuration, sensors: sensors)
         assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
         let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in
             guard let type = b.catalogue.threats[e.threatType], let asset = b.assets.first(where: { $0.name == e.asset }) else { return nil }

@@ -541,6 +541,11 @@ public struct TrackerSettings: Sendable, Hashable {
     public var gateProbability: Double
     /// Process noise spectral density (m²/s³) of the nearly-constant-velocity model.
     public var processNoise: Double
+    /// What a radar plot's radial speed is used for: refusing pairings and fused in the update
+    /// (`fuse`), refusing pairings only (`gate`), or nothing (`ignore`).
+    public var radialSpeed: RadialSpeedUse = .fuse
+    /// Largest acceleration (m/s²) between a track's first two plots, in their radial-speed test.
+    public var maxAcceleration: Double = 40
     public init(initiation: InitiationMethod = .mOfN, falseTrackProbability: Double = 1e-5, missedTrackProbability: Double = 0.01,
                 confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50) {

@@ -698,7 +698,8 @@ final class Reader {
         var t = TrackerSettings()
         guard let node, !node.isNull,
               let m = mapping(node, "tracker", allowed: ["initiation", "falseTrackProbability", "missedTrackProbability",
-                                                         "confirmM", "confirmN", "maxCoast", "gateProbability", "processNoise"]) else { return t }
+                                                         "confirmM", "confirmN", "maxCoast", "gateProbability", "processNoise",
+                                                         "radialSpeed", "maxAcceleration"]) else { return t }
         t.initiation = choice(m, "initiation", "tracker", default: t.initiation) ?? t.initiation
         t.falseTrackProbability = number(m, "falseTrackProbability", "tracker", default: t.falseTrackProbability,
                                          min: 0, minOpen: true, max: 0.5, maxOpen: true) ?? t.falseTrackProbability
@@ -710,6 +711,8 @@ final class Reader {
         t.maxCoast = number(m, "maxCoast", "tracker", default: t.maxCoast, min: 0, minOpen: true, max: 3600) ?? t.maxCoast
         t.gateProbability = number(m, "gateProbability", "tracker", default: t.gateProbability, min: 0.5, minOpen: true, max: 1, maxOpen: true) ?? t.gateProbability
         t.processNoise = number(m, "processNoise", "tracker", default: t.processNoise, min: 0, minOpen: true, max: 1e6) ?? t.processNoise
+        t.radialSpeed = choice(m, "radialSpeed", "tracker", default: t.radialSpeed) ?? t.radialSpeed
+        t.maxAcceleration = number(m, "maxAcceleration", "tracker", default: t.maxAcceleration, min: 0, max: 1000) ?? t.maxAcceleration
         return t
     }
 }

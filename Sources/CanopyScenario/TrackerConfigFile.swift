@@ -6,7 +6,8 @@ import Foundation
 /// as `file: path: message (line N)`. See docs/tracking.md for the keys.
 public enum TrackerConfigFile {
     static let keys = ["filter", "association", "initiation", "models", "confirm_m", "confirm_n", "max_coast",
-                       "gate_probability", "process_noise", "max_speed", "cell_size", "oosm_window", "score", "jpda_max_events"]
+                       "gate_probability", "process_noise", "max_speed", "cell_size", "oosm_window", "score", "jpda_max_events",
+                       "radial_speed", "max_acceleration"]
 
     public static func load(path: String, base: TrackerConfiguration) throws -> TrackerConfiguration {
         let name = URL(fileURLWithPath: path).lastPathComponent
@@ -32,6 +33,8 @@ public enum TrackerConfigFile {
             c.maxSpeed = r.number(m, "max_speed", "", default: base.maxSpeed, min: 0, minOpen: true) ?? base.maxSpeed
             c.cellSize = r.number(m, "cell_size", "", default: base.cellSize, min: 100) ?? base.cellSize
             c.oosmWindow = r.number(m, "oosm_window", "", default: base.oosmWindow, min: 0) ?? base.oosmWindow
+            c.radialSpeed = r.choice(m, "radial_speed", "", default: base.radialSpeed) ?? base.radialSpeed
+            c.maxAcceleration = r.number(m, "max_acceleration", "", default: base.maxAcceleration, min: 0, max: 1000) ?? base.maxAcceleration
             // Each event of a cluster is enumerated: ten million take seconds, a trillion forever.
             c.jpdaMaxEvents = r.integer(m, "jpda_max_events", "", default: base.jpdaMaxEvents, min: 1, max: 10_000_000) ?? base.jpdaMaxEvents
             if let s = m["score"], let sm = r.mapping(s, "score", allowed: ["alpha", "beta", "drop", "new_target_ratio"]) {

@@ -252,6 +252,63 @@ enum FilterKernel {
         return -0.5 * (d2 + Foundation.log(det) + Double(MeasurementModel.dimension(s.kind)) * Foundation.log(2 * .pi))
     }
 
+    /// Extended Kalman update in place by a radial speed: h(x) = u·v, u = (p − o)/|p − o| the line
+    /// of sight from the radar at o, measured as `rate` with variance `variance`. H = [(v − h u)ᵀ/r, uᵀ].
+    /// The covariance by the Joseph form P' = (I − KH) P (I − KH)ᵀ + K R Kᵀ, symmetrised. Returns
+    /// ln N(y; 0, S), or nil (x, P untouched) at zero range or when S is not positive.
+    ///
+    /// A radar's range, angles and radial speed have independent noise, so processing the radial
+    /// speed after the position update, as a scalar, is the joint update (exactly so when h is
+    /// linear); its log-likelihood adds to the position's.
+    @usableFromInline
+    static func updateRangeRate(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, origin o: Vector3,
+                                rate: Double, variance: Double) -> Double? {
+        let d = Vector3(x[0] - o.x, x[1] - o.y, x[2] - o.z)
+        let r = norm(d)
+        guard r > 0, r.isFinite else { return nil }
+        let u = d / r
+        let v = Vector3(x[3], x[4], x[5])
+        let h = dot(u, v)
+        let hp = (v - u * h) / r
+        let H = (hp.x, hp.y, hp.z, u.x, u.y, u.z)
+        @inline(__always) func Hk(_ k: Int) -> Double {
+            switch k { case 0: H.0; case 1: H.1; case 2: H.2; case 3: H.3; case 4: H.4; default: H.5 }
+        }
+        // a = P Hᵀ, S = H a + R.
+        var a = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return withUnsafeMutableBytes(of: &a) { ab in
+            let a = ab.baseAddress!.assumingMemoryBound(to: Double.self)
+            for i in 0..<6 {
+                var s = 0.0
+                for k in 0..<6 { s += P[i * 6 + k] * Hk(k) }
+                a[i] = s
+            }
+            var ha = 0.0
+            for k in 0..<6 { ha += Hk(k) * a[k] }
+            let S = ha + variance
+            guard S > 0, S.isFinite else { return nil }
+            let y = rate - h
+            let gain = y / S
+            for i in 0..<6 { x[i] += a[i] * gain }
+            // With K = a/S and b = M Hᵀ = a − K (H a), P' = P − K aᵀ − b Kᵀ + R K Kᵀ; each (i, j)
+            // and (j, i) pair averaged.
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 12) { kb in
+                let K = kb.baseAddress!, b = K + 6
+                for i in 0..<6 { K[i] = a[i] / S; b[i] = a[i] - K[i] * ha }
+                for i in 0..<6 {
+                    for j in i..<6 {
+                        let pij = P[i * 6 + j] - K[i] * a[j] - b[i] * K[j] + variance * K[i] * K[j]
+                        let pji = P[j * 6 + i] - K[j] * a[i] - b[j] * K[i] + variance * K[j] * K[i]
+                        let m = 0.5 * (pij + pji)
+                        P[i * 6 + j] = m
+                        P[j * 6 + i] = m
+                    }
+                }
+            }
+            return -0.5 * (y * y / S + Foundation.log(S) + Foundation.log(2 * .pi))
+        }
+    }
+
     /// Any update through the value-typed `MeasurementUpdate` (the UKF path).
     @usableFromInline
     static func updateGeneric(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, source s: MeasurementSource,

@@ -158,11 +158,23 @@ public struct Detection: Sendable, Hashable {
     public var sensor: Int32
     public var z: Vector3
     /// A radar plot's radial speed (m/s, positive receding), when the radar measures it (a
-    /// pulse-Doppler radar's plot, ASTERIX CAT048 item I048/120). The tracker uses it to refuse
-    /// pairings whose motion it contradicts, not in the filter update.
+    /// pulse-Doppler radar's plot, ASTERIX CAT048 item I048/120). The tracker refuses pairings
+    /// whose motion it contradicts and, by default, fuses it in the update
+    /// (`TrackerConfiguration.radialSpeed`).
     public var rangeRate: Double?
     public init(id: UInt64, time: Double, sensor: Int, z: Vector3, rangeRate: Double? = nil) {
         self.id = id; self.time = time; self.sensor = Int32(sensor); self.z = z; self.rangeRate = rangeRate
+    }
+}
+
+/// A radial speed to fuse in an update: the measured rate (m/s, positive receding), its noise
+/// variance, and the radar's position in the tracker's frame (the line of sight starts there).
+public struct RangeRateMeasurement: Sendable, Hashable {
+    public var rate: Double
+    public var variance: Double
+    public var origin: Vector3
+    public init(rate: Double, variance: Double, origin: Vector3) {
+        self.rate = rate; self.variance = variance; self.origin = origin
     }
 }
 

@@ -505,20 +505,30 @@ public struct ModelBank: Sendable {
     ///
     /// `about`: where the measurement was already linearised (by the gate), reused by an EKF
     /// update: each mode's innovation is then z − h(p̄) − Hp (pⱼ − p̄), first order about p̄.
+    ///
+    /// `rangeRate`: a radial speed measured with z (a pulse-Doppler radar's plot), fused after it
+    /// in every mode by `FilterKernel.updateRangeRate`; each mode's likelihood is the product of
+    /// the two. A mode whose radial-speed update fails keeps its position update.
     @inlinable @discardableResult
     public func update(_ s: inout FilterState, source: MeasurementSource, z: Vector3,
-                       about lin: MeasurementLinearisation? = nil) -> Double? {
+                       about lin: MeasurementLinearisation? = nil, rangeRate rr: RangeRateMeasurement? = nil) -> Double? {
         let filter = self.filter
         let linear = filter == .ekf || source.kind == .position2D
         if s.modeCount == 1 {
+            let l: Double?
             if linear, let lin {
                 let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: lin.h)
-                return s.withStorage { x, P, _, _ in
+                l = s.withStorage { x, P, _, _ in
                     let y = y0 - lin.Hp * (Vector3(x[0], x[1], x[2]) - lin.position)
                     return FilterKernel.updateLinear(x: x, P: P, source: source, y: y, Hp: lin.Hp)
                 }
+            } else {
+                l = s.withStorage { x, P, _, _ in FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter) }
             }
-            return s.withStorage { x, P, _, _ in FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter) }
+            guard let l, let rr else { return l }
+            return l + (s.withStorage { x, P, _, _ in
+                FilterKernel.updateRangeRate(x: x, P: P, origin: rr.origin, rate: rr.rate, variance: rr.variance)
+            } ?? 0)
         }
         let n = s.modeCount
         let mu = s.mu
@@ -545,6 +555,12 @@ public struct ModelBank: Sendable {
             } else {
                 for j in 0..<n {
                     if let l = FilterKernel.update(x: mx + 6 * j, P: mP + 36 * j, source: source, z: z, filter: filter) { logL[j] = l }
+                }
+            }
+            if let rr {
+                for j in 0..<n where logL[j] > -.infinity {
+                    if let l = FilterKernel.updateRangeRate(x: mx + 6 * j, P: mP + 36 * j, origin: rr.origin, rate: rr.rate,
+                                                            variance: rr.variance) { logL[j] += l }
                 }
             }
             return logL

@@ -22,6 +22,16 @@ public enum InitiationMethod: String, Sendable, CaseIterable {
     case score
 }
 
+/// What the tracker does with a radar plot's radial speed (`Detection.rangeRate`).
+public enum RadialSpeedUse: String, Sendable, CaseIterable {
+    /// Refuse pairings it contradicts, and fuse it in the track's update (the default).
+    case fuse
+    /// Refuse pairings it contradicts; the update uses the plot's position only.
+    case gate
+    /// Disregard it.
+    case ignore
+}
+
 /// Settings of the multi-sensor tracker.
 public struct TrackerConfiguration: Sendable {
     public var confirmM: Int
@@ -58,6 +68,8 @@ public struct TrackerConfiguration: Sendable {
     /// Largest acceleration (m/s²) of a target between a track's first two plots: how far the
     /// radial speed measured at either plot may differ from the mean velocity between them.
     public var maxAcceleration: Double = 40
+    /// What a radar plot's radial speed is used for (a radar that measures none: nothing).
+    public var radialSpeed: RadialSpeedUse = .fuse
 
     public init(confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50, maxSpeed: Double = 3000, bearingInitVelocitySigma: Double = 120,
@@ -89,6 +101,7 @@ struct UpdateRecord: Sendable {
     var time: Double
     var source: MeasurementSource
     var z: Vector3
+    var rangeRate: RangeRateMeasurement?
     var posterior: FilterState
 }
 
@@ -470,7 +483,8 @@ public final class Tracker {
             }
             let bearingRay = src.kind == .bearing ? BearingRay(frame: src.frame, ray: ray, sigma: src.sigma.x, gate: g) : nil
             // The plot's radial speed, when the radar measures one (NaN: no Doppler test).
-            let rangeRate = src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0 ? det.rangeRate.flatMap { $0.isFinite ? $0 : nil } ?? .nan : .nan
+            let rangeRate = src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0 && configuration.radialSpeed != .ignore
+                ? det.rangeRate.flatMap { $0.isFinite ? $0 : nil } ?? .nan : .nan
             grid.query(near: center, radius: radius, into: &near)
             let logPd = rangePd.map { Foundation.log(max($0.probability(range: det.z.x), 1e-9)) } ?? flatLogPd
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
@@ -1247,31 +1261,32 @@ public final class Tracker {
                              logG: Double, linearisation: MeasurementLinearisation? = nil, plot: RadarPlot? = nil) {
         let t = det.time
         ensureStore(ti)
+        let rr = rangeRateToFuse(sensor: sensor, detection: det, hasVelocity: tracks[ti].hasVelocity)
         if t >= tracks[ti].state.time {
             let bank = self.bank
             let ok = tracks.withUnsafeMutableBufferPointer { tb in
                 let tp = tb.baseAddress! + ti
                 let lin = linearisation ?? Tracker.linearisation(of: tp.pointee.state, at: t, source: src)
                 bank.predictModes(&tp.pointee.state, to: t)
-                return bank.update(&tp.pointee.state, source: src, z: det.z, about: lin) != nil
+                return bank.update(&tp.pointee.state, source: src, z: det.z, about: lin, rangeRate: rr) != nil
             }
             guard ok else {
                 refreshSummary(ti)
                 return
             }
-            finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: true)
+            finishUpdate(trackIndex: ti, state: nil, sensor: sensor, detection: det, logG: logG, record: true, rangeRate: rr)
             return
         }
         var st = tracks[ti].state
         // Out of sequence.
-        if configuration.oosmWindow > 0, let refiltered = refilter(trackIndex: ti, source: src, time: t, z: det.z) {
+        if configuration.oosmWindow > 0, let refiltered = refilter(trackIndex: ti, source: src, time: t, z: det.z, rangeRate: rr) {
             outOfSequenceExact += 1
             finishUpdate(trackIndex: ti, state: refiltered, sensor: sensor, detection: det, logG: logG, record: false)
             return
         }
         outOfSequenceApproximate += 1
         // Beyond the window: update the current estimate with a measurement of its past
-        // (one-step retrodiction; Bar-Shalom 2002's approximate form).
+        // (one-step retrodiction; Bar-Shalom 2002's approximate form), of its position only.
         let lag = st.time - t
         let q = configuration.gatingProcessNoise
         let back = st.x.position - lag * st.x.velocity
@@ -1291,7 +1306,8 @@ public final class Tracker {
     /// Re-filters a track with a late measurement inserted in time order: from the stored state
     /// before it, through it, then through every later stored update. Nil when it is older than
     /// the stored window.
-    private func refilter(trackIndex ti: Int, source: MeasurementSource, time t: Double, z: Vector3) -> FilterState? {
+    private func refilter(trackIndex ti: Int, source: MeasurementSource, time t: Double, z: Vector3,
+                          rangeRate rr: RangeRateMeasurement?) -> FilterState? {
         guard let store = tracks[ti].oosm else { return nil }
         let k = store.countAtOrBefore(t)
         var st: FilterState
@@ -1309,20 +1325,30 @@ public final class Tracker {
         tail.removeAll(keepingCapacity: true)
         var lin = Tracker.linearisation(of: st, at: t, source: source)
         bank.predict(&st, to: t)
-        _ = bank.update(&st, source: source, z: z, about: lin)
-        tail.append(UpdateRecord(time: t, source: source, z: z, posterior: st))
+        _ = bank.update(&st, source: source, z: z, about: lin, rangeRate: rr)
+        tail.append(UpdateRecord(time: t, source: source, z: z, rangeRate: rr, posterior: st))
         store.records.withUnsafeBufferPointer { rb in
             for i in (store.start + k)..<rb.count {
                 let r = rb.baseAddress! + i
                 lin = Tracker.linearisation(of: st, at: r.pointee.time, source: r.pointee.source)
                 bank.predict(&st, to: r.pointee.time)
-                _ = bank.update(&st, source: r.pointee.source, z: r.pointee.z, about: lin)
-                tail.append(UpdateRecord(time: r.pointee.time, source: r.pointee.source, z: r.pointee.z, posterior: st))
+                _ = bank.update(&st, source: r.pointee.source, z: r.pointee.z, about: lin, rangeRate: r.pointee.rangeRate)
+                tail.append(UpdateRecord(time: r.pointee.time, source: r.pointee.source, z: r.pointee.z, rangeRate: r.pointee.rangeRate,
+                                         posterior: st))
             }
         }
         store.replaceTail(keeping: k, with: tail)
         refilterTail = tail
         return st
+    }
+
+    /// The radial speed an update of a track by this detection fuses: a radar's measured one, when
+    /// the configuration fuses radial speeds and the track has a velocity to relate it to.
+    @inline(__always)
+    private func rangeRateToFuse(sensor: TrackerSensor, detection det: Detection, hasVelocity: Bool) -> RangeRateMeasurement? {
+        guard configuration.radialSpeed == .fuse, hasVelocity, sensor.kind == .rangeAzimuthElevation, sensor.sigmaRangeRate > 0,
+              let rate = det.rangeRate, rate.isFinite else { return nil }
+        return RangeRateMeasurement(rate: rate, variance: sensor.sigmaRangeRate * sensor.sigmaRangeRate, origin: sensor.source.frame.origin)
     }
 
     /// Where an update linearises its measurement: the track's combined estimate carried forward
@@ -1338,7 +1364,7 @@ public final class Tracker {
     }
 
     private func finishUpdate(trackIndex ti: Int, state st: FilterState?, sensor: TrackerSensor, detection det: Detection,
-                              logG: Double, record: Bool) {
+                              logG: Double, record: Bool, rangeRate rr: RangeRateMeasurement? = nil) {
         let t = det.time
         if ti < updatedThisScan.count { updatedThisScan[ti] = true }
         let confirmScore = self.confirmScore
@@ -1346,7 +1372,7 @@ public final class Tracker {
             let tp = tb.baseAddress! + ti
             if let st { tp.pointee.state = st }
             if record && configuration.oosmWindow > 0, let store = tp.pointee.oosm {
-                store.append(UpdateRecord(time: t, source: sensor.source, z: det.z, posterior: tp.pointee.state))
+                store.append(UpdateRecord(time: t, source: sensor.source, z: det.z, rangeRate: rr, posterior: tp.pointee.state))
                 // Keep only what the window may need.
                 let horizon = t - configuration.oosmWindow
                 var drop = 0
@@ -1392,7 +1418,7 @@ public final class Tracker {
             let (p, c) = plot.map { ($0.position, $0.covariance) } ?? MeasurementModel.radarToCartesian(src, z: det.z)
             var one = SinglePlotTrack(id: nextID, time: t, position: p, covariance: c, trace: c[0, 0] + c[1, 1] + c[2, 2],
                                       confirmDeadline: t + window, lastDetection: det.id, score: initialScore)
-            if sensor.sigmaRangeRate > 0, let rate = det.rangeRate, rate.isFinite {
+            if sensor.sigmaRangeRate > 0 && configuration.radialSpeed != .ignore, let rate = det.rangeRate, rate.isFinite {
                 let los = p - src.frame.origin
                 let r = norm(los)
                 if r > 0 {

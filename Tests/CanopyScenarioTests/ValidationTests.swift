@@ -83,6 +83,12 @@ struct ScenarioValidationTests {
                 == ["test.yaml: tracker.initiation: must be one of m-of-n, score (got sprt)"])
         #expect(problems(validYAML + "\ntracker: {falseTrackProbability: 0.7}\n")
                 == ["test.yaml: tracker.falseTrackProbability: must be < 0.5 (got 0.7)"])
+        #expect(s.tracker.radialSpeed == .fuse && s.tracker.maxAcceleration == 40)
+        let gated = try load(validYAML + "\ntracker: {radialSpeed: gate, maxAcceleration: 80}\n")
+        #expect(gated.tracker.radialSpeed == .gate && gated.tracker.maxAcceleration == 80)
+        #expect(problems(validYAML + "\ntracker: {radialSpeed: fused, maxAcceleration: -1}\n")
+                == ["test.yaml: tracker.radialSpeed: must be one of fuse, gate, ignore (got fused) — did you mean 'fuse'?",
+                    "test.yaml: tracker.maxAcceleration: must be ≥ 0 (got -1)"])
         // Angles in the catalogue arrive in radians.
         let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)
         #expect(radar.sigmaAzimuth < 0.05)

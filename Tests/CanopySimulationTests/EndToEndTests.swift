@@ -156,6 +156,13 @@ struct EndToEndTests {
         #expect(with * 4 <= without, "with radial speed \(with) clutter tracks, without \(without)")
         #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)
         #expect(sim.battle.tracker.sensors[0].sigmaRangeRate == s.catalogue.sensors["radar-medium"]!.radar!.sigmaRangeRate)
+        #expect(sim.battle.tracker.configuration.radialSpeed == .fuse)
+        // The scenario's tracker settings reach the battle's tracker.
+        var gated = s
+        gated.tracker.radialSpeed = .gate
+        gated.tracker.maxAcceleration = 60
+        let g = try Simulation(scenario: gated)
+        #expect(g.battle.tracker.configuration.radialSpeed == .gate && g.battle.tracker.configuration.maxAcceleration == 60)
         // A threat's velocity (the radial speed's truth) is its path's: the distance flown over a
         // second, and never faster than the path's bound.
         for th in sim.threats {

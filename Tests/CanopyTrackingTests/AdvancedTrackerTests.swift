@@ -183,15 +183,23 @@ struct AdvancedTrackerTests {
         #expect(tracker.jpdaFallbacks == 0)
     }
 
-    @Test("Out-of-sequence radar plots within the window give the in-order tracks")
-    func oosmAgainstInOrder() {
+    @Test("Out-of-sequence radar plots within the window give the in-order tracks (with and without fused radial speeds)",
+          arguments: [false, true])
+    func oosmAgainstInOrder(radialSpeeds: Bool) {
         // Two radars; radar 1's plots arrive 2.5 s late in the second run.
-        let sensors = [
+        var sensors = [
             TrackerSensor(name: "a", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero), sigma: Vector3(20, 1e-3, 1e-3),
                           maxRange: 200_000, period: 1, canInitiate: true, pd: 1),
             TrackerSensor(name: "b", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: Vector3(20_000, 0, 0)),
                           sigma: Vector3(30, 2e-3, 2e-3), maxRange: 200_000, period: 2, canInitiate: false, pd: 1),
         ]
+        if radialSpeeds { sensors[0].sigmaRangeRate = 2; sensors[1].sigmaRangeRate = 3 }
+        let velocity = Vector3(200, -50, 0)
+        func rate(_ s: Int, _ p: Vector3, _ rng: inout RandomStream) -> Double? {
+            guard radialSpeeds else { return nil }
+            let los = p - sensors[s].source.frame.origin
+            return dot(los / norm(los), velocity) + sensors[s].sigmaRangeRate * rng.normal()
+        }
         let config = TrackerConfiguration(maxCoast: 10, processNoise: 1, maxSpeed: 400, cellSize: 5000,
                                           models: [.cv(q: 0.5), .ct(q: 0.5, turnRate: 0.05), .ct(q: 0.5, turnRate: -0.05)],
                                           frame: .flat, oosmWindow: 10)
@@ -203,11 +211,11 @@ struct AdvancedTrackerTests {
             if k % 2 == 0 {
                 var z = MeasurementModel.h(sensors[0].source, position: p)
                 z.x += 20 * rng.normal(); z.y += 1e-3 * rng.normal(); z.z += 1e-3 * rng.normal()
-                plots.append(Detection(id: UInt64(k), time: t, sensor: 0, z: z))
+                plots.append(Detection(id: UInt64(k), time: t, sensor: 0, z: z, rangeRate: rate(0, p, &rng)))
             } else if k % 4 == 1 {
                 var z = MeasurementModel.h(sensors[1].source, position: p)
                 z.x += 30 * rng.normal(); z.y += 2e-3 * rng.normal(); z.z += 2e-3 * rng.normal()
-                plots.append(Detection(id: UInt64(k), time: t, sensor: 1, z: z))
+                plots.append(Detection(id: UInt64(k), time: t, sensor: 1, z: z, rangeRate: rate(1, p, &rng)))
             }
         }
         let inOrder = Tracker(configuration: config, sensors: sensors), late = Tracker(configuration: config, sensors: sensors)
