@@ -125,6 +125,7 @@ public final class BattleManager {
                                        maxRange: r.maxRange, period: r.period, canInitiate: true,
                                        clutterDensity: r.clutterDensity)
             sensor.sigmaRangeRate = r.sigmaRangeRate
+            sensor.rangeRateSpan = r.rangeRateSpan
             // The beam's lowest elevation, as the world applies it (a target below it is not seen,
             // so score initiation must not charge its track a miss).
             sensor.minElevation = r.minElevation

@@ -83,6 +83,10 @@ public struct TrackerSensor: Sendable {
     /// Radar: standard deviation (m/s) of its plots' radial speed; 0 when it measures none (the
     /// radial speed of its detections is then ignored).
     public var sigmaRangeRate: Double = 0
+    /// Radar: its false plots' radial speeds spread uniformly over ±this (m/s). When the tracker
+    /// fuses radial speeds, a plot's radial-speed likelihood against a track enters its
+    /// association score against this density; 0: unknown, left out.
+    public var rangeRateSpan: Double = 0
 
     public var kind: MeasurementKind { source.kind }
     public var sigma: Vector3 { source.sigma }

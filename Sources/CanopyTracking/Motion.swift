@@ -508,7 +508,7 @@ public struct ModelBank: Sendable {
     ///
     /// `rangeRate`: a radial speed measured with z (a pulse-Doppler radar's plot), fused after it
     /// in every mode by `FilterKernel.updateRangeRate`; each mode's likelihood is the product of
-    /// the two. A mode whose radial-speed update fails keeps its position update.
+    /// the two, in every mode or none.
     @inlinable @discardableResult
     public func update(_ s: inout FilterState, source: MeasurementSource, z: Vector3,
                        about lin: MeasurementLinearisation? = nil, rangeRate rr: RangeRateMeasurement? = nil) -> Double? {
@@ -557,11 +557,25 @@ public struct ModelBank: Sendable {
                     if let l = FilterKernel.update(x: mx + 6 * j, P: mP + 36 * j, source: source, z: z, filter: filter) { logL[j] = l }
                 }
             }
-            if let rr {
+            // The radial speed goes into every mode or none: a mode left without its factor would
+            // be weighed against the others wrongly. None when any mode's position is the radar's
+            // (no line of sight); a mode whose update fails all the same (a non-finite covariance)
+            // is given the least of the others' factors.
+            if let rr, (0..<n).allSatisfy({ j in
+                logL[j] == -.infinity || Vector3(mx[6 * j] - rr.origin.x, mx[6 * j + 1] - rr.origin.y, mx[6 * j + 2] - rr.origin.z) != .zero
+            }) {
+                var least = Double.infinity
+                var failed = SIMD4<Double>(repeating: 0)
                 for j in 0..<n where logL[j] > -.infinity {
                     if let l = FilterKernel.updateRangeRate(x: mx + 6 * j, P: mP + 36 * j, origin: rr.origin, rate: rr.rate,
-                                                            variance: rr.variance) { logL[j] += l }
+                                                            variance: rr.variance) {
+                        logL[j] += l
+                        least = min(least, l)
+                    } else {
+                        failed[j] = 1
+                    }
                 }
+                if least.isFinite { for j in 0..<n where failed[j] != 0 { logL[j] += least } }
             }
             return logL
         }

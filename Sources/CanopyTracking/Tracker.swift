@@ -780,6 +780,7 @@ public final class Tracker {
                           z: Vector3, rangeRate: Double, t: Double, gate: Double, ray: SIMD2<Double>,
                           linearisation: inout MeasurementLinearisation) -> (Double, Double, Bool)? {
         let stime = tp.pointee.state.time
+        var logRadial = 0.0  // the radial speed's share of ln N, when fused
         // Only the predicted position and its covariance matter for a gate (H acts on position):
         // Ppp(t) = Ppp + dt (Ppv + Pvp) + dt² Pvv + q dt³/3 I.
         let pos: Vector3, Ppp: Matrix3
@@ -800,22 +801,10 @@ public final class Tracker {
             }
             Ppp = Matrix3(columns: c)
             if !rangeRate.isNaN {
-                // The plot's radial speed against the track's velocity along the line of sight:
-                // (u·v − ṙ)² ≤ G (uᵀ Pvv u + q dt + |v|² tr Ppp / r² + σ²). The variance terms: the
-                // velocity's, the gate's constant-velocity prediction (its process noise stands
-                // for manoeuvres, as in the position gate, which has no other allowance), the line
-                // of sight's own uncertainty (the position's spread over the range) and the radar's.
-                let u = pos - src.frame.origin
-                let r2 = dot(u, u)
-                if r2 > 0 {
-                    var uPu = 0.0
-                    for i in 0..<3 { for j in 0..<3 { uPu += u[i] * P[(i + 3) * 6 + j + 3] * u[j] } }
-                    let v2 = x[3] * x[3] + x[4] * x[4] + x[5] * x[5]
-                    let e = (u.x * x[3] + u.y * x[4] + u.z * x[5]) / r2.squareRoot() - rangeRate
-                    let s = sensor.sigmaRangeRate
-                    let variance = (uPu + v2 * (c.0.x + c.1.y + c.2.z)) / r2 + qGate * dt + s * s
-                    guard e * e <= gates.0 * variance else { return nil }
-                }
+                guard let l = radialSpeedTest(position: pos, velocity: Vector3(x[3], x[4], x[5]), velocityCovariance: P + 21,
+                                              positionTrace: c.0.x + c.1.y + c.2.z, predictionVariance: qGate * dt,
+                                              rangeRate: rangeRate, sensor: sensor) else { return nil }
+                logRadial = l
             }
         } else {
             // A late bearing is screened by its cone before the prior is predicted: from the stored
@@ -833,6 +822,18 @@ public final class Tracker {
                 guard Self.bearingCone(position: pos, trace: Ppp[0, 0] + Ppp[1, 1] + Ppp[2, 2], frame: src.frame, ray: ray,
                                        sigma: src.sigma.x, gate: gate) else { return nil }
             }
+            // A late plot's radial speed against the prior's velocity (its covariance already
+            // carries the prediction's process noise).
+            if !rangeRate.isNaN {
+                let l: Double? = withUnsafeBytes(of: P.m) { pb in
+                    radialSpeedTest(position: pos, velocity: x.velocity,
+                                    velocityCovariance: pb.baseAddress!.assumingMemoryBound(to: Double.self) + 21,
+                                    positionTrace: Ppp[0, 0] + Ppp[1, 1] + Ppp[2, 2], predictionVariance: 0,
+                                    rangeRate: rangeRate, sensor: sensor)
+                }
+                guard let l else { return nil }
+                logRadial = l
+            }
         }
         let (h, Hp) = MeasurementModel.predict(src, position: pos)
         let y = MeasurementModel.innovation(kind: src.kind, z: z, h: h)
@@ -844,7 +845,33 @@ public final class Tracker {
         let r = UpdateResult(distanceSquared: d2, logDetS: Foundation.log(detS))
         let dim = MeasurementModel.dimension(src.kind)
         if t >= stime { linearisation = MeasurementLinearisation(position: pos, h: h, Hp: Hp) }
-        return (r.distanceSquared, -0.5 * (r.distanceSquared + r.logDetS + Double(dim) * Foundation.log(2 * .pi)), t >= stime)
+        return (r.distanceSquared, -0.5 * (r.distanceSquared + r.logDetS + Double(dim) * Foundation.log(2 * .pi)) + logRadial, t >= stime)
+    }
+
+    /// A plot's radial speed ṙ against a track predicted to its time (position p, velocity v, the
+    /// velocity's covariance at `velocityCovariance`, rows of 6): nil when
+    /// (u·v − ṙ)² > G (uᵀ Pvv u + w + |v|² tr Ppp / r² + σ²), with w the prediction's own variance
+    /// along the line of sight when Pvv does not carry it. The terms: the velocity's variance, the
+    /// constant-velocity prediction (its process noise stands for manoeuvres, as in the position
+    /// gate, which has no other allowance), the line of sight's own uncertainty (the position's
+    /// spread over the range) and the radar's. Otherwise the radial speed's share of the plot's
+    /// log-likelihood against the track's: ln N(e; 0, that variance) − ln(1 / 2·span) when the
+    /// tracker fuses radial speeds and the radar's false plots' span is known, else 0.
+    @inline(__always)
+    private func radialSpeedTest(position pos: Vector3, velocity v: Vector3, velocityCovariance P: UnsafePointer<Double>,
+                                 positionTrace: Double, predictionVariance w: Double, rangeRate: Double,
+                                 sensor: TrackerSensor) -> Double? {
+        let u = pos - sensor.source.frame.origin
+        let r2 = dot(u, u)
+        guard r2 > 0 else { return 0 }
+        var uPu = 0.0
+        for i in 0..<3 { for j in 0..<3 { uPu += u[i] * P[i * 6 + j] * u[j] } }
+        let e = dot(u, v) / r2.squareRoot() - rangeRate
+        let s = sensor.sigmaRangeRate
+        let variance = (uPu + dot(v, v) * positionTrace) / r2 + w + s * s
+        guard e * e <= gates.0 * variance else { return nil }
+        guard configuration.radialSpeed == .fuse && sensor.rangeRateSpan > 0 else { return 0 }
+        return -0.5 * (e * e / variance + Foundation.log(variance) + Foundation.log(2 * .pi)) + Foundation.log(2 * sensor.rangeRateSpan)
     }
 
     // MARK: Association
@@ -1232,7 +1259,19 @@ public final class Tracker {
                 P[i + 3, j + 3] = cv[i, j] / (dt * dt)
             }
         }
-        let st = FilterState(time: t, x: Vector6(position: p2, velocity: v), P: P, models: bank.models.count)
+        var x = Vector6(position: p2, velocity: v)
+        // The second plot's radial speed, at the new state's time (the pair test has already held
+        // it against the mean velocity).
+        if let rr = rangeRateToFuse(sensor: sensor, detection: det, hasVelocity: true) {
+            withUnsafeMutableBytes(of: &x) { xb in
+                withUnsafeMutableBytes(of: &P.m) { pb in
+                    _ = FilterKernel.updateRangeRate(x: xb.baseAddress!.assumingMemoryBound(to: Double.self),
+                                                     P: pb.baseAddress!.assumingMemoryBound(to: Double.self),
+                                                     origin: rr.origin, rate: rr.rate, variance: rr.variance)
+                }
+            }
+        }
+        let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
         // Its out-of-sequence store is made when the state first changes (`ensureStore`): most
         // such tracks are clutter pairs that take nothing more.
         tracks.append(Track(id: one.id, status: .tentative, state: st, hasVelocity: true, hits: 1, createdAt: one.time,

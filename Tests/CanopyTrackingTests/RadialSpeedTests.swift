@@ -275,4 +275,109 @@ struct RadialSpeedTests {
         let fused = try #require(last(.fuse, sigmaRangeRate: 2, withRates: true))
         #expect(fused.x != plain.x)
     }
+
+    @Test("A radial-speed update off the origin in a general geometry: the gain from a finite-difference Jacobian")
+    func kernelFiniteDifference() throws {
+        // A radar far from the frame's origin (as in the earth-centred frame), a target in a general
+        // direction with a general velocity and a full covariance.
+        let o = Vector3(3.9e6, 2.1e6, 4.6e6)
+        let x0 = [o.x + 41_000, o.y - 23_000, o.z + 9_000, -180, 95, -40.0]
+        var P = [Double](repeating: 0, count: 36)
+        let a: [[Double]] = [[300, 20, -10, 5, 1, 0], [0, 250, 15, -2, 3, 1], [0, 0, 200, 1, -1, 2],
+                             [0, 0, 0, 8, 0.5, 0.2], [0, 0, 0, 0, 7, -0.3], [0, 0, 0, 0, 0, 6]]
+        for i in 0..<6 { for j in 0..<6 { for k in 0..<6 { P[i * 6 + j] += a[k][i] * a[k][j] } } }
+        func h(_ x: [Double]) -> Double {
+            let d = Vector3(x[0] - o.x, x[1] - o.y, x[2] - o.z)
+            return dot(d / norm(d), Vector3(x[3], x[4], x[5]))
+        }
+        var H = [Double](repeating: 0, count: 6)
+        for k in 0..<6 {
+            let step = k < 3 ? 1.0 : 1e-3
+            var up = x0, down = x0
+            up[k] += step; down[k] -= step
+            H[k] = (h(up) - h(down)) / (2 * step)
+        }
+        let R = 9.0, rate = h(x0) + 7
+        var PH = [Double](repeating: 0, count: 6)
+        for i in 0..<6 { for k in 0..<6 { PH[i] += P[i * 6 + k] * H[k] } }
+        var S = R
+        for k in 0..<6 { S += H[k] * PH[k] }
+        var x = x0, Pk = P
+        _ = try #require(x.withUnsafeMutableBufferPointer { xb in
+            Pk.withUnsafeMutableBufferPointer { pb in
+                FilterKernel.updateRangeRate(x: xb.baseAddress!, P: pb.baseAddress!, origin: o, rate: rate, variance: R)
+            }
+        })
+        for i in 0..<6 {
+            let expected = x0[i] + PH[i] * (rate - h(x0)) / S
+            #expect(abs(x[i] - expected) < 1e-6 * max(1, abs(PH[i])), "x[\(i)] \(x[i]) against \(expected)")
+            for j in 0..<6 {
+                let e = P[i * 6 + j] - PH[i] * PH[j] / S
+                #expect(abs(Pk[i * 6 + j] - e) < 1e-6 * max(1, abs(P[i * 6 + j])), "P[\(i), \(j)]")
+                #expect(Pk[i * 6 + j] == Pk[j * 6 + i])
+            }
+        }
+    }
+
+    /// A confirmed track (fly's target, five looks), then one scan of two plots at equal
+    /// Mahalanobis distance either side of the target in azimuth; their radial speeds are the true
+    /// one plus `offA` and `offB`. Returns which the track took (its last detection).
+    func pick(_ use: RadialSpeedUse, offA: Double, offB: Double) throws -> UInt64 {
+        var configuration = config()
+        configuration.radialSpeed = use
+        var sensor = radar(sigmaRangeRate: 2)
+        sensor.rangeRateSpan = 2_000
+        let tracker = Tracker(configuration: configuration, sensors: [sensor])
+        let p0 = Vector3(30_000, 40_000, 5_000), v = Vector3(200, -100, 0)
+        for k in 0..<5 {
+            let t = 2 * Double(k), p = p0 + v * t
+            tracker.processScan([Detection(id: UInt64(k + 1), time: t, sensor: 0, z: MeasurementModel.h(sensor.source, position: p),
+                                           rangeRate: Self.radialSpeed(p, v))], sensor: 0, time: t)
+            tracker.maintain(now: t)
+        }
+        let trk = try #require(tracker.confirmedTracks.first)
+        let t = 10.0, p = p0 + v * t
+        let z = MeasurementModel.h(sensor.source, position: p)
+        let rr = Self.radialSpeed(p, v)
+        let a = Detection(id: 100, time: t, sensor: 0, z: Vector3(z.x, z.y + 1.5e-3, z.z), rangeRate: rr + offA)
+        let b = Detection(id: 101, time: t, sensor: 0, z: Vector3(z.x, z.y - 1.5e-3, z.z), rangeRate: rr + offB)
+        tracker.processScan([a, b], sensor: 0, time: t)
+        return try #require(tracker.track(id: trk.id)).lastDetection
+    }
+
+    @Test("Fused, a plot's radial speed weighs in its association: of two plots equally near, a track takes the one whose radial speed fits")
+    func radialSpeedWeighsInAssociation() throws {
+        // Both radial speeds inside the gate; B's or A's 8 m/s off (the gate's σ is some 3–4 m/s here).
+        #expect(try pick(.fuse, offA: 8, offB: 0) == 101)
+        #expect(try pick(.fuse, offA: 0, offB: 8) == 100)
+        // Refusing pairings only, the radial speeds inside the gate do not choose: the same plot both times.
+        #expect(try pick(.gate, offA: 8, offB: 0) == pick(.gate, offA: 0, offB: 8))
+    }
+
+    @Test("A late radar plot whose radial speed contradicts the track is refused, not fused")
+    func lateContradictingPlotRefused() throws {
+        var configuration = config()
+        configuration.oosmWindow = 30
+        let sensor = radar(sigmaRangeRate: 2)
+        let p0 = Vector3(30_000, 40_000, 5_000), v = Vector3(200, -100, 0)
+        func run(late offset: Double?) -> Track? {
+            let tracker = Tracker(configuration: configuration, sensors: [sensor])
+            for k in [0, 1, 2, 3, 5, 6] {
+                let t = 2 * Double(k), p = p0 + v * t
+                tracker.processScan([Detection(id: UInt64(k + 1), time: t, sensor: 0, z: MeasurementModel.h(sensor.source, position: p),
+                                               rangeRate: Self.radialSpeed(p, v))], sensor: 0, time: t)
+                tracker.maintain(now: t)
+            }
+            if let offset {
+                // The look at 8 s arrives after the one at 12 s.
+                let t = 8.0, p = p0 + v * t
+                tracker.process([Detection(id: 50, time: t, sensor: 0, z: MeasurementModel.h(sensor.source, position: p),
+                                           rangeRate: Self.radialSpeed(p, v) + offset)])
+            }
+            return tracker.confirmedTracks.first
+        }
+        let none = try #require(run(late: nil)), fits = try #require(run(late: 0)), contradicts = try #require(run(late: 300))
+        #expect(fits.hits == none.hits + 1, "a late plot that fits is taken")
+        #expect(contradicts.hits == none.hits && contradicts.x == none.x, "a late plot 300 m/s off is refused")
+    }
 }
