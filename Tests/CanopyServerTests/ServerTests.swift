@@ -324,6 +324,30 @@ struct LiveServerTests {
         _ = server.runs.cancel(run.id)
     }
 
+    @Test("live ingest: a radar's plots whose radial speeds contradict their motion make no track; with the true ones, one")
+    func liveIngestRadialSpeed() throws {
+        // The drone of `liveIngest`, its plots' radial speeds 300 m/s off (or not).
+        func tracks(offset: Double) throws -> Int {
+            let live = try LiveSession(briefingPath: quickstart, autoTick: false)
+            let radar = live.briefing.sensors[0]
+            let frame = LocalFrame(origin: radar.position)
+            for k in 0..<12 {
+                let t = Double(k) * 5
+                func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
+                let target = at(t)
+                let aer = AER(enu: frame.enu(ecef: target))
+                let los = target - frame.originECEF
+                let rate = dot(los / norm(los), at(t + 0.5) - at(t - 0.5)) + offset
+                let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
+                #expect(live.ingest(Data(item.utf8)).accepted == 1)
+                live.tick(at: t + 0.5)
+            }
+            return try #require(live.channel.latest).tracks.count
+        }
+        #expect(try tracks(offset: 0) == 1)
+        #expect(try tracks(offset: 300) == 0)
+    }
+
     @Test("live ingest: radar plots of a target make a confirmed track; bad items are named")
     func liveIngest() throws {
         let live = try LiveSession(briefingPath: quickstart, autoTick: false)
