@@ -330,8 +330,12 @@ public struct Sensor: Sendable, Hashable {
     public var id: String
     public var type: String
     public var position: Geodetic
-    public init(id: String, type: String, position: Geodetic) {
-        self.id = id; self.type = type; self.position = position
+    /// The radar's ASTERIX data source identifier (I048/010): system area and identification
+    /// codes, which name it in a live CAT048 feed; nil when not given.
+    public var asterixSAC: UInt8?
+    public var asterixSIC: UInt8?
+    public init(id: String, type: String, position: Geodetic, asterixSAC: UInt8? = nil, asterixSIC: UInt8? = nil) {
+        self.id = id; self.type = type; self.position = position; self.asterixSAC = asterixSAC; self.asterixSIC = asterixSIC
     }
 }
 

@@ -270,11 +270,22 @@ final class Reader {
         var sensors: [Sensor] = []
         for (k, n) in list(m["sensors"], "sensors").enumerated() {
             let p = "sensors[\(k)]"
-            guard let sm = mapping(n, p, allowed: ["id", "type", "lat", "lon", "alt"]) else { continue }
+            guard let sm = mapping(n, p, allowed: ["id", "type", "lat", "lon", "alt", "sac", "sic"]) else { continue }
             let id = string(sm, "id", p), type = string(sm, "type", p), pos = position(sm, p)
             uniqueID(id, p, n)
             if let type { checkSensorType(type, kind: .radar, catalogue, Self.join(p, "type"), sm["type"]) }
-            if let id, let type, let pos { sensors.append(Sensor(id: id, type: type, position: pos)) }
+            // Its ASTERIX data source identifier: both codes or neither, and no two radars alike.
+            let sac = sm["sac"] == nil ? nil : integer(sm, "sac", p, min: 0, max: 255)
+            let sic = sm["sic"] == nil ? nil : integer(sm, "sic", p, min: 0, max: 255)
+            if (sm["sac"] == nil) != (sm["sic"] == nil) {
+                fail(Self.join(p, sm["sac"] == nil ? "sac" : "sic"), "is required with \(sm["sac"] == nil ? "sic" : "sac") (the radar's ASTERIX data source identifier)", n)
+            }
+            if let sac, let sic, let other = sensors.first(where: { $0.asterixSAC == UInt8(sac) && $0.asterixSIC == UInt8(sic) }) {
+                fail(Self.join(p, "sic"), "SAC/SIC \(sac)/\(sic) is already \(other.id)'s", sm["sic"])
+            }
+            if let id, let type, let pos {
+                sensors.append(Sensor(id: id, type: type, position: pos, asterixSAC: sac.map { UInt8($0) }, asterixSIC: sic.map { UInt8($0) }))
+            }
         }
         var acoustic: [AcousticNetwork] = []
         var totalNodes = 0

@@ -185,8 +185,8 @@ struct ServerError: Error, CustomStringConvertible {
 final class UDPListener: @unchecked Sendable {
     let socketFD: Int32
     let port: Int
-    init(port: Int, handler: @escaping @Sendable (Data) -> Void) throws {
-        let fd = try Loopback.bound(Int32(SOCK_DGRAM.rawValue), port: port, what: "live detections (--live-udp)")
+    init(port: Int, what: String = "live detections (--live-udp)", handler: @escaping @Sendable (Data) -> Void) throws {
+        let fd = try Loopback.bound(Int32(SOCK_DGRAM.rawValue), port: port, what: what)
         self.port = port
         socketFD = fd
         let t = Thread {

@@ -27,11 +27,15 @@ public final class LiveSession: @unchecked Sendable {
     let sensorIndex: [String: Int]
     /// Citizen network ids → the battle manager's network index (its bearing noise and reach).
     let citizenNetworkIndex: [String: Int]
+    /// ASTERIX data source identifiers (SAC << 8 | SIC) → the radar's position and tracker index.
+    let asterixRadars: [UInt16: (Geodetic, Int)]
     var udp: UDPListener?
+    var asterixUDP: UDPListener?
+    var asterixDatagrams = 0, asterixReports = 0
 
     /// With `autoTick` (the server), a thread runs the cycle on the wall clock; without it (tests,
     /// replays of a recorded feed), the caller calls `tick(at:)`.
-    public init(briefingPath: String, udpPort: Int = 0, autoTick: Bool = true) throws {
+    public init(briefingPath: String, udpPort: Int = 0, asterixUDPPort: Int = 0, autoTick: Bool = true) throws {
         let scenario = try ScenarioLoader.load(path: briefingPath)
         briefing = Briefing(scenario: scenario)
         battle = BattleManager(briefing: briefing)
@@ -45,8 +49,19 @@ public final class LiveSession: @unchecked Sendable {
         var networks: [String: Int] = [:]
         for (k, n) in reportingCitizenNetworks(scenario.citizenNetworks, scenario.catalogue).enumerated() { networks[n.network.id] = k }
         citizenNetworkIndex = networks
+        var radars: [UInt16: (Geodetic, Int)] = [:]
+        for s in scenario.sensors {
+            guard let sac = s.asterixSAC, let sic = s.asterixSIC, let k = index[s.id] else { continue }
+            radars[UInt16(sac) << 8 | UInt16(sic)] = (s.position, k)
+        }
+        asterixRadars = radars
         if udpPort > 0 {
             udp = try UDPListener(port: udpPort) { [weak self] data in self?.datagram(data) }
+        }
+        if asterixUDPPort > 0 {
+            asterixUDP = try UDPListener(port: asterixUDPPort, what: "live ASTERIX (--asterix-udp)") { [weak self] data in
+                _ = self?.ingestAsterix([UInt8](data))
+            }
         }
         if autoTick {
             let t = Thread { [weak self] in self?.loop() }
@@ -55,7 +70,7 @@ public final class LiveSession: @unchecked Sendable {
         }
     }
 
-    public func stop() { lock.lock(); stopped = true; lock.unlock(); udp?.close() }
+    public func stop() { lock.lock(); stopped = true; lock.unlock(); udp?.close(); asterixUDP?.close() }
 
     let autoTick: Bool
     /// Wall seconds since the epoch; with a manual clock, the time of the last tick.
@@ -226,6 +241,78 @@ public final class LiveSession: @unchecked Sendable {
         return (accepted, problems)
     }
 
+    /// Takes ASTERIX data blocks (one UDP datagram, or a recording): each CAT048 target report of
+    /// a radar of the briefing (named by its `sac`/`sic`) becomes a radar detection, as a JSON
+    /// one would. Its time is I048/140's time of day on the UTC day nearest the session's clock;
+    /// its elevation comes from the height (I048/110, a 3-D radar's, else the validated I048/090
+    /// flight level as height above the ellipsoid); its radial speed from I048/120 when valid.
+    /// Reports of no detection (TYP 0) and test targets are passed over; each problem names the
+    /// report and what is wrong.
+    public func ingestAsterix(_ bytes: [UInt8]) -> (accepted: Int, problems: [String]) {
+        let decoded = Asterix.decode(bytes)
+        var problems = decoded.problems
+        var accepted = 0
+        lock.lock()
+        defer { lock.unlock() }
+        asterixDatagrams += 1
+        asterixReports += decoded.reports.count
+        let current = now
+        // The session's UTC day: midnight before the epoch, in session seconds.
+        let epochSeconds = epoch.timeIntervalSince1970
+        let dayStart = (epochSeconds / 86_400).rounded(.down) * 86_400 - epochSeconds
+        for (k, r) in decoded.reports.enumerated() {
+            let at = "CAT048 report \(k) (SAC/SIC \(r.sac)/\(r.sic))"
+            guard let (radar, s) = asterixRadars[UInt16(r.sac) << 8 | UInt16(r.sic)] else {
+                problems.append("\(at): no radar of the briefing has this SAC/SIC (set sensors[i].sac and .sic)"); continue
+            }
+            if r.detectionType == 0 || r.test { continue }
+            guard let tod = r.timeOfDay else { problems.append("\(at): no I048/140 time of day"); continue }
+            guard let range = r.range, let az = r.azimuth, range > 0 else { problems.append("\(at): no I048/040 measured position"); continue }
+            guard let height = r.height3D ?? (r.flightLevelValid ? r.flightLevel.map { $0 * 100 * Asterix.foot } : nil) else {
+                problems.append("\(at): no height (I048/110, or a validated I048/090 flight level): the tracker needs a 3-D plot"); continue
+            }
+            var time = dayStart + tod
+            while time - current > 43_200 { time -= 86_400 }
+            while current - time > 43_200 { time += 86_400 }
+            if time < lastCycle - battle.tracker.configuration.oosmWindow {
+                late += 1
+                problems.append("\(at): \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(battle.tracker.configuration.oosmWindow)) s out-of-sequence window")
+                continue
+            }
+            if autoTick && time > current + 5 { problems.append("\(at): \(String(format: "%.1f", time - current)) s in the future"); continue }
+            guard let el = Self.elevation(range: range, azimuth: az, height: height, radar: radar) else {
+                problems.append("\(at): a height of \(Int(height)) m cannot be seen at \(Int(range)) m slant range"); continue
+            }
+            let rate = r.dopplerValid ? r.dopplerSpeed : nil
+            battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(range, az, el), rangeRate: rate))
+            nextID += 1
+            accepted += 1
+        }
+        received += accepted
+        rejected += problems.count
+        return (accepted, problems)
+    }
+
+    /// A plot's elevation (rad) from its slant range, azimuth and height above the ellipsoid:
+    /// the spherical-earth solution refined by Newton steps on the WGS-84 height of the point
+    /// (AER → geodetic). Nil when no elevation reaches that height at that range.
+    static func elevation(range: Double, azimuth: Double, height: Double, radar: Geodetic) -> Double? {
+        let a = 6_371_000.0
+        let rr = a + radar.height, rt = a + height
+        let sine = (rt * rt - rr * rr - range * range) / (2 * rr * range)
+        guard abs(sine) <= 1 else { return nil }
+        var el = asin(sine)
+        let frame = LocalFrame(origin: radar)
+        for _ in 0..<4 {
+            let h = frame.geodetic(aer: AER(azimuth: azimuth, elevation: el, range: range)).height
+            // d(height)/d(el) ≈ range · cos(el) (the point moves along the local vertical).
+            let step = (height - h) / max(range * cos(el), 1)
+            el += step
+            if abs(step) < 1e-9 { break }
+        }
+        return el.isFinite && abs(el) <= .pi / 2 ? el : nil
+    }
+
     var radarNames: String {
         battle.tracker.sensors.prefix(battle.firstAcousticSensor).map(\.name).joined(separator: ", ")
     }
@@ -237,6 +324,7 @@ public final class LiveSession: @unchecked Sendable {
         w.field("epoch", UTC.iso(epoch)); w.field("time", now, digits: 1)
         w.field("received", received); w.field("rejected", rejected); w.field("late", late)
         w.field("datagrams", datagrams); w.field("malformedDatagrams", malformedDatagrams)
+        w.field("asterixMessages", asterixDatagrams); w.field("asterixReports", asterixReports)
         w.field("tracks", battle.tracker.tracks.filter { $0.status == .confirmed }.count)
         w.key("radars"); w.beginArray(); for s in battle.tracker.sensors.prefix(battle.firstAcousticSensor) { w.string(s.name) }; w.endArray()
         w.key("recommendations"); w.beginArray(); for r in recommendations { w.raw(r) }; w.endArray()

@@ -43,6 +43,8 @@ public struct ServerSettings: Sendable {
     /// Live ingest: a briefing scenario (sensors, fire units, assets, regions), a UDP port for detections (0: none).
     public var liveBriefing: String? = nil
     public var liveUDPPort = 0
+    /// A UDP port for ASTERIX data blocks (CAT048) on loopback (0: none).
+    public var liveAsterixUDPPort = 0
     public static let maxBody = 4 << 20
     public init() {}
 }
@@ -75,7 +77,7 @@ public final class CanopyServer: Sendable {
         cot = try CoTOut(udp: settings.cotUDP, tcpPort: settings.cotTCPPort)
         webhooks = Webhooks(urls: settings.webhooks)
         if let path = settings.liveBriefing {
-            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort)
+            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort)
         } else {
             live = nil
         }
@@ -233,6 +235,22 @@ public final class CanopyServer: Sendable {
             }
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             let result = live.ingest(Data(buffer: body))
+            if result.accepted == 0 && !result.problems.isEmpty {
+                self.counters.add("live.rejected")
+                return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
+            }
+            var w = JSONWriter()
+            w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
+            w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
+            return json(w.text, status: .accepted)
+        }
+        router.post("/api/live/asterix") { request, context in
+            try self.requireToken(request)
+            guard let live = self.live else {
+                throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
+            }
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let result = live.ingestAsterix([UInt8](buffer: body))
             if result.accepted == 0 && !result.problems.isEmpty {
                 self.counters.add("live.rejected")
                 return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })

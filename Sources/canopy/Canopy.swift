@@ -10,7 +10,7 @@ struct Canopy: ParsableCommand {
         commandName: "canopy",
         abstract: "Canopy: an open engine for defending cities against missile and drone raids.",
         discussion: "For simulation, analysis, training and decision support.",
-        subcommands: [Simulate.self, Validate.self, Study.self, Merge.self, Sweep.self, Plan.self, Stockpile.self, Serve.self, Track.self, Score.self, WTA.self]
+        subcommands: [Simulate.self, Validate.self, Study.self, Merge.self, Sweep.self, Plan.self, Stockpile.self, Serve.self, Track.self, Score.self, WTA.self, AsterixDecode.self]
     )
 }
 

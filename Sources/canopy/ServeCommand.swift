@@ -35,6 +35,8 @@ struct Serve: ParsableCommand {
     var live: String?
     @Option(name: .customLong("live-udp"), help: "Take live detections as JSON datagrams on this UDP port on loopback (0: off).")
     var liveUDP = 0
+    @Option(name: .customLong("asterix-udp"), help: "Take live radar plots as ASTERIX CAT048 data blocks on this UDP port on loopback (0: off).")
+    var asterixUDP = 0
     @Option(help: "Simulated seconds between stored picture frames (the replay's resolution).")
     var frameInterval = 10.0
 
@@ -42,7 +44,12 @@ struct Serve: ParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535 (got \(port))") }
         guard speed >= 0 else { throw ValidationError("--speed must be ≥ 0 (got \(speed))") }
         guard frameInterval > 0 else { throw ValidationError("--frame-interval must be > 0 (got \(frameInterval))") }
-        guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP) else { throw ValidationError("ports must be 0 to 65535") }
+        guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP), (0...65535).contains(asterixUDP) else {
+            throw ValidationError("ports must be 0 to 65535")
+        }
+        if live == nil && (liveUDP > 0 || asterixUDP > 0) {
+            throw ValidationError("--live-udp and --asterix-udp feed a live session: give its briefing with --live BRIEFING.yaml")
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--data \(data): is a file; give a directory for the server's runs and token")
@@ -72,6 +79,7 @@ struct Serve: ParsableCommand {
         var s = ServerSettings()
         s.host = host; s.port = port; s.dataDirectory = data; s.token = token; s.speed = speed; s.frameInterval = frameInterval
         s.cotUDP = cotUDP; s.cotTCPPort = cotTCP; s.webhooks = webhook; s.liveBriefing = live; s.liveUDPPort = liveUDP
+        s.liveAsterixUDPPort = asterixUDP
         let server: CanopyServer
         do {
             server = try CanopyServer(settings: s)

@@ -84,6 +84,15 @@ struct ScenarioValidationTests {
         #expect(problems(validYAML + "\ntracker: {falseTrackProbability: 0.7}\n")
                 == ["test.yaml: tracker.falseTrackProbability: must be < 0.5 (got 0.7)"])
         #expect(s.tracker.radialSpeed == .fuse && s.tracker.maxAcceleration == 40)
+        // A radar's ASTERIX data source identifier: both codes, each a byte, no two radars alike.
+        #expect(s.sensors.allSatisfy { $0.asterixSAC == nil && $0.asterixSIC == nil })
+        let radar0 = "{id: R1, type: radar-medium, lat: 50.3, lon: 31.1, alt: 20}"
+        #expect(validYAML.contains(radar0))
+        let coded = try load(validYAML.replacingOccurrences(of: radar0, with: "{id: R1, type: radar-medium, lat: 50.3, lon: 31.1, alt: 20, sac: 25, sic: 201}\n  - {id: R2, type: radar-short, lat: 50.4, lon: 31.1, alt: 20, sac: 25, sic: 202}"))
+        #expect(coded.sensors[0].asterixSAC == 25 && coded.sensors[0].asterixSIC == 201)
+        #expect(problems(validYAML.replacingOccurrences(of: radar0, with: "{id: R1, type: radar-medium, lat: 50.3, lon: 31.1, alt: 20, sac: 256}\n  - {id: R2, type: radar-short, lat: 50.4, lon: 31.1, alt: 20, sac: 1, sic: 2}\n  - {id: R3, type: radar-short, lat: 50.5, lon: 31.1, alt: 20, sac: 1, sic: 2}"))
+                == ["test.yaml: sensors[0].sac: must be ≤ 255 (got 256)", "test.yaml: sensors[0].sic: is required with sac (the radar's ASTERIX data source identifier)",
+                    "test.yaml: sensors[2].sic: SAC/SIC 1/2 is already R2's"])
         let gated = try load(validYAML + "\ntracker: {radialSpeed: gate, maxAcceleration: 80}\n")
         #expect(gated.tracker.radialSpeed == .gate && gated.tracker.maxAcceleration == 80)
         #expect(problems(validYAML + "\ntracker: {radialSpeed: fused, maxAcceleration: -1}\n")
