@@ -30,7 +30,7 @@ struct AsterixDecode: ParsableCommand {
         if let pcap = Asterix.pcapPayloads(bytes) {
             messages = pcap.payloads
             problems += pcap.problems.map { "\(file): \($0)" }
-            source = "pcap, \(pcap.payloads.count) UDP datagrams"
+            source = "pcap, \(pcap.payloads.count) UDP datagram\(pcap.payloads.count == 1 ? "" : "s")"
         }
         var reports = 0, blocks = 0
         var other: [UInt8: Int] = [:]
@@ -45,7 +45,7 @@ struct AsterixDecode: ParsableCommand {
         }
         FileHandle.standardOutput.write(Data(out.utf8))
         let others = other.keys.sorted().map { String(format: "CAT%03d: %d", Int($0), other[$0]!) }.joined(separator: ", ")
-        printError("\(file) (\(source)): \(blocks) blocks, \(reports) CAT048 reports" + (others.isEmpty ? "" : "; other categories (blocks): \(others)"))
+        printError("\(file) (\(source)): \(blocks) block\(blocks == 1 ? "" : "s"), \(reports) CAT048 report\(reports == 1 ? "" : "s")" + (others.isEmpty ? "" : "; other categories (blocks): \(others)"))
         for p in problems { printError(p) }
         if !problems.isEmpty { throw ExitCode(1) }
     }
