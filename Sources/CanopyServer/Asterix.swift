@@ -4,9 +4,9 @@ import Foundation
 /// monoradar target reports (EUROCONTROL-SPEC-0149-4, "ASTERIX Part 4, Category 048", editions
 /// 1.21–1.27 share the user application profile read here). Other categories are counted and
 /// passed over (a radar feed interleaves CAT034 service messages). Every item of the profile is
-/// stepped over by its length rules; the items a tracker needs are decoded. Nothing here traps:
-/// a truncated or inconsistent block is a problem naming its offset, and the blocks before it
-/// stand.
+/// stepped over by its length rules; the items a tracker needs are decoded. Every read is bounds
+/// checked: a truncated or inconsistent block is a problem naming its offset, and the blocks
+/// before it stand.
 public enum Asterix {
     /// One CAT048 target report: the plot's measured polar position, its height when the radar
     /// or the transponder gives one, and its radial speed when the radar measures it.
@@ -16,9 +16,9 @@ public enum Asterix {
         /// I048/140: UTC seconds since midnight (LSB 1/128 s).
         public var timeOfDay: Double?
         /// I048/020 TYP: 0 no detection, 1 PSR, 2 SSR, 3 SSR + PSR, 4–7 Mode S (± PSR); and its
-        /// SIM (simulated) and TST (test target) bits.
+        /// SIM (simulated), RAB (a field monitor's fixed transponder) and TST (test target) bits.
         public var detectionType: UInt8?
-        public var simulated = false, test = false
+        public var simulated = false, fieldMonitor = false, test = false
         /// I048/040: slant range (m; LSB 1/256 NM) and azimuth (rad from north, clockwise; LSB 2π/65536).
         public var range: Double?, azimuth: Double?
         /// I048/070: Mode 3/A code (octal digits as an integer), when validated.
@@ -43,7 +43,7 @@ public enum Asterix {
     /// What one buffer of blocks held.
     public struct Decoded: Sendable {
         public var reports: [Cat048Report] = []
-        /// Records of other categories, by category.
+        /// Blocks of other categories, by category.
         public var otherCategories: [UInt8: Int] = [:]
         public var blocks = 0
         /// Each problem names the byte offset of its block (and record), and what is wrong; decoding
@@ -119,7 +119,7 @@ public enum Asterix {
             for bit in 0..<7 where b & (0x80 >> bit) != 0 { present.append(frn + bit) }
             frn += 7
             if b & 1 == 0 { break }
-            guard frn <= 64 else { return .failure(Failure(message: "FSPEC longer than 9 octets")) }
+            guard p - start < 9 else { return .failure(Failure(message: "FSPEC longer than 9 octets")) }
         }
         guard !present.isEmpty else { return .failure(Failure(message: "an empty FSPEC (no item)")) }
         var rep = Cat048Report(sac: 0, sic: 0)
@@ -198,6 +198,7 @@ public enum Asterix {
         case 3:
             r.detectionType = d[b] >> 5
             r.simulated = d[b] & 0x10 != 0
+            r.fieldMonitor = d[b] & 0x02 != 0
             if e - b >= 2 { r.test = d[b + 1] & 0x80 != 0 }
         case 4:
             r.range = Double(u16(b)) / 256 * nauticalMile
@@ -257,13 +258,14 @@ public enum Asterix {
         switch magic {
         case 0xD4C3_B2A1, 0x4D3C_B2A1: little = true
         case 0xA1B2_C3D4, 0xA1B2_3C4D: little = false
+        case 0x0A0D_0D0A: return ([], ["a pcapng file, which is not read: save it as classic pcap (editcap -F pcap IN OUT)"])
         default: return nil
         }
         func u32(_ i: Int) -> Int {
             little ? Int(d[i]) | Int(d[i + 1]) << 8 | Int(d[i + 2]) << 16 | Int(d[i + 3]) << 24
                 : Int(d[i]) << 24 | Int(d[i + 1]) << 16 | Int(d[i + 2]) << 8 | Int(d[i + 3])
         }
-        let link = u32(20)
+        let link = u32(20) & 0xFFFF  // (the upper bits carry FCS flags)
         var payloads: [[UInt8]] = [], problems: [String] = []
         var at = 24
         var packet = 0
@@ -276,20 +278,23 @@ public enum Asterix {
             }
             var ip: Int
             switch link {
-            case 1:  // Ethernet, with any 802.1Q tags
+            case 1:  // Ethernet, with any 802.1Q / 802.1ad tags
                 ip = start + 12
                 guard ip + 2 <= start + captured else { ip = -1; break }
                 var type = Int(d[ip]) << 8 | Int(d[ip + 1])
-                while type == 0x8100 && ip + 6 <= start + captured { ip += 4; type = Int(d[ip]) << 8 | Int(d[ip + 1]) }
+                while (type == 0x8100 || type == 0x88A8) && ip + 6 <= start + captured { ip += 4; type = Int(d[ip]) << 8 | Int(d[ip + 1]) }
                 ip = type == 0x0800 ? ip + 2 : -1
-            case 113: ip = Int(d[start + 14]) << 8 | Int(d[start + 15]) == 0x0800 ? start + 16 : -1  // Linux cooked
+            case 113:  // Linux cooked
+                ip = captured >= 16 && Int(d[start + 14]) << 8 | Int(d[start + 15]) == 0x0800 ? start + 16 : -1
             case 101, 228: ip = start  // raw IPv4
             default:
                 problems.append("pcap link type \(link) is not read (Ethernet, Linux cooked or raw IP)")
                 return (payloads, problems)
             }
             let frameEnd = start + captured
-            if ip >= 0, ip + 20 <= frameEnd, d[ip] >> 4 == 4, d[ip + 9] == 17 {
+            // IPv4 carrying UDP, a whole datagram (not a fragment: MF clear, offset 0).
+            if ip >= 0, ip + 20 <= frameEnd, d[ip] >> 4 == 4, d[ip] & 0x0F >= 5, d[ip + 9] == 17,
+               d[ip + 6] & 0x3F == 0, d[ip + 7] == 0 {
                 let ihl = Int(d[ip] & 0x0F) * 4
                 let udp = ip + ihl
                 if udp + 8 <= frameEnd {
@@ -313,7 +318,7 @@ extension Asterix.Cat048Report {
         w.field("sac", Int(sac)); w.field("sic", Int(sic))
         w.field("timeOfDay", timeOfDay, digits: 7)
         w.key("type"); if let t = detectionType { w.int(Int(t)) } else { w.null() }
-        w.field("simulated", simulated); w.field("test", test)
+        w.field("simulated", simulated); w.field("fieldMonitor", fieldMonitor); w.field("test", test)
         w.field("range", range, digits: 3); w.field("azimuth", azimuth.map { $0 * 180 / .pi }, digits: 6)
         w.field("mode3A", mode3A.map { String($0, radix: 8).leftPadded(to: 4) })
         w.field("flightLevel", flightLevel, digits: 2); w.field("flightLevelValid", flightLevelValid)

@@ -245,11 +245,13 @@ public final class LiveSession: @unchecked Sendable {
     /// a radar of the briefing (named by its `sac`/`sic`) becomes a radar detection, as a JSON
     /// one would. Its time is I048/140's time of day on the UTC day nearest the session's clock;
     /// its elevation comes from the height (I048/110, a 3-D radar's, else the validated I048/090
-    /// flight level as height above the ellipsoid); its radial speed from I048/120 when valid.
-    /// Reports of no detection (TYP 0) and test targets are passed over; each problem names the
-    /// report and what is wrong.
+    /// flight level; either taken as height above the ellipsoid); its radial speed from I048/120
+    /// when valid. Reports of no detection (TYP 0), simulated and test targets and field monitors
+    /// are passed over; each problem names the report and what is wrong. At most 10,000 reports a
+    /// message, as for JSON.
     public func ingestAsterix(_ bytes: [UInt8]) -> (accepted: Int, problems: [String]) {
         let decoded = Asterix.decode(bytes)
+        if decoded.reports.count > 10_000 { return (0, ["at most 10000 CAT048 reports per message (got \(decoded.reports.count))"]) }
         var problems = decoded.problems
         var accepted = 0
         lock.lock()
@@ -262,11 +264,12 @@ public final class LiveSession: @unchecked Sendable {
         let dayStart = (epochSeconds / 86_400).rounded(.down) * 86_400 - epochSeconds
         for (k, r) in decoded.reports.enumerated() {
             let at = "CAT048 report \(k) (SAC/SIC \(r.sac)/\(r.sic))"
+            if r.detectionType == 0 || r.test || r.simulated || r.fieldMonitor { continue }
             guard let (radar, s) = asterixRadars[UInt16(r.sac) << 8 | UInt16(r.sic)] else {
                 problems.append("\(at): no radar of the briefing has this SAC/SIC (set sensors[i].sac and .sic)"); continue
             }
-            if r.detectionType == 0 || r.test { continue }
             guard let tod = r.timeOfDay else { problems.append("\(at): no I048/140 time of day"); continue }
+            guard tod < 86_400 else { problems.append("\(at): I048/140 time of day \(tod) s is not within a day"); continue }
             guard let range = r.range, let az = r.azimuth, range > 0 else { problems.append("\(at): no I048/040 measured position"); continue }
             guard let height = r.height3D ?? (r.flightLevelValid ? r.flightLevel.map { $0 * 100 * Asterix.foot } : nil) else {
                 problems.append("\(at): no height (I048/110, or a validated I048/090 flight level): the tracker needs a 3-D plot"); continue
@@ -303,14 +306,16 @@ public final class LiveSession: @unchecked Sendable {
         guard abs(sine) <= 1 else { return nil }
         var el = asin(sine)
         let frame = LocalFrame(origin: radar)
-        for _ in 0..<4 {
+        for _ in 0..<6 {
             let h = frame.geodetic(aer: AER(azimuth: azimuth, elevation: el, range: range)).height
             // d(height)/d(el) ≈ range · cos(el) (the point moves along the local vertical).
             let step = (height - h) / max(range * cos(el), 1)
             el += step
             if abs(step) < 1e-9 { break }
         }
-        return el.isFinite && abs(el) <= .pi / 2 ? el : nil
+        guard el.isFinite && abs(el) <= .pi / 2 else { return nil }
+        let h = frame.geodetic(aer: AER(azimuth: azimuth, elevation: el, range: range)).height
+        return abs(h - height) < 1 ? el : nil
     }
 
     var radarNames: String {

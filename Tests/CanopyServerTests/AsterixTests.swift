@@ -11,8 +11,8 @@ import Testing
 /// corrupt input, pcap framing, and live ingest of a target's plots.
 @Suite("ASTERIX CAT048")
 struct AsterixTests {
-    /// A block of two records. The first: FSPEC F7 F3 0C (fields 1–4, 6, 7; 8–11, 14; 19, 20);
-    /// the second: FSPEC 90 (fields 1 and 4).
+    /// A block of three records. The first: FSPEC F7 F3 0C (fields 1–4, 6, 7; 8–11, 14; 19, 20);
+    /// the second: FSPEC 90 (fields 1 and 4); the third: FSPEC 89 01 01 06 (fields 1, 5; SP, RE).
     static let block: [UInt8] = {
         let first: [UInt8] = [
             0xF7, 0xF3, 0x0C,
@@ -31,15 +31,17 @@ struct AsterixTests {
             0xC0, 0x03, 0x85, 0x01, 0, 1, 0, 2, 0, 3,  // 120: CAL (D 0, 901 − 1024 = −123 m/s), RDS (one, 6 octets)
         ]
         let second: [UInt8] = [0x90, 0x07, 0x2B, 0x00, 0x80, 0x80, 0x00]  // 010: 7/43; 040: ρ 0.5 NM, θ 180°
-        let length = 3 + first.count + second.count
-        return [48, UInt8(length >> 8), UInt8(length & 0xFF)] + first + second
+        // 010: 7/44; 070: V 0, Mode 3/A 7700 (octal); SP: length 3 (itself and 2); RE: length 2.
+        let third: [UInt8] = [0x89, 0x01, 0x01, 0x06, 0x07, 0x2C, 0x0F, 0xC0, 0x03, 0xAA, 0xBB, 0x02, 0xCC]
+        let length = 3 + first.count + second.count + third.count
+        return [48, UInt8(length >> 8), UInt8(length & 0xFF)] + first + second + third
     }()
 
     @Test("A record assembled by hand from the specification decodes to its values; every item of the profile it carries is stepped over")
     func handAssembled() throws {
         let d = Asterix.decode(Self.block)
         #expect(d.problems.isEmpty, "\(d.problems)")
-        #expect(d.blocks == 1 && d.reports.count == 2)
+        #expect(d.blocks == 1 && d.reports.count == 3)
         let r = try #require(d.reports.first)
         #expect(r.sac == 7 && r.sic == 42 && r.timeOfDay == 3600.5 && r.detectionType == 1 && !r.test && !r.simulated)
         #expect(r.range == 185_200 && r.azimuth == .pi / 2)
@@ -50,6 +52,8 @@ struct AsterixTests {
         #expect(r.mode3A == nil)
         let s = d.reports[1]
         #expect(s.sac == 7 && s.sic == 43 && s.range == 926 && s.azimuth == .pi && s.timeOfDay == nil && s.dopplerSpeed == nil)
+        let m = d.reports[2]
+        #expect(m.sac == 7 && m.sic == 44 && m.mode3A == 0o7700 && m.range == nil && m.json.contains("\"mode3A\":\"7700\""))
         // Another category's block is counted and passed over; the CAT048 block after it decoded.
         let other: [UInt8] = [34, 0, 6, 0x80, 1, 2]
         let both = Asterix.decode(other + Self.block)
@@ -63,15 +67,26 @@ struct AsterixTests {
             let d = Asterix.decode(Array(full[0..<n]))
             #expect(!d.problems.isEmpty || n == 0, "\(n) bytes decoded without a problem")
             #expect(d.reports.isEmpty, "a truncated block gave reports")
+            // The same cut with the block's LEN saying so: each record cut short, at every item, is named.
+            if n >= 4 {
+                var cut = Array(full[0..<n])
+                cut[1] = UInt8(n >> 8); cut[2] = UInt8(n & 0xFF)
+                let c = Asterix.decode(cut)
+                #expect(c.reports.count <= 3 && (c.problems.count == 1 || [full.count - 13, full.count - 20].contains(n)),
+                        "\(n) bytes: \(c.problems)")
+            }
         }
         // A LEN shorter than its records: the record that runs past it is named, the first stands.
         var short = full
         short[2] -= 3
         let s = Asterix.decode(Array(short[0..<(full.count - 3)]))
-        #expect(s.reports.count == 1 && s.problems.count == 1 && s.problems[0].contains("CAT048 record at offset"), "\(s.problems)")
+        #expect(s.reports.count == 2 && s.problems.count == 1 && s.problems[0].contains("CAT048 record at offset"), "\(s.problems)")
         // A second, valid block after a bad record still decodes.
         let again = Asterix.decode(Array(short[0..<(full.count - 3)]) + full)
-        #expect(again.reports.count == 3)
+        #expect(again.reports.count == 5)
+        // A tenth FSPEC octet is refused.
+        let long: [UInt8] = [48, 0, 16] + [UInt8](repeating: 0x01, count: 10) + [0x80, 7, 42]
+        #expect(Asterix.decode(long).problems.first?.contains("FSPEC longer than 9 octets") == true)
         var rng = RandomStream(seed: 48, component: "asterix-fuzz")
         for _ in 0..<3_000 {
             var bytes = (0..<Int(rng.uniform(0, 80))).map { _ in UInt8(rng.uniform(0, 256)) }
@@ -83,10 +98,10 @@ struct AsterixTests {
     }
 
     /// A classic little-endian pcap of one Ethernet / IPv4 / UDP frame carrying `payload`.
-    static func pcap(_ payload: [UInt8]) -> [UInt8] {
+    static func pcap(_ payload: [UInt8], fragment: Bool = false) -> [UInt8] {
         func le32(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24 & 0xFF)] }
         let udp: [UInt8] = [0x52, 0x08, 0x52, 0x08, UInt8((8 + payload.count) >> 8), UInt8((8 + payload.count) & 0xFF), 0, 0] + payload
-        let ip: [UInt8] = [0x45, 0, UInt8((20 + udp.count) >> 8), UInt8((20 + udp.count) & 0xFF), 0, 0, 0, 0, 64, 17, 0, 0,
+        let ip: [UInt8] = [0x45, 0, UInt8((20 + udp.count) >> 8), UInt8((20 + udp.count) & 0xFF), 0, 0, fragment ? 0x20 : 0, 0, 64, 17, 0, 0,
                            10, 0, 0, 1, 239, 1, 1, 1] + udp
         let frame: [UInt8] = [UInt8](repeating: 1, count: 12) + [0x08, 0x00] + ip
         let header = le32(0xA1B2_C3D4) + [2, 0, 4, 0] + le32(0) + le32(0) + le32(65_535) + le32(1)
@@ -101,6 +116,18 @@ struct AsterixTests {
         // Cut inside the packet: named.
         let cut = Self.pcap(Self.block).dropLast(5)
         #expect(Asterix.pcapPayloads(Array(cut))?.problems.count == 1)
+        // A fragment (MF set) is not a whole datagram: passed over.
+        #expect(Asterix.pcapPayloads(Self.pcap(Self.block, fragment: true))?.payloads.isEmpty == true)
+        // pcapng is named, not misread.
+        #expect(Asterix.pcapPayloads([0x0A, 0x0D, 0x0D, 0x0A] + [UInt8](repeating: 0, count: 28))?.problems.first?.contains("pcapng") == true)
+        // Linux cooked captures (link type 113) whose packets are too short for their header: no crash.
+        var cooked = Self.pcap(Self.block)
+        cooked[20] = 113
+        for n in stride(from: 24, through: cooked.count, by: 1) {
+            var p = Array(cooked[0..<n])
+            if n >= 40 { let len = n - 40; p[32] = UInt8(len & 0xFF); p[33] = UInt8(len >> 8 & 0xFF); p[36] = p[32]; p[37] = p[33] }
+            _ = Asterix.pcapPayloads(p)
+        }
     }
 
     /// One CAT048 record of a plot: 010, 140, 020 (PSR), 040, 110, and 120 CAL when `doppler`.
@@ -155,6 +182,12 @@ struct AsterixTests {
         let unknown = Self.plot(sac: 9, sic: 9, timeOfDay: 0, range: 1000, azimuth: 0, height: 100, doppler: nil)
         let u = live.ingestAsterix([48, 0, UInt8(3 + unknown.count)] + unknown)
         #expect(u.accepted == 0 && u.problems.first?.contains("no radar of the briefing has this SAC/SIC") == true, "\(u.problems)")
+        // Simulated targets, test targets and field monitors are passed over, without a problem.
+        for (typ, ext): (UInt8, [UInt8]) in [(0x21, [0x80]), (0x20 | 0x10, []), (0x22, [])] {
+            let r: [UInt8] = [0xB0, 7, 42] + [typ] + ext + [0x10, 0, 0, 0]  // 010, 020, 040
+            let x = live.ingestAsterix([48, 0, UInt8(3 + r.count)] + r)
+            #expect(x.accepted == 0 && x.problems.isEmpty, "\(x.problems)")
+        }
         let flat: [UInt8] = [0x90, 7, 42, 0x10, 0, 0, 0]
         let f = live.ingestAsterix([48, 0, UInt8(3 + flat.count)] + flat)
         #expect(f.accepted == 0 && f.problems.first?.contains("no I048/140") == true, "\(f.problems)")
@@ -190,7 +223,7 @@ struct AsterixTests {
             try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer(bytes: Self.block)) { r in
                 #expect(r.status == .badRequest)
                 let problems = (body(r)["problems"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
-                #expect(problems.count == 2 && problems.allSatisfy { $0.contains("no radar of the briefing has this SAC/SIC") }, "\(problems)")
+                #expect(problems.count == 3 && problems.allSatisfy { $0.contains("no radar of the briefing has this SAC/SIC") }, "\(problems)")
             }
         }
         server.live?.stop()

@@ -69,6 +69,9 @@ def main():
             assert (o["sac"], o["sic"]) == (val(t, "I010", "SAC"), val(t, "I010", "SIC")), at
             assert close(o["timeOfDay"], val(t, "I140", "ToD"), 1e-6), f"{at}: time {o['timeOfDay']} / {val(t, 'I140', 'ToD')}"
             assert o["type"] == val(t, "I020", "TYP"), at
+            assert o["simulated"] == (val(t, "I020", "SIM") == 1), at
+            assert o["fieldMonitor"] == (val(t, "I020", "RAB") == 1), at
+            assert o["test"] == (val(t, "I020", "TST") == 1), at
             rho = val(t, "I040", "RHO")
             assert close(o["range"], None if rho is None else rho * 1852, 1e-3), f"{at}: range"
             assert close(o["azimuth"], val(t, "I040", "THETA"), 1e-6), f"{at}: azimuth"
