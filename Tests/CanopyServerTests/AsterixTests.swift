@@ -158,15 +158,10 @@ struct AsterixTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let live = try LiveSession(briefingPath: path, autoTick: false)
         let radar = live.briefing.sensors[0]
-        let frame = LocalFrame(origin: radar.position)
         let epoch = live.epoch.timeIntervalSince1970
         for k in 0..<24 {
             let t = Double(k) * 5
-            func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
-            let target = at(t)
-            let aer = AER(enu: frame.enu(ecef: target))
-            let los = target - frame.originECEF
-            let rate = dot(los / norm(los), at(t + 0.5) - at(t - 0.5))
+            let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
             let record = Self.plot(sac: 7, sic: 42, timeOfDay: (epoch + t).truncatingRemainder(dividingBy: 86_400), range: aer.range,
                                    azimuth: aer.azimuth < 0 ? aer.azimuth + 2 * .pi : aer.azimuth, height: 1500, doppler: rate)
             let block = [UInt8(48), UInt8((3 + record.count) >> 8), UInt8((3 + record.count) & 0xFF)] + record
@@ -227,5 +222,26 @@ struct AsterixTests {
             }
         }
         server.live?.stop()
+        // A briefing that names its radar: a plot of now is accepted (202).
+        let text = try String(contentsOfFile: quickstart, encoding: .utf8)
+            .replacingOccurrences(of: "{id: R-medium-Kyiv-E, type: radar-medium, lat: 50.30, lon: 31.15, alt: 25}",
+                                  with: "{id: R-medium-Kyiv-E, type: radar-medium, lat: 50.30, lon: 31.15, alt: 25, sac: 7, sic: 42}")
+        let path = tempDir("asterix-briefing") + ".yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var named = settings(tempDir("asterix-named"))
+        named.liveBriefing = path
+        let accepting = try CanopyServer(settings: named)
+        try await accepting.makeApplication().test(.router) { client in
+            let (aer, rate) = westboundDrone(0, seenFrom: Geodetic(latitudeDegrees: 50.30, longitudeDegrees: 31.15, height: 25))
+            let record = Self.plot(sac: 7, sic: 42, timeOfDay: Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400),
+                                   range: aer.range, azimuth: aer.azimuth < 0 ? aer.azimuth + 2 * .pi : aer.azimuth, height: 1500, doppler: rate)
+            let block = [UInt8(48), 0, UInt8(3 + record.count)] + record
+            try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer(bytes: block)) { r in
+                #expect(r.status == .accepted)
+                #expect(body(r)["accepted"] as? Int == 1, "\(body(r))")
+            }
+        }
+        accepting.live?.stop()
     }
 }

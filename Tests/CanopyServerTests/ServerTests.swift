@@ -16,6 +16,16 @@ import Glibc
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 let quickstart = root + "/examples/quickstart.yaml"
 
+/// The live-ingest tests' target: a drone flying west at 50 m/s, 1.5 km up, east of Kyiv; as seen
+/// at time t by a radar at `radar` (its polar position, and its true radial speed, positive receding).
+func westboundDrone(_ t: Double, seenFrom radar: Geodetic) -> (aer: AER, rangeRate: Double) {
+    func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
+    let frame = LocalFrame(origin: radar)
+    let target = at(t)
+    let los = target - frame.originECEF
+    return (AER(enu: frame.enu(ecef: target)), dot(los / norm(los), at(t + 0.5) - at(t - 0.5)))
+}
+
 func tempDir(_ name: String) -> String {
     let d = NSTemporaryDirectory() + "canopy-server-\(name)-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -330,14 +340,10 @@ struct LiveServerTests {
         func tracks(offset: Double) throws -> Int {
             let live = try LiveSession(briefingPath: quickstart, autoTick: false)
             let radar = live.briefing.sensors[0]
-            let frame = LocalFrame(origin: radar.position)
             for k in 0..<12 {
                 let t = Double(k) * 5
-                func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
-                let target = at(t)
-                let aer = AER(enu: frame.enu(ecef: target))
-                let los = target - frame.originECEF
-                let rate = dot(los / norm(los), at(t + 0.5) - at(t - 0.5)) + offset
+                let (aer, trueRate) = westboundDrone(t, seenFrom: radar.position)
+                let rate = trueRate + offset
                 let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
                 #expect(live.ingest(Data(item.utf8)).accepted == 1)
                 live.tick(at: t + 0.5)
@@ -353,16 +359,11 @@ struct LiveServerTests {
         let live = try LiveSession(briefingPath: quickstart, autoTick: false)
         // A drone flying west at 50 m/s, 1.5 km up, seen by the medium radar every 5 s.
         let radar = live.briefing.sensors[0]
-        let frame = LocalFrame(origin: radar.position)
         var sent = 0
         for k in 0..<24 {
             let t = Double(k) * 5
-            func at(_ t: Double) -> Vector3 { WGS84.ecef(Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 31.6 - 50 * t / 71_000, height: 1500)) }
-            let target = at(t)
-            let aer = AER(enu: frame.enu(ecef: target))
-            // Its true radial speed (the medium radar measures radial speed).
-            let los = target - frame.originECEF
-            let rate = dot(los / norm(los), at(t + 0.5) - at(t - 0.5))
+            // With its true radial speed (the medium radar measures radial speed).
+            let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
             let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
             let r = live.ingest(Data(item.utf8))
             #expect(r.accepted == 1, "\(r.problems)")
