@@ -184,12 +184,7 @@ public final class LiveSession: @unchecked Sendable {
             } else if o["time"] != nil || o["t"] != nil {
                 problems.append("\(at).time: must be a UTC time string, or t in seconds since the session began"); continue
             }
-            if time < lastCycle - battle.tracker.configuration.oosmWindow {
-                late += 1
-                problems.append("\(at): \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(battle.tracker.configuration.oosmWindow)) s out-of-sequence window")
-                continue
-            }
-            if autoTick && time > current + 5 { problems.append("\(at).time: \(String(format: "%.1f", time - current)) s in the future"); continue }
+            if let p = outsideWindow(time, now: current, timeField: ".time") { problems.append("\(at)\(p)"); continue }
             let kind = o["kind"] as? String ?? ""
             switch kind {
             case "radar":
@@ -277,12 +272,7 @@ public final class LiveSession: @unchecked Sendable {
             var time = dayStart + tod
             while time - current > 43_200 { time -= 86_400 }
             while current - time > 43_200 { time += 86_400 }
-            if time < lastCycle - battle.tracker.configuration.oosmWindow {
-                late += 1
-                problems.append("\(at): \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(battle.tracker.configuration.oosmWindow)) s out-of-sequence window")
-                continue
-            }
-            if autoTick && time > current + 5 { problems.append("\(at): \(String(format: "%.1f", time - current)) s in the future"); continue }
+            if let p = outsideWindow(time, now: current, timeField: "") { problems.append("\(at)\(p)"); continue }
             guard let el = Self.elevation(range: range, azimuth: az, height: height, radar: radar) else {
                 problems.append("\(at): a height of \(Int(height)) m cannot be seen at \(Int(range)) m slant range"); continue
             }
@@ -316,6 +306,20 @@ public final class LiveSession: @unchecked Sendable {
         guard el.isFinite && abs(el) <= .pi / 2 else { return nil }
         let h = frame.geodetic(aer: AER(azimuth: azimuth, elevation: el, range: range)).height
         return abs(h - height) < 1 ? el : nil
+    }
+
+    /// Why a detection at `time` cannot be taken now (the lock held), as the end of its problem
+    /// (after the item's name), or nil: older than the tracker's out-of-sequence window before the
+    /// last cycle (it could no longer be fused in order; counted as late), or more than 5 s ahead
+    /// of the wall clock (named at `timeField` of the item).
+    func outsideWindow(_ time: Double, now current: Double, timeField: String) -> String? {
+        let window = battle.tracker.configuration.oosmWindow
+        if time < lastCycle - window {
+            late += 1
+            return ": \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(window)) s out-of-sequence window"
+        }
+        if autoTick && time > current + 5 { return "\(timeField): \(String(format: "%.1f", time - current)) s in the future" }
+        return nil
     }
 
     var radarNames: String {

@@ -234,15 +234,7 @@ public final class CanopyServer: Sendable {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
             let body = try await request.body.collect(upTo: context.maxUploadSize)
-            let result = live.ingest(Data(buffer: body))
-            if result.accepted == 0 && !result.problems.isEmpty {
-                self.counters.add("live.rejected")
-                return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
-            }
-            var w = JSONWriter()
-            w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
-            w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
-            return json(w.text, status: .accepted)
+            return self.ingestResponse(live.ingest(Data(buffer: body)))
         }
         router.post("/api/live/asterix") { request, context in
             try self.requireToken(request)
@@ -250,15 +242,7 @@ public final class CanopyServer: Sendable {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
             let body = try await request.body.collect(upTo: context.maxUploadSize)
-            let result = live.ingestAsterix([UInt8](buffer: body))
-            if result.accepted == 0 && !result.problems.isEmpty {
-                self.counters.add("live.rejected")
-                return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
-            }
-            var w = JSONWriter()
-            w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
-            w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
-            return json(w.text, status: .accepted)
+            return self.ingestResponse(live.ingestAsterix([UInt8](buffer: body)))
         }
         router.get("/api/live") { _, _ in
             guard let live = self.live else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
@@ -322,6 +306,19 @@ public final class CanopyServer: Sendable {
             if let c = runs.channel(r.id) { return c }
         }
         return nil
+    }
+
+    /// The answer to a live ingest: 400 naming every problem when nothing was accepted, else 202
+    /// with the counts and the refused items.
+    func ingestResponse(_ result: (accepted: Int, problems: [String])) -> Response {
+        if result.accepted == 0 && !result.problems.isEmpty {
+            counters.add("live.rejected")
+            return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
+        }
+        var w = JSONWriter()
+        w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
+        w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
+        return json(w.text, status: .accepted)
     }
 
     func requireToken(_ request: Request) throws {

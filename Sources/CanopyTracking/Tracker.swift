@@ -226,9 +226,9 @@ public final class Tracker {
     public let configuration: TrackerConfiguration
     public let sensors: [TrackerSensor]
     public let bank: ModelBank
-    /// Tracks with a velocity (two or more radar plots, or started by a bearing or a 2-D position).
-    /// Tentative tracks of one radar plot, most of them clutter, are kept apart, compact
-    /// (`singlePlotTrackCount`).
+    /// Tracks with a velocity (two or more radar plots, or started by a bearing or a 2-D position):
+    /// every one of them, so nothing here tests `hasVelocity`. Tentative tracks of one radar plot,
+    /// most of them clutter, are kept apart, compact (`singlePlotTrackCount`).
     @exclusivity(unchecked) public private(set) var tracks: [Track] = []
     /// Tentative tracks of one radar plot (promoted ones wait for the next upkeep to be removed).
     @exclusivity(unchecked) private var singles: [SinglePlotTrack] = []
@@ -403,7 +403,7 @@ public final class Tracker {
     @inline(__always) private func summary(_ tp: UnsafePointer<Track>) -> GateSummary {
         GateSummary(x: (UnsafeRawPointer(tp) + offX).assumingMemoryBound(to: Double.self),
                     P: (UnsafeRawPointer(tp) + offP).assumingMemoryBound(to: Double.self),
-                    time: tp.pointee.state.time, hasVelocity: tp.pointee.hasVelocity)
+                    time: tp.pointee.state.time)
     }
 
     // MARK: Processing
@@ -567,7 +567,7 @@ public final class Tracker {
             // estimate extrapolated in a straight line (a coverage test needs no turn model).
             let n = min(tracks.count, updatedThisScan.count, summaries.count)
             tracks.withUnsafeMutableBufferPointer { tb in
-                for ti in 0..<n where !updatedThisScan[ti] && tb[ti].hasVelocity {
+                for ti in 0..<n where !updatedThisScan[ti] {
                     let g = summaries[ti]
                     guard let pd = sensor.lookProbability(g.position + g.velocity * (t - g.time)) else { continue }
                     tb[ti].score += Foundation.log(max(1 - pd, 1e-9))
@@ -603,7 +603,6 @@ public final class Tracker {
     @inline(__always)
     private func preGate(_ g: UnsafePointer<GateSummary>, center: Vector3, t: Double, spread2: Double, wide: Bool,
                          bearing: BearingRay? = nil) -> Bool {
-        guard g.pointee.hasVelocity else { return false }
         let dt = t - g.pointee.time
         let (p, predicted2) = g.pointee.predicted(dt: dt, q: qGate)
         let d = p - center
@@ -766,7 +765,7 @@ public final class Tracker {
                 let r = UnsafeRawPointer(rb.baseAddress! + store.start + k - 1)
                 let time = r.load(fromByteOffset: Self.recordTime, as: Double.self)
                 let g = GateSummary(x: (r + Self.recordX).assumingMemoryBound(to: Double.self),
-                                    P: (r + Self.recordP).assumingMemoryBound(to: Double.self), time: time, hasVelocity: true)
+                                    P: (r + Self.recordP).assumingMemoryBound(to: Double.self), time: time)
                 let (p, trace) = g.predicted(dt: t - time, q: qGate)
                 return (p, trace)
             }
@@ -1231,7 +1230,7 @@ public final class Tracker {
     /// itself, and nothing stored before it. So a track that never changes (a clutter pair)
     /// never pays for one.
     @inline(__always) private func ensureStore(_ ti: Int) {
-        guard configuration.oosmWindow > 0, tracks[ti].oosm == nil, tracks[ti].hasVelocity else { return }
+        guard configuration.oosmWindow > 0, tracks[ti].oosm == nil else { return }
         tracks[ti].oosm = OOSMStore(checkpoint: tracks[ti].state)
     }
 
@@ -1262,7 +1261,7 @@ public final class Tracker {
         var x = Vector6(position: p2, velocity: v)
         // The second plot's radial speed, at the new state's time (the pair test has already held
         // it against the mean velocity).
-        if let rr = rangeRateToFuse(sensor: sensor, detection: det, hasVelocity: true) {
+        if let rr = rangeRateToFuse(sensor: sensor, detection: det) {
             withUnsafeMutableBytes(of: &x) { xb in
                 withUnsafeMutableBytes(of: &P.m) { pb in
                     _ = FilterKernel.updateRangeRate(x: xb.baseAddress!.assumingMemoryBound(to: Double.self),
@@ -1300,7 +1299,7 @@ public final class Tracker {
                              logG: Double, linearisation: MeasurementLinearisation? = nil, plot: RadarPlot? = nil) {
         let t = det.time
         ensureStore(ti)
-        let rr = rangeRateToFuse(sensor: sensor, detection: det, hasVelocity: tracks[ti].hasVelocity)
+        let rr = rangeRateToFuse(sensor: sensor, detection: det)
         if t >= tracks[ti].state.time {
             let bank = self.bank
             let ok = tracks.withUnsafeMutableBufferPointer { tb in
@@ -1382,10 +1381,10 @@ public final class Tracker {
     }
 
     /// The radial speed an update of a track by this detection fuses: a radar's measured one, when
-    /// the configuration fuses radial speeds and the track has a velocity to relate it to.
+    /// the configuration fuses radial speeds (every track in `tracks` has a velocity to relate it to).
     @inline(__always)
-    private func rangeRateToFuse(sensor: TrackerSensor, detection det: Detection, hasVelocity: Bool) -> RangeRateMeasurement? {
-        guard configuration.radialSpeed == .fuse, hasVelocity, sensor.kind == .rangeAzimuthElevation, sensor.sigmaRangeRate > 0,
+    private func rangeRateToFuse(sensor: TrackerSensor, detection det: Detection) -> RangeRateMeasurement? {
+        guard configuration.radialSpeed == .fuse, sensor.kind == .rangeAzimuthElevation, sensor.sigmaRangeRate > 0,
               let rate = det.rangeRate, rate.isFinite else { return nil }
         return RangeRateMeasurement(rate: rate, variance: sensor.sigmaRangeRate * sensor.sigmaRangeRate, origin: sensor.source.frame.origin)
     }
@@ -1427,7 +1426,7 @@ public final class Tracker {
             tp.pointee.lastUpdate = max(tp.pointee.lastUpdate, t)
             tp.pointee.lastDetection = det.id
             if sensor.kind == .rangeAzimuthElevation { tp.pointee.radarUpdates += 1 } else { tp.pointee.bearingUpdates += 1 }
-            guard tp.pointee.status == .tentative && tp.pointee.hasVelocity else { return nil }
+            guard tp.pointee.status == .tentative else { return nil }
             let confirm: Bool
             switch configuration.initiation {
             case .mOfN: confirm = tp.pointee.hits >= configuration.confirmM
@@ -1651,7 +1650,7 @@ public final class Tracker {
             // Sort keys: ⌊x⌋ in metres (biased, 40 bits) above the track index (24 bits); the sweep
             // goes on while ⌊x⌋ is within `near` (an integer), which keeps every pair closer than it.
             precondition(sb.count < 1 << 24, "more than 16 million tracks")
-            for i in sb.indices where sb[i].hasVelocity {
+            for i in sb.indices {
                 let xq = min(max(HashGrid.floor(sb[i].position.x) + (1 << 39), 0), (1 << 40) - 1)
                 sweep.append(UInt64(xq) << 24 | UInt64(i))
             }
@@ -1909,15 +1908,13 @@ struct GateSummary {
     var velocity: Vector3
     var time: Double
     var trPos: Double, trPV: Double, trVel: Double
-    var hasVelocity: Bool
 
     /// From a combined mean (6 doubles) and covariance (36, row-major).
-    init(x: UnsafePointer<Double>, P: UnsafePointer<Double>, time: Double, hasVelocity: Bool) {
+    init(x: UnsafePointer<Double>, P: UnsafePointer<Double>, time: Double) {
         position = Vector3(x[0], x[1], x[2]); velocity = Vector3(x[3], x[4], x[5]); self.time = time
         trPos = P[0] + P[7] + P[14]
         trPV = P[3] + P[10] + P[17]
         trVel = P[21] + P[28] + P[35]
-        self.hasVelocity = hasVelocity
     }
 
     /// The position carried dt seconds in a straight line, and the trace of its covariance under a
