@@ -61,7 +61,7 @@ let package = Package(
         // shards and their exact merge.
         .target(
             name: "CanopyStudy",
-            dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CanopyCore", "CanopyScenario", "CanopySimulation", "CanopyTEWA", .product(name: "Yams", package: "Yams")]
         ),
         // The live C2 server: HTTP and WebSocket API, the web map, the run store (SQLite),
         // live ingest into a BattleManager, CoT and alerts out.

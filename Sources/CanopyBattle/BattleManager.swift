@@ -73,6 +73,9 @@ public struct CycleOutput: Sendable {
     public var alertChanges: [AlertChange] = []
     public var trackEvents: [TrackEvent] = []
     public var associations: [Association] = []
+    /// Plans of the engagement planner that the fire units could not carry out (a plug-in's; the
+    /// built-in planner's plans always hold).
+    public var refusedPlans: [RefusedPlan] = []
 }
 
 /// Time spent per stage (wall seconds), for benchmarks.
@@ -83,6 +86,19 @@ public struct StageTimes: Sendable {
     public init() {}
 }
 
+extension Assigner {
+    /// The built-in assigner of a briefing: its doctrine, its tracker's process noise, and the
+    /// threats its doctrine expects (for the optimal rule's rounds kept for later).
+    public init(briefing b: Briefing) {
+        let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in
+            guard let type = b.catalogue.threats[e.threatType], let asset = b.assets.first(where: { $0.name == e.asset }) else { return nil }
+            return ExpectedThreat(threatClass: type.threatClass, count: e.count, target: asset.position,
+                                  value: asset.value * asset.damageFraction(warheadKg: type.warheadKg))
+        }
+        self.init(doctrine: b.doctrine, processNoise: b.tracker.processNoise, expected: expected)
+    }
+}
+
 /// The BattleManager: detections in; tracks, threat assessments, engagement orders and civil
 /// alerts out. It never sees truth — only detections, its own fire units and its briefing — so
 /// the same code runs in simulation and live.
@@ -90,7 +106,11 @@ public final class BattleManager {
     public let briefing: Briefing
     public let tracker: Tracker
     public let assessor: ThreatAssessor
+    /// The built-in assigner (the scenario's doctrine); it plans the engagements unless the
+    /// battle manager was given a planner of its own.
     public let assigner: Assigner
+    /// Decides the engagements each cycle: `assigner`, or the planner given at creation.
+    private var planner: any EngagementPlanner
     public private(set) var alerter: Alerter
     public private(set) var fireUnits: [FireUnitState]
     /// Index of the first acoustic node in the tracker's sensor list (radars come first).
@@ -115,7 +135,9 @@ public final class BattleManager {
     private let alertPeriod: Double
     private var batch: [Detection] = []
 
-    public init(briefing b: Briefing) {
+    /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
+    /// stage (nil: the built-in, by the briefing's doctrine).
+    public init(briefing b: Briefing, planner: (any EngagementPlanner)? = nil) {
         briefing = b
         var sensors: [TrackerSensor] = []
         for s in b.sensors {
@@ -166,12 +188,8 @@ public final class BattleManager {
         configuration.maxAcceleration = t.maxAcceleration
         tracker = Tracker(configuration: configuration, sensors: sensors)
         assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
-        let expected: [ExpectedThreat] = b.doctrine.expectedThreats.compactMap { e in
-            guard let type = b.catalogue.threats[e.threatType], let asset = b.assets.first(where: { $0.name == e.asset }) else { return nil }
-            return ExpectedThreat(threatClass: type.threatClass, count: e.count, target: asset.position,
-                                  value: asset.value * asset.damageFraction(warheadKg: type.warheadKg))
-        }
-        assigner = Assigner(doctrine: b.doctrine, processNoise: t.processNoise, expected: expected)
+        assigner = Assigner(briefing: b)
+        self.planner = planner ?? assigner
         let map = RegionMap.shared(regions: b.regions.map { r in
             RegionMap.Region(id: r.id, name: r.name, polygons: r.polygons.map { $0.rings })
         })
@@ -317,9 +335,16 @@ public final class BattleManager {
         lap(&stageTimes.assessment)
 
         // Assignment.
-        let plans = assigner.assign(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
-                                    engaged: Set(engagedTracks.keys))
+        let situation = EngagementSituation(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
+                                            engaged: Set(engagedTracks.keys))
+        let plans = planner.plan(situation)
         for p in plans {
+            // Whatever planned it, a plan must be one the fire unit can carry out now, with the
+            // plans before it booked.
+            if let reason = situation.refusal(of: p, units: fireUnits) {
+                out.refusedPlans.append(RefusedPlan(plan: p, reason: reason))
+                continue
+            }
             let order = EngagementOrder(id: nextOrder, fireUnit: p.fireUnit, track: p.track,
                                         cueDetection: cueByID[p.track] ?? 0, rounds: p.rounds,
                                         orderTime: now, launchTime: p.launchTime, predictedIntercept: p.intercept,

@@ -149,7 +149,7 @@ extension Simulation {
                                  ("confirmedTracks", .int(trackTruth.confirmedIDs.count)),
                                  ("falseTracks", .int(trackTruth.confirmedIDs.filter { (trackTruth[$0] ?? -1) < 0 }.count)),
                                  ("tentativeDropped", .int(battle.tracker.tentativeDropped))])),
-        ])
+        ] + (plansRefused > 0 ? [("plansRefused", .int(plansRefused))] : []))
 
         var table = "Canopy — \(s.name) (seed \(s.seed)), \(Self.clock(endTime)) simulated\n\n"
         table += Self.render(["threat type", "launched", "detected", "tracked", "engaged", "destroyed", "lost/jammed", "leaked", "airborne"], rows)
@@ -169,6 +169,9 @@ extension Simulation {
                         peopleAtRisk - totalPeople, peopleAtRisk)
         if falseTrackRounds > 0 {
             table += "rounds fired at false tracks (clutter, false reports): \(falseTrackRounds), \(Self.money(falseTrackCost))\n"
+        }
+        if plansRefused > 0 {
+            table += "engagement plans refused (the fire units could not carry them out; plan_refused events): \(plansRefused)\n"
         }
         table += "\n"
         if !alertRows.isEmpty {
@@ -210,6 +213,7 @@ extension Simulation {
         metrics.expensiveDecoyRounds = expensiveDecoyRounds
         metrics.decoyCost = decoyCost
         metrics.falseTrackRounds = falseTrackRounds
+        metrics.plansRefused = plansRefused
         metrics.falseTrackCost = falseTrackCost
         metrics.leadTimes = impacts.compactMap(\.lead)
         return RunResult(metrics: metrics, summary: summary, events: events, trackRows: trackRows, timings: timings,
@@ -266,6 +270,8 @@ public struct RunMetrics: Sendable, Equatable {
     /// Rounds fired on a false detection's cue (clutter or a false report: nothing there), and their cost.
     public var falseTrackRounds = 0
     public var falseTrackCost = 0.0
+    /// Engagement plans refused as beyond the fire units (a plug-in planner's: `RunOptions.planner`).
+    public var plansRefused = 0
 
     public init() {}
 
@@ -281,6 +287,7 @@ public struct RunMetrics: Sendable, Equatable {
             && a.impacts == b.impacts && a.leadTimes == b.leadTimes && a.decoyRounds == b.decoyRounds
             && a.expensiveDecoyRounds == b.expensiveDecoyRounds && a.decoyCost == b.decoyCost
             && a.falseTrackRounds == b.falseTrackRounds && a.falseTrackCost == b.falseTrackCost
+            && a.plansRefused == b.plansRefused
     }
 }
 

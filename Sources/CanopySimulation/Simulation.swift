@@ -31,10 +31,15 @@ public struct RunOptions: Sendable {
     /// simulated time; returning false stops the run there (it then ends as at its duration).
     /// The live server paces runs, draws the picture and stores events from here.
     public var cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil
+    /// Makes the engagement planner of the run's battle manager (nil: the built-in assigner by the
+    /// scenario's doctrine). Called once per run, on the thread that runs it, so that a planner
+    /// with state of its own starts afresh in each replication of a study.
+    public var planner: (@Sendable () -> any EngagementPlanner)? = nil
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
-                cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil) {
+                cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
+                planner: (@Sendable () -> any EngagementPlanner)? = nil) {
         self.replication = replication; self.trackRowInterval = trackRowInterval; self.progress = progress
-        self.cycleObserver = cycleObserver
+        self.cycleObserver = cycleObserver; self.planner = planner
     }
 }
 
@@ -124,6 +129,8 @@ public final class Simulation {
     var decoyRounds = 0, expensiveDecoyRounds = 0, decoyCost = 0.0
     /// Rounds fired on a false detection's cue (a track of clutter or of false reports), and their cost.
     var falseTrackRounds = 0, falseTrackCost = 0.0
+    /// Plans of a plug-in planner that the fire units could not carry out.
+    var plansRefused = 0
     struct Flight { var order: EngagementOrder; var target: Int?; var resolveTime: Double; var solution: InterceptSolution?; var reason: String }
     @exclusivity(unchecked) var flights: [Flight] = []
     /// The threat each track has followed (−1: clutter or a false report), by track id.
@@ -138,7 +145,7 @@ public final class Simulation {
         self.scenario = scenario
         self.options = options
         threats = try RaidBuilder.build(scenario, replication: options.replication)
-        battle = BattleManager(briefing: Briefing(scenario: scenario))
+        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?())
         let seed = scenario.seed, rep = options.replication
         radarRNG = RandomStream(seed: seed, replication: rep, component: "radar")
         acousticRNG = RandomStream(seed: seed, replication: rep, component: "acoustic")
@@ -557,6 +564,13 @@ public final class Simulation {
             if let truth = trackTruth[e.track] { f.append(("truth", truth >= 0 ? .string(threats[truth].id) : .string("false"))) }
             if e.kind == .dropped || e.kind == .started { f.append(("reason", .string(e.reason))) }
             emit(e.time, "track_\(e.kind == .started ? "start" : (e.kind == .confirmed ? "confirm" : "drop"))", f)
+        }
+        for r in out.refusedPlans {
+            plansRefused += 1
+            let unit = scenario.fireUnits.indices.contains(r.plan.fireUnit) ? JSONValue.string(scenario.fireUnits[r.plan.fireUnit].id)
+                : .int(r.plan.fireUnit)
+            emit(now, "plan_refused", [("fireUnit", unit), ("track", .int(r.plan.track)), ("rounds", .int(r.plan.rounds)),
+                                       ("reason", .string(r.reason))])
         }
         for o in out.orders { execute(o) }
         for c in out.alertChanges { applyAlert(c) }

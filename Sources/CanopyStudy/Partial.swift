@@ -57,7 +57,9 @@ public struct StudyPartial: Sendable, Equatable {
             s += ",\"falseAlarmRegionMinutes\":\(Self.exact(m.falseAlarmRegionMinutes)),\"alertRegionMinutes\":\(Self.exact(m.alertRegionMinutes))"
             s += ",\"impacts\":\(m.impacts),\"leadTimes\":[" + m.leadTimes.map(Self.exact).joined(separator: ",") + "]"
             s += ",\"decoyRounds\":\(m.decoyRounds),\"expensiveDecoyRounds\":\(m.expensiveDecoyRounds),\"decoyCost\":\(Self.exact(m.decoyCost))"
-            s += ",\"falseTrackRounds\":\(m.falseTrackRounds),\"falseTrackCost\":\(Self.exact(m.falseTrackCost))}"
+            s += ",\"falseTrackRounds\":\(m.falseTrackRounds),\"falseTrackCost\":\(Self.exact(m.falseTrackCost))"
+            // Only a plug-in planner's plans are ever refused: the field is left out otherwise.
+            s += (m.plansRefused > 0 ? ",\"plansRefused\":\(m.plansRefused)" : "") + "}"
             s += k < records.count - 1 ? ",\n" : "\n"
         }
         s += "]}\n"
@@ -188,6 +190,7 @@ public struct StudyPartial: Sendable, Equatable {
             case "decoyCost": m.decoyCost = try c.readDouble()
             case "falseTrackRounds": m.falseTrackRounds = try c.readInt()
             case "falseTrackCost": m.falseTrackCost = try c.readDouble()
+            case "plansRefused": m.plansRefused = try c.readInt()
             case "leadTimes":
                 try c.beginArray()
                 var f = true

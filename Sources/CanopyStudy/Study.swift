@@ -1,6 +1,7 @@
 import CanopyCore
 import CanopyScenario
 import CanopySimulation
+import CanopyTEWA
 import Foundation
 
 /// One replication's outcome, by its index (the index selects the replication's random streams).
@@ -47,15 +48,18 @@ public struct StudyError: Error, CustomStringConvertible, Sendable {
 /// the number of threads or on which thread ran which replication.
 public enum StudyRunner {
     /// Runs the replications `indices` on `threads` threads; `progress(done, total)` is called
-    /// after each (from any thread, one call at a time).
+    /// after each (from any thread, one call at a time). `planner` makes each replication's
+    /// engagement planner (nil: the built-in assigner; `RunOptions.planner`).
     public static func run(_ scenario: Scenario, indices: Range<Int>, threads: Int,
-                           progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [ReplicationRecord] {
+                           progress: (@Sendable (Int, Int) -> Void)? = nil,
+                           planner: (@Sendable () -> any EngagementPlanner)? = nil) throws -> [ReplicationRecord] {
         let work = Work(indices: indices)
         let workers = max(1, min(threads, indices.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = work.next() {
                 do {
-                    let sim = try Simulation(scenario: scenario, options: RunOptions(replication: UInt64(i), trackRowInterval: 0))
+                    let sim = try Simulation(scenario: scenario, options: RunOptions(replication: UInt64(i), trackRowInterval: 0,
+                                                                                     planner: planner))
                     let result = sim.run()
                     let done = work.finish(ReplicationRecord(index: i, metrics: result.metrics))
                     progress?(done, indices.count)
@@ -192,7 +196,7 @@ public struct StudyReport: Sendable {
             ("roundsAtFalseTracks", .object([("rounds", est(ms.map { Double($0.falseTrackRounds) })),
                                              ("cost", est(ms.map(\.falseTrackCost)))])),
             ("alerts", alerts),
-        ])
+        ] + (ms.contains { $0.plansRefused > 0 } ? [("plansRefused", est(ms.map { Double($0.plansRefused) }))] : []))
     }
 
     /// The headline quantities as named estimates (the metrics a sweep tabulates and plots):
@@ -292,6 +296,9 @@ public struct StudyReport: Sendable {
         }
         if ms.contains(where: { $0.falseTrackRounds > 0 }) {
             s += "rounds at false tracks (clutter, false reports): \(ci(ms.map { Double($0.falseTrackRounds) }, one)); their cost \(ci(ms.map(\.falseTrackCost), money))\n"
+        }
+        if ms.contains(where: { $0.plansRefused > 0 }) {
+            s += "engagement plans refused (beyond the fire units): \(ci(ms.map { Double($0.plansRefused) }, one))\n"
         }
         return s
     }

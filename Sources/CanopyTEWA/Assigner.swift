@@ -70,6 +70,10 @@ public struct InterceptSolution: Sendable {
     /// Ground range (m) from the fire unit and altitude (m) of the intercept point.
     public var groundRange: Double
     public var altitude: Double
+
+    public init(time: Double, point: Vector3, groundRange: Double, altitude: Double) {
+        self.time = time; self.point = point; self.groundRange = groundRange; self.altitude = altitude
+    }
 }
 
 /// Kinematic feasibility: where and when an interceptor launched after the reaction time meets
@@ -146,6 +150,12 @@ public struct EngagementPlan: Sendable {
     public var intercept: InterceptSolution
     /// Expected value saved minus the money worth of the rounds.
     public var expectedGain: Double
+
+    public init(fireUnit: Int, track: Int, rounds: Int, killProbability: Double, launchTime: Double,
+                intercept: InterceptSolution, expectedGain: Double) {
+        self.fireUnit = fireUnit; self.track = track; self.rounds = rounds; self.killProbability = killProbability
+        self.launchTime = launchTime; self.intercept = intercept; self.expectedGain = expectedGain
+    }
 }
 
 /// Cost-aware maximum-marginal-return assignment: every feasible (fire unit, threat) pair is

@@ -1,6 +1,7 @@
 import CanopyCore
 import CanopyScenario
 import CanopySimulation
+import CanopyTEWA
 import Foundation
 import Testing
 
@@ -156,5 +157,39 @@ struct StudyRunTests {
         // Replications differ from one another (independent streams), and the report says how many.
         #expect(Set(single.map { $0.metrics.interceptorCost }).count > 1 || Set(single.map { $0.metrics.falseAlarmRegionMinutes }).count > 1)
         #expect(a.json.rendered().contains("\"replications\":4"))
+    }
+
+    @Test("A plug-in planner's study: the same on 1 and 2 threads; its refused plans survive a partial file")
+    func pluginPlannerStudy() throws {
+        let s = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
+        let planner: @Sendable () -> any EngagementPlanner = { Overbooking() }
+        let one = try StudyRunner.run(s, indices: 0..<3, threads: 1, planner: planner)
+        let two = try StudyRunner.run(s, indices: 0..<3, threads: 2, planner: planner)
+        #expect(one == two)
+        #expect(one.allSatisfy { $0.metrics.plansRefused > 0 })
+        let builtIn = try StudyRunner.run(s, indices: 0..<3, threads: 2)
+        #expect(builtIn.allSatisfy { $0.metrics.plansRefused == 0 })
+        let slice = StudySlice(runs: 3)
+        let p = StudyPartial(scenario: s.name, scenarioDigest: "x", seed: s.seed, slice: slice, records: one)
+        let path = NSTemporaryDirectory() + "canopy-planner-\(getpid()).json"
+        try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try StudyPartial.read(path: path).records == one)
+        let report = StudyReport(scenario: s.name, seed: s.seed, records: one)
+        #expect(report.json.rendered().contains("\"plansRefused\""))
+        #expect(report.table.contains("engagement plans refused"))
+        // A built-in study's outputs do not mention refusals.
+        let plain = StudyReport(scenario: s.name, seed: s.seed, records: builtIn)
+        #expect(!plain.json.rendered().contains("plansRefused") && !plain.table.contains("refused"))
+    }
+}
+
+/// The built-in assigner's plans, each asked for twice: the second of each is beyond the unit
+/// (its fire channel, launchers or rounds are booked by the first) or, on a unit of many
+/// channels, carried out as a second shot.
+struct Overbooking: EngagementPlanner {
+    func plan(_ s: EngagementSituation) -> [EngagementPlan] {
+        let inner = Assigner(doctrine: Doctrine(), processNoise: 50)
+        return inner.plan(s).flatMap { [$0, $0] }
     }
 }

@@ -1,0 +1,104 @@
+import CanopyCore
+import Foundation
+
+/// What an engagement planner is shown at one decision cycle: the battle manager's own picture,
+/// never truth.
+public struct EngagementSituation: Sendable {
+    /// The cycle's time (s since scenario start).
+    public var now: Double
+    /// Every confirmed track's assessment (class, aim point, time to impact, value at risk).
+    public var assessments: [ThreatAssessment]
+    /// The tracks that may be engaged now, by track id: confirmed, with value at risk, and with
+    /// no engagement in flight (shoot-look-shoot waits for its outcome). Each is the track's
+    /// state (ECEF position and velocity) predicted to `now`.
+    public var states: [Int: Vector6]
+    /// The fire units as the battle manager books them: rounds left, fire channels busy,
+    /// launchers reloading.
+    public var fireUnits: [FireUnitState]
+    /// Tracks with an engagement in flight.
+    public var engaged: Set<Int>
+
+    public init(now: Double, assessments: [ThreatAssessment], states: [Int: Vector6], fireUnits: [FireUnitState],
+                engaged: Set<Int>) {
+        self.now = now; self.assessments = assessments; self.states = states; self.fireUnits = fireUnits
+        self.engaged = engaged
+    }
+
+    /// The assessment of track `id`, if it is confirmed.
+    public func assessment(of id: Int) -> ThreatAssessment? { assessments.first { $0.track == id } }
+
+    /// Where and when fire unit `u`, launching at the earliest (now + its reaction time), meets
+    /// track `track` flying on as the assessor expects (a straight line, or free flight for a
+    /// ballistic track): nil when the track may not be engaged, the unit does not exist, or the
+    /// interceptor cannot reach the track within 1.5 times its range's flight time. The point
+    /// may still lie outside the unit's envelope: check `InterceptGeometry.inEnvelope`.
+    public func intercept(fireUnit u: Int, track: Int) -> InterceptSolution? {
+        guard fireUnits.indices.contains(u), let x = states[track] else { return nil }
+        let type = fireUnits[u].type
+        let launch = now + type.reactionTime
+        let path = Assigner.path(state: x, now: now, ballistic: assessment(of: track)?.ballistic ?? false)
+        if type.kind == .ew { return InterceptGeometry.make(fireUnits[u].frame, launch, path(launch)) }
+        return InterceptGeometry.solve(fireUnit: fireUnits[u].frame, launchTime: launch, speed: type.interceptorSpeed,
+                                       maxFlyout: type.maxRange * 1.5 / max(type.interceptorSpeed, 1), path: path)
+    }
+}
+
+/// The assign stage as a plug-in: a weapon–target assignment policy the battle manager asks each
+/// decision cycle which fire units should engage which tracks. The built-in `Assigner` (cost-aware
+/// marginal return, the scenario's doctrine) is one; a study can run its own in the same raids,
+/// with the same random draws, and compare (`RunOptions.planner` in CanopySimulation).
+///
+/// The battle manager holds every plan to what the fire units can physically do, whatever the
+/// planner: an existing unit, a track that may be engaged now, 1 or more rounds and no more than
+/// the unit has left, a free fire channel, enough launchers free at the launch time, and a launch
+/// no earlier than the unit's reaction time allows. A plan that fails is refused, with its reason
+/// (`CycleOutput.refusedPlans`; the simulation's `plan_refused` events), and the others stand.
+/// Doctrine (money worth, reserves, salvo size) binds only the built-in planner. The world decides
+/// each engagement from truth (its own intercept geometry, envelope and kill probability), so a
+/// plan's `intercept`, `killProbability` and `expectedGain` are the planner's own expectation.
+public protocol EngagementPlanner {
+    /// The engagements to start at `situation.now`, booked in the order given.
+    mutating func plan(_ situation: EngagementSituation) -> [EngagementPlan]
+}
+
+extension Assigner: EngagementPlanner {
+    public func plan(_ s: EngagementSituation) -> [EngagementPlan] {
+        assign(now: s.now, assessments: s.assessments, states: s.states, fireUnits: s.fireUnits, engaged: s.engaged)
+    }
+}
+
+/// A plan the battle manager refused, and why.
+public struct RefusedPlan: Sendable {
+    public var plan: EngagementPlan
+    public var reason: String
+    public init(plan: EngagementPlan, reason: String) { self.plan = plan; self.reason = reason }
+}
+
+extension EngagementSituation {
+    /// Why fire unit `plan.fireUnit` cannot carry out `plan`, given `units` (the cycle's units with
+    /// the plans already accepted booked), or nil when it can.
+    public func refusal(of plan: EngagementPlan, units: [FireUnitState]) -> String? {
+        guard units.indices.contains(plan.fireUnit) else {
+            return "no fire unit \(plan.fireUnit) (the battle has \(units.count))"
+        }
+        let fu = units[plan.fireUnit]
+        guard states[plan.track] != nil else {
+            return "track \(plan.track) may not be engaged now (not confirmed, no value at risk, or an engagement in flight)"
+        }
+        guard plan.rounds >= 1 else { return "\(plan.rounds) rounds (at least 1)" }
+        guard plan.rounds <= fu.roundsLeft else { return "\(plan.rounds) rounds, \(fu.id) has \(fu.roundsLeft) left" }
+        guard fu.channelsBusy < fu.type.fireChannels else {
+            return "\(fu.id) has all \(fu.type.fireChannels) fire channels busy"
+        }
+        let earliest = now + fu.type.reactionTime
+        guard plan.launchTime.isFinite, plan.launchTime >= earliest - 1e-6 else {
+            return "launch at \(plan.launchTime) s, before \(fu.id) can fire (\(earliest) s: now plus its reaction time)"
+        }
+        let free = fu.freeLaunchers(at: plan.launchTime)
+        guard free >= plan.rounds else { return "\(plan.rounds) rounds, \(fu.id) has \(free) launchers free then" }
+        guard plan.intercept.time.isFinite, plan.intercept.time >= plan.launchTime else {
+            return "predicted intercept at \(plan.intercept.time) s, before the launch"
+        }
+        return nil
+    }
+}
