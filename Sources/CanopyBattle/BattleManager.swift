@@ -107,7 +107,8 @@ public final class BattleManager {
     public let tracker: Tracker
     public let assessor: ThreatAssessor
     /// The built-in assigner (the scenario's doctrine); it plans the engagements unless the
-    /// battle manager was given a planner of its own.
+    /// battle manager was given a planner of its own (it stays here all the same: its path
+    /// prediction serves the alerts).
     public let assigner: Assigner
     /// Decides the engagements each cycle: `assigner`, or the planner given at creation.
     private var planner: any EngagementPlanner
@@ -117,6 +118,9 @@ public final class BattleManager {
     public let firstAcousticSensor: Int
     /// Index of the template sensor used for citizen reports.
     public let citizenSensor: Int
+    /// Index of the first of the sensors given at creation beside the briefing's (they follow
+    /// the citizen template, in the order given).
+    public let firstExtraSensor: Int
     /// Bearing noise (rad) and reach (m) of each citizen network's reports.
     let citizenNoise: [(sigma: Double, reach: Double)]
     public private(set) var assessments: [Int: ThreatAssessment] = [:]
@@ -136,8 +140,9 @@ public final class BattleManager {
     private var batch: [Detection] = []
 
     /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
-    /// stage (nil: the built-in, by the briefing's doctrine).
-    public init(briefing b: Briefing, planner: (any EngagementPlanner)? = nil) {
+    /// stage (nil: the built-in, by the briefing's doctrine); `extraSensors` join the tracker's
+    /// registry after the briefing's own (from index `firstExtraSensor`).
+    public init(briefing b: Briefing, planner: (any EngagementPlanner)? = nil, extraSensors: [TrackerSensor] = []) {
         briefing = b
         var sensors: [TrackerSensor] = []
         for s in b.sensors {
@@ -179,6 +184,8 @@ public final class BattleManager {
         let first = citizenNoise.first ?? (sigma: radians(15), reach: 6000)
         sensors.append(TrackerSensor(name: "citizen", kind: .bearing, position: b.origin, sigma: Vector3(first.sigma, 0, 0),
                                      maxRange: first.reach, period: 30, canInitiate: false))
+        firstExtraSensor = sensors.count
+        sensors.append(contentsOf: extraSensors)
         let t = b.tracker
         var configuration = TrackerConfiguration(confirmM: t.confirmM, confirmN: t.confirmN, maxCoast: t.maxCoast,
                                                  gateProbability: t.gateProbability, processNoise: t.processNoise,
@@ -336,7 +343,7 @@ public final class BattleManager {
 
         // Assignment.
         let situation = EngagementSituation(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
-                                            engaged: Set(engagedTracks.keys))
+                                            engaged: Set(engagedTracks.keys), doctrine: briefing.doctrine)
         let plans = planner.plan(situation)
         for p in plans {
             // Whatever planned it, a plan must be one the fire unit can carry out now, with the

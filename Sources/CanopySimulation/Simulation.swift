@@ -31,15 +31,19 @@ public struct RunOptions: Sendable {
     /// simulated time; returning false stops the run there (it then ends as at its duration).
     /// The live server paces runs, draws the picture and stores events from here.
     public var cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil
-    /// Makes the engagement planner of the run's battle manager (nil: the built-in assigner by the
-    /// scenario's doctrine). Called once per run, on the thread that runs it, so that a planner
-    /// with state of its own starts afresh in each replication of a study.
-    public var planner: (@Sendable () -> any EngagementPlanner)? = nil
+    /// Makes the engagement planner of the run's battle manager, given the run's replication
+    /// index (to seed any draws of its own), or nil: the built-in assigner by the scenario's
+    /// doctrine. Called once per run, on the thread that runs it: a planner with state of its own
+    /// starts afresh in each replication of a study (the factory must not hand out one shared).
+    public var planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil
+    /// Makes sensors of the user's (`SensorModel`) that fly beside the scenario's, called once per
+    /// run on the thread that runs it (nil: none).
+    public var sensors: (@Sendable () -> [any SensorModel])? = nil
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
                 cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
-                planner: (@Sendable () -> any EngagementPlanner)? = nil) {
+                planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil, sensors: (@Sendable () -> [any SensorModel])? = nil) {
         self.replication = replication; self.trackRowInterval = trackRowInterval; self.progress = progress
-        self.cycleObserver = cycleObserver; self.planner = planner
+        self.cycleObserver = cycleObserver; self.planner = planner; self.sensors = sensors
     }
 }
 
@@ -103,6 +107,10 @@ public final class Simulation {
     struct CitizenNet { var net: CitizenNetwork; var params: CitizenParameters; var centre: Vector3; var frame: LocalFrame; var nextTick: Double }
     @exclusivity(unchecked) var citizens: [CitizenNet] = []
     let citizenTick = 10.0
+    /// Sensors of the user's (`RunOptions.sensors`), and their looks' random stream.
+    struct PluginSensor { var model: any SensorModel; var index: Int; var period: Double; var nextLook: Double }
+    var plugins: [PluginSensor] = []
+    var pluginRNG: RandomStream
 
     // Airborne threats' positions at the start of the current step, and how far each can move
     // within the step: sensors reject far threats with one distance test before any trigonometry.
@@ -145,8 +153,17 @@ public final class Simulation {
         self.scenario = scenario
         self.options = options
         threats = try RaidBuilder.build(scenario, replication: options.replication)
-        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?())
+        let models = options.sensors?() ?? []
+        for (i, m) in models.enumerated() {
+            let s = m.trackerSensor
+            guard s.period.isFinite, s.period > 0 else {
+                throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): period must be a number of seconds > 0 (got \(s.period))")
+            }
+        }
+        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?(options.replication),
+                               extraSensors: models.map(\.trackerSensor))
         let seed = scenario.seed, rep = options.replication
+        pluginRNG = RandomStream(seed: seed, replication: rep, component: "plug-in sensors")
         radarRNG = RandomStream(seed: seed, replication: rep, component: "radar")
         acousticRNG = RandomStream(seed: seed, replication: rep, component: "acoustic")
         citizenRNG = RandomStream(seed: seed, replication: rep, component: "citizen")
@@ -185,6 +202,11 @@ public final class Simulation {
         for (net, c) in reportingCitizenNetworks(scenario.citizenNetworks, scenario.catalogue) {
             citizens.append(CitizenNet(net: net, params: c, centre: WGS84.ecef(net.center), frame: LocalFrame(origin: net.center),
                                        nextTick: offsetRNG.uniform(0, citizenTick)))
+        }
+        // The user's sensors, after the scenario's (their offsets drawn after theirs, which stay).
+        for (i, m) in models.enumerated() {
+            plugins.append(PluginSensor(model: m, index: battle.firstExtraSensor + i, period: m.trackerSensor.period,
+                                        nextLook: offsetRNG.uniform(0, m.trackerSensor.period)))
         }
     }
 
@@ -386,6 +408,40 @@ public final class Simulation {
                 citizens[c].nextTick += citizenTick
             }
         }
+        for i in plugins.indices {
+            while plugins[i].nextLook <= t1 {
+                pluginLook(i, at: plugins[i].nextLook)
+                plugins[i].nextLook += plugins[i].period
+            }
+        }
+    }
+
+    /// One look of a user's sensor: the airborne objects shown to it, its readings held to its
+    /// kind and handed to the battle manager as one scan.
+    func pluginLook(_ i: Int, at t: Double) {
+        var objects: [SensedObject] = []
+        for k in stepAirborne where threats[k].isAirborne(at: t) {
+            let th = threats[k]
+            objects.append(SensedObject(index: k, position: th.position(at: t), velocity: th.velocity(at: t),
+                                        threatClass: th.type.threatClass, typeName: th.typeName, rcs: th.type.rcs))
+        }
+        var rng = pluginRNG.child(Self.key(8, UInt64(i), t.bitPattern))
+        let sensor = battle.tracker.sensors[plugins[i].index]
+        let readings = plugins[i].model.look(at: t, objects: objects, random: &rng)
+        var batch: [Detection] = []
+        batch.reserveCapacity(readings.count)
+        for r in readings {
+            if let reason = r.refusal(kind: sensor.kind, isObject: { k in
+                k >= 0 && k < self.threats.count && self.threats[k].isAirborne(at: t)
+            }) {
+                emit(t, "reading_refused", [("sensor", .string(sensor.name)), ("reason", .string(reason))])
+                continue
+            }
+            if let k = r.object { threats[k].detected = true }
+            batch.append(Detection(id: newDetection(threat: r.object ?? -1), time: t, sensor: plugins[i].index, z: r.z,
+                                   rangeRate: r.rangeRate))
+        }
+        battle.receiveScan(sensor: plugins[i].index, time: t, detections: batch)
     }
 
     /// 4/3-earth radar horizon: the farthest distance (m) at which a target at height ht is above

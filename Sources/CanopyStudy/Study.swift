@@ -49,17 +49,19 @@ public struct StudyError: Error, CustomStringConvertible, Sendable {
 public enum StudyRunner {
     /// Runs the replications `indices` on `threads` threads; `progress(done, total)` is called
     /// after each (from any thread, one call at a time). `planner` makes each replication's
-    /// engagement planner (nil: the built-in assigner; `RunOptions.planner`).
+    /// engagement planner (nil: the built-in assigner; `RunOptions.planner`), and `sensors` its
+    /// sensors of the user's (`RunOptions.sensors`).
     public static func run(_ scenario: Scenario, indices: Range<Int>, threads: Int,
                            progress: (@Sendable (Int, Int) -> Void)? = nil,
-                           planner: (@Sendable () -> any EngagementPlanner)? = nil) throws -> [ReplicationRecord] {
+                           planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil,
+                           sensors: (@Sendable () -> [any SensorModel])? = nil) throws -> [ReplicationRecord] {
         let work = Work(indices: indices)
         let workers = max(1, min(threads, indices.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = work.next() {
                 do {
                     let sim = try Simulation(scenario: scenario, options: RunOptions(replication: UInt64(i), trackRowInterval: 0,
-                                                                                     planner: planner))
+                                                                                     planner: planner, sensors: sensors))
                     let result = sim.run()
                     let done = work.finish(ReplicationRecord(index: i, metrics: result.metrics))
                     progress?(done, indices.count)

@@ -1,4 +1,5 @@
 import CanopyCore
+import CanopyScenario
 import Foundation
 
 /// What an engagement planner is shown at one decision cycle: the battle manager's own picture,
@@ -10,18 +11,31 @@ public struct EngagementSituation: Sendable {
     public var assessments: [ThreatAssessment]
     /// The tracks that may be engaged now, by track id: confirmed, with value at risk, and with
     /// no engagement in flight (shoot-look-shoot waits for its outcome). Each is the track's
-    /// state (ECEF position and velocity) predicted to `now`.
+    /// state (ECEF position and velocity) predicted to `now`. A dictionary's order differs from
+    /// run to run: a planner that goes through the tracks in turn should take `engageable`.
     public var states: [Int: Vector6]
+    /// The ids of `states`, ascending.
+    public var engageable: [Int]
     /// The fire units as the battle manager books them: rounds left, fire channels busy,
     /// launchers reloading.
     public var fireUnits: [FireUnitState]
     /// Tracks with an engagement in flight.
     public var engaged: Set<Int>
+    /// The scenario's doctrine. It binds only the built-in planner, but its `cycle` (seconds
+    /// between decisions) also bounds a plan's launch: a shot for later is planned later.
+    public var doctrine: Doctrine
 
     public init(now: Double, assessments: [ThreatAssessment], states: [Int: Vector6], fireUnits: [FireUnitState],
-                engaged: Set<Int>) {
+                engaged: Set<Int>, doctrine: Doctrine) {
         self.now = now; self.assessments = assessments; self.states = states; self.fireUnits = fireUnits
-        self.engaged = engaged
+        self.engaged = engaged; self.doctrine = doctrine
+        engageable = states.keys.sorted()
+    }
+
+    /// The most an interceptor of `type` may fly (s), as the world flies it: 1.5 times its range
+    /// at its speed; 0 for a jammer, whose effect is at once.
+    public static func maxFlyout(_ type: EffectorType) -> Double {
+        type.kind == .ew ? 0 : type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
     }
 
     /// The assessment of track `id`, if it is confirmed.
@@ -39,23 +53,26 @@ public struct EngagementSituation: Sendable {
         let path = Assigner.path(state: x, now: now, ballistic: assessment(of: track)?.ballistic ?? false)
         if type.kind == .ew { return InterceptGeometry.make(fireUnits[u].frame, launch, path(launch)) }
         return InterceptGeometry.solve(fireUnit: fireUnits[u].frame, launchTime: launch, speed: type.interceptorSpeed,
-                                       maxFlyout: type.maxRange * 1.5 / max(type.interceptorSpeed, 1), path: path)
+                                       maxFlyout: Self.maxFlyout(type), path: path)
     }
 }
 
 /// The assign stage as a plug-in: a weapon–target assignment policy the battle manager asks each
 /// decision cycle which fire units should engage which tracks. The built-in `Assigner` (cost-aware
-/// marginal return, the scenario's doctrine) is one; a study can run its own in the same raids,
-/// with the same random draws, and compare (`RunOptions.planner` in CanopySimulation).
+/// marginal return, the scenario's doctrine) is one; a study can run its own in the same raids and
+/// compare (`RunOptions.planner` in CanopySimulation).
 ///
 /// The battle manager holds every plan to what the fire units can physically do, whatever the
-/// planner: an existing unit, a track that may be engaged now, 1 or more rounds and no more than
-/// the unit has left, a free fire channel, enough launchers free at the launch time, and a launch
-/// no earlier than the unit's reaction time allows. A plan that fails is refused, with its reason
-/// (`CycleOutput.refusedPlans`; the simulation's `plan_refused` events), and the others stand.
-/// Doctrine (money worth, reserves, salvo size) binds only the built-in planner. The world decides
-/// each engagement from truth (its own intercept geometry, envelope and kill probability), so a
-/// plan's `intercept`, `killProbability` and `expectedGain` are the planner's own expectation.
+/// planner (`EngagementSituation.refusal(of:units:)`). A plan that fails is refused, with its
+/// reason (`CycleOutput.refusedPlans`; the simulation's `plan_refused` events), and the others
+/// stand. Doctrine (money worth, reserves, salvo size) binds only the built-in planner. The world
+/// decides each engagement from truth (its own intercept geometry, envelope and kill
+/// probability): a plan's `killProbability` and `expectedGain` are the planner's own expectation,
+/// and its `intercept` time only says when a shot at a track with nothing there (clutter) is
+/// over.
+///
+/// `plan` is `mutating` so that a planner may learn between cycles; the battle manager keeps its
+/// planner in a variable.
 public protocol EngagementPlanner {
     /// The engagements to start at `situation.now`, booked in the order given.
     mutating func plan(_ situation: EngagementSituation) -> [EngagementPlan]
@@ -94,11 +111,19 @@ extension EngagementSituation {
         guard plan.launchTime.isFinite, plan.launchTime >= earliest - 1e-6 else {
             return "launch at \(plan.launchTime) s, before \(fu.id) can fire (\(earliest) s: now plus its reaction time)"
         }
+        guard plan.launchTime <= earliest + doctrine.cycle + 1e-6 else {
+            return "launch at \(plan.launchTime) s, beyond the next decision (\(earliest + doctrine.cycle) s: plan it then)"
+        }
         let free = fu.freeLaunchers(at: plan.launchTime)
         guard free >= plan.rounds else { return "\(plan.rounds) rounds, \(fu.id) has \(free) launchers free then" }
-        guard plan.intercept.time.isFinite, plan.intercept.time >= plan.launchTime else {
-            return "predicted intercept at \(plan.intercept.time) s, before the launch"
+        let flyout = Self.maxFlyout(fu.type)
+        guard plan.intercept.time.isFinite, plan.intercept.time >= plan.launchTime - 1e-6,
+              plan.intercept.time <= plan.launchTime + flyout + 1e-6 else {
+            return "predicted intercept at \(plan.intercept.time) s, outside the flight of \(fu.id)'s round "
+                + "(\(plan.launchTime)–\(plan.launchTime + flyout) s)"
         }
+        let q = plan.intercept.point
+        guard q.x.isFinite, q.y.isFinite, q.z.isFinite else { return "a predicted intercept point that is not finite" }
         return nil
     }
 }

@@ -33,6 +33,14 @@ public struct ThreatAssessment: Sendable {
     /// by this, not by the most probable class.
     public var valueByClass: [Double] = []
 
+    /// An assessment as given (the assessor makes them; a test of a planner may make its own).
+    public init(track: Int, threatClass: ThreatClass, aimAsset: Int?, aimPoint: Geodetic, timeToImpact: Double,
+                valueAtRisk: Double, populationAtRisk: Double, speed: Double, altitude: Double, ballistic: Bool) {
+        self.track = track; self.threatClass = threatClass; self.aimAsset = aimAsset; self.aimPoint = aimPoint
+        self.timeToImpact = timeToImpact; self.valueAtRisk = valueAtRisk; self.populationAtRisk = populationAtRisk
+        self.speed = speed; self.altitude = altitude; self.ballistic = ballistic
+    }
+
     public func probability(of c: ThreatClass) -> Double {
         guard let i = ThreatClass.allCases.firstIndex(of: c), i < classProbabilities.count else { return c == threatClass ? 1 : 0 }
         return classProbabilities[i]

@@ -27,6 +27,27 @@ struct NoDearRoundsAtDrones: EngagementPlanner {
     }
 }
 
+// MARK: Section "A sensor of your own"
+
+/// A passive direction finder: a bearing to every drone within `reach` of it, a look every 2 s.
+struct DirectionFinder: SensorModel {
+    let trackerSensor: TrackerSensor
+    let frame: LocalFrame
+    init(name: String, at g: Geodetic, reach: Double) {
+        trackerSensor = TrackerSensor(name: name, kind: .bearing, position: g, sigma: Vector3(0.02, 0, 0), maxRange: reach,
+                                      period: 2, canInitiate: true, initiationRange: reach / 2, initiationAltitude: 300,
+                                      pd: 0.8)
+        frame = LocalFrame(origin: g)
+    }
+    func look(at time: Double, objects: [SensedObject], random: inout RandomStream) -> [SensorReading] {
+        objects.compactMap { o in
+            let aer = frame.aer(ecef: o.position)
+            guard o.threatClass == .drone, aer.range <= trackerSensor.maxRange, random.bernoulli(trackerSensor.pd) else { return nil }
+            return SensorReading(object: o.index, z: Vector3(aer.azimuth + random.normal() * trackerSensor.sigma.x, 0, 0))
+        }
+    }
+}
+
 @Suite("The library guide's examples (docs/library.md)", .serialized)
 struct LibraryGuideTests {
     @Test("Tracking: one radar, one target flying east")
@@ -60,6 +81,23 @@ struct LibraryGuideTests {
         #expect(result.events.contains { $0.kind == "intercept" })
     }
 
+    @Test("Two direction finders of the user's track the drones on their own")
+    func sensors() throws {
+        var scenario = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
+        (scenario.sensors, scenario.acousticNetworks, scenario.citizenNetworks) = ([], [], [])  // blind, but for these
+        let finders: @Sendable () -> [any SensorModel] = {
+            [DirectionFinder(name: "DF-east", at: Geodetic(latitudeDegrees: 50.50, longitudeDegrees: 31.05), reach: 60_000),
+             DirectionFinder(name: "DF-south", at: Geodetic(latitudeDegrees: 50.20, longitudeDegrees: 30.80), reach: 60_000)]
+        }
+        let result = try Simulation(scenario: scenario, options: RunOptions(sensors: finders)).run()
+        print(result.table)  // the five drones tracked and engaged from bearings alone; the cruise missile unseen
+        let plain = try Simulation(scenario: scenario).run()
+        #expect(!plain.events.contains { $0.kind == "track_confirm" })
+        #expect(result.events.filter { $0.kind == "track_confirm" }.count >= 3)
+        #expect(result.events.contains { $0.kind == "intercept" || $0.kind == "jam" })
+        #expect(result.metrics.valueLost < plain.metrics.valueLost)
+    }
+
     @Test("A plug-in planner against the built-in, replication by replication")
     func planner() throws {
         let scenario = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
@@ -67,7 +105,7 @@ struct LibraryGuideTests {
         let runs = 0..<4
         let base = try StudyRunner.run(scenario, indices: runs, threads: 2)
         let mine = try StudyRunner.run(scenario, indices: runs, threads: 2,
-                                       planner: { NoDearRoundsAtDrones(builtIn: builtIn, maxCost: 400_000) })
+                                       planner: { _ in NoDearRoundsAtDrones(builtIn: builtIn, maxCost: 400_000) })
         // The same replications (the same raids and draws), so the differences are paired.
         let cost = Estimate(zip(mine, base).map { $0.metrics.interceptorCost - $1.metrics.interceptorCost })
         let lost = Estimate(zip(mine, base).map { $0.metrics.valueLost - $1.metrics.valueLost })

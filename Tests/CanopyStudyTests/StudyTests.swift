@@ -162,10 +162,16 @@ struct StudyRunTests {
     @Test("A plug-in planner's study: the same on 1 and 2 threads; its refused plans survive a partial file")
     func pluginPlannerStudy() throws {
         let s = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
-        let planner: @Sendable () -> any EngagementPlanner = { Overbooking() }
+        let planner: @Sendable (UInt64) -> any EngagementPlanner = { _ in Overbooking() }
         let one = try StudyRunner.run(s, indices: 0..<3, threads: 1, planner: planner)
         let two = try StudyRunner.run(s, indices: 0..<3, threads: 2, planner: planner)
         #expect(one == two)
+        // Each replication had a planner of its own: the same as a run with a fresh one.
+        for r in one {
+            let alone = try Simulation(scenario: s, options: RunOptions(replication: UInt64(r.index), trackRowInterval: 0,
+                                                                    planner: planner)).run()
+            #expect(alone.metrics == r.metrics, "replication \(r.index)")
+        }
         #expect(one.allSatisfy { $0.metrics.plansRefused > 0 })
         let builtIn = try StudyRunner.run(s, indices: 0..<3, threads: 2)
         #expect(builtIn.allSatisfy { $0.metrics.plansRefused == 0 })
@@ -184,12 +190,16 @@ struct StudyRunTests {
     }
 }
 
-/// The built-in assigner's plans, each asked for twice: the second of each is beyond the unit
-/// (its fire channel, launchers or rounds are booked by the first) or, on a unit of many
-/// channels, carried out as a second shot.
-struct Overbooking: EngagementPlanner {
+/// The built-in assigner's plans, each asked for twice over its first 20 cycles with plans: the
+/// second of each is beyond the unit (its fire channel, launchers or rounds are booked by the
+/// first) or, on a unit of many channels, carried out as a second shot. A class, so that one
+/// shared by two replications would show (its count would run on).
+final class Overbooking: EngagementPlanner, @unchecked Sendable {
+    var cycles = 0
     func plan(_ s: EngagementSituation) -> [EngagementPlan] {
-        let inner = Assigner(doctrine: Doctrine(), processNoise: 50)
-        return inner.plan(s).flatMap { [$0, $0] }
+        let plans = Assigner(doctrine: Doctrine(), processNoise: 50).plan(s)
+        guard !plans.isEmpty else { return [] }
+        cycles += 1
+        return cycles <= 20 ? plans.flatMap { [$0, $0] } : plans
     }
 }
