@@ -108,7 +108,7 @@ public final class Simulation {
     @exclusivity(unchecked) var citizens: [CitizenNet] = []
     let citizenTick = 10.0
     /// Sensors of the user's (`RunOptions.sensors`), and their looks' random stream.
-    struct PluginSensor { var model: any SensorModel; var index: Int; var period: Double; var nextLook: Double }
+    struct PluginSensor { var model: any SensorModel; var index: Int; var period: Double; var complete: Bool; var nextLook: Double }
     var plugins: [PluginSensor] = []
     var pluginRNG: RandomStream
 
@@ -154,14 +154,18 @@ public final class Simulation {
         self.options = options
         threats = try RaidBuilder.build(scenario, replication: options.replication)
         let models = options.sensors?() ?? []
-        for (i, m) in models.enumerated() {
-            let s = m.trackerSensor
-            guard s.period.isFinite, s.period > 0 else {
-                throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): period must be a number of seconds > 0 (got \(s.period))")
+        let extra = models.map(\.trackerSensor)
+        let briefing = Briefing(scenario: scenario)
+        var names = Set(briefing.sensors.map(\.id) + briefing.acousticNetworks.map(\.id) + ["citizen"])
+        for (i, s) in extra.enumerated() {
+            if let problem = SensorModelError.problem(s) {
+                throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): \(problem)")
+            }
+            guard names.insert(s.name).inserted else {
+                throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): the name of another sensor of the run")
             }
         }
-        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?(options.replication),
-                               extraSensors: models.map(\.trackerSensor))
+        battle = BattleManager(briefing: briefing, planner: options.planner?(options.replication), extraSensors: extra)
         let seed = scenario.seed, rep = options.replication
         pluginRNG = RandomStream(seed: seed, replication: rep, component: "plug-in sensors")
         radarRNG = RandomStream(seed: seed, replication: rep, component: "radar")
@@ -205,8 +209,8 @@ public final class Simulation {
         }
         // The user's sensors, after the scenario's (their offsets drawn after theirs, which stay).
         for (i, m) in models.enumerated() {
-            plugins.append(PluginSensor(model: m, index: battle.firstExtraSensor + i, period: m.trackerSensor.period,
-                                        nextLook: offsetRNG.uniform(0, m.trackerSensor.period)))
+            plugins.append(PluginSensor(model: m, index: battle.firstExtraSensor + i, period: extra[i].period,
+                                        complete: m.scansAreComplete, nextLook: offsetRNG.uniform(0, extra[i].period)))
         }
     }
 
@@ -277,7 +281,14 @@ public final class Simulation {
             if !finished && threats.allSatisfy({ $0.fate != .airborne }) && flights.isEmpty && tracksIdle() {
                 if let next = threats.first(where: { $0.fate == .pending })?.launchTime, next > now + cycle {
                     let skipTo = (floor((next - cycle) / cycle) * cycle)
-                    if skipTo > now { now = skipTo; for k in radars.indices { radars[k].nextScan = max(radars[k].nextScan, now) } }
+                    if skipTo > now {
+                        now = skipTo
+                        for k in radars.indices { radars[k].nextScan = max(radars[k].nextScan, now) }
+                        // The user's sensors keep their phase: the looks of the idle time are passed over.
+                        for k in plugins.indices where plugins[k].nextLook < now {
+                            plugins[k].nextLook += ((now - plugins[k].nextLook) / plugins[k].period).rounded(.up) * plugins[k].period
+                        }
+                    }
                 }
             }
         }
@@ -431,7 +442,7 @@ public final class Simulation {
         var batch: [Detection] = []
         batch.reserveCapacity(readings.count)
         for r in readings {
-            if let reason = r.refusal(kind: sensor.kind, isObject: { k in
+            if let reason = r.refusal(sensor, isObject: { k in
                 k >= 0 && k < self.threats.count && self.threats[k].isAirborne(at: t)
             }) {
                 emit(t, "reading_refused", [("sensor", .string(sensor.name)), ("reason", .string(reason))])
@@ -441,7 +452,11 @@ public final class Simulation {
             batch.append(Detection(id: newDetection(threat: r.object ?? -1), time: t, sensor: plugins[i].index, z: r.z,
                                    rangeRate: r.rangeRate))
         }
-        battle.receiveScan(sensor: plugins[i].index, time: t, detections: batch)
+        if plugins[i].complete {
+            battle.receiveScan(sensor: plugins[i].index, time: t, detections: batch)
+        } else {
+            battle.receive(batch)
+        }
     }
 
     /// 4/3-earth radar horizon: the farthest distance (m) at which a target at height ht is above

@@ -26,7 +26,7 @@ public struct EngagementSituation: Sendable {
     public var doctrine: Doctrine
 
     public init(now: Double, assessments: [ThreatAssessment], states: [Int: Vector6], fireUnits: [FireUnitState],
-                engaged: Set<Int>, doctrine: Doctrine) {
+                engaged: Set<Int>, doctrine: Doctrine = Doctrine()) {
         self.now = now; self.assessments = assessments; self.states = states; self.fireUnits = fireUnits
         self.engaged = engaged; self.doctrine = doctrine
         engageable = states.keys.sorted()

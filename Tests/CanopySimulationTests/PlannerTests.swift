@@ -116,7 +116,6 @@ struct PlannerTests {
         #expect(calls.value > 0)
         #expect(viaPlanner.metrics == plain.metrics)
         #expect(viaPlanner.table == plain.table)
-        let text = { (r: RunResult) in r.events.map { "\($0.time) \($0.kind) \(JSONValue.object($0.fields).rendered())" } }
         #expect(text(viaPlanner) == text(plain))
         #expect(plain.events.contains { $0.kind == "engage" })
         #expect(!plain.events.contains { $0.kind == "plan_refused" })

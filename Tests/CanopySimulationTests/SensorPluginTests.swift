@@ -9,10 +9,13 @@ import Testing
 // Sensors of the user's flown in the world, written against the public API only.
 
 /// A short-range radar: sees each object above its horizon plane and within `reach` with
-/// probability `pd` a look, with Gaussian noise, and no false plots.
+/// probability `pd` a look (`seeing` false: none), with Gaussian noise, and no false plots.
 struct GapFiller: SensorModel {
-    let trackerSensor: TrackerSensor
+    var trackerSensor: TrackerSensor
     let frame: LocalFrame
+    var seeing = true
+    var scansAreComplete = true
+    var readings: Counter? = nil
     init(at g: Geodetic, reach: Double, pd: Double = 0.9) {
         trackerSensor = TrackerSensor(name: "gap-filler", kind: .rangeAzimuthElevation, position: g,
                                       sigma: Vector3(30, 0.003, 0.003), maxRange: reach, period: 2, canInitiate: true, pd: pd)
@@ -22,15 +25,16 @@ struct GapFiller: SensorModel {
         let s = trackerSensor.sigma
         return objects.compactMap { o in
             let aer = frame.aer(ecef: o.position)
-            guard aer.range <= trackerSensor.maxRange, aer.elevation >= 0, random.bernoulli(trackerSensor.pd) else { return nil }
+            guard seeing, aer.range <= trackerSensor.maxRange, aer.elevation >= 0, random.bernoulli(trackerSensor.pd) else { return nil }
+            readings?.add()
             return SensorReading(object: o.index, z: Vector3(aer.range + random.normal() * s.x, aer.azimuth + random.normal() * s.y,
                                                              aer.elevation + random.normal() * s.z))
         }
     }
 }
 
-/// Reads what it should not: not finite, a negative range, an object that does not exist, and one
-/// good reading of each object.
+/// Reads what it should not (not finite, a negative or far range, an elevation past the zenith,
+/// an object that does not exist, an endless radial speed), and one good reading of each object.
 struct Faulty: SensorModel {
     var inner: GapFiller
     var trackerSensor: TrackerSensor { inner.trackerSensor }
@@ -38,6 +42,7 @@ struct Faulty: SensorModel {
         let good = inner.look(at: time, objects: objects, random: &random)
         guard !good.isEmpty else { return [] }
         return [SensorReading(object: nil, z: Vector3(.nan, 0, 0)), SensorReading(object: nil, z: Vector3(-5, 0, 0)),
+                SensorReading(object: nil, z: Vector3(1e9, 0, 0)), SensorReading(object: nil, z: Vector3(1000, 0, 2)),
                 SensorReading(object: 1_000_000, z: good[0].z), SensorReading(object: nil, z: good[0].z, rangeRate: .infinity)] + good
     }
 }
@@ -59,9 +64,15 @@ struct SensorPluginTests {
         let kyiv = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20)
         let without = try Simulation(scenario: s)
         let r0 = without.run()
-        let sim = try Simulation(scenario: s, options: RunOptions(sensors: { [GapFiller(at: kyiv, reach: 60_000)] }))
+        let count = Counter()
+        var g = GapFiller(at: kyiv, reach: 60_000)
+        g.readings = count
+        let counted = g
+        let sim = try Simulation(scenario: s, options: RunOptions(sensors: { [counted] }))
         let r1 = sim.run()
         checkInvariants(s, sim, r1)
+        // Its only sensor: every reading, and nothing else, reached the tracker.
+        #expect(count.value > 100 && sim.battle.tracker.detectionsProcessed == count.value)
         let index = sim.battle.firstExtraSensor
         #expect(sim.battle.tracker.sensors[index].name == "gap-filler")
         #expect(sim.battle.tracker.sensors.count == index + 1)
@@ -74,11 +85,35 @@ struct SensorPluginTests {
         #expect(!r1.events.contains { $0.kind == "reading_refused" })
         // The same run again: the sensor's draws come from its own keyed stream.
         let again = try Simulation(scenario: s, options: RunOptions(sensors: { [GapFiller(at: kyiv, reach: 60_000)] })).run()
-        #expect(again.metrics == r1.metrics && again.events.count == r1.events.count)
-        // A sensor added does not move the scenario's own sensors' draws: with a sensor that sees
-        // nothing, the run is the plain one.
-        let idle = try Simulation(scenario: s, options: RunOptions(sensors: { [GapFiller(at: kyiv, reach: 60_000, pd: 0)] })).run()
-        #expect(idle.metrics == r0.metrics && idle.table == r0.table)
+        #expect(again.metrics == r1.metrics && text(again) == text(r1))
+    }
+
+    @Test("Beside the scenario's own sensors, under score initiation: it follows them in the tracker's registry and changes the battle; one that sees nothing and tells no misses changes nothing")
+    func besideTheScenario() throws {
+        var s = try example("quickstart")
+        s.tracker.initiation = .score
+        let kyiv = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20)
+        let plain = try Simulation(scenario: s).run()
+        let count = Counter()
+        var g = GapFiller(at: kyiv, reach: 60_000)
+        g.readings = count
+        let withOne = g
+        let sim = try Simulation(scenario: s, options: RunOptions(sensors: { [withOne] }))
+        let r = sim.run()
+        checkInvariants(s, sim, r)
+        // After two radars, 81 acoustic nodes and the citizen template.
+        #expect(sim.battle.firstExtraSensor == 2 + 81 + 1)
+        #expect(sim.battle.tracker.sensors[sim.battle.firstExtraSensor].name == "gap-filler")
+        #expect(count.value > 100)
+        #expect(r.metrics != plain.metrics)
+        // Its draws are its own, and its offset is drawn after the scenario's sensors': blind and
+        // telling no misses, it leaves the run as it was.
+        var idle = GapFiller(at: kyiv, reach: 60_000)
+        idle.seeing = false
+        idle.scansAreComplete = false
+        let quiet = idle
+        let q = try Simulation(scenario: s, options: RunOptions(sensors: { [quiet] })).run()
+        #expect(q.metrics == plain.metrics && text(q) == text(plain))
     }
 
     @Test("Readings a sensor should not give are refused, each with its reason; the good ones stand")
@@ -90,34 +125,54 @@ struct SensorPluginTests {
         let r = sim.run()
         checkInvariants(s, sim, r)
         let reasons = r.events.filter { $0.kind == "reading_refused" }.compactMap { fields($0)["reason"]?.stringValue }
-        #expect(!reasons.isEmpty && reasons.count % 4 == 0)
-        for text in ["not finite (nan", "slant range below 0", "object 1000000, which is not airborne", "radial speed that is not finite"] {
-            #expect(reasons.filter { $0.contains(text) }.count == reasons.count / 4, "\(text)")
+        let kinds = ["not finite (nan", "slant range below 0", "beyond twice the sensor's maxRange", "elevation beyond ±90°",
+                     "object 1000000, which is not airborne", "radial speed that is not finite"]
+        #expect(!reasons.isEmpty && reasons.count % kinds.count == 0)
+        for text in kinds {
+            #expect(reasons.filter { $0.contains(text) }.count == reasons.count / kinds.count, "\(text)")
         }
         // Without the refused readings the run is the good sensor's.
         #expect(r.metrics == good.metrics)
     }
 
-    @Test("A sensor with no period is named in the error")
-    func badPeriod() throws {
+    @Test("A sensor's figures the tracker cannot use are an error naming the sensor and the figure")
+    func badFigures() throws {
         let s = try blind()
-        var g = GapFiller(at: Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20), reach: 60_000)
-        var t = g.trackerSensor
-        t.period = 0
-        g = GapFiller(copying: g, sensor: t)
-        let copy = g
+        let good = GapFiller(at: Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20), reach: 60_000)
+        let cases: [(String, (inout TrackerSensor) -> Void)] = [
+            ("period must be a number of seconds ≥ 0.001 (got 0.0)", { $0.period = 0 }),
+            ("period must be a number of seconds ≥ 0.001 (got 1e-300)", { $0.period = 1e-300 }),
+            ("period must be a number of seconds ≥ 0.001 (got nan)", { $0.period = .nan }),
+            ("pd must be in (0, 1] (got 0.0)", { $0.pd = 0 }),
+            ("pd must be in (0, 1] (got 1.5)", { $0.pd = 1.5 }),
+            ("clutterDensity must be a number > 0 (got 0.0)", { $0.clutterDensity = 0 }),
+            ("sigma must be finite and > 0", { $0.source.sigma.y = .nan }),
+            ("0 ≤ minRange < maxRange (got 0.0, 0.0)", { $0.maxRange = 0 }),
+            ("a name is needed", { $0.name = "" }),
+            ("the name of another sensor of the run", { $0.name = "citizen" }),
+            ("initiationRange > 0", { $0.source.kind = .bearing; $0.initiationRange = 0 }),
+            ("for a rangeAzimuthElevation sensor only", { $0.source.kind = .bearing; $0.initiationRange = 1000; $0.sigmaRangeRate = 2 }),
+        ]
+        for (message, change) in cases {
+            var g = good
+            change(&g.trackerSensor)
+            let bad = g
+            do {
+                _ = try Simulation(scenario: s, options: RunOptions(sensors: { [good, bad] }))
+                Issue.record("accepted: \(message)")
+            } catch {
+                #expect("\(error)".hasPrefix("RunOptions.sensors[1] (\(g.trackerSensor.name)): ") && "\(error)".contains(message), "\(error)")
+            }
+        }
+        // Two sensors of one name (the second is named).
         do {
-            _ = try Simulation(scenario: s, options: RunOptions(sensors: { [copy] }))
-            Issue.record("a sensor of period 0 was accepted")
+            _ = try Simulation(scenario: s, options: RunOptions(sensors: { [good, good] }))
+            Issue.record("two sensors of one name accepted")
         } catch {
-            #expect("\(error)".contains("RunOptions.sensors[0] (gap-filler): period must be a number of seconds > 0 (got 0.0)"), "\(error)")
+            #expect("\(error)".contains("RunOptions.sensors[1] (gap-filler): the name of another sensor"), "\(error)")
         }
     }
 }
 
-extension GapFiller {
-    init(copying g: GapFiller, sensor: TrackerSensor) {
-        trackerSensor = sensor
-        frame = g.frame
-    }
-}
+/// An event log as text, to compare two runs event for event.
+func text(_ r: RunResult) -> [String] { r.events.map { "\($0.time) \($0.kind) \(JSONValue.object($0.fields).rendered())" } }

@@ -30,9 +30,11 @@ struct NoDearRoundsAtDrones: EngagementPlanner {
 // MARK: Section "A sensor of your own"
 
 /// A passive direction finder: a bearing to every drone within `reach` of it, a look every 2 s.
+/// It hears drones only, so its looks tell of no misses (`scansAreComplete`).
 struct DirectionFinder: SensorModel {
     let trackerSensor: TrackerSensor
     let frame: LocalFrame
+    var scansAreComplete: Bool { false }
     init(name: String, at g: Geodetic, reach: Double) {
         trackerSensor = TrackerSensor(name: name, kind: .bearing, position: g, sigma: Vector3(0.02, 0, 0), maxRange: reach,
                                       period: 2, canInitiate: true, initiationRange: reach / 2, initiationAltitude: 300,
@@ -93,7 +95,14 @@ struct LibraryGuideTests {
         print(result.table)  // the five drones tracked and engaged from bearings alone; the cruise missile unseen
         let plain = try Simulation(scenario: scenario).run()
         #expect(!plain.events.contains { $0.kind == "track_confirm" })
-        #expect(result.events.filter { $0.kind == "track_confirm" }.count >= 3)
+        // Every drone tracked, and no track of the cruise missile.
+        let tracked = Set(result.events.filter { $0.kind == "track_confirm" }.compactMap { e in
+            e.fields.first { $0.0 == "truth" }.flatMap { if case .string(let id) = $0.1 { id } else { nil } }
+        })
+        let drones = result.events.filter { e in e.kind == "launch" && e.fields.contains { $0.0 == "threatType" && "\($0.1)".contains("shahed") } }
+            .compactMap { e in e.fields.first { $0.0 == "threat" }.flatMap { if case .string(let id) = $0.1 { id } else { nil } } }
+        #expect(drones.count == 5 && Set(drones).isSubset(of: tracked), "tracked \(tracked), drones \(drones)")
+        #expect(tracked.count == 5)
         #expect(result.events.contains { $0.kind == "intercept" || $0.kind == "jam" })
         #expect(result.metrics.valueLost < plain.metrics.valueLost)
     }
