@@ -49,6 +49,15 @@ struct Faulty: SensorModel {
 
 @Suite("Plug-in sensors", .serialized)
 struct SensorPluginTests {
+    /// A run of `s` with a gap-filler at Kyiv that counts its readings.
+    func countedRun(_ s: Scenario) throws -> (Simulation, Counter) {
+        let count = Counter()
+        var g = GapFiller(at: Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20), reach: 60_000)
+        g.readings = count
+        let counted = g
+        return (try Simulation(scenario: s, options: RunOptions(sensors: { [counted] })), count)
+    }
+
     /// The quickstart without a sensor of its own: no radar, acoustic network or citizen reports.
     func blind() throws -> Scenario {
         var s = try example("quickstart")
@@ -64,11 +73,7 @@ struct SensorPluginTests {
         let kyiv = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20)
         let without = try Simulation(scenario: s)
         let r0 = without.run()
-        let count = Counter()
-        var g = GapFiller(at: kyiv, reach: 60_000)
-        g.readings = count
-        let counted = g
-        let sim = try Simulation(scenario: s, options: RunOptions(sensors: { [counted] }))
+        let (sim, count) = try countedRun(s)
         let r1 = sim.run()
         checkInvariants(s, sim, r1)
         // Its only sensor: every reading, and nothing else, reached the tracker.
@@ -94,11 +99,7 @@ struct SensorPluginTests {
         s.tracker.initiation = .score
         let kyiv = Geodetic(latitudeDegrees: 50.45, longitudeDegrees: 30.75, height: 20)
         let plain = try Simulation(scenario: s).run()
-        let count = Counter()
-        var g = GapFiller(at: kyiv, reach: 60_000)
-        g.readings = count
-        let withOne = g
-        let sim = try Simulation(scenario: s, options: RunOptions(sensors: { [withOne] }))
+        let (sim, count) = try countedRun(s)
         let r = sim.run()
         checkInvariants(s, sim, r)
         // After two radars, 81 acoustic nodes and the citizen template.
