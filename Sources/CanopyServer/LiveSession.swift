@@ -1,6 +1,7 @@
 import CanopyBattle
 import CanopyCore
 import CanopyScenario
+import CanopyTEWA
 import CanopyTracking
 import Foundation
 
@@ -34,11 +35,13 @@ public final class LiveSession: @unchecked Sendable {
     var asterixDatagrams = 0, asterixReports = 0
 
     /// With `autoTick` (the server), a thread runs the cycle on the wall clock; without it (tests,
-    /// replays of a recorded feed), the caller calls `tick(at:)`.
-    public init(briefingPath: String, udpPort: Int = 0, asterixUDPPort: Int = 0, autoTick: Bool = true) throws {
+    /// replays of a recorded feed), the caller calls `tick(at:)`. `planner` replaces the built-in
+    /// assigner in recommending engagements (nil: the briefing's doctrine).
+    public init(briefingPath: String, udpPort: Int = 0, asterixUDPPort: Int = 0, autoTick: Bool = true,
+                planner: (any EngagementPlanner)? = nil) throws {
         let scenario = try ScenarioLoader.load(path: briefingPath)
         briefing = Briefing(scenario: scenario)
-        battle = BattleManager(briefing: briefing)
+        battle = BattleManager(briefing: briefing, planner: planner)
         epoch = Date()
         self.autoTick = autoTick
         channel = PictureChannel(name: "live", epoch: epoch)

@@ -2,6 +2,7 @@ import CanopyBattle
 import CanopyCore
 import CanopyScenario
 import CanopySimulation
+import CanopyTEWA
 import Foundation
 
 /// What a scenario upload was refused for: each problem with its field path.
@@ -22,10 +23,13 @@ public final class RunManager: @unchecked Sendable {
     /// Called with each channel's picture when published (CoT out) and each alert change.
     public var onPicture: (@Sendable (PictureChannel, Picture) -> Void)?
     public var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
+    /// Makes each run's engagement planner (nil: the built-in assigner; `RunOptions.planner`).
+    public let planner: (@Sendable (UInt64) -> any EngagementPlanner)?
 
-    public init(store: RunStore, frameInterval: Double = 10) {
+    public init(store: RunStore, frameInterval: Double = 10, planner: (@Sendable (UInt64) -> any EngagementPlanner)? = nil) {
         self.store = store
         self.frameInterval = frameInterval
+        self.planner = planner
     }
 
     public func channel(_ id: Int64) -> PictureChannel? { lock.lock(); defer { lock.unlock() }; return channels[id] }
@@ -95,7 +99,8 @@ final class RunJob: @unchecked Sendable {
         wallStart = .now
         let observer: @Sendable (Simulation, Double) -> Bool = { [self] sim, now in self.observe(sim, now) }
         do {
-            let sim = try Simulation(scenario: scenario, options: RunOptions(trackRowInterval: 10, cycleObserver: observer))
+            let sim = try Simulation(scenario: scenario, options: RunOptions(trackRowInterval: 10, cycleObserver: observer,
+                                                                             planner: manager.planner))
             let result = sim.run()
             let wasCancelled = manager.isCancelled(id)
             // What is left: the final events, the last frame, the track rows, the summary.

@@ -1,5 +1,6 @@
 import CanopyBattle
 import CanopyScenario
+import CanopyTEWA
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -45,6 +46,9 @@ public struct ServerSettings: Sendable {
     public var liveUDPPort = 0
     /// A UDP port for ASTERIX data blocks (CAT048) on loopback (0: none).
     public var liveAsterixUDPPort = 0
+    /// An engagement planner of the user's (docs/library.md) for simulated runs (given each run's
+    /// replication, 0) and the live session (made once, with 0); nil: the built-in assigner.
+    public var planner: (@Sendable (UInt64) -> any EngagementPlanner)? = nil
     public static let maxBody = 4 << 20
     public init() {}
 }
@@ -66,7 +70,7 @@ public final class CanopyServer: Sendable {
     public init(settings: ServerSettings) throws {
         self.settings = settings
         store = try RunStore(directory: settings.dataDirectory)
-        runs = RunManager(store: store, frameInterval: settings.frameInterval)
+        runs = RunManager(store: store, frameInterval: settings.frameInterval, planner: settings.planner)
         token = try Self.loadToken(settings)
         func resource(_ name: String, _ ext: String) -> String {
             ScenarioLoader.resourcePath(name, ext).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "null"
@@ -77,7 +81,8 @@ public final class CanopyServer: Sendable {
         cot = try CoTOut(udp: settings.cotUDP, tcpPort: settings.cotTCPPort)
         webhooks = Webhooks(urls: settings.webhooks)
         if let path = settings.liveBriefing {
-            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort)
+            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort,
+                                   planner: settings.planner?(0))
         } else {
             live = nil
         }

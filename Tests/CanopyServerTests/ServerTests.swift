@@ -1,5 +1,6 @@
 @testable import CanopyBattle
 import CanopyCore
+import CanopyTEWA
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -352,6 +353,38 @@ struct LiveServerTests {
         }
         #expect(try tracks(offset: 0) == 1)
         #expect(try tracks(offset: 300) == 0)
+    }
+
+    @Test("live ingest: a planner of the user's recommends the engagements in place of the built-in assigner")
+    func livePlanner() throws {
+        // A drone flying west past Kyiv's defences: the built-in assigner recommends engaging it;
+        // a planner that holds fire is asked each cycle and recommends nothing.
+        final class Asked: EngagementPlanner, @unchecked Sendable {
+            var cycles = 0, withTargets = 0
+            func plan(_ s: EngagementSituation) -> [EngagementPlan] {
+                cycles += 1
+                if !s.engageable.isEmpty { withTargets += 1 }
+                return []
+            }
+        }
+        func recommendations(_ planner: Asked?) throws -> Int {
+            let live = try LiveSession(briefingPath: quickstart, autoTick: false, planner: planner)
+            let radar = live.briefing.sensors[0]
+            var n = 0
+            for k in 0..<120 {
+                let t = Double(k) * 5
+                let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
+                let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
+                _ = live.ingest(Data(item.utf8))
+                live.tick(at: t + 0.5)
+                n = live.recommendations.count
+            }
+            return n
+        }
+        let asked = Asked()
+        #expect(try recommendations(nil) > 0)
+        #expect(try recommendations(asked) == 0)
+        #expect(asked.cycles > 50 && asked.withTargets > 0, "asked \(asked.cycles) times, \(asked.withTargets) with a track to engage")
     }
 
     @Test("live ingest: radar plots of a target make a confirmed track; bad items are named")
