@@ -472,6 +472,9 @@ public struct Doctrine: Sendable, Hashable {
     public var moneyWorth: Double
     /// Rounds of an effector type held back for the listed threat classes only.
     public var reserves: [Reserve]
+    /// The dearest round (USD a shot) that may be fired at a track assessed as each class; a
+    /// class not listed has no such limit. A rule of engagement, e.g. no Patriot at a Shahed.
+    public var maxShotCost: [ThreatClass: Double] = [:]
     /// Seconds between BattleManager decision cycles.
     public var cycle: Double
     /// How shots are chosen at each decision: the weapon–target assignment optimum (which may

@@ -642,7 +642,7 @@ final class Reader {
         var d = Doctrine()
         guard let node, !node.isNull,
               let m = mapping(node, "doctrine", allowed: ["mode", "salvoSize", "minKillProbability", "moneyWorth", "cycle", "reserves", "assignment",
-                                                          "assessment", "expectedThreats"])
+                                                          "assessment", "expectedThreats", "maxShotCost"])
         else { return d }
         d.mode = choice(m, "mode", "doctrine", default: d.mode) ?? d.mode
         d.assignment = choice(m, "assignment", "doctrine", default: d.assignment) ?? d.assignment
@@ -651,6 +651,14 @@ final class Reader {
         d.minKillProbability = number(m, "minKillProbability", "doctrine", default: d.minKillProbability, min: 0, max: 1) ?? d.minKillProbability
         d.moneyWorth = number(m, "moneyWorth", "doctrine", default: d.moneyWorth, min: 0) ?? d.moneyWorth
         d.cycle = number(m, "cycle", "doctrine", default: d.cycle, min: 0.1, max: 60) ?? d.cycle
+        if let n = m["maxShotCost"], !n.isNull,
+           let caps = mapping(n, "doctrine.maxShotCost", allowed: ThreatClass.allCases.map(\.rawValue)) {
+            for c in ThreatClass.allCases {
+                if let v = number(caps, c.rawValue, "doctrine.maxShotCost", default: .infinity, min: 0, minOpen: true), v.isFinite {
+                    d.maxShotCost[c] = v
+                }
+            }
+        }
         var reserveEntry: [String: Int] = [:]  // effector type → its entry in the file
         for (k, n) in list(m["reserves"], "doctrine.reserves").enumerated() {
             let p = "doctrine.reserves[\(k)]"

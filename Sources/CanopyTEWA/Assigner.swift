@@ -267,9 +267,12 @@ public struct Assigner: Sendable {
                 for c in 0..<nc where w[c] > 0 { p += w[c] * (1 - pow(1 - pkFlat[u * nc + c], Double(n))) }
                 return p
             }
+            let maxCost = doctrine.maxShotCost[a.threatClass] ?? .infinity
             for u in fireUnits.indices {
                 let pk1 = share == nil ? pkFlat[u * nc + ci] : killProbability(u, rounds: 1)
                 guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
+                // The rule of engagement on dear rounds: neither now nor kept for later.
+                guard types[u].costPerShot <= maxCost else { continue }
                 var engagedNow = false
                 defer {
                     // Jammers are not rationed: no reservations for them.

@@ -44,6 +44,20 @@ struct OverrideTests {
         #expect(bad.contains("doctrine.expectedThreats[0].at: must name a defended asset (got 'Atlantis'"))
     }
 
+    @Test("the dearest round per threat class: read (a sweep may vary one class's), and a bad class or cost named")
+    func maxShotCost() throws {
+        #expect(try loaded([]).doctrine.maxShotCost.isEmpty)
+        var s = try loaded([ScenarioOverride(path: "doctrine.maxShotCost", .set("{drone: 150000, decoy: 1.0e+6}"))])
+        #expect(s.doctrine.maxShotCost == [.drone: 150_000, .decoy: 1_000_000])
+        s = try loaded([ScenarioOverride(path: "doctrine.maxShotCost", .set("{drone: 150000}")),
+                        ScenarioOverride(path: "doctrine.maxShotCost.drone", .set("90000"))])
+        #expect(s.doctrine.maxShotCost == [.drone: 90_000])
+        let bad = message([ScenarioOverride(path: "doctrine.maxShotCost", .set("{drones: 1, cruise: 0, ballistic: cheap}"))])
+        #expect(bad.contains("doctrine.maxShotCost") && bad.contains("drones"), "\(bad)")
+        #expect(bad.contains("doctrine.maxShotCost.cruise"), "\(bad)")
+        #expect(bad.contains("doctrine.maxShotCost.ballistic"), "\(bad)")
+    }
+
     @Test("scale keeps integers integral; keep drops the selected elements beyond n")
     func scaleAndKeep() throws {
         let base = try loaded([])

@@ -151,6 +151,27 @@ struct PlannerTests {
         #expect(engaged.contains("mobile-fire-group") || engaged.contains("gepard") || engaged.contains("ew-gnss-jammer"), "\(engaged)")
     }
 
+    @Test("doctrine.maxShotCost: the built-in assigner fires no dearer round at a track of that class")
+    func maxShotCost() throws {
+        var s = try example("quickstart")
+        let dear = { (r: RunResult) in
+            r.events.filter { $0.kind == "engage" && fields($0)["effector"]?.stringValue == "iris-t-slm"
+                && fields($0)["class"]?.stringValue == "drone" }.count
+        }
+        let plain = try Simulation(scenario: s).run()
+        #expect(dear(plain) > 0)
+        s.doctrine.maxShotCost = [.drone: 400_000]  // the IRIS-T SLM's round is $430k
+        let sim = try Simulation(scenario: s)
+        let capped = sim.run()
+        checkInvariants(s, sim, capped)
+        #expect(dear(capped) == 0)
+        #expect(capped.metrics.interceptorCost < plain.metrics.interceptorCost)
+        #expect(capped.events.contains { $0.kind == "engage" && fields($0)["class"]?.stringValue == "drone" })
+        // Other classes keep the IRIS-T.
+        #expect(capped.events.contains { $0.kind == "engage" && fields($0)["effector"]?.stringValue == "iris-t-slm" }
+            == plain.events.contains { $0.kind == "engage" && fields($0)["effector"]?.stringValue == "iris-t-slm" && fields($0)["class"]?.stringValue != "drone" })
+    }
+
     @Test("Plans beyond the fire units are refused with their reasons; the good one stands")
     func refusals() throws {
         let s = try example("quickstart")
