@@ -39,6 +39,25 @@ struct SweepTests {
         #expect(message("scenario: x.yaml\nruns: 2\nrunz: 3\nparameters: [{path: a, values: [1]}]").contains("runz: unknown field"))
     }
 
+    @Test("Every shipped sweep file loads, and every point of it makes a valid scenario")
+    func shippedSweeps() throws {
+        let dir = repositoryRoot + "/examples/sweeps"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 4)
+        for f in files {
+            let spec = try SweepSpec.load(path: dir + "/" + f)
+            for point in spec.points {
+                do { _ = try ScenarioLoader.load(path: spec.scenarioPath, overrides: spec.overrides(at: point)) } catch {
+                    Issue.record("\(f) at \(point): \(error)")
+                }
+            }
+        }
+        // The dearest-round sweep sets the rule it names.
+        let dear = try SweepSpec.load(path: dir + "/winter-raid-dear-rounds.yaml")
+        let limits = try dear.points.map { try ScenarioLoader.load(path: dear.scenarioPath, overrides: dear.overrides(at: $0)).doctrine.maxShotCost[.drone] }
+        #expect(limits == [nil, 2.5e6, 1.5e6, 999_999, 399_999])
+    }
+
     @Test("Structured values (lists, mappings) with labels")
     func structuredValues() throws {
         let path = try writeTemporary("""
