@@ -681,20 +681,15 @@ public final class Simulation {
         var resolve = o.predictedIntercept.time
         if let k = target {
             let th = threats[k]
-            if type.kind == .ew {
-                let s = InterceptGeometry.make(frame, o.launchTime, th.position(at: o.launchTime))
+            // A jammer's effect is at the launch; an interceptor meets the threat within its flyout.
+            let flyout = InterceptGeometry.maxFlyout(type)
+            if let s = InterceptGeometry.first(fireUnit: frame, jammer: type.kind == .ew, launchTime: o.launchTime,
+                                               speed: type.interceptorSpeed, maxFlyout: flyout, path: { th.position(at: $0) }) {
                 solution = s
-                resolve = o.launchTime
+                resolve = s.time
             } else {
-                let flyout = type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
-                if let s = InterceptGeometry.solve(fireUnit: frame, launchTime: o.launchTime, speed: type.interceptorSpeed,
-                                                   maxFlyout: flyout, path: { th.position(at: $0) }) {
-                    solution = s
-                    resolve = s.time
-                } else {
-                    reason = "target out of reach"
-                    resolve = o.launchTime + flyout
-                }
+                reason = "target out of reach"
+                resolve = o.launchTime + flyout
             }
         } else {
             reason = "no target at the cued position"

@@ -106,6 +106,25 @@ public enum InterceptGeometry {
         return nil
     }
 
+    /// The longest an effector's round may fly (s), as the world flies it: 1.5 times its range at
+    /// its interceptor's speed; 0 for a jammer, whose effect is at once.
+    public static func maxFlyout(kind: EffectorKind, maxRange: Double, speed: Double) -> Double {
+        kind == .ew ? 0 : maxRange * 1.5 / max(speed, 1)
+    }
+
+    public static func maxFlyout(_ t: EffectorType) -> Double {
+        maxFlyout(kind: t.kind, maxRange: t.maxRange, speed: t.interceptorSpeed)
+    }
+
+    /// Where and when a round launched at `launchTime` first meets a target moving along `path`:
+    /// a jammer's effect at the launch itself; an interceptor's by `solve` within `maxFlyout`.
+    @inline(__always)
+    public static func first(fireUnit frame: LocalFrame, jammer: Bool, launchTime: Double, speed: Double, maxFlyout: Double,
+                             path: (Double) -> Vector3) -> InterceptSolution? {
+        if jammer { return make(frame, launchTime, path(launchTime)) }
+        return solve(fireUnit: frame, launchTime: launchTime, speed: speed, maxFlyout: maxFlyout, path: path)
+    }
+
     public static func make(_ frame: LocalFrame, _ t: Double, _ p: Vector3) -> InterceptSolution {
         let enu = frame.enu(ecef: p)
         let h = WGS84.geodetic(ecef: p).height
@@ -132,11 +151,13 @@ struct UnitFigures {
     var minRange: Double, maxRange: Double, minAltitude: Double, maxAltitude: Double
     var interceptorSpeed: Double, reactionTime: Double, costPerShot: Double
     var fireChannels: Int
+    var maxFlyout: Double
 
     init(_ t: EffectorType) {
         kind = t.kind; minRange = t.minRange; maxRange = t.maxRange; minAltitude = t.minAltitude; maxAltitude = t.maxAltitude
         interceptorSpeed = t.interceptorSpeed; reactionTime = t.reactionTime; costPerShot = t.costPerShot
         fireChannels = t.fireChannels
+        maxFlyout = InterceptGeometry.maxFlyout(t)
     }
 }
 
@@ -303,21 +324,14 @@ public struct Assigner: Sendable {
                 let kind = type.kind
                 // Quick reject: too far to reach within the flyout window.
                 let dist = norm(pNow - unitECEF[u])
-                let flyout = kind == .ew ? 0 : maxRange * 1.5 / max(speed, 1)
+                let flyout = type.maxFlyout
                 let reach = maxRange + 2_000 + max(a.speed, 100) * (reaction + flyout) * 1.5
                 if dist > reach + 30_000 { continue }
                 guard roundsFlat[u * nc + ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
                 let launch = now + reaction
                 if path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
-                let solution: InterceptSolution
-                if kind == .ew {
-                    solution = InterceptGeometry.make(frames[u], launch, path!(launch))
-                } else {
-                    guard let s = InterceptGeometry.solve(fireUnit: frames[u], launchTime: launch,
-                                                          speed: speed, maxFlyout: flyout, path: path!)
-                    else { continue }
-                    solution = s
-                }
+                guard let solution = InterceptGeometry.first(fireUnit: frames[u], jammer: kind == .ew, launchTime: launch,
+                                                             speed: speed, maxFlyout: flyout, path: path!) else { continue }
                 guard InterceptGeometry.inEnvelope(solution, type, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
                 let rounds = doctrine.mode == .salvo && kind == .missile
                     ? min(doctrine.salvoSize, roundsFlat[u * nc + ci], freeNow[u]) : 1

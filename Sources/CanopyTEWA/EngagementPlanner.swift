@@ -14,8 +14,8 @@ public struct EngagementSituation: Sendable {
     /// state (ECEF position and velocity) predicted to `now`. A dictionary's order differs from
     /// run to run: a planner that goes through the tracks in turn should take `engageable`.
     public var states: [Int: Vector6]
-    /// The ids of `states`, ascending.
-    public var engageable: [Int]
+    /// The ids of `states`, ascending (computed when asked: the built-in planner never asks).
+    public var engageable: [Int] { states.keys.sorted() }
     /// The fire units as the battle manager books them: rounds left, fire channels busy,
     /// launchers reloading.
     public var fireUnits: [FireUnitState]
@@ -29,13 +29,6 @@ public struct EngagementSituation: Sendable {
                 engaged: Set<Int>, doctrine: Doctrine = Doctrine()) {
         self.now = now; self.assessments = assessments; self.states = states; self.fireUnits = fireUnits
         self.engaged = engaged; self.doctrine = doctrine
-        engageable = states.keys.sorted()
-    }
-
-    /// The most an interceptor of `type` may fly (s), as the world flies it: 1.5 times its range
-    /// at its speed; 0 for a jammer, whose effect is at once.
-    public static func maxFlyout(_ type: EffectorType) -> Double {
-        type.kind == .ew ? 0 : type.maxRange * 1.5 / max(type.interceptorSpeed, 1)
     }
 
     /// The assessment of track `id`, if it is confirmed.
@@ -49,11 +42,9 @@ public struct EngagementSituation: Sendable {
     public func intercept(fireUnit u: Int, track: Int) -> InterceptSolution? {
         guard fireUnits.indices.contains(u), let x = states[track] else { return nil }
         let type = fireUnits[u].type
-        let launch = now + type.reactionTime
         let path = Assigner.path(state: x, now: now, ballistic: assessment(of: track)?.ballistic ?? false)
-        if type.kind == .ew { return InterceptGeometry.make(fireUnits[u].frame, launch, path(launch)) }
-        return InterceptGeometry.solve(fireUnit: fireUnits[u].frame, launchTime: launch, speed: type.interceptorSpeed,
-                                       maxFlyout: Self.maxFlyout(type), path: path)
+        return InterceptGeometry.first(fireUnit: fireUnits[u].frame, jammer: type.kind == .ew, launchTime: now + type.reactionTime,
+                                       speed: type.interceptorSpeed, maxFlyout: InterceptGeometry.maxFlyout(type), path: path)
     }
 }
 
@@ -116,7 +107,7 @@ extension EngagementSituation {
         }
         let free = fu.freeLaunchers(at: plan.launchTime)
         guard free >= plan.rounds else { return "\(plan.rounds) rounds, \(fu.id) has \(free) launchers free then" }
-        let flyout = Self.maxFlyout(fu.type)
+        let flyout = InterceptGeometry.maxFlyout(fu.type)
         guard plan.intercept.time.isFinite, plan.intercept.time >= plan.launchTime - 1e-6,
               plan.intercept.time <= plan.launchTime + flyout + 1e-6 else {
             return "predicted intercept at \(plan.intercept.time) s, outside the flight of \(fu.id)'s round "

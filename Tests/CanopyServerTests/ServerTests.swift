@@ -27,6 +27,12 @@ func westboundDrone(_ t: Double, seenFrom radar: Geodetic) -> (aer: AER, rangeRa
     return (AER(enu: frame.enu(ecef: target)), dot(los / norm(los), at(t + 0.5) - at(t - 0.5)))
 }
 
+/// A live radar item (JSON) of one plot: sensor, time, polar position (degrees) and radial speed.
+func radarItem(_ sensor: String, _ t: Double, _ aer: AER, rangeRate: Double) -> String {
+    "{\"kind\":\"radar\",\"sensor\":\"\(sensor)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),"
+        + "\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rangeRate)}"
+}
+
 func tempDir(_ name: String) -> String {
     let d = NSTemporaryDirectory() + "canopy-server-\(name)-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -345,7 +351,7 @@ struct LiveServerTests {
                 let t = Double(k) * 5
                 let (aer, trueRate) = westboundDrone(t, seenFrom: radar.position)
                 let rate = trueRate + offset
-                let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
+                let item = radarItem(radar.id, t, aer, rangeRate: rate)
                 #expect(live.ingest(Data(item.utf8)).accepted == 1)
                 live.tick(at: t + 0.5)
             }
@@ -374,7 +380,7 @@ struct LiveServerTests {
             for k in 0..<120 {
                 let t = Double(k) * 5
                 let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
-                let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
+                let item = radarItem(radar.id, t, aer, rangeRate: rate)
                 _ = live.ingest(Data(item.utf8))
                 live.tick(at: t + 0.5)
                 n = live.recommendations.count
@@ -397,7 +403,7 @@ struct LiveServerTests {
             let t = Double(k) * 5
             // With its true radial speed (the medium radar measures radial speed).
             let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
-            let item = "{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":\(t),\"range\":\(aer.range),\"azimuth\":\(degrees(aer.azimuth)),\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rate)}"
+            let item = radarItem(radar.id, t, aer, rangeRate: rate)
             let r = live.ingest(Data(item.utf8))
             #expect(r.accepted == 1, "\(r.problems)")
             sent += r.accepted
