@@ -155,17 +155,18 @@ public final class Simulation {
         threats = try RaidBuilder.build(scenario, replication: options.replication)
         let models = options.sensors?() ?? []
         let extra = models.map(\.trackerSensor)
-        let briefing = Briefing(scenario: scenario)
-        var names = Set(briefing.sensors.map(\.id) + briefing.acousticNetworks.map(\.id) + ["citizen"])
         for (i, s) in extra.enumerated() {
             if let problem = SensorModelError.problem(s) {
                 throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): \(problem)")
             }
-            guard names.insert(s.name).inserted else {
-                throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): the name of another sensor of the run")
-            }
         }
-        battle = BattleManager(briefing: briefing, planner: options.planner?(options.replication), extraSensors: extra)
+        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?(options.replication), extraSensors: extra)
+        // A name is the tracker's: unique in its registry (radars, acoustic nodes "net#k", the
+        // citizen template, the user's sensors).
+        var names = Set(battle.tracker.sensors[..<battle.firstExtraSensor].map(\.name))
+        for (i, s) in extra.enumerated() where !names.insert(s.name).inserted {
+            throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): the name of another sensor of the run")
+        }
         let seed = scenario.seed, rep = options.replication
         pluginRNG = RandomStream(seed: seed, replication: rep, component: "plug-in sensors")
         radarRNG = RandomStream(seed: seed, replication: rep, component: "radar")

@@ -165,6 +165,16 @@ struct SensorPluginTests {
                 #expect("\(error)".hasPrefix("RunOptions.sensors[1] (\(g.trackerSensor.name)): ") && "\(error)".contains(message), "\(error)")
             }
         }
+        // The name of one of the scenario's own sensors in the tracker's registry: an acoustic node.
+        var node = good
+        node.trackerSensor.name = "A-Kyiv#3"
+        let clash = node
+        do {
+            _ = try Simulation(scenario: try example("quickstart"), options: RunOptions(sensors: { [clash] }))
+            Issue.record("the name of an acoustic node accepted")
+        } catch {
+            #expect("\(error)".contains("RunOptions.sensors[0] (A-Kyiv#3): the name of another sensor"), "\(error)")
+        }
         // Two sensors of one name (the second is named).
         do {
             _ = try Simulation(scenario: s, options: RunOptions(sensors: { [good, good] }))
