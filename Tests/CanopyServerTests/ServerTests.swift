@@ -33,6 +33,19 @@ func radarItem(_ sensor: String, _ t: Double, _ aer: AER, rangeRate: Double) -> 
         + "\"elevation\":\(degrees(aer.elevation)),\"rangeRate\":\(rangeRate)}"
 }
 
+/// Feeds `live` the westbound drone as its first radar sees it, a plot every 5 s for `scans` scans
+/// (radial speed off by `rateOffset`), ticking after each; `each` gets every ingest's result.
+func feedWestboundDrone(_ live: LiveSession, scans: Int, rateOffset: Double = 0,
+                        each: ((accepted: Int, problems: [String])) -> Void = { _ in }) {
+    let radar = live.briefing.sensors[0]
+    for k in 0..<scans {
+        let t = Double(k) * 5
+        let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
+        each(live.ingest(Data(radarItem(radar.id, t, aer, rangeRate: rate + rateOffset).utf8)))
+        live.tick(at: t + 0.5)
+    }
+}
+
 func tempDir(_ name: String) -> String {
     let d = NSTemporaryDirectory() + "canopy-server-\(name)-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -346,15 +359,7 @@ struct LiveServerTests {
         // The drone of `liveIngest`, its plots' radial speeds 300 m/s off (or not).
         func tracks(offset: Double) throws -> Int {
             let live = try LiveSession(briefingPath: quickstart, autoTick: false)
-            let radar = live.briefing.sensors[0]
-            for k in 0..<12 {
-                let t = Double(k) * 5
-                let (aer, trueRate) = westboundDrone(t, seenFrom: radar.position)
-                let rate = trueRate + offset
-                let item = radarItem(radar.id, t, aer, rangeRate: rate)
-                #expect(live.ingest(Data(item.utf8)).accepted == 1)
-                live.tick(at: t + 0.5)
-            }
+            feedWestboundDrone(live, scans: 12, rateOffset: offset) { #expect($0.accepted == 1) }
             return try #require(live.channel.latest).tracks.count
         }
         #expect(try tracks(offset: 0) == 1)
@@ -375,17 +380,8 @@ struct LiveServerTests {
         }
         func recommendations(_ planner: Asked?) throws -> Int {
             let live = try LiveSession(briefingPath: quickstart, autoTick: false, planner: planner)
-            let radar = live.briefing.sensors[0]
-            var n = 0
-            for k in 0..<120 {
-                let t = Double(k) * 5
-                let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
-                let item = radarItem(radar.id, t, aer, rangeRate: rate)
-                _ = live.ingest(Data(item.utf8))
-                live.tick(at: t + 0.5)
-                n = live.recommendations.count
-            }
-            return n
+            feedWestboundDrone(live, scans: 120)
+            return live.recommendations.count
         }
         let asked = Asked()
         #expect(try recommendations(nil) > 0)
@@ -399,15 +395,10 @@ struct LiveServerTests {
         // A drone flying west at 50 m/s, 1.5 km up, seen by the medium radar every 5 s.
         let radar = live.briefing.sensors[0]
         var sent = 0
-        for k in 0..<24 {
-            let t = Double(k) * 5
-            // With its true radial speed (the medium radar measures radial speed).
-            let (aer, rate) = westboundDrone(t, seenFrom: radar.position)
-            let item = radarItem(radar.id, t, aer, rangeRate: rate)
-            let r = live.ingest(Data(item.utf8))
+        // With its true radial speed (the medium radar measures radial speed).
+        feedWestboundDrone(live, scans: 24) { r in
             #expect(r.accepted == 1, "\(r.problems)")
             sent += r.accepted
-            live.tick(at: t + 0.5)
         }
         #expect(sent == 24)
         let picture = try #require(live.channel.latest)
