@@ -51,6 +51,10 @@ public enum TrackerConfigFile {
                     let p = "models[\(i)]"
                     guard let mm = r.mapping(item, p, allowed: ["type", "q", "turn_rate", "sojourn"]) else { continue }
                     guard let kind: MotionModel.Kind = r.choice(mm, "type", p) else { continue }
+                    if kind == .custom {
+                        r.fail(Reader.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, as MotionModel.custom; docs/library.md)", mm["type"])
+                        continue
+                    }
                     let q = r.number(mm, "q", p, min: 0, minOpen: true) ?? 1
                     let sojourn = r.number(mm, "sojourn", p, default: 20, min: 0, minOpen: true) ?? 20
                     var rate = 0.0

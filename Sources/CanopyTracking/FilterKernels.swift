@@ -16,12 +16,38 @@ enum FilterKernel {
 
     /// Predicts x, P over dt by one motion model (dt < 0 runs the model backwards with the noise
     /// of |dt|). Every model is F = [I A; 0 R] in the position-velocity blocks.
-    @usableFromInline
+    ///
+    /// Returns false when a model of the user's gave a step that is not finite: that step is then
+    /// the constant-velocity one with the model's `q`.
+    @usableFromInline @discardableResult
     static func predict(_ model: MotionModel, x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>,
-                        dt: Double, frame: TrackingFrame) {
+                        dt: Double, frame: TrackingFrame) -> Bool {
+        if model.kind == .custom { return predictUser(model.transition, q: model.q, x: x, P: P, dt: dt, frame: frame) }
+        predictBuiltIn(ModeFigures(model), x: x, P: P, dt: dt, frame: frame)
+        return true
+    }
+
+    /// The prediction by a model of the user's, or when it is missing or its step is not finite,
+    /// the constant-velocity one with noise q; false then.
+    @usableFromInline
+    static func predictUser(_ model: (any TransitionModel)?, q: Double, x: UnsafeMutablePointer<Double>,
+                            P: UnsafeMutablePointer<Double>, dt: Double, frame: TrackingFrame) -> Bool {
+        if dt == 0 { return true }
+        if let model, predictCustom(model, x: x, P: P, dt: dt, frame: frame) { return true }
+        predictBuiltIn(ModeFigures(kind: .constantVelocity, q: q, turnRate: 0, sojourn: 1), x: x, P: P, dt: dt, frame: frame)
+        return false
+    }
+
+    /// `predict` of a built-in model by its figures (the filter bank's loop reads plain figures:
+    /// a `MotionModel` holds an existential, costly to copy). A custom kind is left unpredicted.
+    @usableFromInline
+    static func predictBuiltIn(_ model: ModeFigures, x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>,
+                               dt: Double, frame: TrackingFrame) {
         if dt == 0 { return }
         let (q11, q12, q22) = noise(q: model.q, dt: dt)
         switch model.kind {
+        case .custom:
+            return
         case .constantVelocity, .ballistic:
             if model.kind == .ballistic {
                 let g = frame.gravity(at: Vector3(x[0], x[1], x[2]))

@@ -27,11 +27,16 @@ public enum TrackingFrame: String, Sendable, CaseIterable {
     }
 }
 
-/// A motion model of the filter bank. All are linear in the 6-D position-velocity state (the
-/// turn rate of a coordinated turn is a fixed parameter of the model), with white-noise
-/// acceleration of spectral density `q` (m²/s³) on each axis.
+/// A motion model of the filter bank. The built-in ones are linear in the 6-D position-velocity
+/// state (the turn rate of a coordinated turn is a fixed parameter of the model), with
+/// white-noise acceleration of spectral density `q` (m²/s³) on each axis; `custom` carries a
+/// model of the user's (`TransitionModel`).
 public struct MotionModel: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case constantVelocity = "cv", coordinatedTurn = "ct", ballistic }
+    public enum Kind: String, Sendable, CaseIterable {
+        case constantVelocity = "cv", coordinatedTurn = "ct", ballistic
+        /// A `TransitionModel` of the user's, given in Swift (`MotionModel.custom`).
+        case custom
+    }
     public var kind: Kind
     public var q: Double
     /// Turn rate (rad/s) about the local vertical, positive to the left (counter-clockwise seen
@@ -39,9 +44,32 @@ public struct MotionModel: Sendable, Equatable {
     public var turnRate: Double
     /// Mean time (s) the target stays in this mode (IMM transition probabilities).
     public var sojourn: Double
+    /// The user's model, for `kind == .custom` (nil otherwise).
+    public var transition: (any TransitionModel)?
 
     public init(_ kind: Kind, q: Double, turnRate: Double = 0, sojourn: Double = 20) {
         self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn
+    }
+    /// A model of the user's in the bank, staying in its mode `sojourn` seconds on average.
+    ///
+    /// `q` (m²/s³) is the white-noise acceleration of the constant-velocity step that replaces
+    /// any step of the model that is not finite; it also counts among the bank's for gating.
+    public static func custom(_ model: some TransitionModel, q: Double = 1, sojourn: Double = 20) -> MotionModel {
+        var m = MotionModel(.custom, q: q, sojourn: sojourn)
+        m.transition = model
+        return m
+    }
+    /// The model's name in reports: its type and figures, or a custom model's own name.
+    public var name: String {
+        switch kind {
+        case .coordinatedTurn: "ct(q=\(q), \(turnRate * 180 / .pi)°/s)"
+        case .custom: transition?.name ?? "custom"
+        default: "\(kind.rawValue)(q=\(q))"
+        }
+    }
+    public static func == (a: MotionModel, b: MotionModel) -> Bool {
+        a.kind == b.kind && a.q == b.q && a.turnRate == b.turnRate && a.sojourn == b.sojourn
+            && a.transition?.name == b.transition?.name
     }
     public static func cv(q: Double, sojourn: Double = 20) -> MotionModel { MotionModel(.constantVelocity, q: q, sojourn: sojourn) }
     public static func ct(q: Double, turnRate: Double, sojourn: Double = 10) -> MotionModel {
@@ -55,6 +83,13 @@ public struct MotionModel: Sendable, Equatable {
     public func predict(_ x: inout Vector6, _ P: inout Matrix6, dt: Double, frame: TrackingFrame) {
         if dt == 0 { return }
         switch kind {
+        case .custom:
+            withUnsafeMutablePointer(to: &x) { px in
+                withUnsafeMutablePointer(to: &P) { pP in
+                    FilterKernel.predict(self, x: UnsafeMutableRawPointer(px).assumingMemoryBound(to: Double.self),
+                                         P: UnsafeMutableRawPointer(pP).assumingMemoryBound(to: Double.self), dt: dt, frame: frame)
+                }
+            }
         case .constantVelocity:
             NearlyConstantVelocity.predict(&x, &P, dt: dt, q: q)
         case .ballistic:
@@ -92,6 +127,9 @@ public struct MotionModel: Sendable, Equatable {
     public func predictMean(_ x: Vector6, dt: Double, frame: TrackingFrame) -> Vector6 {
         var r = x
         switch kind {
+        case .custom:
+            if let t = transition?.transition(x, dt: dt, frame: frame), t.isFinite { return t.x }
+            r.position = x.position + x.velocity * dt
         case .constantVelocity:
             r.position = x.position + x.velocity * dt
         case .ballistic:
@@ -393,6 +431,19 @@ public struct FilterState: Sendable {
     }
 }
 
+/// A motion model's figures alone, a plain value (the filter bank's loops read these).
+@usableFromInline
+struct ModeFigures: Sendable {
+    @usableFromInline var kind: MotionModel.Kind
+    @usableFromInline var q: Double
+    @usableFromInline var turnRate: Double
+    @usableFromInline var sojourn: Double
+    @usableFromInline init(kind: MotionModel.Kind, q: Double, turnRate: Double, sojourn: Double) {
+        self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn
+    }
+    @usableFromInline init(_ m: MotionModel) { self.init(kind: m.kind, q: m.q, turnRate: m.turnRate, sojourn: m.sojourn) }
+}
+
 /// The interacting multiple model estimator (Blom & Bar-Shalom 1988) over a bank of motion
 /// models, or a single-model Kalman filter when the bank has one model.
 public struct ModelBank: Sendable {
@@ -400,9 +451,20 @@ public struct ModelBank: Sendable {
     public let frame: TrackingFrame
     public let filter: FilterKind
 
+    /// Whether a model of the user's is in the bank: its modes' predictions may lie far from the
+    /// others', so an update linearises the measurement about the bank's own predicted mean
+    /// rather than reusing the gate's point.
+    public let hasCustom: Bool
+    /// The modes' figures, inline (copying a bank retains no more than `models`).
+    @usableFromInline let figures: InlineArray<4, ModeFigures>
+
     public init(models: [MotionModel], frame: TrackingFrame, filter: FilterKind) {
         precondition(!models.isEmpty && models.count <= 4, "a model bank has 1 to 4 models")
         self.models = models; self.frame = frame; self.filter = filter
+        hasCustom = models.contains { $0.kind == .custom }
+        var f = InlineArray<4, ModeFigures>(repeating: ModeFigures(kind: .constantVelocity, q: 0, turnRate: 0, sojourn: 1))
+        for (i, m) in models.enumerated() { f[i] = ModeFigures(m) }
+        figures = f
     }
 
     /// IMM interaction and prediction of every mode to `t` (mode probabilities become the
@@ -410,31 +472,39 @@ public struct ModelBank: Sendable {
     ///
     /// The probability of switching from model i to model j over dt: stay with exp(−dt/τᵢ), else
     /// move to one of the others uniformly.
-    @inlinable
-    public func predict(_ s: inout FilterState, to t: Double) {
-        predictModes(&s, to: t)
+    ///
+    /// Returns how many modes' steps by a model of the user's were not finite and fell back to
+    /// constant velocity (0 for a bank of built-in models).
+    @inlinable @discardableResult
+    public func predict(_ s: inout FilterState, to t: Double) -> Int {
+        let fallbacks = predictModes(&s, to: t)
         s.combine()
+        return fallbacks
     }
 
     /// As `predict` but leaves the combined x, P as they were: for a prediction that an update
     /// (which combines) follows at once.
-    @usableFromInline
-    func predictModes(_ s: inout FilterState, to t: Double) {
+    @usableFromInline @discardableResult
+    func predictModes(_ s: inout FilterState, to t: Double) -> Int {
         let dt = t - s.time
         s.time = t
-        if dt == 0 { return }
+        if dt == 0 { return 0 }
         let frame = self.frame
         if s.modeCount == 1 {
-            let model = models[0]
-            s.withStorage { x, P, _, _ in FilterKernel.predict(model, x: x, P: P, dt: dt, frame: frame) }
-            return
+            let model = figures[0]
+            if model.kind == .custom {
+                let custom = models[0].transition
+                return s.withStorage { x, P, _, _ in FilterKernel.predictUser(custom, q: model.q, x: x, P: P, dt: dt, frame: frame) } ? 0 : 1
+            }
+            s.withStorage { x, P, _, _ in FilterKernel.predictBuiltIn(model, x: x, P: P, dt: dt, frame: frame) }
+            return 0
         }
         let n = s.modeCount
         let mu = s.mu
         var stay = SIMD4<Double>(repeating: 1)
         for i in 0..<n {
             // Models with the same sojourn (the two turns of a bank, usually) share one exponential.
-            stay[i] = i > 0 && models[i].sojourn == models[i - 1].sojourn ? stay[i - 1] : Foundation.exp(-abs(dt) / models[i].sojourn)
+            stay[i] = i > 0 && figures[i].sojourn == figures[i - 1].sojourn ? stay[i - 1] : Foundation.exp(-abs(dt) / figures[i].sojourn)
         }
         let other = 1 / Double(n - 1)
         // pi[i][j] as columns: column j holds P(i → j) for every i.
@@ -446,7 +516,7 @@ public struct ModelBank: Sendable {
             switch j { case 0: pi.0 = col; case 1: pi.1 = col; case 2: pi.2 = col; default: pi.3 = col }
             cbar[j] = (col * mu).sum()
         }
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buf in
+        let fallbacks = withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buf -> Int in
             // Mixing weights W[j][i] = P(i → j) μᵢ / c̄ⱼ, then every mode mixed in place and predicted.
             let W = buf.baseAddress!
             for j in 0..<n {
@@ -460,14 +530,14 @@ public struct ModelBank: Sendable {
                 }
             }
             var lastTurn: FilterKernel.FlatTurn? = nil
-            s.withStorage { _, _, mx, mP in
+            return s.withStorage { _, _, mx, mP -> Int in
                 switch n {
                 case 2: FilterKernel.mixModes(n: 2, W: W, mx: mx, mP: mP)
                 case 3: FilterKernel.mixModes(n: 3, W: W, mx: mx, mP: mP)
                 default: FilterKernel.mixModes(n: n, W: W, mx: mx, mP: mP)
                 }
                 for j in 0..<n {
-                    let m = models[j]
+                    let m = figures[j]
                     if frame == .flat && m.kind == .coordinatedTurn {
                         // Turns at ±ω share their sine and cosine.
                         let f: FilterKernel.FlatTurn
@@ -477,14 +547,24 @@ public struct ModelBank: Sendable {
                         lastTurn = f
                         let (q11, q12, q22) = FilterKernel.noise(q: m.q, dt: dt)
                         FilterKernel.predictFlatTurn(f, x: mx + 6 * j, P: mP + 36 * j, q11: q11, q12: q12, q22: q22)
-                    } else {
-                        FilterKernel.predict(m, x: mx + 6 * j, P: mP + 36 * j, dt: dt, frame: frame)
+                    } else if m.kind != .custom {
+                        FilterKernel.predictBuiltIn(m, x: mx + 6 * j, P: mP + 36 * j, dt: dt, frame: frame)
                     }
                 }
+                // The user's models apart, so that a bank of built-ins runs the loop above alone.
+                guard hasCustom else { return 0 }
+                var failed = 0
+                for j in 0..<n where figures[j].kind == .custom {
+                    if !FilterKernel.predictUser(models[j].transition, q: figures[j].q, x: mx + 6 * j, P: mP + 36 * j, dt: dt, frame: frame) {
+                        failed += 1
+                    }
+                }
+                return failed
             }
         }
         let total = cbar.sum()
         if total > 0 { s.mu = cbar / total }
+        return fallbacks
     }
 
     /// Predicted mean position-velocity at t (no covariance; for reporting).
@@ -514,6 +594,7 @@ public struct ModelBank: Sendable {
                        about lin: MeasurementLinearisation? = nil, rangeRate rr: RangeRateMeasurement? = nil) -> Double? {
         let filter = self.filter
         let linear = filter == .ekf || source.kind == .position2D
+        let lin = hasCustom ? nil : lin
         if s.modeCount == 1 {
             let l: Double?
             if linear, let lin {

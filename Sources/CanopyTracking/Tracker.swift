@@ -89,6 +89,36 @@ public struct TrackerConfiguration: Sendable {
 
     /// The largest process noise of the bank (used for gating and prediction queries).
     public var gatingProcessNoise: Double { max(processNoise, models.map(\.q).max() ?? processNoise) }
+
+    /// What is wrong with the motion models for a tracker to run them, one line each (empty: none).
+    /// Models given in Swift, custom ones above all, are checked here; a configuration file's are
+    /// checked as it is read.
+    public func problems() -> [String] {
+        var out: [String] = []
+        if models.isEmpty || models.count > 4 { out.append("models: a bank has 1 to 4 motion models (got \(models.count))") }
+        var names: [String: Int] = [:]
+        for (i, m) in models.enumerated() {
+            let p = "models[\(i)]"
+            if !(m.q.isFinite && m.q > 0) { out.append("\(p).q: must be a number > 0 (got \(m.q))") }
+            if !(m.sojourn.isFinite && m.sojourn > 0) { out.append("\(p).sojourn: must be a number of seconds > 0 (got \(m.sojourn))") }
+            if m.kind == .coordinatedTurn && !(m.turnRate.isFinite && abs(m.turnRate) <= .pi / 2) {
+                out.append("\(p).turnRate: must be within ±π/2 rad/s (got \(m.turnRate))")
+            }
+            guard m.kind == .custom else { continue }
+            guard let t = m.transition else {
+                out.append("\(p): a custom model needs its TransitionModel (make it with MotionModel.custom(_:))")
+                continue
+            }
+            if t.name.isEmpty { out.append("\(p): a custom model needs a name") }
+            if let j = names[t.name] { out.append("\(p) (\(t.name)): the name of models[\(j)] too") }
+            names[t.name] = names[t.name] ?? i
+            if !(t.gatingAcceleration.isFinite && t.gatingAcceleration >= 0) {
+                out.append("\(p) (\(t.name)).gatingAcceleration: must be a number ≥ 0 (got \(t.gatingAcceleration))")
+            }
+            if let problem = t.problem(frame: frame) { out.append("\(p) (\(t.name)): \(problem)") }
+        }
+        return out
+    }
 }
 
 public enum TrackStatus: String, Sendable {
@@ -242,6 +272,9 @@ public final class Tracker {
     @exclusivity(unchecked) public private(set) var outOfSequenceExact = 0
     @exclusivity(unchecked) public private(set) var outOfSequenceApproximate = 0
     @exclusivity(unchecked) public private(set) var jpdaFallbacks = 0
+    /// Predictions by a model of the user's (`TransitionModel`) that were not finite and were
+    /// replaced by the constant-velocity one.
+    @exclusivity(unchecked) public private(set) var transitionFallbacks = 0
     /// Whether association decisions are logged in `associations` (turn off for benchmarks).
     @exclusivity(unchecked) public var recordAssociations = true
 
@@ -326,6 +359,11 @@ public final class Tracker {
             // A turn at ω of a 300 m/s target: acceleration ω·v, as white noise over a second.
             let a = abs(m.turnRate) * 300
             q = max(q, a * a)
+        }
+        for m in configuration.models where m.kind == .custom {
+            // A model of the user's, by the acceleration it says its motion has, likewise.
+            let a = m.transition?.gatingAcceleration ?? 0
+            if a.isFinite { q = max(q, a * a) }
         }
         qGate = q
         confirmScore = Foundation.log((1 - configuration.scoreBeta) / configuration.scoreAlpha)
@@ -1175,7 +1213,7 @@ public final class Tracker {
         let src = sensor.source
         var st = tracks[ti].state
         guard t >= st.time else { return }
-        bank.predict(&st, to: t)
+        transitionFallbacks += bank.predict(&st, to: t)
         let dim = MeasurementModel.dimension(src.kind)
         var logL = SIMD4<Double>(repeating: -.infinity)
         func pda(_ x: inout Vector6, _ P: inout Matrix6) -> Double? {
@@ -1302,12 +1340,13 @@ public final class Tracker {
         let rr = rangeRateToFuse(sensor: sensor, detection: det)
         if t >= tracks[ti].state.time {
             let bank = self.bank
-            let ok = tracks.withUnsafeMutableBufferPointer { tb in
+            let (ok, fallbacks) = tracks.withUnsafeMutableBufferPointer { tb in
                 let tp = tb.baseAddress! + ti
                 let lin = linearisation ?? Tracker.linearisation(of: tp.pointee.state, at: t, source: src)
-                bank.predictModes(&tp.pointee.state, to: t)
-                return bank.update(&tp.pointee.state, source: src, z: det.z, about: lin, rangeRate: rr) != nil
+                let fallbacks = bank.predictModes(&tp.pointee.state, to: t)
+                return (bank.update(&tp.pointee.state, source: src, z: det.z, about: lin, rangeRate: rr) != nil, fallbacks)
             }
+            transitionFallbacks += fallbacks
             guard ok else {
                 refreshSummary(ti)
                 return
@@ -1362,14 +1401,14 @@ public final class Tracker {
         refilterTail = []
         tail.removeAll(keepingCapacity: true)
         var lin = Tracker.linearisation(of: st, at: t, source: source)
-        bank.predict(&st, to: t)
+        transitionFallbacks += bank.predict(&st, to: t)
         _ = bank.update(&st, source: source, z: z, about: lin, rangeRate: rr)
         tail.append(UpdateRecord(time: t, source: source, z: z, rangeRate: rr, posterior: st))
         store.records.withUnsafeBufferPointer { rb in
             for i in (store.start + k)..<rb.count {
                 let r = rb.baseAddress! + i
                 lin = Tracker.linearisation(of: st, at: r.pointee.time, source: r.pointee.source)
-                bank.predict(&st, to: r.pointee.time)
+                transitionFallbacks += bank.predict(&st, to: r.pointee.time)
                 _ = bank.update(&st, source: r.pointee.source, z: r.pointee.z, about: lin, rangeRate: r.pointee.rangeRate)
                 tail.append(UpdateRecord(time: r.pointee.time, source: r.pointee.source, z: r.pointee.z, rangeRate: r.pointee.rangeRate,
                                          posterior: st))

@@ -67,7 +67,7 @@ struct Track: ParsableCommand {
             if !quiet { kf = min(kf, BenchmarkRunner.kalmanStepSeconds()) }
         }
         let modelText = cfg.models.map { m in
-            m.kind == .coordinatedTurn ? "ct(q=\(m.q), \(m.turnRate * 180 / .pi)°/s)" : "\(m.kind.rawValue)(q=\(m.q))"
+            m.name
         }.joined(separator: "+")
         let bytes = TracksFile.render(tracks: r.tracks, scenario: s.name, tracker: [
             ("name", "canopy"), ("filter", cfg.filter.rawValue), ("models", modelText),
