@@ -587,9 +587,17 @@ final class Reader {
             return []
         }
         var out: [AlertRegion] = []
+        var firstWithId: [String: Int] = [:]
         for (k, f) in features.enumerated() {
             let props = f["properties"] as? [String: Any] ?? [:]
             let id = (props[idProperty] ?? props["id"] ?? props["iso_3166_2"]).map { "\($0)" } ?? "region-\(k + 1)"
+            // Alerts, outcomes and the map name a region by its id: two features with one id
+            // were merged without a word.
+            if let j = firstWithId[id] {
+                fail("regions", "'\(value)': feature \(k) has the id '\(id)' of feature \(j); region ids must differ (choose another regionIdProperty, or join the two into one MultiPolygon)", node)
+                continue
+            }
+            firstWithId[id] = k
             let name = (props[nameProperty] as? String) ?? id
             guard let g = f["geometry"] as? [String: Any], let type = g["type"] as? String, let coords = g["coordinates"] else {
                 fail("regions", "'\(value)': feature \(k) has no geometry", node)

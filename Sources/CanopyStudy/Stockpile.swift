@@ -73,13 +73,12 @@ public struct StockpileSpec: Sendable {
             deliveries.append(Delivery(day: day ?? every!, every: every, type: type, rounds: r))
         }
         guard let rl = top["raids"] as? [Any], !rl.isEmpty else { throw fail("raids", "must be a non-empty list of {scenario, perWeek}") }
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         var raids: [RaidKind] = []
         for (i, raw) in rl.enumerated() {
             let f = "raids[\(i)]"
             guard let d = raw as? [String: Any], let sc = d["scenario"] as? String else { throw fail(f + ".scenario", "missing") }
             guard let pw = number(d["perWeek"]), pw > 0, pw <= 100 else { throw fail(f + ".perWeek", "must be a number of raids per week > 0 and ≤ 100") }
-            raids.append(RaidKind(scenarioPath: sc.hasPrefix("/") ? sc : base.appendingPathComponent(sc).standardized.path, perWeek: pw))
+            raids.append(RaidKind(scenarioPath: StudyFile.resolve(sc, besideFile: path), perWeek: pw))
         }
         var arrivals = Arrivals.even
         if let a = top["arrivals"] {

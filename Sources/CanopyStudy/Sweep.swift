@@ -57,10 +57,9 @@ public struct SweepSpec: Sendable {
         let (top, fail) = try StudyFile.mapping(path: path, known: ["scenario", "runs", "seed", "parameters"],
                                                 shape: "a mapping with scenario, runs and parameters")
         guard let scen = top["scenario"] as? String, !scen.isEmpty else { throw fail("scenario", "the scenario file to vary is missing") }
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-        let scenarioPath = scen.hasPrefix("/") ? scen : base.appendingPathComponent(scen).standardized.path
-        guard let runs = top["runs"] as? Int, runs >= 1, runs <= StudyLimits.maxRuns else {
-            throw fail("runs", "must be a whole number from 1 to \(StudyLimits.maxRuns) (replications per point)")
+        let scenarioPath = StudyFile.resolve(scen, besideFile: path)
+        guard let runs = top["runs"] as? Int, runs >= 2, runs <= StudyLimits.maxRuns else {
+            throw fail("runs", "must be a whole number from 2 (for confidence intervals) to \(StudyLimits.maxRuns) (replications per point)")
         }
         var seed: UInt64?
         if let s = top["seed"] {
@@ -109,6 +108,12 @@ public struct SweepSpec: Sendable {
                     throw fail(field + ".labels", "must be a list of \(labels.count) names, one per value")
                 }
                 labels = names.map { "\($0)" }
+                // A given label names its value's points in the CSV and the report. (A value
+                // repeated under its own label is allowed: the points share their replications.)
+                var seen = Set<String>()
+                for (k, l) in labels.enumerated() where !seen.insert(l).inserted {
+                    throw fail(field + ".labels[\(k)]", "'\(l)' is the label of an earlier value too; each value needs a label of its own")
+                }
             }
             params.append(Parameter(name: (p["name"] as? String) ?? pathText, path: pathText, operations: ops, labels: labels))
         }
@@ -127,6 +132,16 @@ public struct SweepSpec: Sendable {
 /// fields refused, and an error maker that names the file and the field.
 enum StudyFile {
     typealias Fail = (_ field: String, _ message: String) -> StudyError
+
+    /// A path named in a study file, relative to that file's folder (or absolute), as an
+    /// absolute path. (A relative URL's `appendingPathComponent(…).standardized` lost its base:
+    /// `canopy sweep s.yaml` run beside s.yaml looked for the scenario at the root.)
+    static func resolve(_ name: String, besideFile path: String) -> String {
+        if name.hasPrefix("/") { return URL(fileURLWithPath: name).standardized.path }
+        let file = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let folder = (file as NSString).deletingLastPathComponent
+        return URL(fileURLWithPath: folder + "/" + name).standardized.path
+    }
 
     static func mapping(path: String, known: [String], shape: String) throws -> ([String: Any], Fail) {
         let file = URL(fileURLWithPath: path).lastPathComponent

@@ -22,6 +22,10 @@ func printError(_ s: String) {
 /// before a long run: a study whose results cannot be written at the end is lost.
 func prepareOutputDirectory(_ dir: String) throws {
     let fm = FileManager.default
+    guard !dir.isEmpty else {
+        printError("--out: an empty path; name a directory")
+        throw ExitCode(1)
+    }
     do {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
     } catch {
@@ -49,6 +53,17 @@ func prepareOutputDirectory(_ dir: String) throws {
 
 /// The message for an output that could not be written: the writer's own, which names the file
 /// and the reason, or else `fallback`.
+/// Refuses an output file that is one of the inputs (a run would replace what it reads), by
+/// their real paths (links resolved); prints why and exits with status 1.
+func refuseOverwritingInput(out: String, option: String = "--out", inputs: [String]) throws {
+    func real(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().standardized.path }
+    let o = real(out)
+    for input in inputs where real(input) == o {
+        printError("\(option) \(out): is the input file \(input); write the output to another path")
+        throw ExitCode(1)
+    }
+}
+
 func outputFailure(_ error: Error, _ fallback: @autoclosure () -> String) -> String {
     (error as? OutputWriter.WriteError)?.message ?? fallback()
 }

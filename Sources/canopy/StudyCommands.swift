@@ -38,7 +38,9 @@ struct Study: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard runs >= 1 && runs <= StudyLimits.maxRuns else { throw ValidationError("--runs must be 1 to \(StudyLimits.maxRuns) (got \(runs))") }
+        guard runs >= 2 && runs <= StudyLimits.maxRuns else {
+            throw ValidationError("--runs must be 2 (for confidence intervals) to \(StudyLimits.maxRuns) (got \(runs)); one run is `canopy simulate`")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let shard {
             guard let (_, n) = StudySlice.parseShard(shard) else { throw ValidationError("--shard must be i/N with 0 ≤ i < N (got '\(shard)')") }
@@ -121,11 +123,11 @@ struct Merge: ParsableCommand {
         }
         let dir = out ?? URL(fileURLWithPath: partials[0]).deletingLastPathComponent().path
         let report = StudyReport(scenario: merged.scenario, seed: merged.seed, records: merged.records)
+        try prepareOutputDirectory(dir)
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try writeReport(report, to: dir)
         } catch {
-            printError(outputFailure(error, "cannot write to \(dir): \(error)"))
+            printError(outputFailure(error, "cannot write to \(dir): \(error.localizedDescription)"))
             throw ExitCode(1)
         }
         print(report.table)
@@ -189,7 +191,9 @@ struct Sweep: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let runs, runs < 1 || runs > StudyLimits.maxRuns { throw ValidationError("--runs must be 1 to \(StudyLimits.maxRuns) (got \(runs))") }
+        if let runs, runs < 2 || runs > StudyLimits.maxRuns {
+            throw ValidationError("--runs must be 2 (for confidence intervals) to \(StudyLimits.maxRuns) (got \(runs))")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
@@ -443,6 +447,10 @@ struct Stockpile: ParsableCommand {
 
     @Flag(help: "No progress lines.")
     var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
 
     func run() throws {
         let spec: StockpileSpec

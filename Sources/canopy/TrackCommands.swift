@@ -43,6 +43,7 @@ struct Track: ParsableCommand {
             printError("--repeat \(repeats): must be between 1 and 100")
             throw ExitCode(1)
         }
+        try refuseOverwritingInput(out: out, inputs: [scenario] + (config.map { [$0] } ?? []))
         guard !out.hasSuffix(".gz") else {
             printError("--out \(out): writing gzip is not supported; name the file .json")
             throw ExitCode(1)

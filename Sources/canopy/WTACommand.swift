@@ -45,6 +45,7 @@ struct WTA: ParsableCommand {
     }
 
     func run() throws {
+        if let out { try refuseOverwritingInput(out: out, inputs: [instance]) }
         // Repeated solves allocate and free the same few large arrays: keep freed memory in the
         // process (no mmap per array, no trimming), so that each solve does not pay page faults.
         keepFreedMemory()

@@ -123,11 +123,11 @@ struct StudyCLITests {
         let missing = try runCanopy(["merge", dir + "/shards/partial-1-of-2.json"])
         #expect(missing.status == 1 && missing.stderr.contains("missing shard 0 of 2"))
         let zero = try runCanopy(["study", scenario, "--runs", "0"])
-        #expect(zero.status != 0 && zero.stderr.contains("--runs must be 1 to 1000000 (got 0)"))
+        #expect(zero.status != 0 && zero.stderr.contains("--runs must be 2 (for confidence intervals) to 1000000 (got 0)"))
         // A billion replications crashed allocating their records; more shards than replications
         // made partials that could not be merged.
         let huge = try runCanopy(["study", scenario, "--runs", "1000000000"])
-        #expect(huge.status != 0 && huge.stderr.contains("--runs must be 1 to 1000000"))
+        #expect(huge.status != 0 && huge.stderr.contains("to 1000000 (got 1000000000)"))
         let thin = try runCanopy(["study", scenario, "--runs", "2", "--shard", "0/5"])
         #expect(thin.status != 0 && thin.stderr.contains("more shards than the 2 replications"))
         let badShard = try runCanopy(["study", scenario, "--runs", "3", "--shard", "3/3"])
@@ -139,22 +139,39 @@ struct StudyCLITests {
             #expect(blocked.status == 1 && blocked.stderr.contains("\(file) is a file, not a directory"), "\(blocked.stderr)")
             #expect(!blocked.stdout.contains("leak rate") && !blocked.stdout.contains("wrote"))
         }
+        // merge names the path in the way as the others do (it printed Foundation's raw error).
+        let mergeBlocked = try runCanopy(["merge", dir + "/shards/partial-0-of-2.json", dir + "/shards/partial-1-of-2.json",
+                                          "--out", file + "/sub"])
+        #expect(mergeBlocked.status == 1 && mergeBlocked.stderr.contains("\(file) is a file, not a directory"), "\(mergeBlocked.stderr)")
+        #expect(!mergeBlocked.stderr.contains("NSCocoaErrorDomain"))
     }
 
     @Test("sweep writes the tidy CSV, the HTML report and every point's study; a bad sweep file exits 1")
     func sweep() throws {
         let dir = NSTemporaryDirectory() + "canopy-sweep-cli-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try runCanopy(["sweep", root + "/examples/sweeps/quickstart-drones.yaml", "--runs", "1", "--out", dir, "--quiet"])
+        // Run from the sweep file's own folder by its bare name: its scenario, named relative to
+        // it, was looked for at the root of the file system.
+        let r = try runCanopy(["sweep", "quickstart-drones.yaml", "--runs", "2", "--out", dir, "--quiet"],
+                              cwd: root + "/examples/sweeps")
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("6 points × 1 replications"))
+        #expect(r.stdout.contains("6 points × 2 replications"))
         for f in ["sweep.csv", "report.html", "point-0/study.json", "point-5/replications.csv"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + f), "\(f)")
         }
         let bad = dir + "/bad.yaml"
-        try Data("scenario: nowhere.yaml\nruns: 1\nparameters: [{path: seed, values: [1]}]\n".utf8).write(to: URL(fileURLWithPath: bad))
+        try Data("scenario: nowhere.yaml\nruns: 2\nparameters: [{path: seed, values: [1]}]\n".utf8).write(to: URL(fileURLWithPath: bad))
         let b = try runCanopy(["sweep", bad, "--out", dir + "/b"])
         #expect(b.status == 1 && b.stderr.contains("nowhere.yaml"))
+        // One replication has no confidence interval: refused, on the command line and in the file.
+        let one = try runCanopy(["sweep", root + "/examples/sweeps/quickstart-drones.yaml", "--runs", "1", "--out", dir + "/c"])
+        #expect(one.status != 0 && one.stderr.contains("--runs must be 2 (for confidence intervals)"), "\(one.stderr)")
+        try Data("scenario: \(root)/examples/quickstart.yaml\nruns: 1\nparameters: [{path: seed, values: [1]}]\n".utf8)
+            .write(to: URL(fileURLWithPath: bad))
+        let oneFile = try runCanopy(["sweep", bad, "--out", dir + "/d"])
+        #expect(oneFile.status == 1 && oneFile.stderr.contains("runs: must be a whole number from 2"), "\(oneFile.stderr)")
+        let study = try runCanopy(["study", root + "/examples/quickstart.yaml", "--runs", "1", "--out", dir + "/e"])
+        #expect(study.status != 0 && study.stderr.contains("--runs must be 2"), "\(study.stderr)")
     }
 
     @Test("plan and stockpile write their reports; bad inputs exit 1 naming the problem")

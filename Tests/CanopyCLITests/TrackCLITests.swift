@@ -38,6 +38,17 @@ struct TrackCLITests {
         #expect(b.stderr.contains("bad.yaml: filter") && b.stderr.contains("did you mean 'ekf'"))
         #expect(b.stderr.contains("models[0].q"))
         #expect(b.stderr.contains("jpda_max_events: must be ≤ 10000000"), "\(b.stderr)")
+        // A model of the user's cannot come from a file.
+        try "models:\n  - {type: custom, q: 1}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let custom = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(custom.status == 1 && custom.stderr.contains("models[0].type: must be one of cv, ct, ballistic (got custom"), "\(custom.stderr)")
+        // The tracks are never written over the scenario or the configuration.
+        let before = FileManager.default.contents(atPath: cfg)
+        for target in [scenario, cfg] {
+            let o = try runCanopy(["track", scenario, "--out", target, "--config", cfg, "--quiet"])
+            #expect(o.status == 1 && o.stderr.contains("is the input file"), "\(o.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: cfg) == before)
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"))
         // A missing scenario and a tracks file that is not one.
         let m = try runCanopy(["track", dir + "/nope.json", "--out", dir + "/y.json"])

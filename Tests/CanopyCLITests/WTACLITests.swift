@@ -45,5 +45,15 @@ struct WTACLITests {
         #expect(n.status == 1 && n.stderr.contains("nope.json"))
         let t = try runCanopy(["wta", bad, "--time-limit", "-1"])
         #expect(t.status != 0 && t.stderr.contains("time-limit"))
+        // The solution is never written over the instance, by its own name or through a link.
+        let inst = dir + "/inst.json"
+        try FileManager.default.copyItem(atPath: fixtures + "/ahuja_20x20_s20001.json", toPath: inst)
+        let before = try Data(contentsOf: URL(fileURLWithPath: inst))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.json", withDestinationPath: inst)
+        for target in [inst, dir + "/./inst.json", dir + "/link.json"] {
+            let o = try runCanopy(["wta", inst, "--solver", "greedy", "--out", target])
+            #expect(o.status == 1 && o.stderr.contains("is the input file"), "\(o.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: inst)) == before)
     }
 }

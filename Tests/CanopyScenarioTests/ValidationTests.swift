@@ -209,6 +209,15 @@ struct ScenarioValidationTests {
         let degrees = try geojson("[[30.4, 50.3], [30.7, 50.3], [30.7, 50.6], [30.4, 50.3]]")
         let ok = try load(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(degrees)"))
         #expect(ok.regions.count == 1)
+        // Two features with one id were merged into one region without a word.
+        let twice = dir.appendingPathComponent("twice.geojson").path
+        let feature = { (name: String, lon: Double) in
+            #"{"type": "Feature", "properties": {"id": "A", "name": "\#(name)"}, "geometry": {"type": "Polygon", "coordinates": [[[\#(lon), 50.3], [\#(lon + 0.3), 50.3], [\#(lon + 0.3), 50.6], [\#(lon), 50.3]]]}}"#
+        }
+        try #"{"type": "FeatureCollection", "features": [\#(feature("West", 30.4)), \#(feature("East", 31.4))]}"#
+            .write(toFile: twice, atomically: true, encoding: .utf8)
+        let dup = problems(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(twice)"))
+        #expect(dup.contains { $0.contains("feature 1 has the id 'A' of feature 0; region ids must differ") }, "\(dup)")
     }
 
     @Test("Every problem is reported at once")

@@ -26,8 +26,8 @@ struct SweepTests {
         #expect(s.overrides(at: [2, 1]) == [ScenarioOverride(path: "fireUnits[id=IRIS-Kyiv].magazine", .set("16")),
                                             ScenarioOverride(path: "raids[*].waves[*].count", .scale(2))])
         #expect(message("runs: 3\nparameters: [{path: a, values: [1]}]").contains("scenario: the scenario file to vary is missing"))
-        #expect(message("scenario: x.yaml\nruns: 0\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 1 to 1000000"))
-        #expect(message("scenario: x.yaml\nruns: 2000000\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 1 to 1000000"))
+        #expect(message("scenario: x.yaml\nruns: 0\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 2 (for confidence intervals) to 1000000"))
+        #expect(message("scenario: x.yaml\nruns: 2000000\nparameters: [{path: a, values: [1]}]").contains("runs: must be a whole number from 2 (for confidence intervals) to 1000000"))
         // A grid is built before any point is checked: 10⁵ points took gigabytes.
         let five = (0..<5).map { _ in "{path: a, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}" }.joined(separator: ", ")
         #expect(message("scenario: x.yaml\nruns: 2\nparameters: [\(five)]").contains("parameters: the grid has 100000 points; at most 10000"))
@@ -75,6 +75,8 @@ struct SweepTests {
         let scenario = try ScenarioLoader.load(path: "\(repositoryRoot)/examples/quickstart.yaml", overrides: s.overrides(at: [1]))
         #expect(scenario.doctrine.reserves == [Doctrine.Reserve(effectorType: "gepard", rounds: 5, forClasses: [.drone])])
         #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: [1, 2], labels: [one]}]").contains("parameters[0].labels: must be a list of 2 names"))
+        #expect(message("scenario: x.yaml\nruns: 2\nparameters: [{path: a, values: [1, 2], labels: [a, a]}]")
+            .contains("parameters[0].labels[1]: 'a' is the label of an earlier value too"))
     }
 
     @Test("A sweep runs every point with common random numbers and reports CSV and HTML")
