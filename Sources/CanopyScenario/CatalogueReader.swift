@@ -5,13 +5,21 @@ extension Reader {
     /// Reads `threats`, `effectors` and `sensors` lists into `cat`, replacing types of the same name.
     func catalogueSections(_ m: [String: Document], _ path: String, into cat: inout Catalogue, known: Catalogue) {
         for (k, n) in list(m["threats"], Self.join(path, "threats")).enumerated() {
-            if let t = threatType(n, "\(Self.join(path, "threats"))[\(k)]") { cat.threats[t.name] = t }
+            if let t = threatType(n, "\(Self.join(path, "threats"))[\(k)]") { cat.threats[t.name] = t } else { noteInvalidType(n) }
         }
         for (k, n) in list(m["effectors"], Self.join(path, "effectors")).enumerated() {
-            if let e = effectorType(n, "\(Self.join(path, "effectors"))[\(k)]") { cat.effectors[e.name] = e }
+            if let e = effectorType(n, "\(Self.join(path, "effectors"))[\(k)]") { cat.effectors[e.name] = e } else { noteInvalidType(n) }
         }
         for (k, n) in list(m["sensors"], Self.join(path, "sensors")).enumerated() {
-            if let s = sensorType(n, "\(Self.join(path, "sensors"))[\(k)]") { cat.sensors[s.name] = s }
+            if let s = sensorType(n, "\(Self.join(path, "sensors"))[\(k)]") { cat.sensors[s.name] = s } else { noteInvalidType(n) }
+        }
+    }
+
+    /// A type that failed to load, by its name if it has one.
+    private func noteInvalidType(_ n: Document) {
+        if case .mapping(let pairs, _) = n, let name = pairs.first(where: { $0.0 == "name" })?.1,
+           case .scalar(let s, _, _) = name {
+            invalidTypes.insert(s)
         }
     }
 
@@ -111,18 +119,20 @@ extension Reader {
             guard let r = mapping(block, bp, allowed: ["referenceRange", "referenceRCS", "maxRange", "period", "sigmaRange",
                                                        "sigmaAzimuth", "sigmaElevation", "minElevation", "clutterPerScan",
                                                        "falseAlarmProbability", "sigmaRangeRate", "rangeRateSpan"]) else { return nil }
-            guard let ref = number(r, "referenceRange", bp, min: 0, minOpen: true),
-                  let rcs = number(r, "referenceRCS", bp, default: 1, min: 0, minOpen: true),
-                  let maxR = number(r, "maxRange", bp, min: 0, minOpen: true, max: 5_000_000),
-                  let period = number(r, "period", bp, min: 0.1, max: 3600),
-                  let sr = number(r, "sigmaRange", bp, min: 0, minOpen: true),
-                  let sa = number(r, "sigmaAzimuth", bp, min: 0, minOpen: true, max: 90),
-                  let se = number(r, "sigmaElevation", bp, min: 0, minOpen: true, max: 90),
-                  let minEl = number(r, "minElevation", bp, default: 0, min: -5, max: 45),
-                  let clutter = number(r, "clutterPerScan", bp, default: 0, min: 0, max: 10_000),
-                  let pfa = number(r, "falseAlarmProbability", bp, default: 1e-6, min: 0, minOpen: true, max: 0.1),
-                  let srr = number(r, "sigmaRangeRate", bp, default: 0, min: 0, max: 500),
-                  let span = number(r, "rangeRateSpan", bp, default: 1_500, min: 0, minOpen: true, max: 20_000)
+            // Every figure is read before any is required, so that each bad one is reported.
+            let ref = number(r, "referenceRange", bp, min: 0, minOpen: true)
+            let rcs = number(r, "referenceRCS", bp, default: 1, min: 0, minOpen: true)
+            let maxR = number(r, "maxRange", bp, min: 0, minOpen: true, max: 5_000_000)
+            let period = number(r, "period", bp, min: 0.1, max: 3600)
+            let sr = number(r, "sigmaRange", bp, min: 0, minOpen: true)
+            let sa = number(r, "sigmaAzimuth", bp, min: 0, minOpen: true, max: 90)
+            let se = number(r, "sigmaElevation", bp, min: 0, minOpen: true, max: 90)
+            let minEl = number(r, "minElevation", bp, default: 0, min: -5, max: 45)
+            let clutter = number(r, "clutterPerScan", bp, default: 0, min: 0, max: 10_000)
+            let pfa = number(r, "falseAlarmProbability", bp, default: 1e-6, min: 0, minOpen: true, max: 0.1)
+            let srr = number(r, "sigmaRangeRate", bp, default: 0, min: 0, max: 500)
+            let span = number(r, "rangeRateSpan", bp, default: 1_500, min: 0, minOpen: true, max: 20_000)
+            guard let ref, let rcs, let maxR, let period, let sr, let sa, let se, let minEl, let clutter, let pfa, let srr, let span
             else { return nil }
             return SensorType(name: name, displayName: display, kind: .radar, radar: RadarParameters(
                 referenceRange: ref, referenceRCS: rcs, maxRange: maxR, period: period, sigmaRange: sr,
@@ -137,25 +147,25 @@ extension Reader {
             if let rn = a["detectionRadius"], let rm = mapping(rn, rp, allowed: ThreatClass.allCases.map(\.rawValue)) {
                 for (k, v) in rm { if let c = ThreatClass(rawValue: k), let x = checkNumber(v, Self.join(rp, k), min: 0, minOpen: true, max: 100_000) { radius[c] = x } }
             } else if a["detectionRadius"] == nil { fail(rp, "is required (threat class → metres)", nil) }
-            guard let ceiling = number(a, "altitudeCeiling", bp, min: 0, minOpen: true),
-                  let sb = number(a, "sigmaBearing", bp, min: 0, minOpen: true, max: 90),
-                  let lat = number(a, "latency", bp, default: 0, min: 0, max: 600),
-                  let period = number(a, "period", bp, default: 5, min: 0.1, max: 600),
-                  let pd = number(a, "detectionProbability", bp, default: 0.9, min: 0, max: 1)
-            else { return nil }
+            let ceiling = number(a, "altitudeCeiling", bp, min: 0, minOpen: true)
+            let sb = number(a, "sigmaBearing", bp, min: 0, minOpen: true, max: 90)
+            let lat = number(a, "latency", bp, default: 0, min: 0, max: 600)
+            let period = number(a, "period", bp, default: 5, min: 0.1, max: 600)
+            let pd = number(a, "detectionProbability", bp, default: 0.9, min: 0, max: 1)
+            guard let ceiling, let sb, let lat, let period, let pd else { return nil }
             return SensorType(name: name, displayName: display, kind: .acoustic, acoustic: AcousticParameters(
                 detectionRadius: radius, altitudeCeiling: ceiling, sigmaBearing: radians(sb), latency: lat, period: period,
                 detectionProbability: pd), provenance: sources)
         case .citizen:
             guard let c = mapping(block, bp, allowed: ["reportsPerMinute", "observerDistance", "altitudeCeiling", "sigmaBearing",
                                                        "meanDelay", "falseReportsPerHour"]) else { return nil }
-            guard let rate = number(c, "reportsPerMinute", bp, min: 0, max: 1000),
-                  let dist = number(c, "observerDistance", bp, min: 0, minOpen: true, max: 100_000),
-                  let ceiling = number(c, "altitudeCeiling", bp, min: 0, minOpen: true),
-                  let sb = number(c, "sigmaBearing", bp, min: 0, minOpen: true, max: 90),
-                  let delay = number(c, "meanDelay", bp, default: 30, min: 0, max: 3600),
-                  let falseRate = number(c, "falseReportsPerHour", bp, default: 0, min: 0, max: 100_000)
-            else { return nil }
+            let rate = number(c, "reportsPerMinute", bp, min: 0, max: 1000)
+            let dist = number(c, "observerDistance", bp, min: 0, minOpen: true, max: 100_000)
+            let ceiling = number(c, "altitudeCeiling", bp, min: 0, minOpen: true)
+            let sb = number(c, "sigmaBearing", bp, min: 0, minOpen: true, max: 90)
+            let delay = number(c, "meanDelay", bp, default: 30, min: 0, max: 3600)
+            let falseRate = number(c, "falseReportsPerHour", bp, default: 0, min: 0, max: 100_000)
+            guard let rate, let dist, let ceiling, let sb, let delay, let falseRate else { return nil }
             return SensorType(name: name, displayName: display, kind: .citizen, citizen: CitizenParameters(
                 reportsPerMinute: rate, observerDistance: dist, altitudeCeiling: ceiling, sigmaBearing: radians(sb),
                 meanDelay: delay, falseReportsPerHour: falseRate), provenance: sources)

@@ -1,3 +1,4 @@
+import CanopyCore
 import Foundation
 import Yams
 
@@ -110,32 +111,83 @@ indirect enum Document {
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text (RFC 8259, strictly: no trailing commas, no NaN, no key twice in an
+    /// object), keeping the keys' order and every value's line for messages. A UTF-8 byte-order
+    /// mark at the start is skipped.
     static func json(_ text: String) throws -> Document {
-        let obj: Any
-        do {
-            obj = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        } catch {
-            let ns = error as NSError
-            let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-            throw DocumentError(message: "not valid JSON: \(detail)", line: nil)
+        var bytes = Array(text.utf8)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        return try bytes.withUnsafeBufferPointer { buf in
+            var parser = JSONTreeParser(cursor: JSONCursor(buf))
+            do {
+                let doc = try parser.value(depth: 0)
+                try parser.cursor.finish()
+                return doc
+            } catch let e as JSONReadError {
+                throw DocumentError(message: "not valid JSON: \(e.message) (column \(e.column))", line: e.line)
+            }
         }
-        return convert(json: obj)
+    }
+}
+
+/// Builds a `Document` from JSON through the pull reader, counting lines as it goes.
+private struct JSONTreeParser {
+    var cursor: JSONCursor
+    /// Lines counted up to `countedTo`.
+    private var line = 1, countedTo = 0
+    static let maxDepth = 256
+
+    init(cursor: JSONCursor) { self.cursor = cursor }
+
+    mutating func currentLine() -> Int {
+        cursor.skipSpace()
+        let p = cursor.position
+        while countedTo < p {
+            if cursor.bytes[countedTo] == 10 { line += 1 }
+            countedTo += 1
+        }
+        return line
     }
 
-    private static func convert(json x: Any) -> Document {
-        if x is NSNull { return .null(line: nil) }
-        if let b = x as? Bool, type(of: x) == Bool.self { return .scalar(b ? "true" : "false", quoted: false, line: nil) }
-        if let s = x as? String { return .scalar(s, quoted: true, line: nil) }
-        if let n = x as? NSNumber {
-            return .scalar(n.stringValue, quoted: false, line: nil)
+    mutating func value(depth: Int) throws -> Document {
+        guard depth < Self.maxDepth else { throw cursor.error("nested deeper than \(Self.maxDepth) levels") }
+        let l = currentLine()
+        switch cursor.peek() {
+        case UInt8(ascii: "{"):
+            try cursor.beginObject()
+            var pairs: [(key: String, value: Document)] = []
+            var seen = Set<String>()
+            var first = true
+            while true {
+                let at = cursor.position
+                guard let key = try cursor.nextKey(first: &first) else { break }
+                guard seen.insert(key).inserted else { throw cursor.error("the key \"\(key)\" appears twice in one object", at: at) }
+                pairs.append((key: key, value: try value(depth: depth + 1)))
+            }
+            return .mapping(pairs, line: l)
+        case UInt8(ascii: "["):
+            try cursor.beginArray()
+            var items: [Document] = []
+            var first = true
+            while try cursor.nextElement(first: &first) { items.append(try value(depth: depth + 1)) }
+            return .sequence(items, line: l)
+        case UInt8(ascii: "\""):
+            return .scalar(try cursor.readString(), quoted: true, line: l)
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            return .scalar(try cursor.readBool() ? "true" : "false", quoted: false, line: l)
+        case UInt8(ascii: "n"):
+            guard cursor.readNull() else { throw cursor.error("expected a value, found \(cursor.nextValueKind())") }
+            return .null(line: l)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = cursor.position
+            let x = try cursor.readDouble()
+            guard x.isFinite else { throw cursor.error("the number is beyond the range of a double (about ±1.8e308)", at: start) }
+            // The number as written, for the validator to read as it reads YAML's.
+            let text = String(decoding: UnsafeBufferPointer(rebasing: cursor.bytes[start..<cursor.position]), as: UTF8.self)
+            return .scalar(text, quoted: false, line: l)
+        default:
+            throw cursor.error("expected a value, found \(cursor.nextValueKind())")
         }
-        if let a = x as? [Any] { return .sequence(a.map { convert(json: $0) }, line: nil) }
-        if let d = x as? [String: Any] {
-            // JSON objects have no order; sort keys so messages come out in a stable order.
-            return .mapping(d.keys.sorted().map { (key: $0, value: convert(json: d[$0]!)) }, line: nil)
-        }
-        return .scalar("\(x)", quoted: true, line: nil)
     }
 }
 

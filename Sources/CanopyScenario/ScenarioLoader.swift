@@ -104,8 +104,14 @@ extension Catalogue {
 
 /// The validating reader: walks the document, converts units, and collects every problem.
 final class Reader {
+    /// An asset's population (the world's is 8·10⁹) and value: beyond these, sums of value at
+    /// risk lose the smaller assets to rounding (a city of 10¹⁰⁰ made every share 0).
+    static let maxPopulation = 1e9, maxValue = 1e12
     let file: String
     var problems: [ScenarioError.Problem] = []
+    /// Names of catalogue types that were given but had problems of their own: a reference to
+    /// one is not reported again as an unknown type.
+    var invalidTypes: Set<String> = []
     init(file: String) { self.file = file }
 
     func fail(_ path: String, _ message: String, _ node: Document?) {
@@ -490,6 +496,7 @@ final class Reader {
     }
 
     func unknownType(_ name: String, _ what: String, _ known: [String], _ path: String, _ node: Document?) {
+        if invalidTypes.contains(name) { return }
         var msg = "unknown \(what) type '\(name)'"
         if let s = suggestion(for: name, among: known) { msg += " — did you mean '\(s)'?" }
         msg += " Known: \(known.sorted().joined(separator: ", "))"
@@ -529,9 +536,9 @@ final class Reader {
                 let name = string(am, "name", p, default: c.name) ?? c.name
                 var pos = c.position
                 if am["lat"] != nil || am["lon"] != nil, let given = position(am, p) { pos = given }
-                let pop = number(am, "population", p, default: c.population, min: 0) ?? c.population
+                let pop = number(am, "population", p, default: c.population, min: 0, max: Self.maxPopulation) ?? c.population
                 asset = Asset(name: name, kind: .city, position: pos, population: pop,
-                              value: number(am, "value", p, default: pop, min: 0) ?? pop,
+                              value: number(am, "value", p, default: pop, min: 0, max: Self.maxValue) ?? pop,
                               radius: number(am, "radius", p, default: 8000, min: 0, minOpen: true, max: 100_000) ?? 8000,
                               damagePerKg: number(am, "damagePerKg", p, default: pop > 0 ? min(1, 0.5 / pop) : 1e-5,
                                                   min: 0, minOpen: true, max: 1) ?? 1e-5)
@@ -539,8 +546,9 @@ final class Reader {
                 let name = string(am, "name", p)
                 let kind: AssetKind = choice(am, "kind", p, default: .site) ?? .site
                 let pos = position(am, p)
-                let pop = number(am, "population", p, default: 0, min: 0) ?? 0
-                let value = kind == .city ? number(am, "value", p, default: pop, min: 0) : number(am, "value", p, min: 0)
+                let pop = number(am, "population", p, default: 0, min: 0, max: Self.maxPopulation) ?? 0
+                let value = kind == .city ? number(am, "value", p, default: pop, min: 0, max: Self.maxValue)
+                    : number(am, "value", p, min: 0, max: Self.maxValue)
                 let radius = number(am, "radius", p, default: kind == .city ? 8000 : 1000, min: 0, minOpen: true, max: 100_000)
                 let dpk = number(am, "damagePerKg", p, default: kind == .city ? (pop > 0 ? min(1, 0.5 / pop) : 1e-5) : 2e-3,
                                  min: 0, minOpen: true, max: 1)

@@ -129,6 +129,60 @@ struct ScenarioValidationTests {
         #expect(Set(a.waves[0].targets.map(\.asset)) == Set(b.waves[0].targets.map(\.asset)))
         #expect(a.acousticNetworks == b.acousticNetworks && a.citizenNetworks == b.citizenNetworks)
         #expect(a.doctrine == b.doctrine && a.regions.count == b.regions.count)
+        // A byte-order mark, as some editors write, is skipped.
+        let bom = try load("\u{FEFF}" + json, file: "test.json")
+        #expect(bom.assets == b.assets)
+    }
+
+    @Test("JSON scenarios: bad text is named with its line, strictly (numbers beyond a double, NaN, trailing commas, a key twice)")
+    func strictJSON() {
+        let base = "{\"name\": \"J\",\n \"seed\": 3,\n \"duration\": 7200,\n \"origin\": {\"lat\": 50.45, \"lon\": 30.52}}"
+        #expect(problems(base, file: "j.json").allSatisfy { !$0.contains("not valid JSON") })
+        let cases: [(String, String, String)] = [
+            ("\"duration\": 7200", "\"duration\": 1e999", "j.json: not valid JSON: the number is beyond the range of a double"),
+            ("\"duration\": 7200", "\"duration\": NaN", "j.json: not valid JSON: expected a value, found 'N'"),
+            ("\"lon\": 30.52}}", "\"lon\": 30.52},}", "j.json: not valid JSON: expected a string, found '}'"),
+            ("\"seed\": 3,", "\"seed\": 3, \"seed\": 4,", "j.json: not valid JSON: the key \"seed\" appears twice in one object"),
+            ("}}", "}} x", "j.json: not valid JSON: unexpected text after the end of the document"),
+        ]
+        for (from, to, expected) in cases {
+            #expect(base.contains(from))
+            do {
+                _ = try load(base.replacingOccurrences(of: from, with: to), file: "j.json")
+                Issue.record("accepted: \(to)")
+            } catch let e as ScenarioError {
+                let p = e.problems.first
+                let text = p.map { "\($0.file): \($0.message)" } ?? ""
+                #expect(text.hasPrefix(expected), "\(text)")
+                #expect(p?.line != nil, "no line for \(to)")
+            } catch { Issue.record("\(error)") }
+        }
+        // Too deep a nesting is refused, not a stack overflow.
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(problems(#"{"name": "J", "x": \#(deep)}"#, file: "j.json").contains { $0.contains("nested deeper than 256 levels") })
+    }
+
+    @Test("A catalogue sensor with several bad figures has each named at once, and no follow-on error where it is used")
+    func catalogueAllAtOnce() {
+        let y = validYAML.replacingOccurrences(of: "type: radar-medium", with: "type: r1") + """
+
+            catalogue:
+              sensors:
+                - {name: r1, kind: radar, radar: {referenceRange: -1, maxRange: 0, period: 0, sigmaRange: 40, sigmaAzimuth: 100, sigmaElevation: 0.3}}
+            """
+        let msgs = problems(y)
+        for field in ["referenceRange", "maxRange", "period", "sigmaAzimuth"] {
+            #expect(msgs.contains { $0.contains("catalogue.sensors[0].radar.\(field)") }, "\(field): \(msgs)")
+        }
+        #expect(!msgs.contains { $0.contains("unknown sensor type 'r1'") }, "\(msgs)")
+    }
+
+    @Test("An asset's population and value are bounded (a city of 10¹⁰⁰ made every share of value 0)")
+    func populationBounded() {
+        let y = validYAML.replacingOccurrences(of: "    radius: 12000", with: "    radius: 12000\n    population: 1e100")
+        #expect(problems(y).contains { $0.hasPrefix("test.yaml: assets[0].population: must be ≤ 1000000000") }, "\(problems(y))")
+        let v = validYAML.replacingOccurrences(of: "value: 5000", with: "value: 1e15")
+        #expect(problems(v).contains { $0.hasPrefix("test.yaml: assets[1].value: must be ≤ 1000000000000") }, "\(problems(v))")
     }
 
     @Test("The built-in catalogue gives every figure a source and a confidence label")
