@@ -354,11 +354,19 @@ public enum InputFile {
         return text
     }
 
+    /// The largest input read (a pipe has no size to check first).
+    public static let maxBytes = 2 << 30
+
     /// A file's bytes as stored.
     private static func bytes(path: String) throws -> [UInt8] {
         // fopen accepts a directory on Linux (only the read fails), so that is asked first.
         var st = stat()
-        let directory = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        let known = stat(path, &st) == 0
+        let directory = known && (st.st_mode & S_IFMT) == S_IFDIR
+        // A device (a link to /dev/zero, say) may never end: it was read until memory ran out.
+        // It is read up to 64 MiB (/dev/null stays an empty file).
+        let device = known && ((st.st_mode & S_IFMT) == S_IFCHR || (st.st_mode & S_IFMT) == S_IFBLK)
+        let limit = device ? 64 << 20 : maxBytes
         guard !directory, let f = fopen(path, "rb") else {
             throw InputFileError(path: path, message: whyUnreadable(path: path))
         }
@@ -368,6 +376,10 @@ public enum InputFile {
         while true {
             let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
             if n > 0 { data.append(contentsOf: chunk[0..<n]) }
+            if data.count > limit {
+                throw InputFileError(path: path, message: device ? "is a device that gave more than 64 MiB; give a file"
+                                                                 : "is larger than \(limit >> 20) MiB, more than any input Canopy reads")
+            }
             if n < chunk.count {
                 if ferror(f) != 0 { throw InputFileError(path: path, message: "read error (\(String(cString: strerror(errno))))") }
                 break

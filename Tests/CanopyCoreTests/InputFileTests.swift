@@ -25,6 +25,11 @@ struct InputFileTests {
         func textMessage(_ path: String) -> String { failure { try InputFile.readText(path: path) } }
         #expect(message(dir.path) == "is a directory, not a file")
         #expect(message(dir.appendingPathComponent("missing.json").path) == "no such file")
+        // A link to an endless device is refused after 64 MiB, not read until memory runs out.
+        let zero = dir.appendingPathComponent("zero.yaml")
+        try FileManager.default.createSymbolicLink(atPath: zero.path, withDestinationPath: "/dev/zero")
+        #expect(message(zero.path) == "is a device that gave more than 64 MiB; give a file")
+        #expect(textMessage(zero.path) == "is a device that gave more than 64 MiB; give a file")
 
         // Text: read as stored (not decompressed), and refused when not UTF-8.
         let latin1 = dir.appendingPathComponent("latin1.yaml")
