@@ -46,7 +46,8 @@ public enum ScenarioLoader {
             case "yaml", "yml": doc = try Document.yaml(text)
             case "json": doc = try Document.json(text)
             default:
-                throw ScenarioError(problems: [.init(file: fileName, path: "", message: "unknown format '.\(ext)': use .yaml, .yml or .json", line: nil)])
+                throw ScenarioError(problems: [.init(file: fileName, path: "", message: ext.isEmpty ? "the file name has no extension: name it .yaml, .yml or .json"
+                                                    : "unknown format '.\(ext)': use .yaml, .yml or .json", line: nil)])
             }
             for o in overrides { try o.apply(to: &doc) }
         } catch let e as DocumentError {
@@ -133,7 +134,7 @@ final class Reader {
             if !allowed.contains(k) {
                 var msg = "unknown key '\(k)'"
                 if let s = suggestion(for: k, among: allowed) { msg += " — did you mean '\(s)'?" }
-                msg += " Allowed here: \(allowed.joined(separator: ", "))"
+                msg += " (allowed here: \(allowed.joined(separator: ", ")))"
                 fail(Self.join(path, k), msg, v)
                 continue
             }

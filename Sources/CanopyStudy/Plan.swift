@@ -61,6 +61,9 @@ public struct PlanSpec: Sendable {
             for (kind, raw) in m {
                 let f = "units.\(kind)"
                 guard let d = raw as? [String: Any], let type = d["type"] as? String else { throw fail(f, "needs {type, magazine, launchers}") }
+                for k in d.keys.sorted() where !["type", "magazine", "launchers"].contains(k) {
+                    throw fail(f + "." + k, "unknown field (known: type, magazine, launchers)")
+                }
                 guard let mag = d["magazine"] as? Int, mag >= 1 else { throw fail(f + ".magazine", "must be a whole number ≥ 1") }
                 let launchers = (d["launchers"] as? Int) ?? 1
                 guard launchers >= 1 else { throw fail(f + ".launchers", "must be a whole number ≥ 1") }

@@ -94,7 +94,10 @@ struct Track: ParsableCommand {
             }
         }
         if score {
-            let sc = BenchmarkScore.score(scenario: s, tracks: r.tracks)
+            // The tracks as written (positions to the millimetre), so that the figures are those
+            // `canopy score` gives for the file (they differed in the fourth decimal).
+            let written = (try? TracksFile.load(path: out)) ?? r.tracks
+            let sc = BenchmarkScore.score(scenario: s, tracks: written)
             printScore(sc, json: false)
         }
     }

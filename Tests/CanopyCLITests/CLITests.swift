@@ -34,11 +34,11 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 
 @Suite("Command line", .serialized)
 struct CLITests {
-    @Test("validate accepts the examples")
+    @Test("validate accepts the examples and the annotated format sketch")
     func validateExamples() throws {
-        for ex in ["quickstart", "winter-raid", "drone-swarm-2025"] {
-            let r = try runCanopy(["validate", root + "/examples/\(ex).yaml"])
-            #expect(r.status == 0, "\(ex): \(r.stderr)")
+        for path in ["examples/quickstart.yaml", "examples/winter-raid.yaml", "examples/drone-swarm-2025.yaml", "docs/format-sketch.yaml"] {
+            let r = try runCanopy(["validate", root + "/" + path])
+            #expect(r.status == 0, "\(path): \(r.stderr)")
             #expect(r.stdout.contains("OK"))
         }
     }

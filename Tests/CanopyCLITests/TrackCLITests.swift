@@ -27,6 +27,11 @@ struct TrackCLITests {
         #expect(rr.status == 0, "\(rr.stderr)")
         #expect(rr.stderr.contains("least of 2 runs"))
         #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: out))
+        // track --score gives the figures score gives for the file it wrote.
+        let scored = try runCanopy(["track", scenario, "--out", dir + "/s.json", "--score", "--quiet"])
+        let rescored = try runCanopy(["score", scenario, dir + "/s.json"])
+        #expect(scored.status == 0 && rescored.status == 0 && scored.stdout.contains("gospa_mean"))
+        #expect(scored.stdout == rescored.stdout, "\(scored.stdout)\n---\n\(rescored.stdout)")
         let zero = try runCanopy(["track", scenario, "--out", dir + "/z.json", "--repeat", "0"])
         #expect(zero.status == 1 && zero.stderr.contains("--repeat 0"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/z.json"))

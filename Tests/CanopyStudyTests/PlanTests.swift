@@ -41,6 +41,8 @@ struct PlanTests {
         #expect(message("sites: [{id: A, lat: 50, lon: 30}, {id: A, lat: 51, lon: 30}]").contains("'A' is used twice"))
         #expect(message("sites: [{id: A, lat: 50, lon: 30, alt: 3}]").contains("sites[0].alt: unknown field"))
         #expect(message("sites: [{id: A, lat: 50, lon: 30}]\nunits: {x: {type: gepard, magazine: 0}}").contains("units.x.magazine"))
+        #expect(message("sites: [{id: A, lat: 50, lon: 30}]\nunits: {x: {type: gepard, magazine: 5, foo: 1}}")
+            .contains("units.x.foo: unknown field (known: type, magazine, launchers)"))
     }
 
     /// The quickstart raid against no defence at all (every drone that flies reaches Kyiv), and
