@@ -142,7 +142,10 @@ public final class BattleManager {
     /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
     /// stage (nil: the built-in, by the briefing's doctrine); `extraSensors` join the tracker's
     /// registry after the briefing's own (from index `firstExtraSensor`).
-    public init(briefing b: Briefing, planner: (any EngagementPlanner)? = nil, extraSensors: [TrackerSensor] = []) {
+    /// `models`: the tracker's filter bank, in place of the scenario's (`tracker.models`), for
+    /// motion models of the user's (`MotionModel.custom`); nil: the scenario's.
+    public init(briefing b: Briefing, planner: (any EngagementPlanner)? = nil, extraSensors: [TrackerSensor] = [],
+                models: [MotionModel]? = nil) {
         briefing = b
         var sensors: [TrackerSensor] = []
         for s in b.sensors {
@@ -193,6 +196,7 @@ public final class BattleManager {
                                                  scoreBeta: t.missedTrackProbability)
         configuration.radialSpeed = t.radialSpeed
         configuration.maxAcceleration = t.maxAcceleration
+        if let models { configuration.models = models } else if !t.models.isEmpty { configuration.models = t.models.map(\.motionModel) }
         tracker = Tracker(configuration: configuration, sensors: sensors)
         assessor = ThreatAssessor(assets: b.assets, catalogue: b.catalogue, rule: b.doctrine.assessment)
         assigner = Assigner(briefing: b)

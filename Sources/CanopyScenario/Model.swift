@@ -529,6 +529,21 @@ public struct AlertingSettings: Sendable, Hashable {
     }
 }
 
+/// One motion model of the tracker's filter bank, as a scenario gives it.
+public struct TrackerModel: Sendable, Hashable {
+    public var kind: MotionModel.Kind
+    /// White-noise acceleration density (m²/s³).
+    public var q: Double
+    /// Turn rate (rad/s, positive to the left), coordinated turn only.
+    public var turnRate: Double
+    /// Mean time in the mode (s).
+    public var sojourn: Double
+    public init(kind: MotionModel.Kind, q: Double, turnRate: Double = 0, sojourn: Double = 20) {
+        self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn
+    }
+    public var motionModel: MotionModel { MotionModel(kind, q: q, turnRate: turnRate, sojourn: sojourn) }
+}
+
 /// Tracker settings exposed to the scenario.
 public struct TrackerSettings: Sendable, Hashable {
     /// How a tentative track is confirmed: by M detections within N looks (the default), or by
@@ -553,6 +568,9 @@ public struct TrackerSettings: Sendable, Hashable {
     public var radialSpeed: RadialSpeedUse = .fuse
     /// Largest acceleration (m/s²) between a track's first two plots, in their radial-speed test.
     public var maxAcceleration: Double = 40
+    /// The filter bank: empty for one constant-velocity Kalman filter of `processNoise`; else 1 to
+    /// 4 models, run as an IMM.
+    public var models: [TrackerModel] = []
     public init(initiation: InitiationMethod = .mOfN, falseTrackProbability: Double = 1e-5, missedTrackProbability: Double = 0.01,
                 confirmM: Int = 3, confirmN: Int = 5, maxCoast: Double = 40, gateProbability: Double = 0.999,
                 processNoise: Double = 50) {

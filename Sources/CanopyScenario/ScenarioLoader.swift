@@ -1,4 +1,5 @@
 import CanopyCore
+import CanopyTracking
 import Foundation
 
 /// Every problem found in a scenario, each with its file, path and what is allowed.
@@ -735,7 +736,7 @@ final class Reader {
         guard let node, !node.isNull,
               let m = mapping(node, "tracker", allowed: ["initiation", "falseTrackProbability", "missedTrackProbability",
                                                          "confirmM", "confirmN", "maxCoast", "gateProbability", "processNoise",
-                                                         "radialSpeed", "maxAcceleration"]) else { return t }
+                                                         "radialSpeed", "maxAcceleration", "models"]) else { return t }
         t.initiation = choice(m, "initiation", "tracker", default: t.initiation) ?? t.initiation
         t.falseTrackProbability = number(m, "falseTrackProbability", "tracker", default: t.falseTrackProbability,
                                          min: 0, minOpen: true, max: 0.5, maxOpen: true) ?? t.falseTrackProbability
@@ -749,6 +750,28 @@ final class Reader {
         t.processNoise = number(m, "processNoise", "tracker", default: t.processNoise, min: 0, minOpen: true, max: 1e6) ?? t.processNoise
         t.radialSpeed = choice(m, "radialSpeed", "tracker", default: t.radialSpeed) ?? t.radialSpeed
         t.maxAcceleration = number(m, "maxAcceleration", "tracker", default: t.maxAcceleration, min: 0, max: 1000) ?? t.maxAcceleration
+        if let node = m["models"], !node.isNull {
+            let items = list(node, "tracker.models")
+            if items.isEmpty || items.count > 4 { fail("tracker.models", "must list 1 to 4 motion models (got \(items.count))", node) }
+            for (i, item) in items.prefix(4).enumerated() {
+                let p = "tracker.models[\(i)]"
+                guard let mm = mapping(item, p, allowed: ["type", "q", "turnRate", "sojourn"]) else { continue }
+                guard let kind: MotionModel.Kind = choice(mm, "type", p) else { continue }
+                if kind == .custom {
+                    fail(Self.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, RunOptions.trackerModels; docs/library.md)", mm["type"])
+                    continue
+                }
+                let q = number(mm, "q", p, min: 0, minOpen: true, max: 1e6)
+                let sojourn = number(mm, "sojourn", p, default: 20, min: 0, minOpen: true, max: 86_400)
+                var rate: Double? = 0
+                if kind == .coordinatedTurn {
+                    rate = number(mm, "turnRate", p, min: -90, max: 90).map { $0 * .pi / 180 }
+                } else if mm["turnRate"] != nil {
+                    fail(Self.join(p, "turnRate"), "applies only to type ct", mm["turnRate"])
+                }
+                if let q, let sojourn, let rate { t.models.append(TrackerModel(kind: kind, q: q, turnRate: rate, sojourn: sojourn)) }
+            }
+        }
         return t
     }
 }

@@ -39,12 +39,21 @@ public struct RunOptions: Sendable {
     /// Makes sensors of the user's (`SensorModel`) that fly beside the scenario's, called once per
     /// run on the thread that runs it (nil: none).
     public var sensors: (@Sendable () -> [any SensorModel])? = nil
+    /// The battle manager's tracker's filter bank, in place of the scenario's `tracker.models`:
+    /// for motion models of the user's (`MotionModel.custom`), 1 to 4 (nil: the scenario's).
+    /// Checked when the run is made (`TrackerConfiguration.problems`).
+    public var trackerModels: [MotionModel]? = nil
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
                 cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
                 planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil, sensors: (@Sendable () -> [any SensorModel])? = nil) {
         self.replication = replication; self.trackRowInterval = trackRowInterval; self.progress = progress
         self.cycleObserver = cycleObserver; self.planner = planner; self.sensors = sensors
     }
+}
+
+/// Why the run options cannot make a run (a plug-in's figures).
+public struct RunOptionsError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }
 
 /// Wall-clock time per stage of a run (not part of the deterministic outputs).
@@ -160,7 +169,13 @@ public final class Simulation {
                 throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): \(problem)")
             }
         }
-        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?(options.replication), extraSensors: extra)
+        if let tm = options.trackerModels {
+            var c = TrackerConfiguration(frame: .earthCentred)
+            c.models = tm
+            if let problem = c.problems().first { throw RunOptionsError(description: "RunOptions.trackerModels: \(problem)") }
+        }
+        battle = BattleManager(briefing: Briefing(scenario: scenario), planner: options.planner?(options.replication), extraSensors: extra,
+                               models: options.trackerModels)
         // A name is the tracker's: unique in its registry (radars, acoustic nodes "net#k", the
         // citizen template, the user's sensors).
         var names = Set(battle.tracker.sensors[..<battle.firstExtraSensor].map(\.name))

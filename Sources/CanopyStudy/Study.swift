@@ -2,6 +2,7 @@ import CanopyCore
 import CanopyScenario
 import CanopySimulation
 import CanopyTEWA
+import CanopyTracking
 import Foundation
 
 /// One replication's outcome, by its index (the index selects the replication's random streams).
@@ -49,19 +50,22 @@ public struct StudyError: Error, CustomStringConvertible, Sendable {
 public enum StudyRunner {
     /// Runs the replications `indices` on `threads` threads; `progress(done, total)` is called
     /// after each (from any thread, one call at a time). `planner` makes each replication's
-    /// engagement planner (nil: the built-in assigner; `RunOptions.planner`), and `sensors` its
-    /// sensors of the user's (`RunOptions.sensors`).
+    /// engagement planner (nil: the built-in assigner; `RunOptions.planner`), `sensors` its
+    /// sensors of the user's (`RunOptions.sensors`), and `trackerModels` its tracker's filter bank
+    /// (`RunOptions.trackerModels`).
     public static func run(_ scenario: Scenario, indices: Range<Int>, threads: Int,
                            progress: (@Sendable (Int, Int) -> Void)? = nil,
                            planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil,
-                           sensors: (@Sendable () -> [any SensorModel])? = nil) throws -> [ReplicationRecord] {
+                           sensors: (@Sendable () -> [any SensorModel])? = nil,
+                           trackerModels: [MotionModel]? = nil) throws -> [ReplicationRecord] {
         let work = Work(indices: indices)
         let workers = max(1, min(threads, indices.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = work.next() {
                 do {
-                    let sim = try Simulation(scenario: scenario, options: RunOptions(replication: UInt64(i), trackRowInterval: 0,
-                                                                                     planner: planner, sensors: sensors))
+                    var options = RunOptions(replication: UInt64(i), trackRowInterval: 0, planner: planner, sensors: sensors)
+                    options.trackerModels = trackerModels
+                    let sim = try Simulation(scenario: scenario, options: options)
                     let result = sim.run()
                     let done = work.finish(ReplicationRecord(index: i, metrics: result.metrics))
                     progress?(done, indices.count)
@@ -270,7 +274,12 @@ public struct StudyReport: Sendable {
         }
         let pct = { (x: Double) in String(format: "%.1f %%", 100 * x) }
         let one = { (x: Double) in String(format: "%.2f", x) }
-        let money = { (x: Double) in x >= 1e6 ? String(format: "$%.1fM", x / 1e6) : String(format: "$%.0fk", x / 1e3) }
+        // Dollars in the unit their size needs (a jammer's $70 a raid showed as $0k).
+        let money = { (x: Double) -> String in
+            let a = abs(x)
+            return a >= 1e6 ? String(format: "$%.1fM", x / 1e6) : a >= 1e4 ? String(format: "$%.0fk", x / 1e3)
+                : a >= 1e3 ? String(format: "$%.1fk", x / 1e3) : String(format: "$%.0f", x)
+        }
         var s = "Canopy study — \(scenario) (seed \(seed)), \(records.count) replications; mean ± 95 % CI\n\n"
         var rows: [[String]] = []
         for c in classNames {

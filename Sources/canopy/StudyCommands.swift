@@ -334,7 +334,7 @@ struct Plan: ParsableCommand {
             throw ExitCode(1)
         }
         let site = { (i: Int) in spec.sites[i].id }
-        let fmt = { (e: Estimate) in String(format: "%+.1f ± %.1f", e.mean, e.halfWidth) }
+        let fmt = { (e: Estimate) in String(format: "%@ ± %.1f", signedTenths(e.mean), e.halfWidth) }
         var text = "Canopy plan — \(s.name): add \(add) among \(spec.sites.count) candidate sites, up to \(runs) replications per configuration\n"
         if result.indifference > 0 {
             text += String(format: "each choice a race: %d replications per site, then sites clearly behind dropped (Kim–Nelson at %.0f %%, indifference %.1f)\n",
@@ -372,7 +372,7 @@ struct Plan: ParsableCommand {
         }
         text += "\nsites tried for unit 1 (how far behind the chosen site, paired over the replications both ran; replications): "
             + result.steps[0].ranking.prefix(6).enumerated().map { i, e in
-                "\(site(e.site)) " + (i == 0 ? "" : String(format: "%+.1f ", -e.behind)) + "(\(e.replications))"
+                "\(site(e.site)) " + (i == 0 ? "" : signedTenths(-e.behind) + " ") + "(\(e.replications))"
             }.joined(separator: ", ") + "\n"
         print(text)
         var unitsJSON: [JSONValue] = []
@@ -424,6 +424,12 @@ struct Plan: ParsableCommand {
         print("wrote \(dir)/plan.json and \(dir)/plan.txt (\(planner.evaluations) configurations, \(planner.simulations) simulations, "
               + String(format: "%.0f s wall)", Date().timeIntervalSince(start)))
     }
+}
+
+/// A number to one decimal with its sign, a tie shown as +0.0 (never −0.0).
+func signedTenths(_ x: Double) -> String {
+    let r = (x * 10).rounded() / 10
+    return String(format: "%+.1f", r == 0 ? 0 : r)
 }
 
 func estimateJSON(_ e: Estimate) -> JSONValue {

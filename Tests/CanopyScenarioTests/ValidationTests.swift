@@ -98,6 +98,16 @@ struct ScenarioValidationTests {
         #expect(problems(validYAML + "\ntracker: {radialSpeed: fused, maxAcceleration: -1}\n")
                 == ["test.yaml: tracker.radialSpeed: must be one of fuse, gate, ignore (got fused) — did you mean 'fuse'?",
                     "test.yaml: tracker.maxAcceleration: must be ≥ 0 (got -1)"])
+        // The filter bank: by default one constant-velocity filter; an IMM when models are given.
+        #expect(gated.tracker.models.isEmpty)
+        let imm = try load(validYAML + "\ntracker: {models: [{type: cv, q: 5}, {type: ct, q: 5, turnRate: 3, sojourn: 10}]}\n")
+        #expect(imm.tracker.models.count == 2 && imm.tracker.models[1].kind == .coordinatedTurn)
+        #expect(abs(imm.tracker.models[1].turnRate - 3 * .pi / 180) < 1e-12 && imm.tracker.models[1].sojourn == 10)
+        #expect(problems(validYAML + "\ntracker: {models: [{type: custom, q: 1}, {type: cv, q: 0, turnRate: 2}]}\n")
+                == ["test.yaml: tracker.models[0].type: must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, RunOptions.trackerModels; docs/library.md)",
+                    "test.yaml: tracker.models[1].q: must be > 0 (got 0)",
+                    "test.yaml: tracker.models[1].turnRate: applies only to type ct"])
+        #expect(problems(validYAML + "\ntracker: {models: []}\n") == ["test.yaml: tracker.models: must list 1 to 4 motion models (got 0)"])
         // Angles in the catalogue arrive in radians.
         let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)
         #expect(radar.sigmaAzimuth < 0.05)
