@@ -91,6 +91,22 @@ struct Validate: ParsableCommand {
         let threats = s.threats.count + s.waves.reduce(0) { $0 + $1.count }
         print("\(scenario): OK — \(threats) threats, \(s.assets.count) assets, \(s.regions.count) regions, "
               + "\(s.sensors.count) sensors, \(nodes) acoustic nodes, \(s.fireUnits.count) fire units")
+        // What a run will have to process: the radars' false plots alone, over the whole duration
+        // (a run may end sooner, once every threat is resolved). A valid scenario can still be
+        // one that runs for hours.
+        let clutter = clutterPlots(s)
+        print(String(format: "radar clutter: about %.0f false plots a run at most, each one tracked", clutter))
+        if clutter > 5e6 {
+            print("note: that is more than 5 million plots; a run will be slow (a study of it, slower). Fewer clutterPerScan or a longer period would help.")
+        }
+    }
+}
+
+/// The radars' expected false plots over a scenario's whole duration.
+func clutterPlots(_ s: Scenario) -> Double {
+    s.sensors.reduce(0.0) { sum, site in
+        guard let r = s.catalogue.sensors[site.type]?.radar else { return sum }
+        return sum + r.clutterPerScan * s.duration / r.period
     }
 }
 

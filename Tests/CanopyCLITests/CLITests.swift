@@ -41,6 +41,13 @@ struct CLITests {
             #expect(r.status == 0, "\(path): \(r.stderr)")
             #expect(r.stdout.contains("OK"))
         }
+        // The load a run will carry: a winter-raid run sees about 376,000 false plots from its 14
+        // radars, ending before its duration; the bound over the whole duration is above that.
+        let w = try runCanopy(["validate", root + "/examples/winter-raid.yaml"])
+        let line = try #require(w.stdout.split(separator: "\n").first { $0.hasPrefix("radar clutter: about ") })
+        let plots = Double(line.dropFirst("radar clutter: about ".count).prefix { $0.isNumber }) ?? 0
+        #expect(plots > 376_000 && plots < 600_000, "\(line)")
+        #expect(!w.stdout.contains("note: that is more than 5 million plots"))
     }
 
     @Test("validate reports every problem with file and path, and exits 1")
