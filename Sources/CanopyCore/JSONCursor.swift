@@ -57,10 +57,19 @@ public struct JSONCursor {
         case UInt8(ascii: "["): return "an array"
         case UInt8(ascii: "\""): return "a string"
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return "a number"
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
-        case UInt8(ascii: "n"): return "null"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            return startsWith("true") || startsWith("false") ? "a boolean" : "'\(Character(Unicode.Scalar(b)))'"
+        case UInt8(ascii: "n"): return startsWith("null") ? "null" : "'n'"
         default: return "'\(Character(Unicode.Scalar(b)))'"
         }
+    }
+
+    /// Whether the text at the position starts with `word` (for messages: "not json" is not null).
+    private func startsWith(_ word: String) -> Bool {
+        let w = Array(word.utf8)
+        guard position + w.count <= bytes.count else { return false }
+        for (i, c) in w.enumerated() where bytes[position + i] != c { return false }
+        return true
     }
 
     /// What the next value is, for messages ("an object", "a number", ...).

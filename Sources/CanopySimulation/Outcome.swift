@@ -164,9 +164,13 @@ extension Simulation {
             table += Self.render(["asset hit", "impacts", "value lost", "people affected"], ar)
             table += "\n"
         }
-        table += String(format: "value protected %.0f of %.0f at risk (%.1f %%); people protected %.0f of %.0f\n",
-                        valueAtRisk - totalLost, valueAtRisk, valueAtRisk > 0 ? 100 * (valueAtRisk - totalLost) / valueAtRisk : 100,
-                        peopleAtRisk - totalPeople, peopleAtRisk)
+        if valueAtRisk > 0 {
+            table += String(format: "value protected %.0f of %.0f at risk (%.1f %%); people protected %.0f of %.0f\n",
+                            valueAtRisk - totalLost, valueAtRisk, 100 * (valueAtRisk - totalLost) / valueAtRisk,
+                            peopleAtRisk - totalPeople, peopleAtRisk)
+        } else {
+            table += "value protected: no value was at risk (no threat aimed at an asset)\n"
+        }
         if falseTrackRounds > 0 {
             table += "rounds fired at false tracks (clutter, false reports): \(falseTrackRounds), \(Self.money(falseTrackCost))\n"
         }
