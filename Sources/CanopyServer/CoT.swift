@@ -11,7 +11,7 @@ import Glibc
 final class CoTOut: @unchecked Sendable {
     private let lock = NSLock()
     private var udpSocket: Int32 = -1
-    private var destinations: [sockaddr_in] = []
+    private let destinations: [sockaddr_in]
     private var listenSocket: Int32 = -1
     private var clients: [Int32] = []
     private(set) var sent = 0
@@ -20,17 +20,7 @@ final class CoTOut: @unchecked Sendable {
     let staleAfter = 15.0
 
     init(udp: [String], tcpPort: Int) throws {
-        for d in udp {
-            let parts = d.split(separator: ":")
-            guard parts.count == 2, let port = UInt16(parts[1]) else { throw ServerError("--cot-udp must be HOST:PORT (got '\(d)')") }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, parts[0] == "localhost" ? "127.0.0.1" : String(parts[0]), &addr.sin_addr) == 1 else {
-                throw ServerError("--cot-udp: '\(parts[0])' is not an IPv4 address")
-            }
-            destinations.append(addr)
-        }
+        destinations = try udp.map { try UDPDestination.parse($0, option: "--cot-udp") }
         if !destinations.isEmpty {
             udpSocket = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             guard udpSocket >= 0 else { throw ServerError("cannot open a UDP socket for CoT: errno \(errno)") }

@@ -39,6 +39,9 @@ public struct ServerSettings: Sendable {
     /// Where CoT events go: UDP destinations ("host:port") and a TCP streaming port (0: none).
     public var cotUDP: [String] = []
     public var cotTCPPort = 0
+    /// Where ASTERIX CAT062 system tracks go (UDP "host:port"), and the data source they name.
+    public var asterixOut: [String] = []
+    public var asterixSAC: UInt8 = 0, asterixSIC: UInt8 = 1
     /// URLs POSTed on every alert change.
     public var webhooks: [String] = []
     /// Live ingest: a briefing scenario (sensors, fire units, assets, regions), a UDP port for detections (0: none).
@@ -61,6 +64,7 @@ public final class CanopyServer: Sendable {
     public let token: String
     public let live: LiveSession?
     let cot: CoTOut
+    let asterixOut: AsterixOut
     let webhooks: Webhooks
     /// The shipped map layers (GeoJSON) and cities, read once.
     let regionsGeoJSON: String, outlineGeoJSON: String, citiesJSON: String
@@ -79,6 +83,7 @@ public final class CanopyServer: Sendable {
         outlineGeoJSON = resource("ukraine-outline", "geojson")
         citiesJSON = resource("ukraine-cities", "json")
         cot = try CoTOut(udp: settings.cotUDP, tcpPort: settings.cotTCPPort)
+        asterixOut = try AsterixOut(udp: settings.asterixOut, sac: settings.asterixSAC, sic: settings.asterixSIC)
         webhooks = Webhooks(urls: settings.webhooks)
         if let path = settings.liveBriefing {
             live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort,
@@ -86,10 +91,16 @@ public final class CanopyServer: Sendable {
         } else {
             live = nil
         }
-        let cot = self.cot, webhooks = self.webhooks
-        runs.onPicture = { channel, picture in cot.publish(channel: channel, picture: picture) }
+        let cot = self.cot, asterix = self.asterixOut, webhooks = self.webhooks
+        runs.onPicture = { channel, picture in
+            cot.publish(channel: channel, picture: picture)
+            asterix.publish(channel: channel, picture: picture)
+        }
         runs.onAlertChange = { channel, episode in webhooks.send(channel: channel, episode: episode) }
-        live?.onPicture = { channel, picture in cot.publish(channel: channel, picture: picture) }
+        live?.onPicture = { channel, picture in
+            cot.publish(channel: channel, picture: picture)
+            asterix.publish(channel: channel, picture: picture)
+        }
         live?.onAlertChange = { channel, episode in webhooks.send(channel: channel, episode: episode) }
     }
 
@@ -259,6 +270,7 @@ public final class CanopyServer: Sendable {
             w.key("refused"); w.raw(self.counters.json())
             w.field("cotEventsSent", self.cot.sent)
             w.field("cotTCPClients", self.cot.tcpClientCount)
+            w.field("asterixBlocksSent", self.asterixOut.sent)
             w.field("webhooksSent", self.webhooks.sent); w.field("webhooksFailed", self.webhooks.failed)
             if let live = self.live {
                 w.field("liveSubscribers", live.channel.subscriberCount)

@@ -37,6 +37,10 @@ struct Serve: ParsableCommand {
     var liveUDP = 0
     @Option(name: .customLong("asterix-udp"), help: "Take live radar plots as ASTERIX CAT048 data blocks on this UDP port on loopback (0: off).")
     var asterixUDP = 0
+    @Option(name: .customLong("asterix-out"), help: "Send the picture's tracks as ASTERIX CAT062 system tracks to HOST:PORT over UDP (repeatable).")
+    var asterixOut: [String] = []
+    @Option(name: .customLong("asterix-source"), help: "The data source (SAC/SIC, each 0 to 255) named in the CAT062 tracks sent.")
+    var asterixSource = "0/1"
     @Option(help: "Simulated seconds between stored picture frames (the replay's resolution).")
     var frameInterval = 10.0
 
@@ -44,6 +48,9 @@ struct Serve: ParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535 (got \(port))") }
         guard speed >= 0 else { throw ValidationError("--speed must be ≥ 0 (got \(speed))") }
         guard frameInterval > 0 else { throw ValidationError("--frame-interval must be > 0 (got \(frameInterval))") }
+        guard Self.source(asterixSource) != nil else {
+            throw ValidationError("--asterix-source must be SAC/SIC, each a whole number 0 to 255 (got '\(asterixSource)')")
+        }
         guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP), (0...65535).contains(asterixUDP) else {
             throw ValidationError("ports must be 0 to 65535")
         }
@@ -75,11 +82,19 @@ struct Serve: ParsableCommand {
         if let e = outcome.error { throw e }
     }
 
+    static func source(_ text: String) -> (UInt8, UInt8)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = UInt8(parts[0]), let b = UInt8(parts[1]) else { return nil }
+        return (a, b)
+    }
+
     func serve() async throws {
         var s = ServerSettings()
         s.host = host; s.port = port; s.dataDirectory = data; s.token = token; s.speed = speed; s.frameInterval = frameInterval
         s.cotUDP = cotUDP; s.cotTCPPort = cotTCP; s.webhooks = webhook; s.liveBriefing = live; s.liveUDPPort = liveUDP
         s.liveAsterixUDPPort = asterixUDP
+        s.asterixOut = asterixOut
+        if let (sac, sic) = Self.source(asterixSource) { s.asterixSAC = sac; s.asterixSIC = sic }
         let server: CanopyServer
         do {
             server = try CanopyServer(settings: s)

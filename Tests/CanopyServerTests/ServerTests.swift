@@ -518,6 +518,39 @@ struct LiveServerTests {
                      "ballistic": "a-h-A-W-M-S-S", "aeroballistic": "a-h-A-W-M-A-S", "unknown": "a-u-A"]
         for (c, type) in types { #expect(CoTOut.type(of: c) == type) }
     }
+
+    @Test("CAT062: a track's record, octet by octet, and data blocks within a datagram")
+    func cat062Record() {
+        let t = Picture.TrackView(id: 70_000, threatClass: "cruise", classProbabilities: [], latitude: 50.4501, longitude: 30.5234,
+                                  altitude: 1500, course: 90, speed: 250, climb: -6.5, sigmaHorizontal: 150, sigmaVertical: 200,
+                                  aimAsset: nil, aimLatitude: 0, aimLongitude: 0, timeToImpact: nil, valueAtRisk: 1, rank: 1,
+                                  engagedBy: nil, predicted: [], lastUpdate: 0)
+        let r = Cat062.record(t, sac: 7, sic: 42, updateTime: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: true)
+        // Expected values worked out from the category's definition (edition 1.18), not by the encoder.
+        let expected: [UInt8] = [
+            0x9B, 0x2D, 0x14,                                   // FSPEC: FRN 1, 4, 5, 7 | 10, 12, 13 | 18, 20
+            7, 42,                                              // I062/010
+            0x38, 0x40, 0x40,                                   // I062/070: 28,800.5 s after midnight × 128
+            0x00, 0x8F, 0x80, 0xA4, 0x00, 0x56, 0xD2, 0x76,     // I062/105: 50.4501°, 30.5234° in 180/2²⁵
+            0x03, 0xE8, 0x00, 0x00,                             // I062/185: 250 m/s east, 0 north, in 0.25 m/s
+            0x40, 0x0D, 0x25, 0x49, 0x4C, 0x58, 0x20,           // I062/245: STI 1, "CRUISE  " in 6-bit
+            0x11, 0x70,                                         // I062/040: 70,000 mod 65,536
+            0x09, 0x80,                                         // I062/080: SRC 3-D radar, FX; SIM
+            0x03, 0x13,                                         // I062/130: 1,500 m in 6.25 ft
+            0xFF, 0x33,                                         // I062/220: −6.5 m/s in 6.25 ft/min
+        ]
+        #expect(r == expected, "\(r.map { String(format: "%02X", $0) }.joined(separator: " "))")
+        // Live tracks: one octet of status, no SIM.
+        let live = Cat062.record(t, sac: 7, sic: 42, updateTime: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: false)
+        #expect(live.count == r.count - 1)
+        #expect(live.count > 29 && live[29] == 0x08)
+        // Blocks: CAT, LEN, whole records, none over the limit.
+        var p = Picture(time: 0, tracks: [], fireUnits: [], engagements: [], regions: [])
+        p.tracks = (0..<100).map { var v = t; v.id = $0; return v }
+        let blocks = Cat062.blocks(p, sac: 7, sic: 42, epoch: Date(timeIntervalSince1970: 0), simulated: true, maxBytes: 1_400)
+        #expect(blocks.allSatisfy { $0[0] == 62 && Int($0[1]) << 8 | Int($0[2]) == $0.count && $0.count <= 1_400 })
+        #expect(blocks.reduce(0) { $0 + ($1.count - 3) } == 100 * r.count)
+    }
 }
 
 final class MessageLog: @unchecked Sendable {

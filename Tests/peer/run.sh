@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 python3 test_cot.py
 python3 test_asterix.py
+python3 test_cat062.py
 python3 test_browser.py
