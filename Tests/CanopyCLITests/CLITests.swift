@@ -91,6 +91,11 @@ struct CLITests {
         #expect(d.status != 0 && d.stderr.contains("--data \(file): is a file"), "\(d.stderr)")
         let w = try runCanopy(["serve", "--webhook", "not a url"])
         #expect(w.status != 0 && w.stderr.contains("--webhook 'not a url': must be an http:// or https:// URL"), "\(w.stderr)")
+        let a = try runCanopy(["serve", "--data", file + "-a", "--port", "1", "--asterix-out", "nonsense"])
+        #expect(a.status != 0 && a.stderr.contains("--asterix-out must be HOST:PORT (got 'nonsense')"), "\(a.stderr)")
+        let s = try runCanopy(["serve", "--asterix-source", "300/1"])
+        #expect(s.status != 0 && s.stderr.contains("--asterix-source must be SAC/SIC"), "\(s.stderr)")
+        try? FileManager.default.removeItem(atPath: file + "-a")
     }
 
     @Test("simulate prints the summary table and writes the three outputs")
