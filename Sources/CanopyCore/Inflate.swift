@@ -12,9 +12,10 @@ public enum Gzip {
     public static func isGzip(_ data: [UInt8]) -> Bool { data.count >= 2 && data[0] == 0x1F && data[1] == 0x8B }
 
     /// Decompresses every member of a gzip file, checking each member's CRC-32 and length.
-    public static func decompress(_ data: [UInt8]) throws -> [UInt8] {
+    public static func decompress(_ data: [UInt8], limit: Int = Int.max) throws -> [UInt8] {
         try data.withUnsafeBufferPointer { input -> [UInt8] in
-            var out = OutputBuffer(capacity: max(1024, hintSize(input)))
+            var out = OutputBuffer(capacity: min(max(1024, hintSize(input)), max(limit, 1024)))
+            out.limit = limit
             defer { out.release() }
             var pos = 0
             var member = 0
@@ -122,9 +123,15 @@ struct OutputBuffer {
         base = .allocate(capacity: capacity)
     }
 
-    mutating func reserve(_ extra: Int) {
+    /// The most the output may grow to (a small file of zeros can inflate a thousandfold).
+    var limit = Int.max
+
+    mutating func reserve(_ extra: Int) throws {
         guard count + extra > capacity else { return }
-        let newCap = max(capacity * 2, count + extra)
+        guard count + extra <= limit else {
+            throw DecompressionError("gzip: the data inflates beyond \(limit >> 20) MiB, more than any input Canopy reads")
+        }
+        let newCap = min(max(capacity * 2, count + extra), max(limit, count + extra))
         let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap)
         nb.update(from: base, count: count)
         base.deallocate()
@@ -271,7 +278,7 @@ struct Inflater {
                 bits = 0
                 bitCount = 0
                 guard pos + len <= input.count else { throw DecompressionError("deflate: truncated stored block") }
-                out.reserve(len)
+                try out.reserve(len)
                 (out.base + out.count).update(from: input.baseAddress! + pos, count: len)
                 out.count += len
                 pos += len
@@ -329,7 +336,7 @@ struct Inflater {
                 while true {
                     let sym = try decode(lit, lb)
                     if sym < 256 {
-                        if out.count == out.capacity { out.reserve(1) }
+                        if out.count == out.capacity { try out.reserve(1) }
                         out.base[out.count] = UInt8(sym)
                         out.count += 1
                         continue
@@ -343,7 +350,7 @@ struct Inflater {
                     guard ds < 30 else { throw DecompressionError("deflate: invalid distance symbol \(ds)") }
                     let distance = Self.distBase[ds] + take(Self.distExtra[ds])
                     guard distance <= out.count else { throw DecompressionError("deflate: distance \(distance) reaches before the start") }
-                    out.reserve(length)
+                    try out.reserve(length)
                     let dst = out.base + out.count
                     let src = dst - distance
                     if distance >= length {

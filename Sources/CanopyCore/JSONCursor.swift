@@ -198,7 +198,13 @@ public struct JSONCursor {
             }
             p += 1; digits += 1
         }
-        guard digits > 0 else { throw error("expected a number, found \(describeNext())") }
+        guard digits > 0 else {
+            throw negative ? error("a '-' with no digits after it", at: start) : error("expected a number, found \(describeNext())")
+        }
+        // RFC 8259: no leading zeros ("007").
+        if digits > 1 && bytes[start + (negative ? 1 : 0)] == UInt8(ascii: "0") {
+            throw error("a number with a leading zero", at: start)
+        }
         if p < n && bytes[p] == UInt8(ascii: ".") {
             p += 1
             var fd = 0
@@ -342,7 +348,7 @@ public enum InputFile {
     public static func read(path: String) throws -> [UInt8] {
         let data = try bytes(path: path)
         if Gzip.isGzip(data) {
-            do { return try Gzip.decompress(data) } catch let e as DecompressionError {
+            do { return try Gzip.decompress(data, limit: maxBytes) } catch let e as DecompressionError {
                 throw InputFileError(path: path, message: e.description)
             }
         }

@@ -150,8 +150,8 @@ private struct JSONTreeParser {
     }
 
     mutating func value(depth: Int) throws -> Document {
-        guard depth < Self.maxDepth else { throw cursor.error("nested deeper than \(Self.maxDepth) levels") }
         let l = currentLine()
+        guard depth < Self.maxDepth else { throw cursor.error("nested deeper than \(Self.maxDepth) levels") }
         switch cursor.peek() {
         case UInt8(ascii: "{"):
             try cursor.beginObject()
@@ -159,7 +159,14 @@ private struct JSONTreeParser {
             var seen = Set<String>()
             var first = true
             while true {
-                let at = cursor.position
+                // Where the key starts (after the comma), for a message about it.
+                var at = cursor.position
+                if cursor.peek() == UInt8(ascii: ",") && !first {
+                    at = cursor.position + 1
+                    while at < cursor.bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(cursor.bytes[at]) { at += 1 }
+                } else {
+                    at = cursor.position
+                }
                 guard let key = try cursor.nextKey(first: &first) else { break }
                 guard seen.insert(key).inserted else { throw cursor.error("the key \"\(key)\" appears twice in one object", at: at) }
                 pairs.append((key: key, value: try value(depth: depth + 1)))

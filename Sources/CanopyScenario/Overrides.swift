@@ -103,7 +103,8 @@ public struct ScenarioOverride: Sendable, Equatable, CustomStringConvertible {
                 guard case .scalar(let s, _, let line) = doc, let x = Double(s) else {
                     throw DocumentError(message: "override '\(path)': \(doc.shown) is not a number to scale", line: doc.line)
                 }
-                if Int(s) != nil {
+                // Whole as written ("8", "1e3", "4.0": a JSON file keeps its numbers' text).
+                if x == x.rounded() && !s.contains(".") || Int(s) != nil {
                     // A whole number stays whole (a magazine, a count), if it can.
                     guard abs(x * f) < 9e18 else {
                         throw DocumentError(message: "override '\(path)': \(s) × \(f) is \(x * f), too large for a whole number", line: doc.line)

@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Each track is one record with these items, in the category's UAP order:
 /// - I062/010 data source (SAC, SIC);
-/// - I062/070 time of track information (UTC time of day of the track's last update, 1/128 s);
+/// - I062/070 time of track information: the picture's time, to which every track's position and
+///   velocity are predicted (UTC time of day, 1/128 s);
 /// - I062/105 position in WGS-84 (180/2²⁵ degrees);
 /// - I062/185 velocity east and north (0.25 m/s);
 /// - I062/245 target identification: the threat class in 8 characters of ICAO's 6-bit set
@@ -36,14 +37,15 @@ public enum Cat062 {
         }
     }
 
-    /// One record of a track. `updateTime`: UTC of the track's last update.
-    public static func record(_ t: Picture.TrackView, sac: UInt8, sic: UInt8, updateTime: Date, simulated: Bool) -> [UInt8] {
+    /// One record of a track. `time`: the UTC time its position and velocity hold for (the
+    /// picture's: a receiver extrapolates from it).
+    public static func record(_ t: Picture.TrackView, sac: UInt8, sic: UInt8, time: Date, simulated: Bool) -> [UInt8] {
         var out: [UInt8] = []
         // FSPEC: FRN 1 (010), 4 (070), 5 (105), 7 (185) | FRN 10 (245), 12 (040), 13 (080) | FRN 18 (130), 20 (220).
         out += [0b1001_1011, 0b0010_1101, 0b0001_0100]
         out += [sac, sic]
         // I062/070: seconds since UTC midnight in 1/128 s, 24 bits (wraps at midnight, as defined).
-        let day = updateTime.timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
+        let day = time.timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
         let tod = UInt32(max(0, (day * 128).rounded())) % (86_400 * 128)
         out += [UInt8(tod >> 16 & 0xFF), UInt8(tod >> 8 & 0xFF), UInt8(tod & 0xFF)]
         // I062/105: latitude and longitude, signed 32 bits of 180/2²⁵ degrees.
@@ -60,8 +62,9 @@ public enum Cat062 {
         // I062/080: MON 0 (multi-sensor), SPI 0, MRH 0, SRC 2 (3-D radar), CNF 0 (confirmed);
         // FX into a second octet when simulated (SIM, its first bit).
         out += simulated ? [0b0000_1001, 0b1000_0000] : [0b0000_1000]
-        // I062/130: geometric altitude in 6.25 ft; I062/220: rate of climb in 6.25 ft/min.
-        out += int16(t.altitude / 0.3048 / 6.25)
+        // I062/130: geometric altitude in 6.25 ft, within its defined −1,500…150,000 ft (a
+        // ballistic missile's apogee is beyond); I062/220: rate of climb in 6.25 ft/min.
+        out += int16(min(max(t.altitude / 0.3048 / 6.25, -240), 24_000))
         out += int16(t.climb / 0.3048 * 60 / 6.25)
         return out
     }
@@ -69,6 +72,9 @@ public enum Cat062 {
     /// Data blocks (CAT, LEN, records) of every track, each block at most `maxBytes` long (a UDP
     /// datagram within an Ethernet frame by default).
     public static func blocks(_ picture: Picture, sac: UInt8, sic: UInt8, epoch: Date, simulated: Bool, maxBytes: Int = 1_400) -> [[UInt8]] {
+        // LEN is two octets.
+        let maxBytes = min(max(maxBytes, 64), 65_535)
+        let time = epoch.addingTimeInterval(picture.time)
         var blocks: [[UInt8]] = []
         var block: [UInt8] = []
         func close() {
@@ -77,7 +83,7 @@ public enum Cat062 {
             blocks.append(block)
         }
         for t in picture.tracks {
-            let r = record(t, sac: sac, sic: sic, updateTime: epoch.addingTimeInterval(t.lastUpdate), simulated: simulated)
+            let r = record(t, sac: sac, sic: sic, time: time, simulated: simulated)
             if block.isEmpty || block.count + r.count > maxBytes {
                 close()
                 block = [category, 0, 0]

@@ -139,7 +139,8 @@ enum StudyFile {
     static func resolve(_ name: String, besideFile path: String) -> String {
         if name.hasPrefix("/") { return URL(fileURLWithPath: name).standardized.path }
         let file = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        let folder = (file as NSString).deletingLastPathComponent
+        // The folder through its links, as the shell would follow `..` from it.
+        let folder = URL(fileURLWithPath: (file as NSString).deletingLastPathComponent).resolvingSymlinksInPath().path
         return URL(fileURLWithPath: folder + "/" + name).standardized.path
     }
 

@@ -239,8 +239,9 @@ public struct Association: Sendable {
 
 /// A multi-sensor, multi-target tracker.
 ///
-/// - Filters: EKF or UKF updates over a bank of linear motion models (constant velocity,
-///   coordinated turn, ballistic), one model as a Kalman filter or several as an IMM.
+/// - Filters: EKF or UKF updates over a bank of motion models (constant velocity, coordinated
+///   turn, ballistic, or a `TransitionModel` of the user's), one model as a Kalman filter or
+///   several as an IMM.
 /// - Measurements: radar (range, azimuth, elevation), bearing-only, 2-D position, from any
 ///   number of asynchronous sensors.
 /// - Gating: a spatial index of track positions (sorted cell keys) gives candidates, a cheap

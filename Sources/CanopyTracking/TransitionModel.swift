@@ -90,22 +90,23 @@ extension TransitionModel {
         return nil
     }
 
-    /// Cholesky with a relative tolerance on each pivot: a negative pivot beyond rounding fails.
+    /// Cholesky with a tolerance on each pivot relative to its own diagonal entry (position and
+    /// velocity entries differ by orders of magnitude): a negative diagonal entry fails at once,
+    /// a pivot below −rounding fails.
     static func positiveSemiDefinite(_ Q: Matrix6) -> Bool {
         var L = Matrix6()
-        var scale = 0.0
-        for i in 0..<6 { scale = max(scale, abs(Q[i, i])) }
-        let tol = 1e-10 * max(scale, 1e-300)
+        for j in 0..<6 where Q[j, j] < 0 { return false }
         for j in 0..<6 {
+            let tol = 1e-10 * max(Q[j, j], 1e-300)
             var d = Q[j, j]
             for k in 0..<j { d -= L[j, k] * L[j, k] }
             if d < -tol { return false }
             guard d > tol else {
-                // A zero pivot: the rest of the column must be zero too.
+                // A zero pivot: the rest of the column must be zero too (to rounding).
                 for i in (j + 1)..<6 {
                     var s = Q[i, j]
                     for k in 0..<j { s -= L[i, k] * L[j, k] }
-                    if abs(s) > tol.squareRoot() * max(abs(Q[i, i]), tol).squareRoot() { return false }
+                    if abs(s) > 1e-5 * (max(Q[j, j], 1e-300) * max(Q[i, i], 1e-300)).squareRoot() { return false }
                 }
                 continue
             }

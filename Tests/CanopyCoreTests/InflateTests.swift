@@ -18,6 +18,19 @@ struct InflateTests {
         }
     }
 
+    @Test("A limit on the output stops a file that inflates beyond it, with a message")
+    func limit() throws {
+        let gz = try Self.fixture("random.bin.gz")
+        let size = try Self.fixture("random.bin").count
+        #expect(try Gzip.decompress(gz, limit: size).count == size)
+        do {
+            _ = try Gzip.decompress(gz, limit: size / 2)
+            Issue.record("inflated beyond its limit")
+        } catch let e as DecompressionError {
+            #expect(e.description.contains("inflates beyond"), "\(e)")
+        }
+    }
+
     @Test("CRC-32 of known strings")
     func crc() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)

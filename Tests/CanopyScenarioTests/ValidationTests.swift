@@ -167,6 +167,18 @@ struct ScenarioValidationTests {
                 #expect(p?.line != nil, "no line for \(to)")
             } catch { Issue.record("\(error)") }
         }
+        // A key given twice is named on its own line (a pretty-printed file: the third).
+        do {
+            _ = try load("{\n \"name\": \"J\",\n \"name\": \"K\"\n}", file: "j.json")
+            Issue.record("a key twice was accepted")
+        } catch let e as ScenarioError {
+            #expect(e.problems.first?.line == 3, "\(e.problems)")
+        } catch { Issue.record("\(error)") }
+        // A lone minus and a leading zero are not numbers.
+        #expect(problems(base.replacingOccurrences(of: "\"seed\": 3", with: "\"seed\": -"), file: "j.json")
+            .contains { $0.contains("a '-' with no digits after it") })
+        #expect(problems(base.replacingOccurrences(of: "\"seed\": 3", with: "\"seed\": 007"), file: "j.json")
+            .contains { $0.contains("a number with a leading zero") })
         // Too deep a nesting is refused, not a stack overflow.
         let deep = String(repeating: "[", count: 100_000)
         #expect(problems(#"{"name": "J", "x": \#(deep)}"#, file: "j.json").contains { $0.contains("nested deeper than 256 levels") })

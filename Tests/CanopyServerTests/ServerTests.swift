@@ -525,7 +525,7 @@ struct LiveServerTests {
                                   altitude: 1500, course: 90, speed: 250, climb: -6.5, sigmaHorizontal: 150, sigmaVertical: 200,
                                   aimAsset: nil, aimLatitude: 0, aimLongitude: 0, timeToImpact: nil, valueAtRisk: 1, rank: 1,
                                   engagedBy: nil, predicted: [], lastUpdate: 0)
-        let r = Cat062.record(t, sac: 7, sic: 42, updateTime: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: true)
+        let r = Cat062.record(t, sac: 7, sic: 42, time: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: true)
         // Expected values worked out from the category's definition (edition 1.18), not by the encoder.
         let expected: [UInt8] = [
             0x9B, 0x2D, 0x14,                                   // FSPEC: FRN 1, 4, 5, 7 | 10, 12, 13 | 18, 20
@@ -541,7 +541,12 @@ struct LiveServerTests {
         ]
         #expect(r == expected, "\(r.map { String(format: "%02X", $0) }.joined(separator: " "))")
         // Live tracks: one octet of status, no SIM.
-        let live = Cat062.record(t, sac: 7, sic: 42, updateTime: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: false)
+        let live = Cat062.record(t, sac: 7, sic: 42, time: Date(timeIntervalSince1970: 1_800_000_000.5), simulated: false)
+        // Altitude held to the item's range: a ballistic apogee of 60 km is sent as 150,000 ft.
+        var high = t
+        high.altitude = 60_000
+        let h = Cat062.record(high, sac: 7, sic: 42, time: Date(timeIntervalSince1970: 0), simulated: false)
+        #expect(Int(h[30]) << 8 | Int(h[31]) == 24_000)
         #expect(live.count == r.count - 1)
         #expect(live.count > 29 && live[29] == 0x08)
         // Blocks: CAT, LEN, whole records, none over the limit.
@@ -550,6 +555,10 @@ struct LiveServerTests {
         let blocks = Cat062.blocks(p, sac: 7, sic: 42, epoch: Date(timeIntervalSince1970: 0), simulated: true, maxBytes: 1_400)
         #expect(blocks.allSatisfy { $0[0] == 62 && Int($0[1]) << 8 | Int($0[2]) == $0.count && $0.count <= 1_400 })
         #expect(blocks.reduce(0) { $0 + ($1.count - 3) } == 100 * r.count)
+        // Every record of a picture is stamped with the picture's time (epoch + 3,600.25 s).
+        p.time = 3_600.25
+        let stamped = Cat062.blocks(p, sac: 7, sic: 42, epoch: Date(timeIntervalSince1970: 86_400), simulated: true, maxBytes: 100_000)
+        #expect(stamped.count == 1 && Array(stamped[0][8..<11]) == [0x07, 0x08, 0x20])   // 3,600.25 × 128 = 460,832
     }
 }
 

@@ -79,6 +79,19 @@ struct SweepTests {
             .contains("parameters[0].labels[1]: 'a' is the label of an earlier value too"))
     }
 
+    @Test("A study file's paths are resolved from its real folder: a bare name, '..' through a link")
+    func resolvePaths() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).resolvingSymlinksInPath().path + "/canopy-resolve-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/real/sub", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/real/sub")
+        #expect(StudyFile.resolve("../a.yaml", besideFile: dir + "/link/s.yaml") == dir + "/real/a.yaml")
+        #expect(StudyFile.resolve("a.yaml", besideFile: dir + "/real/s.yaml") == dir + "/real/a.yaml")
+        #expect(StudyFile.resolve("/abs/a.yaml", besideFile: "s.yaml") == "/abs/a.yaml")
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(StudyFile.resolve("a.yaml", besideFile: "s.yaml") == URL(fileURLWithPath: cwd).resolvingSymlinksInPath().path + "/a.yaml")
+    }
+
     @Test("A sweep runs every point with common random numbers and reports CSV and HTML")
     func run() throws {
         // Two points with the same value must give the same results (same replications, same

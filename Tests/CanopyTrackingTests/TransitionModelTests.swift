@@ -73,7 +73,7 @@ struct PlainCV: TransitionModel {
 
 /// A model that misbehaves in the ways `problem(frame:)` and the fallback must catch.
 struct Faulty: TransitionModel {
-    enum Fault { case nanAlways, nanBelow(Double), asymmetric, negativeNoise, movesAtRest, none }
+    enum Fault { case nanAlways, nanBelow(Double), asymmetric, negativeNoise, negativeVelocityNoise, movesAtRest, none }
     var fault: Fault
     var name: String
     func transition(_ x: Vector6, dt: Double, frame: TrackingFrame) -> Transition {
@@ -83,6 +83,10 @@ struct Faulty: TransitionModel {
         case .nanBelow(let h): if x[2] < h { t.F[3, 3] = .infinity }
         case .asymmetric: t.Q[0, 1] = 5
         case .negativeNoise: t.Q[2, 2] = -abs(dt) - 1
+        case .negativeVelocityNoise:
+            // Large position variances beside slightly negative velocity ones: a tolerance scaled
+            // by the largest entry let it pass.
+            t.Q = Matrix6.diagonal(Vector6(1e6, 1e6, 1e6, -1e-5, -1e-5, -1e-5))
         case .movesAtRest: t.x[1] += 1
         case .none: break
         }
@@ -211,6 +215,7 @@ struct TransitionModelTests {
             ([.custom(Faulty(fault: .asymmetric, name: "a"))], "models[0] (a): its process noise over 1.0 s is not symmetric"),
             ([.custom(Faulty(fault: .negativeNoise, name: "q"))], "models[0] (q): its process noise over 1.0 s is not positive semi-definite"),
             ([.custom(Faulty(fault: .movesAtRest, name: "m"))], "models[0] (m): its transition over 0 s moves the state"),
+            ([.custom(Faulty(fault: .negativeVelocityNoise, name: "v"))], "models[0] (v): its process noise over 1.0 s is not positive semi-definite"),
             ([.custom(Faulty(fault: .none, name: "")), .cv(q: 1)], "models[0]: a custom model needs a name"),
             ([.custom(Faulty(fault: .none, name: "x")), .custom(PlainCV(q: 1)), .custom(Faulty(fault: .none, name: "x"))],
              "models[2] (x): the name of models[0] too"),
