@@ -751,28 +751,43 @@ final class Reader {
         t.radialSpeed = choice(m, "radialSpeed", "tracker", default: t.radialSpeed) ?? t.radialSpeed
         t.maxAcceleration = number(m, "maxAcceleration", "tracker", default: t.maxAcceleration, min: 0, max: 1000) ?? t.maxAcceleration
         if let node = m["models"], !node.isNull {
-            let items = list(node, "tracker.models")
-            if items.isEmpty || items.count > 4 { fail("tracker.models", "must list 1 to 4 motion models (got \(items.count))", node) }
-            for (i, item) in items.prefix(4).enumerated() {
-                let p = "tracker.models[\(i)]"
-                guard let mm = mapping(item, p, allowed: ["type", "q", "turnRate", "sojourn"]) else { continue }
-                guard let kind: MotionModel.Kind = choice(mm, "type", p) else { continue }
-                if kind == .custom {
-                    fail(Self.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, RunOptions.trackerModels; docs/library.md)", mm["type"])
-                    continue
-                }
-                let q = number(mm, "q", p, min: 0, minOpen: true, max: 1e6)
-                let sojourn = number(mm, "sojourn", p, default: 20, min: 0, minOpen: true, max: 86_400)
-                var rate: Double? = 0
-                if kind == .coordinatedTurn {
-                    rate = number(mm, "turnRate", p, min: -90, max: 90).map { $0 * .pi / 180 }
-                } else if mm["turnRate"] != nil {
-                    fail(Self.join(p, "turnRate"), "applies only to type ct", mm["turnRate"])
-                }
-                if let q, let sojourn, let rate { t.models.append(TrackerModel(kind: kind, q: q, turnRate: rate, sojourn: sojourn)) }
-            }
+            t.models = motionModels(node, "tracker.models", turnRateKey: "turnRate", qMax: 1e6, sojournMax: 86_400,
+                                    customHint: "RunOptions.trackerModels")
         }
         return t
+    }
+}
+
+extension Reader {
+    /// A filter bank's list of 1 to 4 `{type: cv|ct|ballistic, q, <turnRateKey> (°/s, ct only),
+    /// sojourn}`, as a scenario's `tracker.models` and a tracker configuration file's `models`
+    /// give it; every problem is reported, and the models read without one are returned.
+    /// `customHint`: where a model of the user's is given instead (`type: custom` is refused).
+    func motionModels(_ node: Document, _ path: String, turnRateKey: String, qMax: Double? = nil, sojournMax: Double? = nil,
+                      customHint: String) -> [TrackerModel] {
+        let items = list(node, path)
+        if items.isEmpty || items.count > 4 { fail(path, "must list 1 to 4 motion models (got \(items.count))", node) }
+        var models: [TrackerModel] = []
+        for (i, item) in items.prefix(4).enumerated() {
+            let p = "\(path)[\(i)]"
+            guard let mm = mapping(item, p, allowed: ["type", "q", turnRateKey, "sojourn"]) else { continue }
+            guard let kind: MotionModel.Kind = choice(mm, "type", p) else { continue }
+            if kind == .custom {
+                fail(Self.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, \(customHint); docs/library.md)", mm["type"])
+                continue
+            }
+            let q = number(mm, "q", p, min: 0, minOpen: true, max: qMax)
+            let sojourn = number(mm, "sojourn", p, default: 20, min: 0, minOpen: true, max: sojournMax)
+            var rate: Double? = 0
+            if kind == .coordinatedTurn {
+                // Degrees per second in the file.
+                rate = number(mm, turnRateKey, p, min: -90, max: 90).map { $0 * .pi / 180 }
+            } else if mm[turnRateKey] != nil {
+                fail(Self.join(p, turnRateKey), "applies only to type ct", mm[turnRateKey])
+            }
+            if let q, let sojourn, let rate { models.append(TrackerModel(kind: kind, q: q, turnRate: rate, sojourn: sojourn)) }
+        }
+        return models
     }
 }
 

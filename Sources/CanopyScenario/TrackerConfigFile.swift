@@ -43,30 +43,9 @@ public enum TrackerConfigFile {
                 c.scoreDrop = r.number(sm, "drop", "score", default: base.scoreDrop, min: 0, minOpen: true) ?? base.scoreDrop
                 c.newTargetDensityRatio = r.number(sm, "new_target_ratio", "score", default: base.newTargetDensityRatio, min: 0, minOpen: true) ?? base.newTargetDensityRatio
             }
-            if m["models"] != nil {
-                let items = r.list(m["models"], "models")
-                if items.isEmpty || items.count > 4 { r.fail("models", "must list 1 to 4 motion models (got \(items.count))", m["models"]) }
-                var models: [MotionModel] = []
-                for (i, item) in items.enumerated() {
-                    let p = "models[\(i)]"
-                    guard let mm = r.mapping(item, p, allowed: ["type", "q", "turn_rate", "sojourn"]) else { continue }
-                    guard let kind: MotionModel.Kind = r.choice(mm, "type", p) else { continue }
-                    if kind == .custom {
-                        r.fail(Reader.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, as MotionModel.custom; docs/library.md)", mm["type"])
-                        continue
-                    }
-                    let q = r.number(mm, "q", p, min: 0, minOpen: true) ?? 1
-                    let sojourn = r.number(mm, "sojourn", p, default: 20, min: 0, minOpen: true) ?? 20
-                    var rate = 0.0
-                    if kind == .coordinatedTurn {
-                        // Degrees per second in the file.
-                        rate = (r.number(mm, "turn_rate", p, min: -90, max: 90) ?? 0) * .pi / 180
-                    } else if mm["turn_rate"] != nil {
-                        r.fail(Reader.join(p, "turn_rate"), "applies only to type ct", mm["turn_rate"])
-                    }
-                    models.append(MotionModel(kind, q: q, turnRate: rate, sojourn: sojourn))
-                }
-                if !models.isEmpty && models.count <= 4 { c.models = models }
+            if let node = m["models"] {
+                let models = r.motionModels(node, "models", turnRateKey: "turn_rate", customHint: "as MotionModel.custom")
+                if !models.isEmpty && r.problems.isEmpty { c.models = models.map(\.motionModel) }
             } else if m["process_noise"] != nil {
                 c.models = [.cv(q: c.processNoise)]
             }

@@ -90,34 +90,16 @@ extension TransitionModel {
         return nil
     }
 
-    /// Cholesky with a tolerance on each pivot relative to its own diagonal entry (position and
-    /// velocity entries differ by orders of magnitude): a negative diagonal entry fails at once,
-    /// a pivot below −rounding fails.
+    /// Positive semi-definite to rounding: no negative diagonal entry, and positive definite once
+    /// each diagonal entry is raised by 10⁻¹⁰ of itself (a tolerance per entry: position and
+    /// velocity variances differ by orders of magnitude), by `Matrix6.isPositiveDefinite`.
     static func positiveSemiDefinite(_ Q: Matrix6) -> Bool {
-        var L = Matrix6()
-        for j in 0..<6 where Q[j, j] < 0 { return false }
+        var J = Q
         for j in 0..<6 {
-            let tol = 1e-10 * max(Q[j, j], 1e-300)
-            var d = Q[j, j]
-            for k in 0..<j { d -= L[j, k] * L[j, k] }
-            if d < -tol { return false }
-            guard d > tol else {
-                // A zero pivot: the rest of the column must be zero too (to rounding).
-                for i in (j + 1)..<6 {
-                    var s = Q[i, j]
-                    for k in 0..<j { s -= L[i, k] * L[j, k] }
-                    if abs(s) > 1e-5 * (max(Q[j, j], 1e-300) * max(Q[i, i], 1e-300)).squareRoot() { return false }
-                }
-                continue
-            }
-            L[j, j] = d.squareRoot()
-            for i in (j + 1)..<6 {
-                var s = Q[i, j]
-                for k in 0..<j { s -= L[i, k] * L[j, k] }
-                L[i, j] = s / L[j, j]
-            }
+            guard Q[j, j] >= 0 else { return false }
+            J[j, j] += 1e-10 * Q[j, j] + 1e-300
         }
-        return true
+        return J.isPositiveDefinite
     }
 }
 

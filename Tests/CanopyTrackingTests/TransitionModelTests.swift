@@ -220,6 +220,11 @@ struct TransitionModelTests {
             ([.custom(Faulty(fault: .none, name: "x")), .custom(PlainCV(q: 1)), .custom(Faulty(fault: .none, name: "x"))],
              "models[2] (x): the name of models[0] too"),
         ]
+        // A rank-deficient noise (one acceleration per axis, Q = σ² G Gᵀ, G = (dt²/2, dt)) is
+        // semi-definite and passes; a zero noise too.
+        var rank3 = Matrix6()
+        for i in 0..<3 { rank3[i, i] = 0.25 * 0.09; rank3[i, i + 3] = 0.5 * 0.09; rank3[i + 3, i] = 0.5 * 0.09; rank3[i + 3, i + 3] = 0.09 }
+        #expect(DragBallistic.positiveSemiDefinite(rank3) && DragBallistic.positiveSemiDefinite(Matrix6()))
         for (models, expected) in cases {
             let found = problems(models)
             #expect(found.contains { $0.contains(expected) }, "expected \(expected), got \(found)")

@@ -3,6 +3,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -51,6 +52,22 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"{}")
 
+    def start_quickstart(self, speed=100):
+        """Starts a run of examples/quickstart.yaml; returns the run."""
+        status, run = self.post(f"/api/runs?file=quickstart.yaml&speed={speed}",
+                                open(os.path.join(ROOT, "examples", "quickstart.yaml"), "rb").read())
+        assert status == 201, (status, run)
+        return run
+
+    def wait_until_finished(self, run, timeout):
+        deadline = time.time() + timeout
+        while self.get(f"/api/runs/{run['id']}")["status"] == "running" and time.time() < deadline:
+            time.sleep(1)
+
+    def frames(self, run):
+        """The run's stored picture frames."""
+        return self.get(f"/api/runs/{run['id']}/frames?from=0&to=1e9&limit=1000")["frames"]
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -58,3 +75,11 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+def finish(failures, success):
+    """Prints the first failures and exits 1, or prints the success line."""
+    if failures:
+        print("\n".join(failures[:20]))
+        sys.exit(1)
+    print(success)

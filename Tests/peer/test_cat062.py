@@ -12,7 +12,7 @@ import time
 import asterix  # pip install asterix-decoder==0.7.11
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Server, free_port  # noqa: E402
+from common import Server, finish, free_port  # noqa: E402
 
 IDS = {"drone": "DRONE", "decoy": "DECOY", "cruise": "CRUISE", "supersonic-cruise": "SSCRUISE",
        "ballistic": "BALLIST", "aeroballistic": "AEROBAL"}
@@ -42,15 +42,12 @@ def main():
     listener.start()
     server = Server("--asterix-out", f"127.0.0.1:{port}", "--asterix-source", "7/42")
     try:
-        status, run = server.post("/api/runs?file=quickstart.yaml&speed=100", open(os.path.join(ROOT, "examples", "quickstart.yaml"), "rb").read())
-        assert status == 201, (status, run)
-        deadline = time.time() + 150
-        while server.get(f"/api/runs/{run['id']}")["status"] == "running" and time.time() < deadline:
-            time.sleep(1)
+        run = server.start_quickstart()
+        server.wait_until_finished(run, 150)
         time.sleep(1)
         stop.set()
         listener.join()
-        frames = server.get(f"/api/runs/{run['id']}/frames?from=0&to=1e9&limit=1000")["frames"]
+        frames = server.frames(run)
         seen = {}
         for f in frames:
             for t in f["tracks"]:
@@ -108,10 +105,7 @@ def main():
               f"{len({r['I040']['TrkN']['val'] for r in records if 'I040' in r})} tracks")
         if not records or checked == 0:
             failures.append("no CAT062 record could be checked")
-        if failures:
-            print("\n".join(failures[:20]))
-            sys.exit(1)
-        print("cat062: every record decoded by asterix-decoder, every field as the server's picture has it")
+        finish(failures, "cat062: every record decoded by asterix-decoder, every field as the server's picture has it")
     finally:
         stop.set()
         server.stop()

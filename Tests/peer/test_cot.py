@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Server, free_port  # noqa: E402
+from common import Server, finish, free_port  # noqa: E402
 
 TYPES = {"drone": "a-h-A-M-F-Q", "decoy": "a-h-A-W-D", "cruise": "a-h-A-W-M-L", "supersonic-cruise": "a-h-A-W-M-L",
          "ballistic": "a-h-A-W-M-S-S", "aeroballistic": "a-h-A-W-M-A-S", "unknown": "a-u-A"}
@@ -28,18 +28,15 @@ def main():
         tcp = subprocess.Popen([sys.executable, LISTEN, "--tcp-connect", f"127.0.0.1:{tcp_port}", "--count", "60", "--timeout", "150"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2)
-        status, run = server.post("/api/runs?file=quickstart.yaml&speed=100", open(os.path.join(ROOT, "examples", "quickstart.yaml"), "rb").read())
-        assert status == 201, (status, run)
+        run = server.start_quickstart()
         results = {}
         for name, proc in (("udp", udp), ("tcp", tcp)):
             out, err = proc.communicate(timeout=200)
             events = [json.loads(line) for line in out.splitlines() if line.strip()]
             results[name] = (proc.returncode, events, err)
         # Classes the server gave each track, over the stored frames of the run.
-        deadline = time.time() + 120
-        while server.get(f"/api/runs/{run['id']}")["status"] == "running" and time.time() < deadline:
-            time.sleep(1)
-        frames = server.get(f"/api/runs/{run['id']}/frames?from=0&to=1e9&limit=1000")["frames"]
+        server.wait_until_finished(run, 120)
+        frames = server.frames(run)
         classes = {}
         for f in frames:
             for t in f["tracks"]:
@@ -69,10 +66,7 @@ def main():
                     failures.append(f"{name}: track {tid} sent as {e['type']}, its classes were {sorted(classes.get(tid, []))}")
                 if not e.get("takproto_ok"):
                     failures.append(f"{name}: takproto refused {e['uid']}")
-        if failures:
-            print("\n".join(failures[:20]))
-            sys.exit(1)
-        print("CoT over UDP and TCP: every event clean, every track typed by its class")
+        finish(failures, "CoT over UDP and TCP: every event clean, every track typed by its class")
     finally:
         server.stop()
 
