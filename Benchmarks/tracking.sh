@@ -5,6 +5,7 @@
 # the cost per detection as a multiple of one 6-state Kalman predict+update timed in the same
 # process (least of REPEAT runs of the tracking loop, 5 by default, each followed by the Kalman
 # step's timing), and the score summary (GOSPA, OSPA, CLEAR MOT, IDF1).
+# PHASES=1 also prints the time of each stage of the tracker (gating, association, updates, ...) per detection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product canopy >/dev/null
@@ -18,6 +19,6 @@ for f in "${files[@]}"; do
   name=$(basename "$f")
   echo "== $name"
   out="/tmp/canopy-tracks-$name.json"
-  /usr/bin/time -f "whole process: %e s wall, %U s user, %M KB max RSS" $pin "$bin" track "$f" --out "$out" --repeat "${REPEAT:-5}" ${CONFIG:+--config "$CONFIG"}
+  /usr/bin/time -f "whole process: %e s wall, %U s user, %M KB max RSS" $pin "$bin" track "$f" --out "$out" --repeat "${REPEAT:-5}" ${CONFIG:+--config "$CONFIG"} ${PHASES:+--phases}
   "$bin" score "$f" "$out"
 done

@@ -38,6 +38,9 @@ struct Track: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Run the tracking loop this many times (a fresh tracker each time, the same tracks) and report the least CPU time, and the least time of the Kalman step timed after each run (for benchmarks on a shared machine).")
     var repeats: Int = 1
 
+    @Flag(help: "Also time the tracker's stages (gating, association, updates, …) and print each per detection, as a multiple of the Kalman step.")
+    var phases = false
+
     func run() throws {
         guard repeats >= 1 && repeats <= 100 else {
             printError("--repeat \(repeats): must be between 1 and 100")
@@ -60,12 +63,15 @@ struct Track: ParsableCommand {
         let loadCPU = BenchmarkRunner.cpuSeconds() - t0
         // Each run is followed by the yardstick, so that both see the same minutes of a shared
         // machine; the least of each is the least disturbed.
-        let r = BenchmarkRunner.run(s, configuration: cfg)
+        let r = BenchmarkRunner.run(s, configuration: cfg, phaseTiming: phases)
         var trackingCPU = r.trackingCPUSeconds
-        var kf = quiet ? 0 : BenchmarkRunner.kalmanStepSeconds()
+        var quietest = r  // the run with the least CPU time, whose stages are reported
+        var kf = quiet && !phases ? 0 : BenchmarkRunner.kalmanStepSeconds()
         for _ in 1..<repeats {
-            trackingCPU = min(trackingCPU, BenchmarkRunner.run(s, configuration: cfg).trackingCPUSeconds)
-            if !quiet { kf = min(kf, BenchmarkRunner.kalmanStepSeconds()) }
+            let again = BenchmarkRunner.run(s, configuration: cfg, phaseTiming: phases)
+            if again.trackingCPUSeconds < trackingCPU { quietest = again }
+            trackingCPU = min(trackingCPU, again.trackingCPUSeconds)
+            if !quiet || phases { kf = min(kf, BenchmarkRunner.kalmanStepSeconds()) }
         }
         let modelText = cfg.models.map { m in
             m.name
@@ -93,6 +99,7 @@ struct Track: ParsableCommand {
                 printError(String(format: "no detections to track (tracking CPU %.3f s); reading %.3f s", trackingCPU, loadCPU))
             }
         }
+        if phases { printPhases(quietest, kalmanStep: kf, runs: repeats) }
         if score {
             // The tracks as written (positions to the millimetre), so that the figures are those
             // `canopy score` gives for the file (they differed in the fourth decimal).
@@ -101,6 +108,25 @@ struct Track: ParsableCommand {
             printScore(sc, json: false)
         }
     }
+}
+
+/// The tracker's stages of one run (the least disturbed of several), per detection and as
+/// multiples of one Kalman step, on stdout.
+func printPhases(_ r: BenchmarkRunner.Result, kalmanStep kf: Double, runs: Int) {
+    let n = Double(max(r.detections, 1))
+    let p = r.phases
+    print(runs > 1 ? "stages of the least run of \(runs) (elapsed time; run pinned to one core):" : "stages (elapsed time; run pinned to one core):")
+    let rows: [(String, Double)] = [
+        ("gating", p.gating), ("association", p.association), ("updates", p.updates), ("misses", p.misses),
+        ("initiation", p.initiation), ("index", p.index), ("upkeep", p.upkeep), ("reporting", r.reportingSeconds),
+        ("all", p.total + r.reportingSeconds),
+    ]
+    for (name, sec) in rows {
+        let label = name + String(repeating: " ", count: max(0, 12 - name.count))
+        print("  " + label + String(format: "%7.3f s  %6.3f µs/detection  %4.1f× KF", sec, sec / n * 1e6, sec / n / max(kf, 1e-12)))
+    }
+    print(String(format: "  gating examined %.1f candidates a detection; %.2f pairs a detection passed the gate", Double(p.candidates) / n,
+                 Double(p.pairs) / n))
 }
 
 func printScore(_ sc: BenchmarkScore, json: Bool) {

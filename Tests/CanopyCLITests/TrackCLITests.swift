@@ -32,6 +32,13 @@ struct TrackCLITests {
         let rescored = try runCanopy(["score", scenario, dir + "/s.json"])
         #expect(scored.status == 0 && rescored.status == 0 && scored.stdout.contains("gospa_mean"))
         #expect(scored.stdout == rescored.stdout, "\(scored.stdout)\n---\n\(rescored.stdout)")
+        // --phases prints each stage's time per detection, on stdout.
+        let staged = try runCanopy(["track", scenario, "--out", dir + "/p.json", "--phases", "--quiet"])
+        #expect(staged.status == 0, "\(staged.stderr)")
+        for stage in ["gating", "association", "updates", "initiation", "upkeep", "reporting", "all", "candidates a detection"] {
+            #expect(staged.stdout.contains(stage), "\(stage) missing from \(staged.stdout)")
+        }
+        #expect(FileManager.default.contents(atPath: dir + "/p.json") == FileManager.default.contents(atPath: out))
         let zero = try runCanopy(["track", scenario, "--out", dir + "/z.json", "--repeat", "0"])
         #expect(zero.status == 1 && zero.stderr.contains("--repeat 0"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/z.json"))

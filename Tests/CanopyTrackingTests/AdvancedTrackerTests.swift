@@ -259,6 +259,26 @@ struct AdvancedTrackerTests {
         #expect(abs(rescored.gospaMean - score.gospaMean) < 0.01)
     }
 
+    @Test("Stage timing: off by default; on, it accounts for the loop, counts what gating examined, and changes no track")
+    func stageTiming() throws {
+        let url = try #require(Bundle.module.url(forResource: "n10.json", withExtension: "gz", subdirectory: "Fixtures"))
+        let scenario = try BenchmarkScenario.load(path: url.path)
+        let plain = BenchmarkRunner.run(scenario, configuration: BenchmarkRunner.defaultConfiguration())
+        #expect(plain.phases == TrackerPhases() && plain.reportingSeconds == 0)
+        let timed = BenchmarkRunner.run(scenario, configuration: BenchmarkRunner.defaultConfiguration(), phaseTiming: true)
+        let p = timed.phases
+        #expect(timed.tracks.count == plain.tracks.count)
+        for (a, b) in zip(timed.tracks, plain.tracks) { #expect(a.id == b.id && a.times == b.times && a.positions == b.positions) }
+        #expect(p.gating > 0 && p.updates > 0 && p.initiation > 0 && p.upkeep > 0 && timed.reportingSeconds > 0)
+        #expect([p.index, p.association, p.misses].allSatisfy { $0 >= 0 })
+        // The stages lie within the loop (elapsed against CPU time: allow for a descheduled moment).
+        #expect(p.total + timed.reportingSeconds < timed.trackingCPUSeconds * 1.5 + 0.05)
+        // Every pair that passed the gate was a candidate of the index; n10's radars see most
+        // targets every scan, so most detections pass some gate.
+        #expect(p.pairs <= p.candidates)
+        #expect(p.pairs > scenario.detectionCount / 4, "\(p.pairs) pairs of \(scenario.detectionCount) detections")
+    }
+
     @Test("Small and large spatial-index cells track n10 as well (the duplicate search's pairs stay within the 3 × 3 gating cells)",
           arguments: [300.0, 1_000.0, 40_000.0])
     func cellSizes(cell: Double) throws {

@@ -17,6 +17,10 @@ public enum BenchmarkRunner {
         public var scans: Int
         public var confirmedTracks: Int
         public var jpdaFallbacks: Int
+        /// The tracker's stages (`run(_:configuration:phaseTiming:)` with timing on; zero otherwise).
+        public var phases: TrackerPhases
+        /// Seconds (elapsed) spent reporting every confirmed track's state at every scan (timing on).
+        public var reportingSeconds: Double
     }
 
     /// The default configuration for the benchmark's radars: flat frame, score-based initiation,
@@ -45,9 +49,13 @@ public enum BenchmarkRunner {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
-    public static func run(_ scenario: BenchmarkScenario, configuration: TrackerConfiguration) -> Result {
+    /// Runs the tracker over every scan. `phaseTiming` times its stages and the reporting (a few
+    /// clock reads per scan, within the loop's CPU time).
+    public static func run(_ scenario: BenchmarkScenario, configuration: TrackerConfiguration, phaseTiming: Bool = false) -> Result {
         let tracker = Tracker(configuration: configuration, sensors: sensors(of: scenario))
         tracker.recordAssociations = false
+        tracker.phaseTiming = phaseTiming
+        var reporting = 0.0
         var out: [BenchmarkTrack] = []
         var slot: [Int32] = []  // output slot by track id (ids are 1, 2, 3, …), −1 if none yet
         // Estimates as reported, in fixed-size chunks (so that a growing record is never copied;
@@ -70,6 +78,8 @@ public enum BenchmarkRunner {
                     tracker.maintain(now: scan.time)
                     lastMaintain = scan.time
                 }
+                let reportStart = phaseTiming ? TrackerPhases.clock() : 0
+                defer { if phaseTiming { reporting += TrackerPhases.clock() - reportStart } }
                 tracker.forEachConfirmed(at: scan.time) { id, confirmedAt, x in
                     if id >= slot.count { slot.append(contentsOf: repeatElement(-1, count: id + 1 - slot.count)) }
                     var k = Int(slot[id])
@@ -96,7 +106,8 @@ public enum BenchmarkRunner {
             }
         }
         return Result(tracks: out, trackingCPUSeconds: cpu, detections: scenario.detectionCount, scans: scenario.scans.count,
-                      confirmedTracks: out.count, jpdaFallbacks: tracker.jpdaFallbacks)
+                      confirmedTracks: out.count, jpdaFallbacks: tracker.jpdaFallbacks, phases: tracker.phases,
+                      reportingSeconds: reporting)
     }
 
     /// CPU seconds of one 6-state Kalman predict (constant velocity) + radar EKF update, measured
