@@ -90,6 +90,7 @@ public struct JSONCursor {
         if !first {
             guard c == UInt8(ascii: ",") else { throw error("expected ',' or '}' in an object, found \(describeNext())") }
             position += 1
+            if peek() == UInt8(ascii: "}") { throw error("a trailing comma before '}' (JSON allows none)") }
         }
         first = false
         let key = try readString()
@@ -104,6 +105,7 @@ public struct JSONCursor {
         if !first {
             guard c == UInt8(ascii: ",") else { throw error("expected ',' or ']' in an array, found \(describeNext())") }
             position += 1
+            if peek() == UInt8(ascii: "]") { throw error("a trailing comma before ']' (JSON allows none)") }
         }
         first = false
         return true

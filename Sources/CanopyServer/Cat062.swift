@@ -71,10 +71,13 @@ public enum Cat062 {
 
     /// Data blocks (CAT, LEN, records) of every track, each block at most `maxBytes` long (a UDP
     /// datagram within an Ethernet frame by default).
-    public static func blocks(_ picture: Picture, sac: UInt8, sic: UInt8, epoch: Date, simulated: Bool, maxBytes: Int = 1_400) -> [[UInt8]] {
+    /// `timeScale`: wall seconds per simulated second (a run faster than real time is stamped
+    /// with its compressed times, as its alerts are).
+    public static func blocks(_ picture: Picture, sac: UInt8, sic: UInt8, epoch: Date, timeScale: Double = 1, simulated: Bool,
+                              maxBytes: Int = 1_400) -> [[UInt8]] {
         // LEN is two octets.
         let maxBytes = min(max(maxBytes, 64), 65_535)
-        let time = epoch.addingTimeInterval(picture.time)
+        let time = epoch.addingTimeInterval(picture.time * timeScale)
         var blocks: [[UInt8]] = []
         var block: [UInt8] = []
         func close() {
@@ -144,7 +147,8 @@ final class AsterixOut: @unchecked Sendable {
 
     func publish(channel: PictureChannel, picture: Picture) {
         guard socketFD >= 0, !picture.tracks.isEmpty else { return }
-        let blocks = Cat062.blocks(picture, sac: sac, sic: sic, epoch: channel.epoch, simulated: channel.name != "live")
+        let blocks = Cat062.blocks(picture, sac: sac, sic: sic, epoch: channel.epoch, timeScale: channel.timeScale,
+                                   simulated: channel.name != "live")
         lock.lock()
         defer { lock.unlock() }
         for b in blocks {

@@ -25,10 +25,17 @@ public final class PictureChannel: @unchecked Sendable {
     public let queueLimit: Int
     /// UTC of simulated time 0 (a run's start, or the live session's epoch).
     public let epoch: Date
+    /// Wall seconds per simulated second: 1 / speed for a paced run, 1 for the live session and
+    /// for a run as fast as possible (speed 0), whose times then count simulated seconds.
+    public let timeScale: Double
 
-    init(name: String, epoch: Date, queueLimit: Int = 16) {
+    init(name: String, epoch: Date, speed: Double = 1, queueLimit: Int = 16) {
         self.name = name; self.epoch = epoch; self.queueLimit = queueLimit
+        timeScale = speed > 0 && speed.isFinite ? 1 / speed : 1
     }
+
+    /// UTC of simulated time t: a run faster than real time compresses its times accordingly.
+    public func utc(_ t: Double) -> Date { epoch.addingTimeInterval(t * timeScale) }
 
     /// Publishes a picture and the events since the last one: one delta, computed once,
     /// queued to every subscriber.

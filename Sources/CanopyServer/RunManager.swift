@@ -51,7 +51,7 @@ public final class RunManager: @unchecked Sendable {
                                          scenarioFile: fileName, scenarioText: text)
         let startedAt = Date()
         try store.markStarted(record.id, at: startedAt)
-        let channel = PictureChannel(name: "run-\(record.id)", epoch: startedAt)
+        let channel = PictureChannel(name: "run-\(record.id)", epoch: startedAt, speed: speed)
         lock.lock()
         channels[record.id] = channel
         lock.unlock()
@@ -86,7 +86,7 @@ final class RunJob: @unchecked Sendable {
     let scenario: Scenario
     let speed: Double
     let channel: PictureChannel
-    var eventsStored = 0, eventsPublished = 0, framesStored = 0
+    var eventsStored = 0, eventsPublished = 0, framesStored = 0, rowsStored = 0
     var nextFrame = 0.0
     var lastPublish = ContinuousClock.now
     var wallStart = ContinuousClock.now
@@ -103,23 +103,8 @@ final class RunJob: @unchecked Sendable {
                                                                              planner: manager.planner))
             let result = sim.run()
             let wasCancelled = manager.isCancelled(id)
-            // What is left: the final events, the last frame, the track rows, the summary.
+            // What is left: the final events, the last frame, the last track rows, the summary.
             flush(sim, now: result.simulatedSeconds, force: true)
-            var rows: [String] = []
-            rows.reserveCapacity(result.trackRows.count)
-            for r in result.trackRows {
-                var w = JSONWriter()
-                w.beginObject()
-                w.field("time", r.time, digits: 1); w.field("track", r.track); w.field("class", r.threatClass)
-                w.field("lat", r.position.latitudeDegrees, digits: 6); w.field("lon", r.position.longitudeDegrees, digits: 6)
-                w.field("alt", r.position.height, digits: 0); w.field("speed", r.speed, digits: 1)
-                w.field("heading", degrees(r.heading), digits: 1); w.field("aimAsset", r.aimAsset.isEmpty ? nil : r.aimAsset)
-                w.field("timeToImpact", r.timeToImpact.isFinite ? r.timeToImpact : nil, digits: 0)
-                w.field("truth", r.truth)
-                w.endObject()
-                rows.append(w.text)
-            }
-            try manager.store.appendTrackRows(id, rows)
             var summary = ""
             result.summary.render(into: &summary)
             let status = wasCancelled ? "cancelled" : "finished"
@@ -141,6 +126,19 @@ final class RunJob: @unchecked Sendable {
         }
         flush(sim, now: now, force: false)
         return !manager.isCancelled(id)
+    }
+
+    static func rowJSON(_ r: TrackRow) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("time", r.time, digits: 1); w.field("track", r.track); w.field("class", r.threatClass)
+        w.field("lat", r.position.latitudeDegrees, digits: 6); w.field("lon", r.position.longitudeDegrees, digits: 6)
+        w.field("alt", r.position.height, digits: 0); w.field("speed", r.speed, digits: 1)
+        w.field("heading", degrees(r.heading), digits: 1); w.field("aimAsset", r.aimAsset.isEmpty ? nil : r.aimAsset)
+        w.field("timeToImpact", r.timeToImpact.isFinite ? r.timeToImpact : nil, digits: 0)
+        w.field("truth", r.truth)
+        w.endObject()
+        return w.text
     }
 
     static func eventJSON(_ e: SimEvent) -> String {
@@ -182,6 +180,17 @@ final class RunJob: @unchecked Sendable {
             FileHandle.standardError.write(Data("canopy serve: run \(id): cannot store events: \(error)\n".utf8))
         }
         eventsStored = events.count
+        // Track rows as they come (they were stored only when the run ended, and lost with it
+        // when the server stopped).
+        let rows = sim.trackRows
+        if rowsStored < rows.count {
+            do {
+                try manager.store.appendTrackRows(id, rows[rowsStored...].map(Self.rowJSON), firstSeq: rowsStored)
+                rowsStored = rows.count
+            } catch {
+                FileHandle.standardError.write(Data("canopy serve: run \(id): cannot store track rows: \(error)\n".utf8))
+            }
+        }
         for c in alertChanges { manager.onAlertChange?(channel, c) }
         if published || force {
             let fresh = events.count > eventsPublished ? events[eventsPublished...].map(Self.eventJSON) : []

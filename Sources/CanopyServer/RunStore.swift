@@ -73,6 +73,10 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "seq"])
             }
         }
+        // Events are served in time order (a late report's events come after later ones).
+        migrator.registerMigration("v2: events by time") { db in
+            try db.create(index: "eventTime", on: "event", columns: ["runId", "time", "seq"])
+        }
         try migrator.migrate(db)
         // Runs that were going when the server last stopped did not finish.
         try db.write { db in
@@ -150,10 +154,12 @@ public final class RunStore: Sendable {
         }
     }
 
-    public func appendTrackRows(_ id: Int64, _ rows: [String]) throws {
+    /// Appends track rows, numbered from `firstSeq`.
+    public func appendTrackRows(_ id: Int64, _ rows: [String], firstSeq: Int = 0) throws {
+        guard !rows.isEmpty else { return }
         try db.write { db in
             let insert = try db.cachedStatement(sql: "INSERT INTO trackRow (runId, seq, json) VALUES (?, ?, ?)")
-            for (k, r) in rows.enumerated() { try insert.execute(arguments: [id, k, r]) }
+            for (k, r) in rows.enumerated() { try insert.execute(arguments: [id, firstSeq + k, r]) }
         }
     }
 
@@ -166,7 +172,7 @@ public final class RunStore: Sendable {
                 sql += " AND kind IN (" + kinds.map { _ in "?" }.joined(separator: ",") + ")"
                 args += kinds as [any DatabaseValueConvertible]
             }
-            sql += " ORDER BY seq LIMIT ? OFFSET ?"
+            sql += " ORDER BY time, seq LIMIT ? OFFSET ?"
             args += [limit, offset]
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
         }

@@ -232,8 +232,7 @@ public final class CanopyServer: Sendable {
         }
         router.get("/api/runs/{id}/alerts") { _, context in
             let r = try self.requireRun(context)
-            guard let c = self.runs.channel(r.id) else { throw APIError(.notFound, "run \(r.id) has no alert record in this server's memory (it ran before the last restart); see its events") }
-            return json(alertsJSON(c, activeOnly: false))
+            return json(alertsJSON(try self.alertChannel(of: r), activeOnly: false))
         }
 
         // Alerts: the live session's, or else the newest run's (this server's).
@@ -317,12 +316,25 @@ public final class CanopyServer: Sendable {
         }
     }
 
+    /// The alerts `/api/alerts` gives: the live session's, else a run going now, else this
+    /// server's newest run.
     func alertChannel() -> PictureChannel? {
         if let live { return live.channel }
-        for r in (try? store.runs(limit: 20)) ?? [] {
-            if let c = runs.channel(r.id) { return c }
+        let recent = ((try? store.runs(limit: 20)) ?? []).compactMap { runs.channel($0.id) }
+        return recent.first { $0.currentStatus == "running" } ?? recent.first
+    }
+
+    /// A run's alert episodes: this server's record, or, for a run of an earlier server, rebuilt
+    /// from its stored alert events.
+    func alertChannel(of r: RunRecord) throws -> PictureChannel {
+        if let c = runs.channel(r.id) { return c }
+        let c = PictureChannel(name: "run-\(r.id)", epoch: r.startedAt ?? r.createdAt, speed: r.speed)
+        for text in try store.events(r.id, kinds: ["alert_on", "alert_off"], limit: 1_000_000) {
+            guard let e = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  let t = (e["t"] as? NSNumber)?.doubleValue, let region = e["region"] as? String else { continue }
+            _ = c.recordAlert(regionID: region, name: e["name"] as? String ?? region, on: e["type"] as? String == "alert_on", time: t)
         }
-        return nil
+        return c
     }
 
     /// The answer to a live ingest: 400 naming every problem when nothing was accepted, else 202
@@ -370,10 +382,12 @@ public final class CanopyServer: Sendable {
             counters.add("runs.malformed")
             throw APIError(.badRequest, "the scenario is not UTF-8 text")
         }
-        var file = q.get("file") ?? "scenario.yaml"
+        // The format: the file name's extension, else the Content-Type, else YAML (which reads
+        // JSON too, but without the strict reader's checks and line numbers).
+        var file = q.get("file") ?? "scenario"
         let ext = URL(fileURLWithPath: file).pathExtension.lowercased()
         if !["yaml", "yml", "json"].contains(ext) {
-            let type = request.headers[.contentType] ?? ""
+            let type = (request.headers[.contentType] ?? "").lowercased()
             file += type.contains("json") ? ".json" : ".yaml"
         }
         let speed = try number(q.get("speed"), "speed") ?? settings.speed
@@ -479,8 +493,8 @@ func alertJSON(_ c: PictureChannel, _ e: AlertEpisode) -> String {
     w.beginObject()
     w.field("region_id", e.regionID); w.field("region_name", e.regionName)
     w.field("location_type", "oblast"); w.field("alert_type", "air_raid")
-    w.field("started_at", UTC.iso(c.epoch.addingTimeInterval(e.started)))
-    w.field("finished_at", e.finished.map { UTC.iso(c.epoch.addingTimeInterval($0)) })
+    w.field("started_at", UTC.iso(c.utc(e.started)))
+    w.field("finished_at", e.finished.map { UTC.iso(c.utc($0)) })
     w.endObject()
     return w.text
 }

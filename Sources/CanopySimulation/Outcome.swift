@@ -22,7 +22,9 @@ extension Simulation {
         for name in typeNames {
             let ts = threats.filter { $0.typeName == name }
             var counts = [Int](repeating: 0, count: 8)
-            for t in ts {
+            // A threat still waiting for its launch when the run ended (cancelled, or cut off by
+            // the duration) was never launched: it is counted nowhere.
+            for t in ts where t.fate != .pending {
                 counts[0] += 1
                 if t.detected { counts[1] += 1 }
                 if t.tracked { counts[2] += 1 }
@@ -31,7 +33,7 @@ extension Simulation {
                 case .destroyed: counts[4] += 1
                 case .lost: counts[5] += 1
                 case .impacted: counts[6] += 1
-                case .airborne, .pending: counts[7] += 1
+                case .airborne, .pending: counts[7] += 1  // (pending: not reached)
                 }
             }
             for k in 0..<8 { totals[k] += counts[k] }
@@ -189,7 +191,7 @@ extension Simulation {
             let ts = threats.filter { $0.type.threatClass == c }
             guard !ts.isEmpty else { continue }
             var k = RunMetrics.ClassOutcome()
-            for t in ts {
+            for t in ts where t.fate != .pending {
                 k.launched += 1
                 if t.engaged { k.engaged += 1 }
                 switch t.fate {

@@ -100,7 +100,8 @@ public final class Simulation {
     public let battle: BattleManager
     /// The event log so far.
     public internal(set) var events: [SimEvent] = []
-    var trackRows: [TrackRow] = []
+    /// The track rows so far (every `trackRowInterval`), for a caller that stores them as they come.
+    public private(set) var trackRows: [TrackRow] = []
 
     // Random streams, one per component.
     @exclusivity(unchecked) var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream

@@ -1531,10 +1531,14 @@ public final class Tracker {
             }
             guard confirm else { return nil }
             tp.pointee.status = .confirmed
-            tp.pointee.confirmedAt = t
+            // Confirmed when the tracker learns enough, at the latest time it has seen of the
+            // track: a late report (an acoustic node's, a citizen's) that confirms a track started
+            // after it was taken is not a confirmation before the start.
+            let confirmedAt = max(t, tp.pointee.lastUpdate, tp.pointee.createdAt)
+            tp.pointee.confirmedAt = confirmedAt
             tp.pointee.peakScore = tp.pointee.score
             return (TrackEvent(time: tp.pointee.createdAt, track: tp.pointee.id, kind: .started, reason: sensor.name),
-                    TrackEvent(time: t, track: tp.pointee.id, kind: .confirmed, reason: sensor.name))
+                    TrackEvent(time: confirmedAt, track: tp.pointee.id, kind: .confirmed, reason: sensor.name))
         }
         refreshSummary(ti)
         if let (a, b) = newEvents { events.append(a); events.append(b) }

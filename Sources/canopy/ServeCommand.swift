@@ -54,6 +54,11 @@ struct Serve: ParsableCommand {
         guard (0...65535).contains(cotTCP), (0...65535).contains(liveUDP), (0...65535).contains(asterixUDP) else {
             throw ValidationError("ports must be 0 to 65535")
         }
+        if liveUDP > 0 && liveUDP == asterixUDP {
+            // Both sockets bind (each asks to share the port), and every datagram then goes to one of
+            // them: the JSON detections were all rejected as malformed ASTERIX.
+            throw ValidationError("--live-udp and --asterix-udp are both \(liveUDP): give each its own port")
+        }
         if live == nil && (liveUDP > 0 || asterixUDP > 0) {
             throw ValidationError("--live-udp and --asterix-udp feed a live session: give its briefing with --live BRIEFING.yaml")
         }

@@ -93,6 +93,8 @@ struct CLITests {
         #expect(w.status != 0 && w.stderr.contains("--webhook 'not a url': must be an http:// or https:// URL"), "\(w.stderr)")
         let a = try runCanopy(["serve", "--data", file + "-a", "--port", "1", "--asterix-out", "nonsense"])
         #expect(a.status != 0 && a.stderr.contains("--asterix-out must be HOST:PORT (got 'nonsense')"), "\(a.stderr)")
+        let same = try runCanopy(["serve", "--live", root + "/examples/quickstart.yaml", "--live-udp", "19022", "--asterix-udp", "19022"])
+        #expect(same.status != 0 && same.stderr.contains("--live-udp and --asterix-udp are both 19022"), "\(same.stderr)")
         let s = try runCanopy(["serve", "--asterix-source", "300/1"])
         #expect(s.status != 0 && s.stderr.contains("--asterix-source must be SAC/SIC"), "\(s.stderr)")
         try? FileManager.default.removeItem(atPath: file + "-a")

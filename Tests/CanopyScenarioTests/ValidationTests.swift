@@ -151,7 +151,9 @@ struct ScenarioValidationTests {
         let cases: [(String, String, String)] = [
             ("\"duration\": 7200", "\"duration\": 1e999", "j.json: not valid JSON: the number is beyond the range of a double"),
             ("\"duration\": 7200", "\"duration\": NaN", "j.json: not valid JSON: expected a value, found 'N'"),
-            ("\"lon\": 30.52}}", "\"lon\": 30.52},}", "j.json: not valid JSON: expected a string, found '}'"),
+            ("\"lon\": 30.52}}", "\"lon\": 30.52},}", "j.json: not valid JSON: a trailing comma before '}' (JSON allows none)"),
+            ("\"seed\": 3,", "\"seed\": [3,],", "j.json: not valid JSON: a trailing comma before ']' (JSON allows none)"),
+            ("\"lon\": 30.52}}", "\"lon\": 30.52}, \"x\" 1}", "j.json: not valid JSON: expected ':' after a key"),
             ("\"seed\": 3,", "\"seed\": 3, \"seed\": 4,", "j.json: not valid JSON: the key \"seed\" appears twice in one object"),
             ("}}", "}} x", "j.json: not valid JSON: unexpected text after the end of the document"),
         ]

@@ -126,6 +126,16 @@ struct ServerAPITests {
                 #expect(r.status == .unprocessableContent)
                 #expect(!(body(r)["problems"] as? [Any] ?? []).isEmpty)
             }
+            // Without a file name, the Content-Type decides: JSON with a trailing comma is refused
+            // by the JSON reader, with its line and column (YAML's reader had taken it).
+            var jsonAuth = auth
+            jsonAuth[.contentType] = "application/json"
+            try await client.execute(uri: "/api/runs?speed=0", method: .post, headers: jsonAuth,
+                                     body: ByteBuffer(string: #"{"name": "x", "origin": {"lat": 50, "lon": 30,}}"#)) { r in
+                #expect(r.status == .unprocessableContent)
+                let problems = body(r)["problems"] as? [[String: Any]] ?? []
+                #expect(problems.contains { ($0["message"] as? String ?? "").contains("trailing comma") }, "\(problems)")
+            }
             try await client.execute(uri: "/api/runs?speed=fast", method: .post, headers: auth, body: ByteBuffer(string: "x: 1")) { r in
                 #expect(r.status == .badRequest)
                 #expect((body(r)["error"] as? String)?.contains("speed") == true)
@@ -201,8 +211,17 @@ struct ServerAPITests {
                 #expect(!tracks.isEmpty)
                 #expect(tracks.contains { ($0["path"] as? [Any])?.count ?? 0 > 1 && $0["class"] as? String != "unknown" })
             }
+            try await client.execute(uri: "/api/runs/\(id)/events?format=ndjson&limit=100000", method: .get) { r in
+                // In time order, as canopy simulate writes them (a late report's events had come
+                // after later ones).
+                let times = String(buffer: r.body).split(separator: "\n").compactMap { line in
+                    ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["t"] as? Double
+                }
+                #expect(times.count > 20 && times == times.sorted())
+            }
             try await client.execute(uri: "/api/runs/\(id)/alerts", method: .get) { r in
                 let alerts = body(r)["alerts"] as? [[String: Any]] ?? []
+                box.add(alerts.map { "\($0["region_id"] ?? "") \($0["started_at"] ?? "") \($0["finished_at"] ?? "")" }.joined(separator: ";"))
                 #expect(!alerts.isEmpty)
                 for a in alerts {
                     #expect(a["alert_type"] as? String == "air_raid")
@@ -220,7 +239,15 @@ struct ServerAPITests {
         #expect(stored.status == "finished")
         #expect(try again.store.eventCount(id) > 20)
         #expect(try again.store.frameTimes(id).count > 10)
+        #expect(try again.store.trackRows(id).count == (try server.store.trackRows(id).count))
         try await again.makeApplication().test(.router) { client in
+            // Its alerts, rebuilt from the stored events, are those the first server served.
+            try await client.execute(uri: "/api/runs/\(id)/alerts", method: .get) { r in
+                #expect(r.status == .ok)
+                let alerts = body(r)["alerts"] as? [[String: Any]] ?? []
+                let text = alerts.map { "\($0["region_id"] ?? "") \($0["started_at"] ?? "") \($0["finished_at"] ?? "")" }.joined(separator: ";")
+                #expect(!alerts.isEmpty && text == box.items.last, "\(text)\n\(box.items.last ?? "")")
+            }
             try await client.execute(uri: "/api/runs/\(id)", method: .delete, headers: auth) { r in #expect(r.status == .noContent) }
             try await client.execute(uri: "/api/runs/\(id)", method: .get) { r in #expect(r.status == .notFound) }
         }
@@ -228,6 +255,28 @@ struct ServerAPITests {
         #expect(try again.store.eventCount(id) == 0)
         #expect(try again.store.frameTimes(id).isEmpty)
         #expect(try again.store.trackRows(id).isEmpty)
+    }
+
+    @Test("a run's track rows are stored while it runs, not only when it ends")
+    func rowsAsTheyCome() async throws {
+        let dir = tempDir("rows")
+        let server = try CanopyServer(settings: settings(dir))
+        let text = try String(contentsOfFile: quickstart, encoding: .utf8)
+        // ×500: the first confirmed track at about 3,000 simulated seconds, 6 s into the run.
+        let run = try server.runs.start(text: text, fileName: "quickstart.yaml", seed: 7, speed: 500)
+        var rowsWhileRunning = 0
+        for _ in 0..<400 {
+            try await Task.sleep(for: .milliseconds(50))
+            let rows = try server.store.trackRows(run.id).count
+            guard try server.store.run(run.id)?.status == "running" else { break }
+            if rows > 0 { rowsWhileRunning = rows; break }
+        }
+        #expect(server.runs.cancel(run.id))
+        _ = try await waitForEnd(server, run.id)
+        #expect(rowsWhileRunning > 0, "no track row was stored while the run was going")
+        // The rows stored when it ended continue those, none twice.
+        let rows = try server.store.trackRows(run.id)
+        #expect(rows.count >= rowsWhileRunning && Set(rows).count == rows.count)
     }
 
     @Test("a run going when the server stops is marked interrupted on restart")
@@ -319,6 +368,17 @@ struct PictureStreamTests {
         #expect(json.contains("\"started_at\":\"2027-01-15T08:00:02.000Z\""))
         #expect(json.contains("\"finished_at\":\"2027-01-15T08:00:09.000Z\""))
         #expect(alertsJSON(channel, activeOnly: true).contains("\"alerts\":[]"))
+        // A run at ×30 compresses its times: its alert at simulated 60 s began 2 s after its start,
+        // not a minute (the alerts of a ×30 quickstart were stamped an hour after it had finished).
+        var late = picture(60, tracks: [])
+        late.regions[0].since = 60
+        let fast = PictureChannel(name: "f", epoch: Date(timeIntervalSince1970: 1_800_000_000), speed: 30)
+        fast.publish(late, events: [], status: "running")
+        #expect(alertsJSON(fast, activeOnly: false).contains("\"started_at\":\"2027-01-15T08:00:02.000Z\""))
+        // As fast as possible (speed 0): simulated seconds from the start.
+        let unpaced = PictureChannel(name: "u", epoch: Date(timeIntervalSince1970: 1_800_000_000), speed: 0)
+        unpaced.publish(late, events: [], status: "running")
+        #expect(alertsJSON(unpaced, activeOnly: false).contains("\"started_at\":\"2027-01-15T08:01:00.000Z\""))
     }
 }
 

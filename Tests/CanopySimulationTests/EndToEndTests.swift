@@ -213,6 +213,17 @@ struct EndToEndTests {
         #expect((clutter.min() ?? 0) < -span / 2 && (clutter.max() ?? 0) > span / 2)
     }
 
+    @Test("A run cut off before its launches counts no threat launched or airborne")
+    func cutOffBeforeLaunch() throws {
+        let s = try example("quickstart")
+        let sim = try Simulation(scenario: s)
+        // The quickstart's first launch is at 118 s: a run cancelled at 80 s had counted every
+        // threat as launched and airborne.
+        let r = sim.makeResult(endTime: 80, timings: RunTimings())
+        #expect(!r.metrics.classes.isEmpty)
+        for (name, k) in r.metrics.classes { #expect(k.launched == 0 && k.airborneAtEnd == 0, "\(name): \(k)") }
+    }
+
     @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")
     func roundsAtFalseTracks() throws {
         let s = try example("quickstart")
@@ -239,6 +250,20 @@ struct EndToEndTests {
         let kinds = Set(r.events.map(\.kind))
         for k in ["launch", "track_start", "track_confirm", "engage", "alert_on", "alert_off"] {
             #expect(kinds.contains(k), "no \(k) event")
+        }
+        // No track is confirmed before it starts: a late acoustic or citizen report that confirms
+        // a track started after the report was taken confirms it when it arrives (track 6253 was
+        // confirmed at 4679.5 s and started at 4691.6 s).
+        var started: [Int: Double] = [:]
+        var confirmed: [Int: Double] = [:]
+        for e in r.events where e.kind == "track_start" || e.kind == "track_confirm" {
+            guard case .int(let id)? = e.fields.first(where: { $0.0 == "track" })?.1 else { continue }
+            if e.kind == "track_start" { started[id] = e.time } else { confirmed[id] = e.time }
+        }
+        #expect(!confirmed.isEmpty)
+        for (id, t) in confirmed {
+            let t0 = try #require(started[id], "track \(id) confirmed, never started")
+            #expect(t >= t0, "track \(id) confirmed at \(t), started at \(t0)")
         }
         #expect(sim.threats.allSatisfy { $0.detected })
         #expect(sim.threats.filter(\.tracked).count >= sim.threats.count - 1)

@@ -222,7 +222,12 @@ async function refreshRuns(select) {
   if (health.live) options.push(`<option value="live">live feed</option>`);
   for (const run of r.runs) options.push(`<option value="${run.id}">#${run.id} ${esc(run.name)} (${esc(run.status)})</option>`);
   sel.innerHTML = options.join("");
-  const want = select ?? state.runId ?? (r.runs[0] ? String(r.runs[0].id) : (health.live ? "live" : null));
+  // Opens on: a run named in the address (?run=ID or ?run=live), else the live feed, else a run
+  // going now, else the newest.
+  const asked = new URLSearchParams(location.search).get("run");
+  const running = r.runs.find((x) => x.status === "running");
+  const fallback = health.live ? "live" : (running ? String(running.id) : (r.runs[0] ? String(r.runs[0].id) : null));
+  const want = select ?? state.runId ?? asked ?? fallback;
   if (want != null) { sel.value = String(want); if (String(want) !== String(state.runId)) openRun(String(want)); }
 }
 
