@@ -248,7 +248,7 @@ public final class CanopyServer: Sendable {
             guard let live = self.live else {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let body = try await self.collectBody(request, context, counter: "live.tooLarge")
             return self.ingestResponse(live.ingest(Data(buffer: body)))
         }
         router.post("/api/live/asterix") { request, context in
@@ -256,7 +256,7 @@ public final class CanopyServer: Sendable {
             guard let live = self.live else {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let body = try await self.collectBody(request, context, counter: "live.tooLarge")
             return self.ingestResponse(live.ingestAsterix([UInt8](buffer: body)))
         }
         router.get("/api/live") { _, _ in
@@ -281,11 +281,15 @@ public final class CanopyServer: Sendable {
 
         // The WebSocket stream: /api/ws?run=ID or /api/ws?live
         router.ws("/api/ws") { request, _ in
+            // Refusals are JSON errors, as elsewhere (an empty 405 had been the answer to each).
             let q = request.uri.queryParameters
-            if q.get("live") != nil { return self.live == nil ? .dontUpgrade : .upgrade([:]) }
-            guard let id = q.get("run").flatMap({ Int64($0) }), self.runs.channel(id) != nil || (try? self.store.run(id)) != nil else {
-                return .dontUpgrade
+            if q.get("live") != nil {
+                guard self.live != nil else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
+                return .upgrade([:])
             }
+            guard let text = q.get("run") else { throw APIError(.badRequest, "name the stream: /api/ws?run=ID or /api/ws?live") }
+            guard let id = Int64(text) else { throw APIError(.badRequest, "run must be a run's id, a whole number (got '\(text)')") }
+            guard self.runs.channel(id) != nil || (try? self.store.run(id)) != nil else { throw APIError(.notFound, "no run \(id)") }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let q = context.request.uri.queryParameters
@@ -294,6 +298,7 @@ public final class CanopyServer: Sendable {
             guard let channel else {
                 // A run from before the last restart: its stream is over.
                 try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
+                try await outbound.close(.normalClosure, reason: "the run ended before this server started")
                 return
             }
             // The connection lasts until the stream ends (the run is over) or the client
@@ -312,6 +317,10 @@ public final class CanopyServer: Sendable {
             } onGracefulShutdown: {
                 connection.close(promise: nil)
             }
+            // The stream is over (the run ended, or had ended when the client joined): close the
+            // connection with a close frame, which the client answers, ending the reader. (The
+            // handler had waited for the client to close, and the client for the server.)
+            try? await outbound.close(.normalClosure, reason: "the stream is over: \(channel.currentStatus)")
             _ = try? await reader
         }
     }
@@ -348,6 +357,16 @@ public final class CanopyServer: Sendable {
         w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
         w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
         return json(w.text, status: .accepted)
+    }
+
+    /// A request's body, or a JSON 413 (counted) when it is larger than the limit.
+    func collectBody(_ request: Request, _ context: CanopyContext, counter: String) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            counters.add(counter)
+            throw APIError(.contentTooLarge, "the body is larger than \(ServerSettings.maxBody >> 20) MiB")
+        }
     }
 
     func requireToken(_ request: Request) throws {

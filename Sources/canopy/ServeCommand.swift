@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanopyCore
 import CanopyServer
+import CanopyScenario
 import Foundation
 import Hummingbird
 
@@ -107,6 +108,9 @@ struct Serve: ParsableCommand {
             printError("canopy serve: \(error)")
             throw ExitCode(1)
         }
+        // The scenario is read and checked now, and its run started once the server listens: a
+        // server that cannot listen (its port in use) must not leave a run in the store.
+        let firstRun: (text: String, file: String)?
         if let scenario {
             let text: String
             do { text = try InputFile.readText(path: scenario) } catch let e as InputFileError {
@@ -114,20 +118,29 @@ struct Serve: ParsableCommand {
                                                            : "canopy serve: cannot read \(scenario) (\(e.message))")
                 throw ExitCode(1)
             }
-            do {
-                let r = try server.runs.start(text: text, fileName: URL(fileURLWithPath: scenario).lastPathComponent, speed: speed)
-                FileHandle.standardOutput.write(Data("run \(r.id): \(r.name) at \(speed == 0 ? "full speed" : "×\(speed)")\n".utf8))
-            } catch let e as ScenarioRejection {
+            let file = URL(fileURLWithPath: scenario).lastPathComponent
+            do { _ = try ScenarioLoader.load(text: text, fileName: file) } catch let e as ScenarioError {
                 for p in e.problems { printError(p.description) }
                 throw ExitCode(1)
             }
+            firstRun = (text, file)
+        } else {
+            firstRun = nil
         }
         let url = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)/"
         let token = server.token
         let store = s.dataDirectory + "/canopy.sqlite"
+        let speed = self.speed
         let app = server.makeApplication { _ in
             let banner = "Canopy serving the map at \(url)\ntoken for writes: \(token)   (Authorization: Bearer TOKEN)\ndata: \(store)\n"
             FileHandle.standardOutput.write(Data(banner.utf8))
+            guard let (text, file) = firstRun else { return }
+            do {
+                let r = try server.runs.start(text: text, fileName: file, speed: speed)
+                FileHandle.standardOutput.write(Data("run \(r.id): \(r.name) at \(speed == 0 ? "full speed" : "×\(speed)")\n".utf8))
+            } catch {
+                printError("canopy serve: the run of \(file) did not start: \(error)")
+            }
         }
         do {
             try await app.runService()

@@ -100,6 +100,31 @@ struct CLITests {
         try? FileManager.default.removeItem(atPath: file + "-a")
     }
 
+    @Test("serve with a scenario on a port in use exits without starting (or storing) the run")
+    func servePortInUse() throws {
+        // Hold a port: a listening socket on loopback.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let dir = NSTemporaryDirectory() + "canopy-serve-busy-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try runCanopy(["serve", "--scenario", root + "/examples/quickstart.yaml", "--port", String(port), "--data", dir])
+        #expect(r.status == 1 && r.stderr.contains("the address is in use"), "\(r.stderr)")
+        // The run is started once the server listens: none was announced (it had been, and was
+        // left in the store as running, then interrupted).
+        #expect(!r.stdout.contains("run 1"), "\(r.stdout)")
+    }
+
     @Test("simulate prints the summary table and writes the three outputs")
     func simulateQuickstart() throws {
         let dir = NSTemporaryDirectory() + "canopy-cli-\(UInt32.random(in: 0...UInt32.max))"

@@ -220,6 +220,17 @@ struct AsterixTests {
                 let problems = (body(r)["problems"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
                 #expect(problems.count == 3 && problems.allSatisfy { $0.contains("no radar of the briefing has this SAC/SIC") }, "\(problems)")
             }
+            // A body beyond the limit: a JSON 413, counted (it had no body, and no count).
+            let huge = ByteBuffer(repeating: 0x30, count: ServerSettings.maxBody + 1)
+            for path in ["/api/live/asterix", "/api/live/detections"] {
+                try await client.execute(uri: path, method: .post, headers: auth, body: huge) { r in
+                    #expect(r.status == .contentTooLarge)
+                    #expect((body(r)["error"] as? String)?.contains("larger than") == true, "\(path)")
+                }
+            }
+            try await client.execute(uri: "/api/stats", method: .get) { r in
+                #expect((body(r)["refused"] as? [String: Any])?["live.tooLarge"] as? Int == 2, "\(String(buffer: r.body))")
+            }
         }
         server.live?.stop()
         // A briefing that names its radar: a plot of now is accepted (202).

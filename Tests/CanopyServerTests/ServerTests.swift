@@ -414,6 +414,35 @@ struct LiveServerTests {
         _ = server.runs.cancel(run.id)
     }
 
+    @Test("WebSocket: a stream that is over is closed by the server; refusals are JSON errors")
+    func webSocketEnds() async throws {
+        let server = try CanopyServer(settings: settings(tempDir("wsend")))
+        let text = try String(contentsOfFile: quickstart, encoding: .utf8)
+        let run = try server.runs.start(text: text, fileName: "quickstart.yaml", speed: 0)
+        _ = try await waitForEnd(server, run.id)
+        try await server.makeApplication().test(.live) { client in
+            let port = client.port!
+            let messages = MessageLog()
+            let started = ContinuousClock.now
+            // The loop ends only when the server closes: it had waited for the client.
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws?run=\(run.id)", configuration: .init(maxFrameSize: 1 << 24),
+                                                  logger: Logger(label: "test")) { inbound, _, _ in
+                for try await frame in inbound.messages(maxSize: 1 << 24) { if case .text(let t) = frame { messages.add(t) } }
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(messages.items.count == 1 && messages.items[0].contains("finished"), "\(messages.items)")
+        }
+        try await server.makeApplication().test(.router) { client in
+            for (query, status, words) in [("run=999", HTTPResponse.Status.notFound, "no run 999"), ("run=abc", .badRequest, "whole number"),
+                                           ("live", .notFound, "no live session"), ("", .badRequest, "?run=ID")] {
+                try await client.execute(uri: "/api/ws?" + query, method: .get) { r in
+                    #expect(r.status == status, "\(query)")
+                    #expect((body(r)["error"] as? String)?.contains(words) == true, "\(query): \(String(buffer: r.body))")
+                }
+            }
+        }
+    }
+
     @Test("live ingest: a radar's plots whose radial speeds contradict their motion make no track; with the true ones, one")
     func liveIngestRadialSpeed() throws {
         // The drone of `liveIngest`, its plots' radial speeds 300 m/s off (or not).
