@@ -349,14 +349,28 @@ public final class CanopyServer: Sendable {
     /// The answer to a live ingest: 400 naming every problem when nothing was accepted, else 202
     /// with the counts and the refused items.
     func ingestResponse(_ result: (accepted: Int, problems: [String])) -> Response {
+        // Both answers name each problem as {field, message}, the field split from the item's
+        // text ("detections[3].sensor: must name …"); the 202 had given bare strings, the 400
+        // objects with an empty field.
+        let items = result.problems.map(Self.problemItem)
         if result.accepted == 0 && !result.problems.isEmpty {
             counters.add("live.rejected")
-            return problemsResponse(.badRequest, "no detection accepted", result.problems.map { ("", $0) })
+            return problemsResponse(.badRequest, "no detection accepted", items)
         }
         var w = JSONWriter()
         w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
-        w.key("problems"); w.beginArray(); for p in result.problems { w.string(p) }; w.endArray(); w.endObject()
+        w.key("problems"); w.beginArray()
+        for p in items { w.beginObject(); w.field("field", p.field); w.field("message", p.message); w.endObject() }
+        w.endArray(); w.endObject()
         return json(w.text, status: .accepted)
+    }
+
+    /// "FIELD: message" as its two parts, when the text before the first ": " is one word.
+    static func problemItem(_ text: String) -> (field: String, message: String) {
+        if let r = text.range(of: ": "), !text[..<r.lowerBound].contains(" "), r.lowerBound > text.startIndex {
+            return (String(text[..<r.lowerBound]), String(text[r.upperBound...]))
+        }
+        return ("", text)
     }
 
     /// A request's body, or a JSON 413 (counted) when it is larger than the limit.

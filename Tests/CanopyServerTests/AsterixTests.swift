@@ -252,6 +252,17 @@ struct AsterixTests {
                 #expect(r.status == .accepted)
                 #expect(body(r)["accepted"] as? Int == 1, "\(body(r))")
             }
+            // One good report and one of an unknown radar: 202, the problem as {field, message},
+            // as a 400 gives it (the 202 had given a bare string).
+            let stranger = Self.plot(sac: 9, sic: 9, timeOfDay: Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400),
+                                     range: aer.range, azimuth: aer.azimuth < 0 ? aer.azimuth + 2 * .pi : aer.azimuth, height: 1500, doppler: rate)
+            let two = [UInt8(48), 0, UInt8(3 + record.count + stranger.count)] + record + stranger
+            try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer(bytes: two)) { r in
+                #expect(r.status == .accepted)
+                let problems = body(r)["problems"] as? [[String: Any]] ?? []
+                #expect(problems.count == 1 && (problems.first?["message"] as? String)?.contains("SAC/SIC") == true, "\(body(r))")
+                #expect(problems.first?["field"] is String)
+            }
         }
         accepting.live?.stop()
     }
