@@ -177,7 +177,30 @@ public final class LiveSession: @unchecked Sendable {
         for (k, item) in items.enumerated() {
             let at = "detections[\(k)]"
             guard let o = item as? [String: Any] else { problems.append("\(at): must be an object"); continue }
-            func num(_ key: String) -> Double? { (o[key] as? NSNumber).map(\.doubleValue).flatMap { $0.isFinite ? $0 : nil } }
+            func num(_ key: String) -> Double? {
+                guard let n = o[key] as? NSNumber, !isJSONBoolean(n) else { return nil }
+                return n.doubleValue.isFinite ? n.doubleValue : nil
+            }
+            /// What was given for a key, for a message: "(missing)", "(got 4500000)", "(got "45000", a string)".
+            func given(_ key: String) -> String {
+                guard let v = o[key] else { return "(missing)" }
+                if let n = v as? NSNumber, !isJSONBoolean(n) { return "(got \(n))" }
+                if let t = v as? String { return "(got \"\(t.prefix(40))\", a string)" }
+                if v is NSNull { return "(got null)" }
+                return "(got \(v is [Any] ? "an array" : (v is [String: Any] ? "an object" : "a boolean")))"
+            }
+            let kindName = o["kind"] as? String ?? ""
+            let allowed: [String]
+            switch kindName {
+            case "radar": allowed = ["kind", "sensor", "time", "t", "range", "azimuth", "elevation", "rangeRate"]
+            case "acoustic": allowed = ["kind", "sensor", "time", "t", "bearing"]
+            case "citizen": allowed = ["kind", "time", "t", "lat", "lon", "bearing", "network"]
+            default: allowed = []
+            }
+            if !allowed.isEmpty, let unknown = o.keys.sorted().first(where: { !allowed.contains($0) }) {
+                problems.append("\(at).\(unknown): unknown field of a \(kindName) detection (allowed: \(allowed.joined(separator: ", ")))"); continue
+            }
+            if o["time"] != nil && o["t"] != nil { problems.append("\(at).time: give time or t, not both"); continue }
             var time = current
             if let s = o["time"] as? String {
                 guard let d = ISO8601.parse(s) else { problems.append("\(at).time: must be UTC like 2026-11-24T18:20:30.5Z (got '\(s)')"); continue }
@@ -194,13 +217,19 @@ public final class LiveSession: @unchecked Sendable {
                 guard let name = o["sensor"] as? String, let s = sensorIndex[name], s < battle.firstAcousticSensor else {
                     problems.append("\(at).sensor: must name a radar of the briefing (\(radarNames))"); continue
                 }
-                guard let range = num("range"), range > 0, range < 2_000_000 else { problems.append("\(at).range: metres, > 0, required"); continue }
-                guard let az = num("azimuth"), (-360...720).contains(az) else { problems.append("\(at).azimuth: degrees from north, required"); continue }
-                guard let el = num("elevation"), (-10...90).contains(el) else { problems.append("\(at).elevation: degrees, -10 to 90, required"); continue }
+                guard let range = num("range"), range > 0, range < 2_000_000 else {
+                    problems.append("\(at).range: metres, a number above 0 and below 2000000, required \(given("range"))"); continue
+                }
+                guard let az = num("azimuth"), (-360...360).contains(az) else {
+                    problems.append("\(at).azimuth: degrees from north, a number from -360 to 360, required \(given("azimuth"))"); continue
+                }
+                guard let el = num("elevation"), (-10...90).contains(el) else {
+                    problems.append("\(at).elevation: degrees, a number from -10 to 90, required \(given("elevation"))"); continue
+                }
                 var rangeRate: Double? = nil
                 if o["rangeRate"] != nil {
                     guard let r = num("rangeRate"), abs(r) <= 20_000 else {
-                        problems.append("\(at).rangeRate: radial speed in m/s (positive receding), within ±20000, if given"); continue
+                        problems.append("\(at).rangeRate: radial speed in m/s (positive receding), within ±20000, if given \(given("rangeRate"))"); continue
                     }
                     rangeRate = r
                 }
@@ -210,13 +239,20 @@ public final class LiveSession: @unchecked Sendable {
                 guard let name = o["sensor"] as? String, let s = sensorIndex[name], s >= battle.firstAcousticSensor, s < battle.citizenSensor else {
                     problems.append("\(at).sensor: must name an acoustic node of the briefing, as NETWORK#INDEX"); continue
                 }
-                guard let b = num("bearing"), (-360...720).contains(b) else { problems.append("\(at).bearing: degrees from north, required"); continue }
+                guard let b = num("bearing"), (-360...360).contains(b) else {
+                    problems.append("\(at).bearing: degrees from north, a number from -360 to 360, required \(given("bearing"))"); continue
+                }
                 battle.receive(Detection(id: nextID, time: time, sensor: s, z: Vector3(radians(b).truncatingRemainder(dividingBy: 2 * .pi).magnitudeFixed, 0, 0)))
             case "citizen":
-                guard let lat = num("lat"), (-90...90).contains(lat), let lon = num("lon"), (-180...180).contains(lon) else {
-                    problems.append("\(at): lat and lon of the observer (degrees) are required"); continue
+                guard let lat = num("lat"), (-90...90).contains(lat) else {
+                    problems.append("\(at).lat: the observer's latitude, degrees from -90 to 90, required \(given("lat"))"); continue
                 }
-                guard let b = num("bearing"), (-360...720).contains(b) else { problems.append("\(at).bearing: degrees from north, required"); continue }
+                guard let lon = num("lon"), (-180...180).contains(lon) else {
+                    problems.append("\(at).lon: the observer's longitude, degrees from -180 to 180, required \(given("lon"))"); continue
+                }
+                guard let b = num("bearing"), (-360...360).contains(b) else {
+                    problems.append("\(at).bearing: degrees from north, a number from -360 to 360, required \(given("bearing"))"); continue
+                }
                 var network = 0
                 if let n = o["network"] {
                     guard let id = n as? String, let k = citizenNetworkIndex[id] else {
@@ -369,3 +405,6 @@ enum ISO8601 {
         fractional.date(from: s) ?? whole.date(from: s)
     }
 }
+
+/// Whether JSONSerialization read this number as true or false (a boolean's type is "c").
+func isJSONBoolean(_ n: NSNumber) -> Bool { n.objCType.pointee == CChar(UInt8(ascii: "c")) }

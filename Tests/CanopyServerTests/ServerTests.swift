@@ -511,6 +511,22 @@ struct LiveServerTests {
         #expect(live.ingest(Data("{oops".utf8)).problems.first?.hasPrefix("malformed JSON") == true)
         let badRate = live.ingest(Data("{\"kind\":\"radar\",\"sensor\":\"\(radar.id)\",\"t\":115.5,\"range\":5000,\"azimuth\":1,\"elevation\":1,\"rangeRate\":\"fast\"}".utf8))
         #expect(badRate.accepted == 0 && badRate.problems.first?.hasPrefix("detections[0].rangeRate: radial speed in m/s") == true, "\(badRate.problems)")
+        // Each refusal names the field and what was given; values beyond a turn, unknown fields
+        // and two times are refused (they had been taken without a word, or named wrongly).
+        let sensor = "\"sensor\":\"\(radar.id)\",\"t\":115.5"
+        for (item, expected) in [
+            ("{\"kind\":\"radar\",\(sensor),\"range\":4500000,\"azimuth\":1,\"elevation\":1}", "detections[0].range: metres, a number above 0 and below 2000000, required (got 4500000)"),
+            ("{\"kind\":\"radar\",\(sensor),\"range\":\"45000\",\"azimuth\":1,\"elevation\":1}", "detections[0].range: metres, a number above 0 and below 2000000, required (got \"45000\", a string)"),
+            ("{\"kind\":\"radar\",\(sensor),\"range\":45000,\"azimuth\":400,\"elevation\":1}", "detections[0].azimuth: degrees from north, a number from -360 to 360, required (got 400)"),
+            ("{\"kind\":\"radar\",\(sensor),\"range\":45000,\"azimuth\":true,\"elevation\":1}", "detections[0].azimuth: degrees from north, a number from -360 to 360, required (got a boolean)"),
+            ("{\"kind\":\"radar\",\(sensor),\"range\":45000,\"azimuth\":1,\"elevation\":1,\"extra\":1}", "detections[0].extra: unknown field of a radar detection (allowed: kind, sensor, time, t, range"),
+            ("{\"kind\":\"radar\",\(sensor),\"time\":\"2026-01-01T00:00:00Z\",\"range\":45000,\"azimuth\":1,\"elevation\":1}", "detections[0].time: give time or t, not both"),
+            ("{\"kind\":\"citizen\",\"t\":115.5,\"lat\":95,\"lon\":30,\"bearing\":10}", "detections[0].lat: the observer's latitude, degrees from -90 to 90, required (got 95)"),
+            ("{\"kind\":\"citizen\",\"t\":115.5,\"lat\":50,\"lon\":30,\"bearing\":720}", "detections[0].bearing: degrees from north, a number from -360 to 360, required (got 720)"),
+        ] {
+            let r = live.ingest(Data(item.utf8))
+            #expect(r.accepted == 0 && r.problems.first?.hasPrefix(expected) == true, "\(item): \(r.problems)")
+        }
         // UTC times, with and without fractions; a bad one is named.
         // (The session's clock is manual here: a time near its last cycle, 115.5 s after its epoch.)
         let at = ISO8601.whole.string(from: live.epoch.addingTimeInterval(115)).replacingOccurrences(of: "Z", with: ".5Z")
