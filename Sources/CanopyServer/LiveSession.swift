@@ -32,7 +32,11 @@ public final class LiveSession: @unchecked Sendable {
     let asterixRadars: [UInt16: (Geodetic, Int)]
     var udp: UDPListener?
     var asterixUDP: UDPListener?
-    var asterixDatagrams = 0, asterixReports = 0
+    var asterixDatagrams = 0, asterixReports = 0, asterixRejectedDatagrams = 0, asterixSkipped = 0
+    /// The last problems of any feed (the newest last), so that what a UDP feed drops is seen
+    /// somewhere: `GET /api/live`'s `recentProblems`.
+    var recentProblems: [(time: Date, via: String, text: String)] = []
+    static let recentProblemLimit = 50
 
     /// With `autoTick` (the server), a thread runs the cycle on the wall clock; without it (tests,
     /// replays of a recorded feed), the caller calls `tick(at:)`. `planner` replaces the built-in
@@ -63,7 +67,7 @@ public final class LiveSession: @unchecked Sendable {
         }
         if asterixUDPPort > 0 {
             asterixUDP = try UDPListener(port: asterixUDPPort, what: "live ASTERIX (--asterix-udp)") { [weak self] data in
-                _ = self?.ingestAsterix([UInt8](data))
+                self?.asterixDatagram(data)
             }
         }
         if autoTick {
@@ -72,6 +76,9 @@ public final class LiveSession: @unchecked Sendable {
             t.start()
         }
     }
+
+    /// Radars of the briefing that name their ASTERIX source (`sac`, `sic`): only their CAT048 reports are taken.
+    public var asterixRadarCount: Int { asterixRadars.count }
 
     public func stop() { lock.lock(); stopped = true; lock.unlock(); udp?.close(); asterixUDP?.close() }
 
@@ -147,16 +154,37 @@ public final class LiveSession: @unchecked Sendable {
     public var sessionTime: Double { now }
 
     func datagram(_ data: Data) {
-        let r = ingest(data)
+        let r = ingest(data, via: "udp")
         lock.lock()
         datagrams += 1
         if r.accepted == 0 { malformedDatagrams += 1 }
         lock.unlock()
     }
 
+    func asterixDatagram(_ data: Data) {
+        let r = ingestAsterix([UInt8](data), via: "asterix-udp")
+        lock.lock()
+        if r.accepted == 0 && !r.problems.isEmpty { asterixRejectedDatagrams += 1 }
+        lock.unlock()
+    }
+
+    /// Keeps the problems of one message among the recent ones. The caller holds the lock.
+    private func remember(_ problems: [String], via: String) {
+        guard !problems.isEmpty else { return }
+        let now = Date()
+        for p in problems.suffix(Self.recentProblemLimit) { recentProblems.append((now, via, p)) }
+        if recentProblems.count > Self.recentProblemLimit { recentProblems.removeFirst(recentProblems.count - Self.recentProblemLimit) }
+    }
+
     /// Parses a JSON detection, an array of them, or {"detections": [...]}, and hands what is
     /// valid to the BattleManager. Each problem names the item and the field.
-    public func ingest(_ data: Data) -> (accepted: Int, problems: [String]) {
+    public func ingest(_ data: Data, via: String = "http") -> (accepted: Int, problems: [String]) {
+        let r = parseAndReceive(data)
+        lock.lock(); remember(r.problems, via: via); lock.unlock()
+        return r
+    }
+
+    private func parseAndReceive(_ data: Data) -> (accepted: Int, problems: [String]) {
         let items: [Any]
         do {
             let root = try JSONSerialization.jsonObject(with: data, options: [])
@@ -283,11 +311,18 @@ public final class LiveSession: @unchecked Sendable {
     /// when valid. Reports of no detection (TYP 0), simulated and test targets and field monitors
     /// are passed over; each problem names the report and what is wrong. At most 10,000 reports a
     /// message, as for JSON.
-    public func ingestAsterix(_ bytes: [UInt8]) -> (accepted: Int, problems: [String]) {
+    /// `skipped`: reports passed over (no detection, simulated, test, field monitor) and data
+    /// blocks of other categories.
+    public func ingestAsterix(_ bytes: [UInt8], via: String = "http") -> (accepted: Int, problems: [String], skipped: Int) {
         let decoded = Asterix.decode(bytes)
-        if decoded.reports.count > 10_000 { return (0, ["at most 10000 CAT048 reports per message (got \(decoded.reports.count))"]) }
+        if decoded.reports.count > 10_000 {
+            let p = ["at most 10000 CAT048 reports per message (got \(decoded.reports.count))"]
+            lock.lock(); asterixDatagrams += 1; rejected += 1; remember(p, via: via); lock.unlock()
+            return (0, p, 0)
+        }
         var problems = decoded.problems
         var accepted = 0
+        var skipped = decoded.otherCategories.values.reduce(0, +)
         lock.lock()
         defer { lock.unlock() }
         asterixDatagrams += 1
@@ -298,7 +333,7 @@ public final class LiveSession: @unchecked Sendable {
         let dayStart = (epochSeconds / 86_400).rounded(.down) * 86_400 - epochSeconds
         for (k, r) in decoded.reports.enumerated() {
             let at = "CAT048 report \(k) (SAC/SIC \(r.sac)/\(r.sic))"
-            if r.detectionType == 0 || r.test || r.simulated || r.fieldMonitor { continue }
+            if r.detectionType == 0 || r.test || r.simulated || r.fieldMonitor { skipped += 1; continue }
             guard let (radar, s) = asterixRadars[UInt16(r.sac) << 8 | UInt16(r.sic)] else {
                 problems.append("\(at): no radar of the briefing has this SAC/SIC (set sensors[i].sac and .sic)"); continue
             }
@@ -322,7 +357,9 @@ public final class LiveSession: @unchecked Sendable {
         }
         received += accepted
         rejected += problems.count
-        return (accepted, problems)
+        asterixSkipped += skipped
+        remember(problems, via: via)
+        return (accepted, problems, skipped)
     }
 
     /// A plot's elevation (rad) from its slant range, azimuth and height above the ellipsoid:
@@ -373,6 +410,12 @@ public final class LiveSession: @unchecked Sendable {
         w.field("received", received); w.field("rejected", rejected); w.field("late", late)
         w.field("datagrams", datagrams); w.field("malformedDatagrams", malformedDatagrams)
         w.field("asterixMessages", asterixDatagrams); w.field("asterixReports", asterixReports)
+        w.field("asterixRejectedMessages", asterixRejectedDatagrams); w.field("asterixSkipped", asterixSkipped)
+        w.key("recentProblems"); w.beginArray()
+        for p in recentProblems {
+            w.beginObject(); w.field("at", UTC.iso(p.time)); w.field("via", p.via); w.field("problem", p.text); w.endObject()
+        }
+        w.endArray()
         w.field("tracks", battle.tracker.tracks.filter { $0.status == .confirmed }.count)
         w.key("radars"); w.beginArray(); for s in battle.tracker.sensors.prefix(battle.firstAcousticSensor) { w.string(s.name) }; w.endArray()
         w.key("recommendations"); w.beginArray(); for r in recommendations { w.raw(r) }; w.endArray()

@@ -249,7 +249,7 @@ public final class CanopyServer: Sendable {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
             let body = try await self.collectBody(request, context, counter: "live.tooLarge")
-            return self.ingestResponse(live.ingest(Data(buffer: body)))
+            return self.ingestResponse(live.ingest(Data(buffer: body)), skipped: nil)
         }
         router.post("/api/live/asterix") { request, context in
             try self.requireToken(request)
@@ -257,7 +257,8 @@ public final class CanopyServer: Sendable {
                 throw APIError(.conflict, "no live session: start the server with --live BRIEFING.yaml")
             }
             let body = try await self.collectBody(request, context, counter: "live.tooLarge")
-            return self.ingestResponse(live.ingestAsterix([UInt8](buffer: body)))
+            let r = live.ingestAsterix([UInt8](buffer: body))
+            return self.ingestResponse((r.accepted, r.problems), skipped: r.skipped)
         }
         router.get("/api/live") { _, _ in
             guard let live = self.live else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
@@ -348,7 +349,7 @@ public final class CanopyServer: Sendable {
 
     /// The answer to a live ingest: 400 naming every problem when nothing was accepted, else 202
     /// with the counts and the refused items.
-    func ingestResponse(_ result: (accepted: Int, problems: [String])) -> Response {
+    func ingestResponse(_ result: (accepted: Int, problems: [String]), skipped: Int?) -> Response {
         // Both answers name each problem as {field, message}, the field split from the item's
         // text ("detections[3].sensor: must name …"); the 202 had given bare strings, the 400
         // objects with an empty field.
@@ -359,6 +360,7 @@ public final class CanopyServer: Sendable {
         }
         var w = JSONWriter()
         w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
+        if let skipped { w.field("skipped", skipped) }
         w.key("problems"); w.beginArray()
         for p in items { w.beginObject(); w.field("field", p.field); w.field("message", p.message); w.endObject() }
         w.endArray(); w.endObject()

@@ -108,6 +108,9 @@ struct Serve: ParsableCommand {
             printError("canopy serve: \(error)")
             throw ExitCode(1)
         }
+        if asterixUDP > 0, let session = server.live, session.asterixRadarCount == 0 {
+            printError("canopy serve: warning: no radar of \(live ?? "the briefing") names its ASTERIX source (sensors[i].sac and .sic), so every CAT048 report on --asterix-udp will be refused")
+        }
         // The scenario is read and checked now, and its run started once the server listens: a
         // server that cannot listen (its port in use) must not leave a run in the store.
         let firstRun: (text: String, file: String)?

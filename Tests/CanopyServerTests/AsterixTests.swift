@@ -250,7 +250,13 @@ struct AsterixTests {
             let block = [UInt8(48), 0, UInt8(3 + record.count)] + record
             try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer(bytes: block)) { r in
                 #expect(r.status == .accepted)
-                #expect(body(r)["accepted"] as? Int == 1, "\(body(r))")
+                #expect(body(r)["accepted"] as? Int == 1 && body(r)["skipped"] as? Int == 0, "\(body(r))")
+            }
+            // A block of another category is passed over, and said to be (it was answered as
+            // nothing at all).
+            try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer(bytes: [34, 0, 6, 0x80, 7, 42])) { r in
+                #expect(r.status == .accepted)
+                #expect(body(r)["accepted"] as? Int == 0 && body(r)["skipped"] as? Int == 1, "\(body(r))")
             }
             // One good report and one of an unknown radar: 202, the problem as {field, message},
             // as a 400 gives it (the 202 had given a bare string).

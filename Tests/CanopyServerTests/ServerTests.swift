@@ -596,14 +596,19 @@ struct LiveServerTests {
         }
         send("{\"kind\":\"radar\",\"sensor\":\"R-medium-Kyiv-E\",\"t\":0,\"range\":40000,\"azimuth\":80,\"elevation\":2}")
         send("\u{00}\u{ff}garbage")
+        send("{\"kind\":\"radar\",\"sensor\":\"R-nowhere\",\"t\":0,\"range\":40000,\"azimuth\":80,\"elevation\":2}")
         for _ in 0..<100 {
-            if live.statusJSON().contains("\"datagrams\":2") { break }
+            if live.statusJSON().contains("\"datagrams\":3") { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         let status = try JSONSerialization.jsonObject(with: Data(live.statusJSON().utf8)) as! [String: Any]
-        #expect(status["datagrams"] as? Int == 2)
-        #expect(status["malformedDatagrams"] as? Int == 1)
+        #expect(status["datagrams"] as? Int == 3)
+        #expect(status["malformedDatagrams"] as? Int == 2)
         #expect(status["received"] as? Int == 1)
+        // Why each was dropped is kept (a UDP sender gets no answer).
+        let recent = status["recentProblems"] as? [[String: Any]] ?? []
+        #expect(recent.count == 2 && recent.allSatisfy { $0["via"] as? String == "udp" }, "\(recent)")
+        #expect((recent.last?["problem"] as? String)?.contains("detections[0].sensor: must name a radar of the briefing") == true, "\(recent)")
     }
 
     @Test("CoT: one clean event per track, types by class")
