@@ -1,6 +1,7 @@
 import CanopyBattle
 import CanopyScenario
 import CanopyTEWA
+import CanopySimulation
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -187,12 +188,17 @@ public final class CanopyServer: Sendable {
             let r = try self.requireRun(context)
             let q = request.uri.queryParameters
             let kinds = q.get("type").map { $0.split(separator: ",").map(String.init) } ?? []
+            if let unknown = kinds.first(where: { !Simulation.eventKinds.contains($0) }) {
+                throw APIError(.badRequest, "type '\(unknown)' is no kind of event (kinds: \(Simulation.eventKinds.joined(separator: ", ")))")
+            }
+            let format = q.get("format") ?? "json"
+            guard format == "json" || format == "ndjson" else { throw APIError(.badRequest, "format must be json or ndjson (got '\(format)')") }
             let from = try number(q.get("from"), "from") ?? -.infinity
             let to = try number(q.get("to"), "to") ?? .infinity
             let limit = try wholeNumber(q.get("limit"), "limit", atLeast: 1, capped: 100_000) ?? 10_000
             let offset = try wholeNumber(q.get("offset"), "offset", atLeast: 0) ?? 0
             let events = try self.store.events(r.id, from: from, to: to, kinds: kinds, limit: limit, offset: offset)
-            if q.get("format") == "ndjson" {
+            if format == "ndjson" {
                 return json(events.joined(separator: "\n") + (events.isEmpty ? "" : "\n"), type: "application/x-ndjson")
             }
             return json("{\"run\":\(r.id),\"events\":[" + events.joined(separator: ",") + "]}")
@@ -209,6 +215,8 @@ public final class CanopyServer: Sendable {
             let r = try self.requireRun(context)
             let q = request.uri.queryParameters
             if q.get("from") == nil && q.get("to") == nil {
+                // The times alone: a page size means nothing here, but a bad one is still named.
+                _ = try wholeNumber(q.get("limit"), "limit", atLeast: 1)
                 let times = try self.store.frameTimes(r.id)
                 var w = JSONWriter()
                 w.beginObject(); w.field("run", Int(r.id)); w.key("times"); w.beginArray()
@@ -237,7 +245,9 @@ public final class CanopyServer: Sendable {
 
         // Alerts: the live session's, or else the newest run's (this server's).
         router.get("/api/alerts") { request, _ in
-            let history = request.uri.queryParameters.get("history") == "true"
+            let h = request.uri.queryParameters.get("history") ?? "false"
+            guard h == "true" || h == "false" else { throw APIError(.badRequest, "history must be true or false (got '\(h)')") }
+            let history = h == "true"
             guard let c = self.alertChannel() else { return json("{\"alerts\":[],\"meta\":{\"source\":null}}") }
             return json(alertsJSON(c, activeOnly: !history))
         }
@@ -476,6 +486,8 @@ func json(_ text: String, status: HTTPResponse.Status = .ok, type: String = "app
 /// whole number or is below `atLeast`; above `capped` it is capped (the most one page serves).
 func wholeNumber(_ s: String?, _ name: String, atLeast lo: Int, capped hi: Int = .max) throws -> Int? {
     guard let s else { return nil }
+    // All digits but beyond Int: capped like any large page size.
+    if Int(s) == nil, !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), lo <= hi { return hi }
     guard let v = Int(s), v >= lo else { throw APIError(.badRequest, "\(name) must be a whole number ≥ \(lo) (got '\(s)')") }
     return min(v, hi)
 }

@@ -90,6 +90,12 @@ public struct RunResult: Sendable {
 /// The World and the loop: threats fly, sensors observe truth and hand detections to the
 /// BattleManager, whose orders the World carries out. Only this module knows truth.
 public final class Simulation {
+    /// Every kind of event a run writes (events.ndjson's "type").
+    public static let eventKinds: [String] = [
+        "launch", "track_start", "track_confirm", "track_drop", "engage", "intercept", "miss", "impact", "jam",
+        "alert_on", "alert_off", "plan_refused", "order_rejected", "reading_refused",
+    ]
+
     public let scenario: Scenario
     public let options: RunOptions
     // A run is single-threaded and its loops touch these arrays millions of times: they skip the

@@ -157,6 +157,10 @@ struct ServerAPITests {
                 }
             }
             try await client.execute(uri: "/api/runs?limit=5000", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/runs?limit=99999999999999999999999", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/alerts?history=maybe", method: .get) { r in
+                #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains("history must be true or false") == true)
+            }
         }
     }
 
@@ -218,6 +222,13 @@ struct ServerAPITests {
                     ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["t"] as? Double
                 }
                 #expect(times.count > 20 && times == times.sorted())
+            }
+            // Parameters it does not know the value of are refused, not passed over.
+            for (query, words) in [("events?format=xml", "format must be json or ndjson"), ("events?type=launch,nonsense", "'nonsense' is no kind of event"),
+                                   ("frames?limit=0", "limit must be a whole number")] {
+                try await client.execute(uri: "/api/runs/\(id)/" + query, method: .get) { r in
+                    #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains(words) == true, "\(query): \(String(buffer: r.body))")
+                }
             }
             try await client.execute(uri: "/api/runs/\(id)/alerts", method: .get) { r in
                 let alerts = body(r)["alerts"] as? [[String: Any]] ?? []

@@ -248,6 +248,7 @@ struct EndToEndTests {
         let r = sim.run()
         checkInvariants(s, sim, r)
         let kinds = Set(r.events.map(\.kind))
+        #expect(kinds.isSubset(of: Simulation.eventKinds), "\(kinds.subtracting(Simulation.eventKinds)) not in Simulation.eventKinds")
         for k in ["launch", "track_start", "track_confirm", "engage", "alert_on", "alert_off"] {
             #expect(kinds.contains(k), "no \(k) event")
         }
