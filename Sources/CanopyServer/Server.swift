@@ -577,6 +577,13 @@ struct ErrorJSONMiddleware: RouterMiddleware {
             throw e
         } catch let e as HTTPError {
             let message: String
+            if e.status == .notFound, let allowed = Self.methods(of: request.uri.path), !allowed.contains(request.method.rawValue) {
+                // The path is an endpoint's, the method not: 405 with the methods it takes.
+                var r = json("{\"error\":" + JSONTextQuote("\(request.method) is not allowed on \(request.uri.path) (allowed: \(allowed.joined(separator: ", ")))") + "}",
+                             status: .methodNotAllowed)
+                r.headers[.allow] = allowed.joined(separator: ", ")
+                return r
+            }
             switch e.status {
             case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path) (see docs/api.md)"
             case .contentTooLarge: message = "request body larger than \(ServerSettings.maxBody >> 20) MiB"
@@ -584,6 +591,20 @@ struct ErrorJSONMiddleware: RouterMiddleware {
             }
             throw APIError(e.status, message)
         }
+    }
+}
+
+extension ErrorJSONMiddleware {
+    /// The endpoints' paths and the methods each takes (docs/api.md), for 405 answers.
+    static let endpoints: [(pattern: String, methods: [String])] = [
+        ("^/$", ["GET"]), ("^/app/[^/]+$", ["GET"]), ("^/vendor/leaflet/.+$", ["GET"]), ("^/api/health$", ["GET"]),
+        ("^/api/geo/(regions|outline|cities)$", ["GET"]), ("^/api/runs$", ["GET", "POST"]), ("^/api/runs/[^/]+$", ["GET", "DELETE"]),
+        ("^/api/runs/[^/]+/(events|tracks|frames|picture|alerts)$", ["GET"]), ("^/api/alerts$", ["GET"]),
+        ("^/api/live/(detections|asterix)$", ["POST"]), ("^/api/live$", ["GET"]), ("^/api/stats$", ["GET"]), ("^/api/ws$", ["GET"]),
+    ]
+
+    static func methods(of path: String) -> [String]? {
+        endpoints.first { path.range(of: $0.pattern, options: .regularExpression) != nil }?.methods
     }
 }
 

@@ -158,6 +158,15 @@ struct ServerAPITests {
             }
             try await client.execute(uri: "/api/runs?limit=5000", method: .get) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/api/runs?limit=99999999999999999999999", method: .get) { r in #expect(r.status == .ok) }
+            // A known path with a method it does not take: 405 with the methods it does (was 404).
+            for (path, method, allow) in [("/api/health", HTTPRequest.Method.post, "GET"), ("/api/runs/1", .put, "GET, DELETE"),
+                                          ("/api/runs", .delete, "GET, POST"), ("/api/live/detections", .get, "POST")] {
+                try await client.execute(uri: path, method: method) { r in
+                    #expect(r.status == .methodNotAllowed && r.headers[.allow] == allow, "\(method) \(path): \(r.status)")
+                    #expect((body(r)["error"] as? String)?.contains("not allowed") == true)
+                }
+            }
+            try await client.execute(uri: "/api/nothing", method: .get) { r in #expect(r.status == .notFound) }
             try await client.execute(uri: "/api/alerts?history=maybe", method: .get) { r in
                 #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains("history must be true or false") == true)
             }
