@@ -14,7 +14,7 @@ struct Serve: ParsableCommand {
             """
     )
 
-    @Option(help: "TCP port of the web map and API.")
+    @Option(parsing: .unconditional, help: "TCP port of the web map and API.")
     var port = 8080
     @Option(help: "Address to listen on (default: loopback only; 0.0.0.0 exposes the server to the network).")
     var host = "127.0.0.1"
@@ -22,32 +22,35 @@ struct Serve: ParsableCommand {
     var data = "canopy-data"
     @Option(help: "A scenario to run at start.")
     var scenario: String?
-    @Option(help: "Pace of runs: simulated seconds per wall second (0: as fast as possible).")
+    @Option(parsing: .unconditional, help: "Pace of runs: simulated seconds per wall second (0: as fast as possible).")
     var speed = 10.0
     @Option(help: "Token for writes (default: generated on first start and kept in DATA/token).")
     var token: String?
     @Option(name: .customLong("cot-udp"), help: "Send CoT events to HOST:PORT over UDP (repeatable; the TAK mesh default is 239.2.3.1:6969).")
     var cotUDP: [String] = []
-    @Option(name: .customLong("cot-tcp"), help: "Stream CoT events to TAK clients connecting to this TCP port on loopback (0: off).")
+    @Option(name: .customLong("cot-tcp"), parsing: .unconditional, help: "Stream CoT events to TAK clients connecting to this TCP port on loopback (0: off).")
     var cotTCP = 0
     @Option(help: "POST each alert change as JSON to this URL (repeatable).")
     var webhook: [String] = []
     @Option(help: "Live ingest: a briefing scenario (its sensors, fire units, assets and regions; its raid is ignored).")
     var live: String?
-    @Option(name: .customLong("live-udp"), help: "Take live detections as JSON datagrams on this UDP port on loopback (0: off).")
+    @Option(name: .customLong("live-udp"), parsing: .unconditional, help: "Take live detections as JSON datagrams on this UDP port on loopback (0: off).")
     var liveUDP = 0
-    @Option(name: .customLong("asterix-udp"), help: "Take live radar plots as ASTERIX CAT048 data blocks on this UDP port on loopback (0: off).")
+    @Option(name: .customLong("asterix-udp"), parsing: .unconditional, help: "Take live radar plots as ASTERIX CAT048 data blocks on this UDP port on loopback (0: off).")
     var asterixUDP = 0
     @Option(name: .customLong("asterix-out"), help: "Send the picture's tracks as ASTERIX CAT062 system tracks to HOST:PORT over UDP (repeatable).")
     var asterixOut: [String] = []
     @Option(name: .customLong("asterix-source"), help: "The data source (SAC/SIC, each 0 to 255) named in the CAT062 tracks sent.")
     var asterixSource = "0/1"
-    @Option(help: "Simulated seconds between stored picture frames (the replay's resolution).")
+    @Option(parsing: .unconditional, help: "Simulated seconds between stored picture frames (the replay's resolution).")
     var frameInterval = 10.0
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535 (got \(port))") }
-        guard speed >= 0 else { throw ValidationError("--speed must be ≥ 0 (got \(speed))") }
+        guard speed >= 0 && speed <= 1e6 else { throw ValidationError("--speed must be from 0 (as fast as possible) to 1000000 (got \(speed))") }
+        if let token, token.isEmpty || token.contains(where: { $0.isWhitespace }) {
+            throw ValidationError("--token must be a word without spaces (got '\(token)'); leave it out to have one generated")
+        }
         guard frameInterval > 0 else { throw ValidationError("--frame-interval must be > 0 (got \(frameInterval))") }
         guard Self.source(asterixSource) != nil else {
             throw ValidationError("--asterix-source must be SAC/SIC, each a whole number 0 to 255 (got '\(asterixSource)')")
@@ -88,6 +91,23 @@ struct Serve: ParsableCommand {
         if let e = outcome.error { throw e }
     }
 
+    /// A start-up failure as a user can act on it: the data directory, its database, a port.
+    static func describe(_ error: any Error, data: String) -> String {
+        let text = "\(error)"
+        if text.contains("SQLite error 26") || text.contains("file is not a database") {
+            return "\(data)/canopy.sqlite is not a Canopy run store (SQLite: the file is not a database); move it away, or choose another --data"
+        }
+        if text.contains("SQLite error") {
+            return "\(data)/canopy.sqlite cannot be opened: \(text) (move it away, or choose another --data)"
+        }
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain {
+            let path = ns.userInfo[NSFilePathErrorKey] as? String ?? data
+            return "--data \(data): cannot create or write \(path) (\(ns.localizedDescription))"
+        }
+        return text
+    }
+
     static func source(_ text: String) -> (UInt8, UInt8)? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let a = UInt8(parts[0]), let b = UInt8(parts[1]) else { return nil }
@@ -105,7 +125,7 @@ struct Serve: ParsableCommand {
         do {
             server = try CanopyServer(settings: s)
         } catch {
-            printError("canopy serve: \(error)")
+            printError("canopy serve: " + Self.describe(error, data: data))
             throw ExitCode(1)
         }
         if asterixUDP > 0, let session = server.live, session.asterixRadarCount == 0 {
@@ -149,7 +169,9 @@ struct Serve: ParsableCommand {
             try await app.runService()
         } catch {
             let text = "\(error)"
-            if text.contains("Address already in use") {
+            if text.contains("UnknownHost") {
+                printError("canopy serve: cannot listen on \(host):\(port): no such address (give an IP address of this machine, such as 127.0.0.1 or 0.0.0.0)")
+            } else if text.contains("Address already in use") {
                 printError("canopy serve: cannot listen on \(host):\(port): the address is in use (is another server running? choose another --port)")
             } else if text.contains("Permission denied") {
                 printError("canopy serve: cannot listen on \(host):\(port): permission denied (ports below 1024 need privileges)")

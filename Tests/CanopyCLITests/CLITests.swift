@@ -95,6 +95,21 @@ struct CLITests {
         #expect(a.status != 0 && a.stderr.contains("--asterix-out must be HOST:PORT (got 'nonsense')"), "\(a.stderr)")
         let same = try runCanopy(["serve", "--live", root + "/examples/quickstart.yaml", "--live-udp", "19022", "--asterix-udp", "19022"])
         #expect(same.status != 0 && same.stderr.contains("--live-udp and --asterix-udp are both 19022"), "\(same.stderr)")
+        // Negative numbers are read as the option's value and refused by name ("Missing value"
+        // before); an empty token is refused, not replaced; a data directory holding another
+        // file as its store is named.
+        let port = try runCanopy(["serve", "--port", "-1"])
+        #expect(port.status != 0 && port.stderr.contains("--port must be 1 to 65535 (got -1)"), "\(port.stderr)")
+        let speed = try runCanopy(["serve", "--speed", "-3"])
+        #expect(speed.status != 0 && speed.stderr.contains("--speed must be from 0"), "\(speed.stderr)")
+        let token = try runCanopy(["serve", "--token", ""])
+        #expect(token.status != 0 && token.stderr.contains("--token must be a word"), "\(token.stderr)")
+        let corrupt = file + "-db"
+        try FileManager.default.createDirectory(atPath: corrupt, withIntermediateDirectories: true)
+        try "not a database, not at all".write(toFile: corrupt + "/canopy.sqlite", atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: corrupt) }
+        let db = try runCanopy(["serve", "--data", corrupt, "--port", "1"])
+        #expect(db.status == 1 && db.stderr.contains("canopy.sqlite is not a Canopy run store"), "\(db.stderr)")
         let s = try runCanopy(["serve", "--asterix-source", "300/1"])
         #expect(s.status != 0 && s.stderr.contains("--asterix-source must be SAC/SIC"), "\(s.stderr)")
         try? FileManager.default.removeItem(atPath: file + "-a")
