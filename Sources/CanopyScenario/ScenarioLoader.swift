@@ -501,7 +501,7 @@ final class Reader {
         if invalidTypes.contains(name) { return }
         var msg = "unknown \(what) type '\(name)'"
         if let s = suggestion(for: name, among: known) { msg += " — did you mean '\(s)'?" }
-        msg += " Known: \(known.sorted().joined(separator: ", "))"
+        msg += " (known: \(known.sorted().joined(separator: ", ")))"
         fail(path, msg, node)
     }
 

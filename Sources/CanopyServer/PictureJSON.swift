@@ -10,7 +10,8 @@ enum PictureJSON {
         w.field("id", t.id)
         w.field("class", t.threatClass)
         w.key("probabilities"); w.beginObject()
-        for p in t.classProbabilities { w.field(p.threatClass, p.probability, digits: 3) }
+        // Those that print as 0 at three decimals are left out, as zeros are (docs/api.md).
+        for p in t.classProbabilities where p.probability >= 0.0005 { w.field(p.threatClass, p.probability, digits: 3) }
         w.endObject()
         w.field("lat", t.latitude, digits: 6); w.field("lon", t.longitude, digits: 6); w.field("alt", t.altitude, digits: 0)
         w.field("course", t.course, digits: 1); w.field("speed", t.speed, digits: 1); w.field("climb", t.climb, digits: 1)

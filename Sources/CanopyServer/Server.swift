@@ -153,7 +153,7 @@ public final class CanopyServer: Sendable {
         router.get("/api/health") { _, _ in
             var w = JSONWriter()
             w.beginObject(); w.field("status", "ok"); w.field("runsGoing", self.runs.runningCount)
-            w.field("live", self.live != nil); w.endObject()
+            w.field("live", self.live != nil); w.field("speed", self.settings.speed); w.endObject()
             return json(w.text)
         }
         router.get("/api/geo/regions") { _, _ in json(self.regionsGeoJSON, type: "application/geo+json") }
@@ -539,7 +539,8 @@ func alertJSON(_ c: PictureChannel, _ e: AlertEpisode) -> String {
     var w = JSONWriter()
     w.beginObject()
     w.field("region_id", e.regionID); w.field("region_name", e.regionName)
-    w.field("location_type", "oblast"); w.field("alert_type", "air_raid")
+    // As alerts.in.ua: Kyiv (UA-30) and Sevastopol (UA-40) are cities with the status of a region.
+    w.field("location_type", ["UA-30", "UA-40"].contains(e.regionID) ? "city" : "oblast"); w.field("alert_type", "air_raid")
     w.field("started_at", UTC.iso(c.utc(e.started)))
     w.field("finished_at", e.finished.map { UTC.iso(c.utc($0)) })
     w.endObject()

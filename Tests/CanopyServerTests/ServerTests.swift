@@ -86,6 +86,7 @@ struct ServerAPITests {
             try await client.execute(uri: "/api/health", method: .get) { r in
                 #expect(r.status == .ok)
                 #expect(body(r)["status"] as? String == "ok")
+                #expect((body(r)["speed"] as? NSNumber)?.doubleValue == server.settings.speed)
             }
             try await client.execute(uri: "/api/geo/regions", method: .get) { r in
                 #expect(r.status == .ok)
@@ -373,6 +374,17 @@ struct PictureStreamTests {
         var slowCount = 0
         for await _ in slow.stream { slowCount += 1 }
         #expect(slowCount == 4)   // what its queue held when it was dropped
+    }
+
+    @Test("a track's class probabilities leave out those that print as 0, and Kyiv's alert is a city's")
+    func probabilitiesAndCity() {
+        var p = picture(5, tracks: [7])
+        p.tracks[0].classProbabilities = [.init(threatClass: "cruise", probability: 0.9996), .init(threatClass: "drone", probability: 0.0004)]
+        let text = PictureJSON.track(p.tracks[0])
+        #expect(text.contains("\"probabilities\":{\"cruise\":1") && !text.contains("\"drone\":0"), "\(text)")
+        let channel = PictureChannel(name: "t", epoch: Date(timeIntervalSince1970: 1_800_000_000))
+        channel.publish(picture(2, tracks: []), events: [], status: "running")
+        #expect(alertsJSON(channel, activeOnly: false).contains("\"region_id\":\"UA-30\",\"region_name\":\"Kyiv\",\"location_type\":\"city\""))
     }
 
     @Test("alert episodes: on with its start, off with its end")

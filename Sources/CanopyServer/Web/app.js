@@ -170,9 +170,13 @@ function drawPanel() {
   const units = [...state.units.values()];
   $("units").tBodies[0].innerHTML = units.map((u) =>
     `<tr><td>${esc(u.id)}</td><td>${esc(u.name)}</td><td class="num">${u.roundsLeft}/${u.magazine}</td><td class="num">${u.channelsBusy}/${u.channels}</td></tr>`).join("");
+  // Interceptor stock; a jammer's "rounds" are its engagements, not interceptors, and are left out.
   const stock = new Map();
-  for (const u of units) { const s = stock.get(u.name) || [0, 0]; s[0] += u.roundsLeft; s[1] += u.magazine; stock.set(u.name, s); }
-  $("stock").textContent = "Stock: " + [...stock.entries()].map(([k, v]) => `${k} ${v[0]}/${v[1]}`).join(" · ");
+  for (const u of units) {
+    if (u.kind === "ew") continue;
+    const s = stock.get(u.name) || [0, 0]; s[0] += u.roundsLeft; s[1] += u.magazine; stock.set(u.name, s);
+  }
+  $("stock").textContent = "Interceptor stock: " + [...stock.entries()].map(([k, v]) => `${k} ${v[0]}/${v[1]}`).join(" · ");
   const on = [...state.regions.values()].filter((r) => r.alert).sort((a, b) => a.since - b.since);
   $("alerts").innerHTML = on.length === 0 ? "<li>No region on alert</li>" : on.map((r) =>
     `<li class="on" data-region="${esc(r.id)}">${esc(r.name)} — on ${fmtDur(state.time - r.since)}` +
@@ -218,6 +222,8 @@ async function refreshRuns(select) {
   const r = await fetch("/api/runs").then((x) => x.json()).catch(() => ({ runs: [] }));
   const sel = $("run-select");
   const health = await fetch("/api/health").then((x) => x.json()).catch(() => ({}));
+  // The upload form starts at the server's own pace (--speed).
+  if (health.speed != null && !$("speed").dataset.touched) $("speed").value = String(health.speed);
   const options = [];
   if (health.live) options.push(`<option value="live">live feed</option>`);
   for (const run of r.runs) options.push(`<option value="${run.id}">#${run.id} ${esc(run.name)} (${esc(run.status)})</option>`);
@@ -344,6 +350,7 @@ $("run-select").onchange = () => openRun($("run-select").value);
 
 // ---- Starting a run by uploading a scenario ----
 $("upload-toggle").onclick = () => { $("upload").hidden = !$("upload").hidden; };
+$("speed").oninput = () => { $("speed").dataset.touched = "1"; };
 $("token").value = localStorage.getItem("canopy.token") || "";
 $("upload-form").onsubmit = async (ev) => {
   ev.preventDefault();
