@@ -24,6 +24,10 @@ public final class LiveSession: @unchecked Sendable {
     var stopped = false
     var onPicture: (@Sendable (PictureChannel, Picture) -> Void)?
     var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
+    /// Every publication: the picture, the cycle's events and the alerts that changed (the store's recorder).
+    var onRecord: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)?
+    /// The briefing scenario's name.
+    public let name: String
     /// Sensor ids → the tracker's sensor index.
     let sensorIndex: [String: Int]
     /// Citizen network ids → the battle manager's network index (its bearing noise and reach).
@@ -44,6 +48,7 @@ public final class LiveSession: @unchecked Sendable {
     public init(briefingPath: String, udpPort: Int = 0, asterixUDPPort: Int = 0, autoTick: Bool = true,
                 planner: (any EngagementPlanner)? = nil) throws {
         let scenario = try ScenarioLoader.load(path: briefingPath)
+        name = scenario.name
         briefing = Briefing(scenario: scenario)
         battle = BattleManager(briefing: briefing, planner: planner)
         epoch = Date()
@@ -116,6 +121,7 @@ public final class LiveSession: @unchecked Sendable {
         let changes = channel.publish(picture, events: [], status: "live")
         onPicture?(channel, picture)
         for c in changes { onAlertChange?(channel, c) }
+        onRecord?(picture, [], changes)
     }
 
     /// One decision cycle at session time `t` (seconds since the epoch): track what arrived,
@@ -147,6 +153,7 @@ public final class LiveSession: @unchecked Sendable {
             let changes = channel.publish(picture, events: events, status: "live")
             onPicture?(channel, picture)
             for c in changes { onAlertChange?(channel, c) }
+            onRecord?(picture, events, changes)
         }
     }
 

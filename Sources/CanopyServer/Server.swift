@@ -64,6 +64,9 @@ public final class CanopyServer: Sendable {
     public let runs: RunManager
     public let token: String
     public let live: LiveSession?
+    /// The live session's run in the store (nil without a session).
+    let liveRecorder: LiveRecorder?
+    public var liveRunID: Int64? { liveRecorder?.runID }
     let cot: CoTOut
     let asterixOut: AsterixOut
     let webhooks: Webhooks
@@ -87,10 +90,15 @@ public final class CanopyServer: Sendable {
         asterixOut = try AsterixOut(udp: settings.asterixOut, sac: settings.asterixSAC, sic: settings.asterixSIC)
         webhooks = Webhooks(urls: settings.webhooks)
         if let path = settings.liveBriefing {
-            live = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort,
-                                   planner: settings.planner?(0))
+            let session = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort,
+                                          planner: settings.planner?(0))
+            live = session
+            let recorder = try LiveRecorder(store: store, session: session, briefingPath: path, frameInterval: settings.frameInterval)
+            liveRecorder = recorder
+            session.onRecord = { picture, events, changes in recorder.record(picture, events: events, alertChanges: changes) }
         } else {
             live = nil
+            liveRecorder = nil
         }
         let cot = self.cot, asterix = self.asterixOut, webhooks = self.webhooks
         runs.onPicture = { channel, picture in
@@ -177,6 +185,9 @@ public final class CanopyServer: Sendable {
         router.delete("/api/runs/{id}") { request, context in
             try self.requireToken(request)
             let r = try self.requireRun(context)
+            if r.id == self.liveRunID && r.status == "running" {
+                throw APIError(.conflict, "run \(r.id) is the live session's record, going while the server runs; it can be deleted once the server has stopped")
+            }
             if r.status == "running" {
                 _ = self.runs.cancel(r.id)
                 return json("{\"id\":\(r.id),\"status\":\"cancelling\"}", status: .accepted)
@@ -188,8 +199,10 @@ public final class CanopyServer: Sendable {
             let r = try self.requireRun(context)
             let q = request.uri.queryParameters
             let kinds = q.get("type").map { $0.split(separator: ",").map(String.init) } ?? []
-            if let unknown = kinds.first(where: { !Simulation.eventKinds.contains($0) }) {
-                throw APIError(.badRequest, "type '\(unknown)' is no kind of event (kinds: \(Simulation.eventKinds.joined(separator: ", ")))")
+            // A simulated run's kinds, and a live session's recommendations.
+            let known = Simulation.eventKinds + ["recommend"]
+            if let unknown = kinds.first(where: { !known.contains($0) }) {
+                throw APIError(.badRequest, "type '\(unknown)' is no kind of event (kinds: \(known.joined(separator: ", ")))")
             }
             let format = q.get("format") ?? "json"
             guard format == "json" || format == "ndjson" else { throw APIError(.badRequest, "format must be json or ndjson (got '\(format)')") }
@@ -231,7 +244,7 @@ public final class CanopyServer: Sendable {
         }
         router.get("/api/runs/{id}/picture") { _, context in
             let r = try self.requireRun(context)
-            if let p = self.runs.channel(r.id)?.latest { return json(PictureDiffer.full(p)) }
+            if let p = self.channel(ofRun: r.id)?.latest { return json(PictureDiffer.full(p)) }
             let times = try self.store.frameTimes(r.id)
             guard let last = times.last, let f = try self.store.frames(r.id, from: last, to: last, limit: 1).first else {
                 throw APIError(.notFound, "run \(r.id) has no picture yet")
@@ -300,12 +313,12 @@ public final class CanopyServer: Sendable {
             }
             guard let text = q.get("run") else { throw APIError(.badRequest, "name the stream: /api/ws?run=ID or /api/ws?live") }
             guard let id = Int64(text) else { throw APIError(.badRequest, "run must be a run's id, a whole number (got '\(text)')") }
-            guard self.runs.channel(id) != nil || (try? self.store.run(id)) != nil else { throw APIError(.notFound, "no run \(id)") }
+            guard self.channel(ofRun: id) != nil || (try? self.store.run(id)) != nil else { throw APIError(.notFound, "no run \(id)") }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let q = context.request.uri.queryParameters
             let channel: PictureChannel?
-            if q.get("live") != nil { channel = self.live?.channel } else { channel = q.get("run").flatMap { Int64($0) }.flatMap { self.runs.channel($0) } }
+            if q.get("live") != nil { channel = self.live?.channel } else { channel = q.get("run").flatMap { Int64($0) }.flatMap { self.channel(ofRun: $0) } }
             guard let channel else {
                 // A run from before the last restart: its stream is over.
                 try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
@@ -336,6 +349,18 @@ public final class CanopyServer: Sendable {
         }
     }
 
+    /// Ends the live session and marks its run finished (the server is stopping).
+    public func stopLive() {
+        live?.stop()
+        liveRecorder?.finish()
+    }
+
+    /// The channel of a run going in this server: a simulated run's, or the live session's run.
+    func channel(ofRun id: Int64) -> PictureChannel? {
+        if id == liveRunID, let live, liveRecorder.map({ !$0.isFinished }) ?? false { return live.channel }
+        return runs.channel(id)
+    }
+
     /// The alerts `/api/alerts` gives: the live session's, else a run going now, else this
     /// server's newest run.
     func alertChannel() -> PictureChannel? {
@@ -347,7 +372,7 @@ public final class CanopyServer: Sendable {
     /// A run's alert episodes: this server's record, or, for a run of an earlier server, rebuilt
     /// from its stored alert events.
     func alertChannel(of r: RunRecord) throws -> PictureChannel {
-        if let c = runs.channel(r.id) { return c }
+        if let c = channel(ofRun: r.id) { return c }
         let c = PictureChannel(name: "run-\(r.id)", epoch: r.startedAt ?? r.createdAt, speed: r.speed)
         for text in try store.events(r.id, kinds: ["alert_on", "alert_off"], limit: 1_000_000) {
             guard let e = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],

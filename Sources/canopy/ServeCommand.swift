@@ -167,6 +167,7 @@ struct Serve: ParsableCommand {
         }
         do {
             try await app.runService()
+            server.stopLive()
         } catch {
             let text = "\(error)"
             if text.contains("UnknownHost") {

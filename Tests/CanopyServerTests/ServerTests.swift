@@ -77,7 +77,7 @@ func waitForEnd(_ server: CanopyServer, _ id: Int64) async throws -> RunRecord {
     return try server.store.run(id)!
 }
 
-@Suite("Server API")
+@Suite("Server API", .timeLimit(.minutes(2)))  // a stalled run or stream fails the test, not CI
 struct ServerAPITests {
     @Test("health, geography and the web map are served without a token")
     func reads() async throws {
@@ -324,7 +324,7 @@ struct ServerAPITests {
     }
 }
 
-@Suite("Picture stream")
+@Suite("Picture stream", .timeLimit(.minutes(2)))
 struct PictureStreamTests {
     func picture(_ t: Double, tracks: [Int]) -> Picture {
         Picture(time: t, tracks: tracks.map { id in
@@ -414,7 +414,7 @@ struct PictureStreamTests {
     }
 }
 
-@Suite("Live server")
+@Suite("Live server", .timeLimit(.minutes(2)))
 struct LiveServerTests {
     @Test("WebSocket: a snapshot, then deltas about once a second, then the end")
     func webSocketStream() async throws {
@@ -473,6 +473,47 @@ struct LiveServerTests {
                 }
             }
         }
+    }
+
+    @Test("a live session is stored as a run: its events, frames and time, finished when the server stops")
+    func liveRecorded() async throws {
+        let dir = tempDir("liverec")
+        let store = try RunStore(directory: dir)
+        let live = try LiveSession(briefingPath: quickstart, autoTick: false)
+        defer { live.stop() }
+        let recorder = try LiveRecorder(store: store, session: live, briefingPath: quickstart, frameInterval: 10)
+        live.onRecord = { picture, events, changes in recorder.record(picture, events: events, alertChanges: changes) }
+        let run = try #require(try store.run(recorder.runID))
+        #expect(run.source == "live" && run.status == "running" && run.name.hasPrefix("Live: "))
+        feedWestboundDrone(live, scans: 12)
+        let events = try store.events(recorder.runID)
+        #expect(events.contains { $0.contains("\"type\":\"track_confirm\"") }, "\(events)")
+        let times = try store.frameTimes(recorder.runID)
+        #expect(times.count >= 5 && times == times.sorted(), "\(times)")
+        #expect(try store.run(recorder.runID)?.simulatedTime ?? 0 > 50)
+        // The frames are pictures a replay can show: the drone's track is in the last.
+        let last = try #require(try store.frames(recorder.runID, from: times.last!, to: times.last!).first)
+        #expect(last.contains("\"tracks\":[{"), "\(last.prefix(300))")
+        recorder.finish()
+        // Finished, and so it stays when the store is opened again (not "interrupted").
+        #expect(try RunStore(directory: dir).run(recorder.runID)?.status == "finished")
+
+        // Through the server: the live run is listed, cannot be deleted while it goes, and is
+        // finished when the server stops.
+        var s = settings(tempDir("liverun"))
+        s.liveBriefing = quickstart
+        let server = try CanopyServer(settings: s)
+        let id = try #require(server.liveRunID)
+        try await server.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/runs", method: .get) { r in
+                let runs = body(r)["runs"] as? [[String: Any]] ?? []
+                #expect(runs.contains { $0["source"] as? String == "live" && $0["status"] as? String == "running" })
+            }
+            try await client.execute(uri: "/api/runs/\(id)", method: .delete, headers: auth) { r in #expect(r.status == .conflict) }
+            try await client.execute(uri: "/api/runs/\(id)/alerts", method: .get) { r in #expect(r.status == .ok) }
+        }
+        server.stopLive()
+        #expect(try server.store.run(id)?.status == "finished")
     }
 
     @Test("live ingest: a radar's plots whose radial speeds contradict their motion make no track; with the true ones, one")
