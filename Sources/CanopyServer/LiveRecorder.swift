@@ -7,14 +7,24 @@ import Foundation
 /// frame every `frameInterval` seconds of session time, and the time reached. A session's
 /// picture, recommendations and alerts had gone when the server stopped; now they can be
 /// replayed and read back like any run's.
+///
+/// The writes happen on the recorder's own queue: the session's decision cycle hands its picture
+/// over and goes on, whatever the store is doing (a large read holds it).
 final class LiveRecorder: @unchecked Sendable {
     let store: RunStore
     let runID: Int64
     let frameInterval: Double
+    private let queue = DispatchQueue(label: "canopy-live-recorder")
     private let lock = NSLock()
+    // On the queue only:
     private var eventsStored = 0, framesStored = 0
     private var nextFrame = 0.0
     private var lastTime = 0.0
+    /// Events not yet stored (a failed write is tried again with the next).
+    private var pending: [(time: Double, kind: String, json: String)] = []
+    /// Alerts on, by region: closed at the session's end.
+    private var openAlerts: [String: String] = [:]
+    // Under the lock:
     private var ended = false
 
     init(store: RunStore, session: LiveSession, briefingPath: String, frameInterval: Double) throws {
@@ -27,50 +37,73 @@ final class LiveRecorder: @unchecked Sendable {
         try store.markStarted(record.id, at: session.epoch)
     }
 
+    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return ended }
+
     /// What one publication of the session brings: its picture at session time t, the cycle's
     /// events (JSON lines with "t" and "type"), and the alerts that began or ended.
     func record(_ picture: Picture, events: [String], alertChanges: [AlertEpisode]) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !ended else { return }
-        var rows: [(time: Double, kind: String, json: String)] = []
+        guard !isFinished else { return }
+        queue.async { self.write(picture, events: events, alertChanges: alertChanges) }
+    }
+
+    /// Waits until every publication handed over so far is stored (tests, and the end).
+    func drain() { queue.sync {} }
+
+    private func write(_ picture: Picture, events: [String], alertChanges: [AlertEpisode]) {
         for e in events {
             guard let o = try? JSONSerialization.jsonObject(with: Data(e.utf8)) as? [String: Any],
                   let t = (o["t"] as? NSNumber)?.doubleValue, let kind = o["type"] as? String else { continue }
-            rows.append((t, kind, e))
+            pending.append((t, kind, e))
         }
         for c in alertChanges {
-            var w = JSONWriter()
             let on = c.finished == nil
-            let t = c.finished ?? c.started
-            w.beginObject(); w.field("t", t, digits: 1); w.field("type", on ? "alert_on" : "alert_off")
-            w.field("region", c.regionID); w.field("name", c.regionName); w.endObject()
-            rows.append((t, on ? "alert_on" : "alert_off", w.text))
+            pending.append(alertEvent(on: on, region: c.regionID, name: c.regionName, time: c.finished ?? c.started))
+            if on { openAlerts[c.regionID] = c.regionName } else { openAlerts.removeValue(forKey: c.regionID) }
         }
         var frame: (seq: Int, time: Double, json: String)? = nil
         if picture.time >= nextFrame {
             frame = (framesStored, picture.time, PictureDiffer.full(picture))
-            framesStored += 1
             nextFrame = picture.time + frameInterval
         }
         lastTime = max(lastTime, picture.time)
-        guard !rows.isEmpty || frame != nil else { return }
+        store(frame: frame)
+    }
+
+    /// An alert event, at the millisecond the live server gave it.
+    private func alertEvent(on: Bool, region: String, name: String, time t: Double) -> (time: Double, kind: String, json: String) {
+        var w = JSONWriter()
+        w.beginObject(); w.field("t", t, digits: 3); w.field("type", on ? "alert_on" : "alert_off")
+        w.field("region", region); w.field("name", name); w.endObject()
+        return (t, on ? "alert_on" : "alert_off", w.text)
+    }
+
+    private func store(frame: (seq: Int, time: Double, json: String)?) {
+        guard !pending.isEmpty || frame != nil else { return }
         do {
-            try store.append(runID, events: rows, firstSeq: eventsStored, frame: frame, simulatedTime: lastTime)
-            eventsStored += rows.count
+            try store.append(runID, events: pending, firstSeq: eventsStored, frame: frame, simulatedTime: lastTime)
+            eventsStored += pending.count
+            pending.removeAll()
+            if frame != nil { framesStored += 1 }
         } catch {
             FileHandle.standardError.write(Data("canopy serve: live session (run \(runID)): cannot store: \(error)\n".utf8))
         }
     }
 
-    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return ended }
-
-    /// The session is over (the server stops): the run is marked finished.
+    /// The session is over (the server stops): alerts still on end at the last time reached, and
+    /// the run is marked finished.
     func finish() {
         lock.lock()
-        defer { lock.unlock() }
-        guard !ended else { return }
+        let already = ended
         ended = true
-        try? store.finish(runID, status: "finished", simulatedTime: lastTime, summary: nil, error: nil)
+        lock.unlock()
+        guard !already else { return }
+        queue.sync {
+            for (region, name) in openAlerts.sorted(by: { $0.key < $1.key }) {
+                pending.append(alertEvent(on: false, region: region, name: name, time: lastTime))
+            }
+            openAlerts.removeAll()
+            store(frame: nil)
+            try? store.finish(runID, status: "finished", simulatedTime: lastTime, summary: nil, error: nil)
+        }
     }
 }

@@ -24,8 +24,13 @@ public final class LiveSession: @unchecked Sendable {
     var stopped = false
     var onPicture: (@Sendable (PictureChannel, Picture) -> Void)?
     var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
-    /// Every publication: the picture, the cycle's events and the alerts that changed (the store's recorder).
-    var onRecord: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)?
+    /// Every publication: the picture, the cycle's events and the alerts that changed (the store's
+    /// recorder). Set and read under the lock (the session's thread may be running).
+    private var onRecordStorage: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)?
+    var onRecord: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)? {
+        get { lock.lock(); defer { lock.unlock() }; return onRecordStorage }
+        set { lock.lock(); onRecordStorage = newValue; lock.unlock() }
+    }
     /// The briefing scenario's name.
     public let name: String
     /// Sensor ids → the tracker's sensor index.
@@ -169,17 +174,15 @@ public final class LiveSession: @unchecked Sendable {
     }
 
     func asterixDatagram(_ data: Data) {
-        let r = ingestAsterix([UInt8](data), via: "asterix-udp")
-        lock.lock()
-        if r.accepted == 0 && !r.problems.isEmpty { asterixRejectedDatagrams += 1 }
-        lock.unlock()
+        _ = ingestAsterix([UInt8](data), via: "asterix-udp")
     }
 
     /// Keeps the problems of one message among the recent ones. The caller holds the lock.
     private func remember(_ problems: [String], via: String) {
         guard !problems.isEmpty else { return }
         let now = Date()
-        for p in problems.suffix(Self.recentProblemLimit) { recentProblems.append((now, via, p)) }
+        // Each at most 300 characters: a problem can quote what it was given.
+        for p in problems.suffix(Self.recentProblemLimit) { recentProblems.append((now, via, p.count > 300 ? String(p.prefix(300)) + "…" : p)) }
         if recentProblems.count > Self.recentProblemLimit { recentProblems.removeFirst(recentProblems.count - Self.recentProblemLimit) }
     }
 
@@ -365,6 +368,7 @@ public final class LiveSession: @unchecked Sendable {
         received += accepted
         rejected += problems.count
         asterixSkipped += skipped
+        if accepted == 0 && !problems.isEmpty { asterixRejectedDatagrams += 1 }
         remember(problems, via: via)
         return (accepted, problems, skipped)
     }

@@ -87,6 +87,9 @@ final class RunJob: @unchecked Sendable {
     let speed: Double
     let channel: PictureChannel
     var eventsStored = 0, eventsPublished = 0, framesStored = 0, rowsStored = 0
+    /// Events whose alert changes were recorded (apart from `eventsStored`: a failed write is
+    /// retried at the next flush, and its alerts must not be recorded twice).
+    var eventsAlerted = 0
     var nextFrame = 0.0
     var lastPublish = ContinuousClock.now
     var wallStart = ContinuousClock.now
@@ -157,9 +160,9 @@ final class RunJob: @unchecked Sendable {
         var newEvents: [(time: Double, kind: String, json: String)] = []
         var alertChanges: [AlertEpisode] = []
         if eventsStored < events.count {
-            for e in events[eventsStored...] {
+            for (k, e) in events[eventsStored...].enumerated() {
                 newEvents.append((e.time, e.kind, Self.eventJSON(e)))
-                if e.kind == "alert_on" || e.kind == "alert_off" {
+                if eventsStored + k >= eventsAlerted && (e.kind == "alert_on" || e.kind == "alert_off") {
                     var id = "", name = ""
                     for (k, v) in e.fields {
                         if case .string(let s) = v { if k == "region" { id = s } else if k == "name" { name = s } }
@@ -176,10 +179,12 @@ final class RunJob: @unchecked Sendable {
         }
         do {
             try manager.store.append(id, events: newEvents, firstSeq: eventsStored, frame: frame, simulatedTime: now)
+            // Stored: the next flush starts after them (a failed write is tried again then).
+            eventsStored = events.count
         } catch {
             FileHandle.standardError.write(Data("canopy serve: run \(id): cannot store events: \(error)\n".utf8))
         }
-        eventsStored = events.count
+        eventsAlerted = events.count
         // Track rows as they come (they were stored only when the run ended, and lost with it
         // when the server stopped).
         let rows = sim.trackRows

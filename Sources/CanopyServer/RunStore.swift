@@ -163,8 +163,11 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Events in time order; `kinds` empty means all.
-    public func events(_ id: Int64, from: Double = -.infinity, to: Double = .infinity, kinds: [String] = [], limit: Int = 10_000, offset: Int = 0) throws -> [String] {
+    /// Events in time order (`byTime`), or in the order stored: the one a run still going pages
+    /// through stably, since a late report's events are stored after later ones. `kinds` empty
+    /// means all.
+    public func events(_ id: Int64, from: Double = -.infinity, to: Double = .infinity, kinds: [String] = [], limit: Int = 10_000, offset: Int = 0,
+                       byTime: Bool = true) throws -> [String] {
         try db.read { db in
             var sql = "SELECT json FROM event WHERE runId = ? AND time >= ? AND time <= ?"
             var args: [any DatabaseValueConvertible] = [id, from.isFinite ? from : -1e300, to.isFinite ? to : 1e300]
@@ -172,7 +175,7 @@ public final class RunStore: Sendable {
                 sql += " AND kind IN (" + kinds.map { _ in "?" }.joined(separator: ",") + ")"
                 args += kinds as [any DatabaseValueConvertible]
             }
-            sql += " ORDER BY time, seq LIMIT ? OFFSET ?"
+            sql += byTime ? " ORDER BY time, seq LIMIT ? OFFSET ?" : " ORDER BY seq LIMIT ? OFFSET ?"
             args += [limit, offset]
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
         }

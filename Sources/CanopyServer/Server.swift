@@ -64,8 +64,10 @@ public final class CanopyServer: Sendable {
     public let runs: RunManager
     public let token: String
     public let live: LiveSession?
-    /// The live session's run in the store (nil without a session).
-    let liveRecorder: LiveRecorder?
+    /// The live session's run in the store: made when the server listens (`startLiveRecording`).
+    private let liveRecorderBox = NSLock()
+    nonisolated(unsafe) private var liveRecorderStorage: LiveRecorder?
+    var liveRecorder: LiveRecorder? { liveRecorderBox.lock(); defer { liveRecorderBox.unlock() }; return liveRecorderStorage }
     public var liveRunID: Int64? { liveRecorder?.runID }
     let cot: CoTOut
     let asterixOut: AsterixOut
@@ -93,12 +95,8 @@ public final class CanopyServer: Sendable {
             let session = try LiveSession(briefingPath: path, udpPort: settings.liveUDPPort, asterixUDPPort: settings.liveAsterixUDPPort,
                                           planner: settings.planner?(0))
             live = session
-            let recorder = try LiveRecorder(store: store, session: session, briefingPath: path, frameInterval: settings.frameInterval)
-            liveRecorder = recorder
-            session.onRecord = { picture, events, changes in recorder.record(picture, events: events, alertChanges: changes) }
         } else {
             live = nil
-            liveRecorder = nil
         }
         let cot = self.cot, asterix = self.asterixOut, webhooks = self.webhooks
         runs.onPicture = { channel, picture in
@@ -145,7 +143,12 @@ public final class CanopyServer: Sendable {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "canopy"),
-            onServerRunning: onServerRunning,
+            onServerRunning: { [self] channel in
+                do { try self.startLiveRecording() } catch {
+                    FileHandle.standardError.write(Data("canopy serve: the live session cannot be stored: \(error)\n".utf8))
+                }
+                await onServerRunning(channel)
+            },
             logger: logger
         )
     }
@@ -185,7 +188,7 @@ public final class CanopyServer: Sendable {
         router.delete("/api/runs/{id}") { request, context in
             try self.requireToken(request)
             let r = try self.requireRun(context)
-            if r.id == self.liveRunID && r.status == "running" {
+            if r.source == "live" && r.status == "running" {
                 throw APIError(.conflict, "run \(r.id) is the live session's record, going while the server runs; it can be deleted once the server has stopped")
             }
             if r.status == "running" {
@@ -210,7 +213,8 @@ public final class CanopyServer: Sendable {
             let to = try number(q.get("to"), "to") ?? .infinity
             let limit = try wholeNumber(q.get("limit"), "limit", atLeast: 1, capped: 100_000) ?? 10_000
             let offset = try wholeNumber(q.get("offset"), "offset", atLeast: 0) ?? 0
-            let events = try self.store.events(r.id, from: from, to: to, kinds: kinds, limit: limit, offset: offset)
+            let events = try self.store.events(r.id, from: from, to: to, kinds: kinds, limit: limit, offset: offset,
+                                               byTime: r.status != "running")
             if format == "ndjson" {
                 return json(events.joined(separator: "\n") + (events.isEmpty ? "" : "\n"), type: "application/x-ndjson")
             }
@@ -345,8 +349,27 @@ public final class CanopyServer: Sendable {
             // connection with a close frame, which the client answers, ending the reader. (The
             // handler had waited for the client to close, and the client for the server.)
             try? await outbound.close(.normalClosure, reason: "the stream is over: \(channel.currentStatus)")
+            // The client's reply ends the reader; one that never replies (gone, half-open) has its
+            // connection closed after 5 s, so that no handler waits for ever.
+            let closer = Task {
+                try await Task.sleep(for: .seconds(5))
+                connection.close(promise: nil)
+            }
             _ = try? await reader
+            closer.cancel()
         }
+    }
+
+    /// Starts storing the live session as a run (once: later calls do nothing). `makeApplication`'s
+    /// server calls it when it listens, so that a server that cannot listen leaves no run behind.
+    public func startLiveRecording() throws {
+        guard let live, let path = settings.liveBriefing else { return }
+        liveRecorderBox.lock()
+        defer { liveRecorderBox.unlock() }
+        guard liveRecorderStorage == nil else { return }
+        let recorder = try LiveRecorder(store: store, session: live, briefingPath: path, frameInterval: settings.frameInterval)
+        liveRecorderStorage = recorder
+        live.onRecord = { picture, events, changes in recorder.record(picture, events: events, alertChanges: changes) }
     }
 
     /// Ends the live session and marks its run finished (the server is stopping).
@@ -414,7 +437,8 @@ public final class CanopyServer: Sendable {
     func collectBody(_ request: Request, _ context: CanopyContext, counter: String) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
+        } catch let e where e is NIOTooManyBytesError || (e as? HTTPError)?.status == .contentTooLarge {
+            // Over the limit (a client gone or a broken stream is not: it is thrown on).
             counters.add(counter)
             throw APIError(.contentTooLarge, "the body is larger than \(ServerSettings.maxBody >> 20) MiB")
         }
@@ -603,7 +627,8 @@ struct ErrorJSONMiddleware: RouterMiddleware {
             throw e
         } catch let e as HTTPError {
             let message: String
-            if e.status == .notFound, let allowed = Self.methods(of: request.uri.path), !allowed.contains(request.method.rawValue) {
+            if e.status == .notFound, request.method != .head, let allowed = Self.methods(of: request.uri.path),
+               !allowed.contains(request.method.rawValue) {
                 // The path is an endpoint's, the method not: 405 with the methods it takes.
                 var r = json("{\"error\":" + JSONTextQuote("\(request.method) is not allowed on \(request.uri.path) (allowed: \(allowed.joined(separator: ", ")))") + "}",
                              status: .methodNotAllowed)

@@ -56,7 +56,8 @@ extension Simulation {
         var survivingIfAll = [Double](repeating: 1, count: s.assets.count)
         var surviving = [Double](repeating: 1, count: s.assets.count)
         let assetECEF = s.assets.map { WGS84.ecef($0.position) }
-        for t in threats where t.type.warheadKg > 0 {
+        // A threat never launched (a run cancelled or cut off first) put nothing at risk.
+        for t in threats where t.type.warheadKg > 0 && t.fate != .pending {
             let e = WGS84.ecef(t.path.impactPoint)
             for (k, asset) in s.assets.enumerated() where norm(assetECEF[k] - e) <= asset.radius {
                 let frac = asset.damageFraction(warheadKg: t.type.warheadKg)

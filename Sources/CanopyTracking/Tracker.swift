@@ -669,6 +669,7 @@ public final class Tracker {
                 }
             }
         }
+        lap(\.misses)
         // 5. New tentative tracks from detections nobody took.
         if sensor.canInitiate {
             for (di, det) in batch.enumerated() where detWeight[di] < 0.5 {

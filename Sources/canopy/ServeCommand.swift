@@ -169,6 +169,7 @@ struct Serve: ParsableCommand {
             try await app.runService()
             server.stopLive()
         } catch {
+            server.stopLive()
             let text = "\(error)"
             if text.contains("UnknownHost") {
                 printError("canopy serve: cannot listen on \(host):\(port): no such address (give an IP address of this machine, such as 127.0.0.1 or 0.0.0.0)")

@@ -486,6 +486,7 @@ struct LiveServerTests {
         let run = try #require(try store.run(recorder.runID))
         #expect(run.source == "live" && run.status == "running" && run.name.hasPrefix("Live: "))
         feedWestboundDrone(live, scans: 12)
+        recorder.drain()
         let events = try store.events(recorder.runID)
         #expect(events.contains { $0.contains("\"type\":\"track_confirm\"") }, "\(events)")
         let times = try store.frameTimes(recorder.runID)
@@ -503,6 +504,8 @@ struct LiveServerTests {
         var s = settings(tempDir("liverun"))
         s.liveBriefing = quickstart
         let server = try CanopyServer(settings: s)
+        #expect(server.liveRunID == nil)   // stored once the server listens
+        try server.startLiveRecording()
         let id = try #require(server.liveRunID)
         try await server.makeApplication().test(.router) { client in
             try await client.execute(uri: "/api/runs", method: .get) { r in

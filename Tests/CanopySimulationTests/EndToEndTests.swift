@@ -222,6 +222,8 @@ struct EndToEndTests {
         let r = sim.makeResult(endTime: 80, timings: RunTimings())
         #expect(!r.metrics.classes.isEmpty)
         for (name, k) in r.metrics.classes { #expect(k.launched == 0 && k.airborneAtEnd == 0, "\(name): \(k)") }
+        // Nor was anything put at risk (a run cut off had protected "100 %" of what unlaunched threats aimed at).
+        #expect(r.metrics.valueAtRisk == 0 && r.metrics.populationAtRisk == 0)
     }
 
     @Test("Rounds fired on a false detection's cue are counted, with their cost, apart from those at real threats")
