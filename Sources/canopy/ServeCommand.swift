@@ -91,6 +91,27 @@ struct Serve: ParsableCommand {
         if let e = outcome.error { throw e }
     }
 
+    struct DataDirectoryBusy: Error { var message: String }
+
+    /// Takes DATA/serve.lock for this process (creating the directory), or says which process holds it.
+    static func lockDataDirectory(_ data: String) throws -> Int32 {
+        try? FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let path = data + "/serve.lock"
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { return -1 }  // an unwritable directory: the store names the problem
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = read(fd, &buffer, 31)
+            let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            close(fd)
+            throw DataDirectoryBusy(message: "another canopy serve (process \(holder)) is using --data \(data); stop it, or choose another --data")
+        }
+        _ = ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBufferPointer { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
+    }
+
     /// A start-up failure as a user can act on it: the data directory, its database, a port.
     static func describe(_ error: any Error, data: String) -> String {
         let text = "\(error)"
@@ -121,6 +142,15 @@ struct Serve: ParsableCommand {
         s.liveAsterixUDPPort = asterixUDP
         s.asterixOut = asterixOut
         if let (sac, sic) = Self.source(asterixSource) { s.asterixSAC = sac; s.asterixSIC = sic }
+        // One server to a data directory: a second one's store would mark the first one's runs
+        // interrupted, and both would write them. The lock is the kernel's (flock), so it goes
+        // with the process, however it ends.
+        let lockFD: Int32
+        do { lockFD = try Self.lockDataDirectory(data) } catch let e as DataDirectoryBusy {
+            printError("canopy serve: \(e.message)")
+            throw ExitCode(1)
+        }
+        defer { close(lockFD) }
         let server: CanopyServer
         do {
             server = try CanopyServer(settings: s)

@@ -140,6 +140,22 @@ struct CLITests {
         #expect(!r.stdout.contains("run 1"), "\(r.stdout)")
     }
 
+    @Test("serve refuses a data directory another server holds")
+    func serveDataDirectoryBusy() throws {
+        let dir = NSTemporaryDirectory() + "canopy-serve-lock-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Hold the directory's lock as a running server does.
+        let fd = open(dir + "/serve.lock", O_RDWR | O_CREAT, 0o644)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        _ = "4242\n".withCString { write(fd, $0, 5) }
+        defer { close(fd) }
+        let r = try runCanopy(["serve", "--data", dir, "--port", "1"])
+        #expect(r.status == 1 && r.stderr.contains("another canopy serve (process 4242) is using --data \(dir)"), "\(r.stderr)")
+        // Its store was not opened: nothing was created beside the lock.
+        #expect(!FileManager.default.fileExists(atPath: dir + "/canopy.sqlite"))
+    }
+
     @Test("simulate prints the summary table and writes the three outputs")
     func simulateQuickstart() throws {
         let dir = NSTemporaryDirectory() + "canopy-cli-\(UInt32.random(in: 0...UInt32.max))"
