@@ -66,8 +66,14 @@ async function loadGeography() {
   if (Array.isArray(cities)) {
     for (const c of cities) {
       const r = 2 + Math.sqrt((c.population || 0) / 1e6) * 7;
-      L.circleMarker([c.lat, c.lon], { radius: r, color: "#cfd8dc", weight: 1, fillColor: "#eceff1", fillOpacity: 0.5 })
-        .bindTooltip(`${esc(c.name)} — ${Math.round((c.population || 0) / 1000)}k`).addTo(layers.cities);
+      const m = L.circleMarker([c.lat, c.lon], { radius: r, color: "#cfd8dc", weight: 1, fillColor: "#eceff1", fillOpacity: 0.5 });
+      // The largest cities are named on the map; the others on hover.
+      if ((c.population || 0) >= 400000) {
+        m.bindTooltip(esc(c.name), { permanent: true, direction: "right", offset: [r, 0], className: "city-label" });
+      } else {
+        m.bindTooltip(`${esc(c.name)} — ${Math.round((c.population || 0) / 1000)}k`);
+      }
+      m.addTo(layers.cities);
     }
   }
 }
