@@ -300,6 +300,26 @@ struct ServerAPITests {
         #expect(rows.count >= rowsWhileRunning && Set(rows).count == rows.count)
     }
 
+    @Test("events: in time order for an ended run, in the order stored while it runs (stable pages)")
+    func eventOrder() throws {
+        let store = try RunStore(directory: tempDir("order"))
+        let r = try store.createRun(name: "x", source: "simulation", seed: 1, speed: 1, scenarioFile: "x.yaml", scenarioText: "")
+        // A late report's event (t = 5) stored after a later one (t = 9).
+        try store.append(r.id, events: [(1, "launch", "{\"t\":1}"), (9, "launch", "{\"t\":9}")], firstSeq: 0, frame: nil, simulatedTime: 9)
+        try store.append(r.id, events: [(5, "launch", "{\"t\":5}")], firstSeq: 2, frame: nil, simulatedTime: 10)
+        #expect(try store.events(r.id) == ["{\"t\":1}", "{\"t\":5}", "{\"t\":9}"])
+        #expect(try store.events(r.id, byTime: false) == ["{\"t\":1}", "{\"t\":9}", "{\"t\":5}"])
+        // Pages of the stored order neither repeat nor skip as events come in between them; pages
+        // in time order would (the event at 5 s twice here).
+        let first = try store.events(r.id, limit: 2, offset: 0, byTime: false)
+        let firstByTime = try store.events(r.id, limit: 2, offset: 0)
+        try store.append(r.id, events: [(3, "launch", "{\"t\":3}")], firstSeq: 3, frame: nil, simulatedTime: 11)
+        let pages = try first + store.events(r.id, limit: 10, offset: 2, byTime: false)
+        #expect(pages == ["{\"t\":1}", "{\"t\":9}", "{\"t\":5}", "{\"t\":3}"])
+        let pagesByTime = try firstByTime + store.events(r.id, limit: 10, offset: 2)
+        #expect(pagesByTime.filter { $0 == "{\"t\":5}" }.count == 2)
+    }
+
     @Test("a run going when the server stops is marked interrupted on restart")
     func interrupted() throws {
         let dir = tempDir("interrupted")
