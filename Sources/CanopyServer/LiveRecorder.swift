@@ -41,7 +41,7 @@ final class LiveRecorder: @unchecked Sendable {
 
     /// What one publication of the session brings: its picture at session time t, the cycle's
     /// events (JSON lines with "t" and "type"), and the alerts that began or ended.
-    func record(_ picture: Picture, events: [String], alertChanges: [AlertEpisode]) {
+    func record(_ picture: Picture, events: [LiveEvent], alertChanges: [AlertEpisode]) {
         guard !isFinished else { return }
         queue.async { self.write(picture, events: events, alertChanges: alertChanges) }
     }
@@ -49,12 +49,8 @@ final class LiveRecorder: @unchecked Sendable {
     /// Waits until every publication handed over so far is stored (tests, and the end).
     func drain() { queue.sync {} }
 
-    private func write(_ picture: Picture, events: [String], alertChanges: [AlertEpisode]) {
-        for e in events {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(e.utf8)) as? [String: Any],
-                  let t = (o["t"] as? NSNumber)?.doubleValue, let kind = o["type"] as? String else { continue }
-            pending.append((t, kind, e))
-        }
+    private func write(_ picture: Picture, events: [LiveEvent], alertChanges: [AlertEpisode]) {
+        for e in events { pending.append((e.time, e.kind, e.json)) }
         for c in alertChanges {
             let on = c.finished == nil
             pending.append(alertEvent(on: on, region: c.regionID, name: c.regionName, time: c.finished ?? c.started))

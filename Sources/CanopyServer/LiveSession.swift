@@ -26,8 +26,8 @@ public final class LiveSession: @unchecked Sendable {
     var onAlertChange: (@Sendable (PictureChannel, AlertEpisode) -> Void)?
     /// Every publication: the picture, the cycle's events and the alerts that changed (the store's
     /// recorder). Set and read under the lock (the session's thread may be running).
-    private var onRecordStorage: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)?
-    var onRecord: (@Sendable (Picture, [String], [AlertEpisode]) -> Void)? {
+    private var onRecordStorage: (@Sendable (Picture, [LiveEvent], [AlertEpisode]) -> Void)?
+    var onRecord: (@Sendable (Picture, [LiveEvent], [AlertEpisode]) -> Void)? {
         get { lock.lock(); defer { lock.unlock() }; return onRecordStorage }
         set { lock.lock(); onRecordStorage = newValue; lock.unlock() }
     }
@@ -136,29 +136,34 @@ public final class LiveSession: @unchecked Sendable {
             lock.lock()
             let out = battle.cycle(now: t)
             lastCycle = t
-            var events: [String] = []
+            // Each event as its time (to the tenth its line gives), kind and JSON line: the store's
+            // recorder takes them as they are, and the stream the lines.
+            var records: [LiveEvent] = []
             for o in out.orders {
                 var w = JSONWriter()
                 w.beginObject(); w.field("t", t, digits: 1); w.field("type", "recommend")
                 w.field("fireUnit", battle.fireUnits[o.fireUnit].id); w.field("track", o.track); w.field("rounds", o.rounds)
                 w.field("pk", o.killProbability, digits: 3); w.endObject()
-                events.append(w.text)
+                records.append(LiveEvent(time: Self.tenth(t), kind: "recommend", json: w.text))
             }
             for e in out.trackEvents where e.kind != .started {
-                events.append("{\"t\":\(String(format: "%.1f", e.time)),\"type\":\"track_\(e.kind == .confirmed ? "confirm" : "drop")\",\"track\":\(e.track)}")
+                let tenth = String(format: "%.1f", e.time), kind = "track_\(e.kind == .confirmed ? "confirm" : "drop")"
+                records.append(LiveEvent(time: Double(tenth) ?? e.time, kind: kind,
+                                         json: "{\"t\":\(tenth),\"type\":\"\(kind)\",\"track\":\(e.track)}"))
             }
+            let events = records.map(\.json)
             // Close recommendations whose intercept time has passed (no fire unit reports back here).
             for o in battle.openOrdersSorted where o.predictedIntercept.time + 10 < t {
                 battle.receive(EngagementReport(order: o.id, time: t, outcome: .completed))
             }
             let picture = battle.picture(now: t)
-            recommendations.append(contentsOf: events.filter { $0.contains("\"recommend\"") })
+            recommendations.append(contentsOf: records.filter { $0.kind == "recommend" }.map(\.json))
             if recommendations.count > 100 { recommendations.removeFirst(recommendations.count - 100) }
             lock.unlock()
             let changes = channel.publish(picture, events: events, status: "live")
             onPicture?(channel, picture)
             for c in changes { onAlertChange?(channel, c) }
-            onRecord?(picture, events, changes)
+            onRecord?(picture, records, changes)
         }
     }
 
@@ -462,3 +467,15 @@ enum ISO8601 {
 
 /// Whether JSONSerialization read this number as true or false (a boolean's type is "c").
 func isJSONBoolean(_ n: NSNumber) -> Bool { n.objCType.pointee == CChar(UInt8(ascii: "c")) }
+
+/// A live session's event: its time, kind ("type") and JSON line.
+struct LiveEvent: Sendable {
+    var time: Double
+    var kind: String
+    var json: String
+}
+
+extension LiveSession {
+    /// t to the tenth, as an event's line gives it.
+    static func tenth(_ t: Double) -> Double { Double(String(format: "%.1f", t)) ?? t }
+}

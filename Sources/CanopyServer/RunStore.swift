@@ -22,6 +22,19 @@ public struct RunRecord: Sendable, Equatable {
 
 /// The embedded store: SQLite through GRDB, one file in the data directory. Runs, their
 /// summaries, event logs, picture frames (for replay) and track rows persist across restarts.
+/// A store that cannot be opened, as a user can act on it.
+public enum RunStoreError: Error, CustomStringConvertible {
+    /// The file at the store's path is not a SQLite database.
+    case notARunStore(String)
+
+    public var description: String {
+        switch self {
+        case .notARunStore(let path):
+            "\(path) is not a Canopy run store (SQLite: the file is not a database); move it away, or choose another --data"
+        }
+    }
+}
+
 public final class RunStore: Sendable {
     let db: DatabaseQueue
     public let path: String
@@ -29,9 +42,19 @@ public final class RunStore: Sendable {
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/canopy.sqlite"
+        do {
+            db = try Self.open(path)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
+            throw RunStoreError.notARunStore(path)
+        }
+    }
+
+    /// Opens (or makes) the store's database, brings its tables to the current version, and marks
+    /// the runs that were going when a server last stopped.
+    private static func open(_ path: String) throws -> DatabaseQueue {
         var config = Configuration()
         config.busyMode = .timeout(5)
-        db = try DatabaseQueue(path: path, configuration: config)
+        let db = try DatabaseQueue(path: path, configuration: config)
         try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode=WAL") }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -83,6 +106,7 @@ public final class RunStore: Sendable {
             try db.execute(sql: "UPDATE run SET status = 'interrupted', finishedAt = ? WHERE status IN ('queued', 'running')",
                            arguments: [Date().timeIntervalSince1970])
         }
+        return db
     }
 
     static func record(_ row: Row) -> RunRecord {

@@ -114,10 +114,8 @@ struct Serve: ParsableCommand {
 
     /// A start-up failure as a user can act on it: the data directory, its database, a port.
     static func describe(_ error: any Error, data: String) -> String {
+        if let e = error as? RunStoreError { return e.description }
         let text = "\(error)"
-        if text.contains("SQLite error 26") || text.contains("file is not a database") {
-            return "\(data)/canopy.sqlite is not a Canopy run store (SQLite: the file is not a database); move it away, or choose another --data"
-        }
         if text.contains("SQLite error") {
             return "\(data)/canopy.sqlite cannot be opened: \(text) (move it away, or choose another --data)"
         }
