@@ -534,14 +534,25 @@ public struct TrackerModel: Sendable, Hashable {
     public var kind: MotionModel.Kind
     /// White-noise acceleration density (m²/s³).
     public var q: Double
-    /// Turn rate (rad/s, positive to the left), coordinated turn only.
+    /// Turn rate (rad/s, positive to the left), coordinated turn only; an estimated turn's
+    /// starting spread of rates (rad/s, one standard deviation).
     public var turnRate: Double
     /// Mean time in the mode (s).
     public var sojourn: Double
-    public init(kind: MotionModel.Kind, q: Double, turnRate: Double = 0, sojourn: Double = 20) {
-        self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn
+    /// An estimated turn's random walk of its rate (rad²/s³); 0 for the other kinds.
+    public var turnNoise: Double
+    public init(kind: MotionModel.Kind, q: Double, turnRate: Double = 0, sojourn: Double = 20, turnNoise: Double = 0) {
+        self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn; self.turnNoise = turnNoise
     }
-    public var motionModel: MotionModel { MotionModel(kind, q: q, turnRate: turnRate, sojourn: sojourn) }
+    public var motionModel: MotionModel {
+        var m = MotionModel(kind, q: q, turnRate: turnRate, sojourn: sojourn)
+        m.turnNoise = turnNoise
+        return m
+    }
+    /// An nct model's defaults when a file leaves them out: a new track's rates spread ±3°/s (a
+    /// standard-rate turn), and the rate wanders by 1°/s over 10 s (√(0.1 (°/s)²/s × 10 s)).
+    public static let nctDefaultSpread = 3 * Double.pi / 180
+    public static let nctDefaultTurnNoise = 0.1 * (Double.pi / 180) * (Double.pi / 180)
 }
 
 /// Tracker settings exposed to the scenario.

@@ -751,7 +751,7 @@ final class Reader {
         t.radialSpeed = choice(m, "radialSpeed", "tracker", default: t.radialSpeed) ?? t.radialSpeed
         t.maxAcceleration = number(m, "maxAcceleration", "tracker", default: t.maxAcceleration, min: 0, max: 1000) ?? t.maxAcceleration
         if let node = m["models"], !node.isNull {
-            t.models = motionModels(node, "tracker.models", turnRateKey: "turnRate", qMax: 1e6, sojournMax: 86_400,
+            t.models = motionModels(node, "tracker.models", turnRateKey: "turnRate", turnNoiseKey: "turnNoise", qMax: 1e6, sojournMax: 86_400,
                                     customHint: "RunOptions.trackerModels")
         }
         return t
@@ -763,29 +763,43 @@ extension Reader {
     /// sojourn}`, as a scenario's `tracker.models` and a tracker configuration file's `models`
     /// give it; every problem is reported, and the models read without one are returned.
     /// `customHint`: where a model of the user's is given instead (`type: custom` is refused).
-    func motionModels(_ node: Document, _ path: String, turnRateKey: String, qMax: Double? = nil, sojournMax: Double? = nil,
-                      customHint: String) -> [TrackerModel] {
+    func motionModels(_ node: Document, _ path: String, turnRateKey: String, turnNoiseKey: String, qMax: Double? = nil,
+                      sojournMax: Double? = nil, customHint: String) -> [TrackerModel] {
         let items = list(node, path)
         if items.isEmpty || items.count > 4 { fail(path, "must list 1 to 4 motion models (got \(items.count))", node) }
         var models: [TrackerModel] = []
         for (i, item) in items.prefix(4).enumerated() {
             let p = "\(path)[\(i)]"
-            guard let mm = mapping(item, p, allowed: ["type", "q", turnRateKey, "sojourn"]) else { continue }
+            guard let mm = mapping(item, p, allowed: ["type", "q", turnRateKey, turnNoiseKey, "sojourn"]) else { continue }
             guard let kind: MotionModel.Kind = choice(mm, "type", p) else { continue }
             if kind == .custom {
-                fail(Self.join(p, "type"), "must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, \(customHint); docs/library.md)", mm["type"])
+                fail(Self.join(p, "type"), "must be one of cv, ct, ballistic, nct (got custom: a model of your own is given in Swift, \(customHint); docs/library.md)", mm["type"])
                 continue
             }
             let q = number(mm, "q", p, min: 0, minOpen: true, max: qMax)
             let sojourn = number(mm, "sojourn", p, default: 20, min: 0, minOpen: true, max: sojournMax)
-            var rate: Double? = 0
+            var rate: Double? = 0, turnNoise: Double? = 0
             if kind == .coordinatedTurn {
                 // Degrees per second in the file.
                 rate = number(mm, turnRateKey, p, min: -90, max: 90).map { $0 * .pi / 180 }
+            } else if kind == .estimatedTurn {
+                // The starting spread of rates (°/s) and the rate's random walk (°²/s³).
+                rate = number(mm, turnRateKey, p, default: TrackerModel.nctDefaultSpread * 180 / .pi, min: 0, minOpen: true, max: 90)
+                    .map { $0 * .pi / 180 }
+                turnNoise = number(mm, turnNoiseKey, p, default: TrackerModel.nctDefaultTurnNoise * 180 / .pi * 180 / .pi,
+                                   min: 0, minOpen: true, max: 1e4).map { $0 * .pi / 180 * .pi / 180 }
+                if items.count > 1 {
+                    fail(Self.join(p, "type"), "an nct model runs alone (it follows turns of either sense itself): list it as the only model, or use cv and ct models in an IMM", mm["type"])
+                }
             } else if mm[turnRateKey] != nil {
-                fail(Self.join(p, turnRateKey), "applies only to type ct", mm[turnRateKey])
+                fail(Self.join(p, turnRateKey), "applies only to types ct and nct", mm[turnRateKey])
             }
-            if let q, let sojourn, let rate { models.append(TrackerModel(kind: kind, q: q, turnRate: rate, sojourn: sojourn)) }
+            if kind != .estimatedTurn && mm[turnNoiseKey] != nil {
+                fail(Self.join(p, turnNoiseKey), "applies only to type nct", mm[turnNoiseKey])
+            }
+            if let q, let sojourn, let rate, let turnNoise {
+                models.append(TrackerModel(kind: kind, q: q, turnRate: rate, sojourn: sojourn, turnNoise: turnNoise))
+            }
         }
         return models
     }

@@ -44,8 +44,12 @@ public enum TrackerConfigFile {
                 c.newTargetDensityRatio = r.number(sm, "new_target_ratio", "score", default: base.newTargetDensityRatio, min: 0, minOpen: true) ?? base.newTargetDensityRatio
             }
             if let node = m["models"] {
-                let models = r.motionModels(node, "models", turnRateKey: "turn_rate", customHint: "as MotionModel.custom")
+                let models = r.motionModels(node, "models", turnRateKey: "turn_rate", turnNoiseKey: "turn_noise",
+                                            customHint: "as MotionModel.custom")
                 if !models.isEmpty && r.problems.isEmpty { c.models = models.map(\.motionModel) }
+                if models.contains(where: { $0.kind == .estimatedTurn }) && c.filter != .ekf {
+                    r.fail("filter", "must be ekf with an nct model (got \(c.filter.rawValue)): the estimated turn rate is updated by the extended Kalman filter", m["filter"] ?? node)
+                }
             } else if m["process_noise"] != nil {
                 c.models = [.cv(q: c.processNoise)]
             }

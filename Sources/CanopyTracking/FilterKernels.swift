@@ -73,9 +73,20 @@ enum FilterKernel {
             symmetrize(P)
         case .coordinatedTurn where frame == .flat:
             predictFlatTurn(FlatTurn(rate: model.turnRate, dt: dt), x: x, P: P, q11: q11, q12: q12, q22: q22)
-        case .coordinatedTurn:
-            let p = Vector3(x[0], x[1], x[2]), v = Vector3(x[3], x[4], x[5])
+        case .coordinatedTurn, .estimatedTurn:
+            // (An estimated turn's rate is not in a 6-D state: here a turn at the model's figure,
+            // zero; `predictEstimatedTurn` predicts it with its rate.)
+            let p = Vector3(x[0], x[1], x[2])
             let (A, R) = CoordinatedTurn.matrices(axis: frame.up(at: p), rate: model.turnRate, dt: dt)
+            predictTurn(A: A, R: R, x: x, P: P, q11: q11, q12: q12, q22: q22)
+        }
+    }
+
+    /// x, P over a turn F = [I A; 0 R] (position, velocity blocks), plus white-noise acceleration.
+    @usableFromInline
+    static func predictTurn(A: Matrix3, R: Matrix3, x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>,
+                            q11: Double, q12: Double, q22: Double) {
+            let p = Vector3(x[0], x[1], x[2]), v = Vector3(x[3], x[4], x[5])
             let np = p + A * v, nv = R * v
             x[0] = np.x; x[1] = np.y; x[2] = np.z; x[3] = nv.x; x[4] = nv.y; x[5] = nv.z
             // F = [I A; 0 R]: FP = F P by rows, then (F P) Fᵀ on the upper triangle, mirrored.
@@ -105,7 +116,6 @@ enum FilterKernel {
                 symmetrize(P)
             }
             addNoise(P, q11, q12, q22)
-        }
     }
 
     /// White-noise acceleration over dt (|dt| for the variances; the cross term keeps dt's sign).
@@ -216,16 +226,20 @@ enum FilterKernel {
     /// the 6×3 matrices), which for the optimal gain is P − K S Kᵀ.
     @usableFromInline
     static func updateEKF(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, source s: MeasurementSource,
-                          z: Vector3) -> Double? {
+                          z: Vector3, turn: UnsafeMutablePointer<Double>? = nil) -> Double? {
         let (h, Hp) = MeasurementModel.predict(s, position: Vector3(x[0], x[1], x[2]))
         let y = MeasurementModel.innovation(kind: s.kind, z: z, h: h)
-        return updateLinear(x: x, P: P, source: s, y: y, Hp: Hp)
+        return updateLinear(x: x, P: P, source: s, y: y, Hp: Hp, turn: turn)
     }
 
     /// The update of `updateEKF` given the innovation y and the Jacobian Hp at the linearisation point.
+    ///
+    /// `turn`: an estimated turn rate's part of the state (`FilterState.turn`), updated with x, P
+    /// as the 7-D state's seventh row: the measurement does not depend on the rate, so with
+    /// c = cov(x, ω), b = Hp c_pos and A = P Hᵀ, ω += bᵀ S⁻¹ y, c −= A S⁻¹ b, var ω −= bᵀ S⁻¹ b.
     @usableFromInline
     static func updateLinear(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, source s: MeasurementSource,
-                             y: Vector3, Hp: Matrix3) -> Double? {
+                             y: Vector3, Hp: Matrix3, turn: UnsafeMutablePointer<Double>? = nil) -> Double? {
         let rd = s.kind == .rangeAzimuthElevation ? s.sigma * s.sigma
             : (s.kind == .bearing ? Vector3(s.sigma.x * s.sigma.x, 1, 1) : Vector3(s.sigma.x * s.sigma.x, s.sigma.y * s.sigma.y, 1))
         // Columns of P Hᵀ, K and V as 6-vectors (4 + 2 lanes); P's rows double as its columns.
@@ -250,6 +264,15 @@ enum FilterKernel {
         let i11 = (s00 * s22 - g02 * g02) * id, i12 = (g01 * g02 - s00 * g12) * id, i22 = (s00 * s11 - g01 * g01) * id
         let yi = Vector3(i00 * y.x + i01 * y.y + i02 * y.z, i01 * y.x + i11 * y.y + i12 * y.z, i02 * y.x + i12 * y.y + i22 * y.z)
         let d2 = y.x * yi.x + y.y * yi.y + y.z * yi.z
+        if let t = turn {
+            let cp = Vector3(t[0], t[1], t[2])
+            let b = Vector3(dot(H.c0, cp), dot(H.c1, cp), dot(H.c2, cp))
+            let sb = Vector3(i00 * b.x + i01 * b.y + i02 * b.z, i01 * b.x + i11 * b.y + i12 * b.z, i02 * b.x + i12 * b.y + i22 * b.z)
+            t[7] += sb.x * y.x + sb.y * y.y + sb.z * y.z
+            let dl = sb.x * a0l + sb.y * a1l + sb.z * a2l, dh = sb.x * a0h + sb.y * a1h + sb.z * a2h
+            t[0] -= dl[0]; t[1] -= dl[1]; t[2] -= dl[2]; t[3] -= dl[3]; t[4] -= dh[0]; t[5] -= dh[1]
+            t[6] = max(t[6] - (b.x * sb.x + b.y * sb.y + b.z * sb.z), minimumTurnVariance)
+        }
         // x += P Hᵀ S⁻¹ y.
         let xl = UnsafeRawPointer(x).loadUnaligned(as: SIMD4<Double>.self) + yi.x * a0l + yi.y * a1l + yi.z * a2l
         let xh = UnsafeRawPointer(x + 4).loadUnaligned(as: SIMD2<Double>.self) + yi.x * a0h + yi.y * a1h + yi.z * a2h
@@ -288,7 +311,7 @@ enum FilterKernel {
     /// linear); its log-likelihood adds to the position's.
     @usableFromInline
     static func updateRangeRate(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, origin o: Vector3,
-                                rate: Double, variance: Double) -> Double? {
+                                rate: Double, variance: Double, turn: UnsafeMutablePointer<Double>? = nil) -> Double? {
         let d = Vector3(x[0] - o.x, x[1] - o.y, x[2] - o.z)
         let r = norm(d)
         guard r > 0, r.isFinite else { return nil }
@@ -315,6 +338,14 @@ enum FilterKernel {
             guard S > 0, S.isFinite else { return nil }
             let y = rate - h
             let gain = y / S
+            if let t = turn {
+                // The seventh row, as in `updateLinear`: b = H c.
+                var b = 0.0
+                for k in 0..<6 { b += Hk(k) * t[k] }
+                t[7] += b * gain
+                for k in 0..<6 { t[k] -= a[k] * b / S }
+                t[6] = max(t[6] - b * b / S, minimumTurnVariance)
+            }
             for i in 0..<6 { x[i] += a[i] * gain }
             // With K = a/S and b = M Hᵀ = a − K (H a), P' = P − K aᵀ − b Kᵀ + R K Kᵀ; each (i, j)
             // and (j, i) pair averaged.
@@ -489,5 +520,112 @@ extension FilterState {
                 }
             }
         }
+    }
+}
+
+extension FilterState {
+    /// Pointers to x, P and the turn-rate lanes (`turn`), valid inside `body`.
+    @inline(__always) @usableFromInline
+    mutating func withTurnStorage<R>(_ body: (_ x: UnsafeMutablePointer<Double>, _ P: UnsafeMutablePointer<Double>,
+                                              _ turn: UnsafeMutablePointer<Double>) -> R) -> R {
+        withUnsafeMutablePointer(to: &x) { px in
+            withUnsafeMutablePointer(to: &P) { pP in
+                withUnsafeMutablePointer(to: &turn) { pt in
+                    body(UnsafeMutableRawPointer(px).assumingMemoryBound(to: Double.self),
+                         UnsafeMutableRawPointer(pP).assumingMemoryBound(to: Double.self),
+                         UnsafeMutableRawPointer(pt).assumingMemoryBound(to: Double.self))
+                }
+            }
+        }
+    }
+}
+
+extension FilterKernel {
+    /// The least variance (rad²/s²) an estimated turn rate keeps after an update: rounding must not
+    /// take it to zero or below.
+    @usableFromInline static let minimumTurnVariance = 1e-12
+
+    /// da/dω and db/dω of a flat turn (a = sin θ/ω, b = (1 − cos θ)/ω, θ = ω dt): with
+    /// f(θ) = sin θ/θ and g(θ) = (1 − cos θ)/θ, a = dt f(θ) and b = dt g(θ), so the derivatives are
+    /// dt² f′(θ) and dt² g′(θ); by their series for |θ| ≤ ½ (no division by a small ω), else in
+    /// closed form, (dt cos θ − a)/ω and (dt sin θ − b)/ω.
+    @inlinable
+    static func turnDerivatives(_ f: FlatTurn) -> (da: Double, db: Double) {
+        let w = f.rate, dt = f.dt, th = w * dt
+        guard abs(th) <= 0.5 else { return ((dt * f.c - f.a) / w, (dt * f.s - f.b) / w) }
+        let t2 = th * th
+        // f′(θ) = θ Σ_{k≥1} 2k uₖ, uₖ = (−1)ᵏ θ^(2k−2)/(2k+1)!; g′(θ) = Σ_{k≥0} (2k+1) vₖ, vₖ = (−1)ᵏ θ^(2k)/(2k+2)!.
+        var u = -1.0 / 6, v = 0.5
+        var fs = 2 * u, gs = v
+        // Seven terms of each: the first left out is below 2⁻⁵³ of the sum for |θ| ≤ ½.
+        for k in 1...6 {
+            let dk = Double(k)
+            u *= -t2 / ((2 * dk + 2) * (2 * dk + 3))
+            v *= -t2 / ((2 * dk + 1) * (2 * dk + 2))
+            fs += 2 * (dk + 1) * u
+            gs += (2 * dk + 1) * v
+        }
+        return (dt * dt * th * fs, dt * dt * gs)
+    }
+
+    /// The mean of a turn at `rate` about the local vertical over dt.
+    @inlinable
+    public static func turnMean(_ x: Vector6, rate: Double, dt: Double, frame: TrackingFrame) -> Vector6 {
+        if dt == 0 { return x }
+        let (A, R) = CoordinatedTurn.matrices(axis: frame.up(at: x.position), rate: rate, dt: dt)
+        var r = x
+        r.position = x.position + A * x.velocity
+        r.velocity = R * x.velocity
+        return r
+    }
+
+    /// Prediction of a nearly-coordinated turn whose rate ω is the state's seventh element
+    /// (`FilterState.turn`: lanes 0–5 cov(x, ω), 6 var ω, 7 ω), by the extended Kalman filter:
+    /// x₆ turns at the estimated ω, ω is a random walk. With F₆ the turn's Jacobian in x₆ and
+    /// g = ∂x₆′/∂ω, the 7-D F P Fᵀ is F₆ P F₆ᵀ + u gᵀ + g uᵀ + var ω g gᵀ with u = F₆ c, and the
+    /// new c is u + var ω g. Acceleration noise q as the other models'; var ω grows by
+    /// `turnNoise` |dt|. A flat frame's derivatives are in closed form; another frame's turn
+    /// about the local vertical is differentiated by central differences in ω.
+    @usableFromInline
+    static func predictEstimatedTurn(x: UnsafeMutablePointer<Double>, P: UnsafeMutablePointer<Double>, turn t: UnsafeMutablePointer<Double>,
+                                     q: Double, turnNoise: Double, dt: Double, frame: TrackingFrame) {
+        if dt == 0 { return }
+        let w = t[7]
+        let (q11, q12, q22) = noise(q: q, dt: dt)
+        var g = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0), u = g
+        let c = (t[0], t[1], t[2], t[3], t[4], t[5])
+        if frame == .flat {
+            let f = FlatTurn(rate: w, dt: dt)
+            let (da, db) = turnDerivatives(f)
+            let vx = x[3], vy = x[4]
+            g = (da * vx - db * vy, db * vx + da * vy, 0, -dt * (f.s * vx + f.c * vy), dt * (f.c * vx - f.s * vy), 0)
+            u = (c.0 + f.a * c.3 - f.b * c.4, c.1 + f.b * c.3 + f.a * c.4, c.2 + dt * c.5, f.c * c.3 - f.s * c.4, f.s * c.3 + f.c * c.4, c.5)
+            predictFlatTurn(f, x: x, P: P, q11: q11, q12: q12, q22: q22)
+        } else {
+            let axis = frame.up(at: Vector3(x[0], x[1], x[2]))
+            let v = Vector3(x[3], x[4], x[5])
+            let (A, R) = CoordinatedTurn.matrices(axis: axis, rate: w, dt: dt)
+            let d = 1e-5
+            let (Ap, Rp) = CoordinatedTurn.matrices(axis: axis, rate: w + d, dt: dt)
+            let (Am, Rm) = CoordinatedTurn.matrices(axis: axis, rate: w - d, dt: dt)
+            let gp = (Ap * v - Am * v) / (2 * d), gv = (Rp * v - Rm * v) / (2 * d)
+            g = (gp.x, gp.y, gp.z, gv.x, gv.y, gv.z)
+            let cp = Vector3(c.0, c.1, c.2), cv = Vector3(c.3, c.4, c.5)
+            let up = cp + A * cv, uv = R * cv
+            u = (up.x, up.y, up.z, uv.x, uv.y, uv.z)
+            predictTurn(A: A, R: R, x: x, P: P, q11: q11, q12: q12, q22: q22)
+        }
+        let vw = t[6]
+        withUnsafeBytes(of: g) { gb in
+            withUnsafeBytes(of: u) { ub in
+                let g = gb.baseAddress!.assumingMemoryBound(to: Double.self), u = ub.baseAddress!.assumingMemoryBound(to: Double.self)
+                // Symmetric operation by operation: u_i g_j + g_i u_j and (g_i g_j) var ω.
+                for i in 0..<6 {
+                    for j in 0..<6 { P[i * 6 + j] += (u[i] * g[j] + g[i] * u[j]) + (g[i] * g[j]) * vw }
+                    t[i] = u[i] + vw * g[i]
+                }
+            }
+        }
+        t[6] = vw + turnNoise * abs(dt)
     }
 }

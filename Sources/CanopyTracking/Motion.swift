@@ -31,17 +31,29 @@ public enum TrackingFrame: String, Sendable, CaseIterable {
 /// state (the turn rate of a coordinated turn is a fixed parameter of the model), with
 /// white-noise acceleration of spectral density `q` (m²/s³) on each axis; `custom` carries a
 /// model of the user's (`TransitionModel`).
+///
+/// `estimatedTurn` is the exception: a nearly-coordinated turn whose rate is estimated, a
+/// seventh state (`FilterState.turn`), by an extended Kalman filter (Bar-Shalom, Li &
+/// Kirubarajan 2001, §11.7.2; X. R. Li & V. Jilkov, "Survey of maneuvering target tracking,
+/// Part I", 2003, §IV). It runs alone: one filter follows straight flight and turns of either
+/// sense, where an IMM runs a filter for each.
 public struct MotionModel: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case constantVelocity = "cv", coordinatedTurn = "ct", ballistic
+        /// A nearly-coordinated turn at an estimated rate (a bank of this model alone).
+        case estimatedTurn = "nct"
         /// A `TransitionModel` of the user's, given in Swift (`MotionModel.custom`).
         case custom
     }
     public var kind: Kind
     public var q: Double
     /// Turn rate (rad/s) about the local vertical, positive to the left (counter-clockwise seen
-    /// from above); coordinated turn only.
+    /// from above); coordinated turn only. For `estimatedTurn`, the spread (one standard
+    /// deviation) of the turn rate a new track starts with.
     public var turnRate: Double
+    /// `estimatedTurn` only: the turn rate's random walk, spectral density in rad²/s³ (its
+    /// variance grows by this much a second).
+    public var turnNoise: Double = 0
     /// Mean time (s) the target stays in this mode (IMM transition probabilities).
     public var sojourn: Double
     /// The user's model, for `kind == .custom` (nil otherwise).
@@ -63,12 +75,14 @@ public struct MotionModel: Sendable, Equatable {
     public var name: String {
         switch kind {
         case .coordinatedTurn: "ct(q=\(q), \(turnRate * 180 / .pi)°/s)"
+        case .estimatedTurn:
+            "nct(q=\(q), turn noise \(String(format: "%g", turnNoise * (180 / .pi) * (180 / .pi)))°²/s³, start ±\(String(format: "%g", turnRate * 180 / .pi))°/s)"
         case .custom: transition?.name ?? "custom"
         default: "\(kind.rawValue)(q=\(q))"
         }
     }
     public static func == (a: MotionModel, b: MotionModel) -> Bool {
-        a.kind == b.kind && a.q == b.q && a.turnRate == b.turnRate && a.sojourn == b.sojourn
+        a.kind == b.kind && a.q == b.q && a.turnRate == b.turnRate && a.sojourn == b.sojourn && a.turnNoise == b.turnNoise
             && a.transition?.name == b.transition?.name
     }
     public static func cv(q: Double, sojourn: Double = 20) -> MotionModel { MotionModel(.constantVelocity, q: q, sojourn: sojourn) }
@@ -76,9 +90,18 @@ public struct MotionModel: Sendable, Equatable {
         MotionModel(.coordinatedTurn, q: q, turnRate: turnRate, sojourn: sojourn)
     }
     public static func ballistic(q: Double, sojourn: Double = 30) -> MotionModel { MotionModel(.ballistic, q: q, sojourn: sojourn) }
+    /// A nearly-coordinated turn at an estimated rate: acceleration noise q (m²/s³), the rate's
+    /// random walk `turnNoise` (rad²/s³), and a new track's spread of rates `initialTurnRate`
+    /// (rad/s, one standard deviation).
+    public static func nct(q: Double, turnNoise: Double, initialTurnRate: Double) -> MotionModel {
+        var m = MotionModel(.estimatedTurn, q: q, turnRate: initialTurnRate)
+        m.turnNoise = turnNoise
+        return m
+    }
 
     /// Predicts a state and covariance over `dt` (which may be negative: the model runs backwards,
-    /// the process noise uses |dt|). Allocation-free.
+    /// the process noise uses |dt|). Allocation-free. An `estimatedTurn` model's rate is not in
+    /// a 6-D state: here it turns at rate zero (`ModelBank` predicts it with its rate).
     @inlinable
     public func predict(_ x: inout Vector6, _ P: inout Matrix6, dt: Double, frame: TrackingFrame) {
         if dt == 0 { return }
@@ -90,7 +113,7 @@ public struct MotionModel: Sendable, Equatable {
                                          P: UnsafeMutableRawPointer(pP).assumingMemoryBound(to: Double.self), dt: dt, frame: frame)
                 }
             }
-        case .constantVelocity:
+        case .constantVelocity, .estimatedTurn:
             NearlyConstantVelocity.predict(&x, &P, dt: dt, q: q)
         case .ballistic:
             let g = frame.gravity(at: x.position)
@@ -130,7 +153,7 @@ public struct MotionModel: Sendable, Equatable {
         case .custom:
             if let t = transition?.transition(x, dt: dt, frame: frame), t.isFinite { return t.x }
             r.position = x.position + x.velocity * dt
-        case .constantVelocity:
+        case .constantVelocity, .estimatedTurn:
             r.position = x.position + x.velocity * dt
         case .ballistic:
             let g = frame.gravity(at: x.position)
@@ -406,13 +429,20 @@ public enum MeasurementUpdate {
 /// A track's filter state: the combined estimate and, for an IMM, each model's estimate and
 /// probability (up to four models).
 public struct FilterState: Sendable {
+    // In this order: what every filter reads (x, P, and an estimated turn's lanes) lies together
+    // in memory, ahead of the IMM's per-mode states that a single filter never touches.
     public var time: Double
     public var x: Vector6
     public var P: Matrix6
+    /// The estimated turn rate's part of the state, for a bank of one `estimatedTurn` model
+    /// (zero otherwise): lanes 0–5 its covariance with x, lane 6 its variance, lane 7 the rate
+    /// (rad/s, positive to the left). x, P are the 7-D state's position-velocity marginal, so
+    /// whatever reads them needs no change.
+    public var turn: SIMD8<Double>
     public var modeCount: Int
+    public var mu: SIMD4<Double>
     public var mx: InlineArray<4, Vector6>
     public var mP: InlineArray<4, Matrix6>
-    public var mu: SIMD4<Double>
 
     public init(time: Double, x: Vector6, P: Matrix6, models: Int) {
         self.time = time; self.x = x; self.P = P
@@ -420,8 +450,12 @@ public struct FilterState: Sendable {
         mx = InlineArray(repeating: x)
         mP = InlineArray(repeating: P)
         mu = SIMD4(repeating: 0)
+        turn = SIMD8(repeating: 0)
         for i in 0..<models { mu[i] = 1 / Double(models) }
     }
+
+    /// The estimated turn rate (rad/s) and its standard deviation; zero for other banks.
+    public var turnRate: (rate: Double, sigma: Double) { (turn[7], turn[6].squareRoot()) }
 
     /// Moment-matched combination of the modes into x, P.
     @inlinable public mutating func combine() {
@@ -438,10 +472,14 @@ struct ModeFigures: Sendable {
     @usableFromInline var q: Double
     @usableFromInline var turnRate: Double
     @usableFromInline var sojourn: Double
+    @usableFromInline var turnNoise: Double = 0
     @usableFromInline init(kind: MotionModel.Kind, q: Double, turnRate: Double, sojourn: Double) {
         self.kind = kind; self.q = q; self.turnRate = turnRate; self.sojourn = sojourn
     }
-    @usableFromInline init(_ m: MotionModel) { self.init(kind: m.kind, q: m.q, turnRate: m.turnRate, sojourn: m.sojourn) }
+    @usableFromInline init(_ m: MotionModel) {
+        self.init(kind: m.kind, q: m.q, turnRate: m.turnRate, sojourn: m.sojourn)
+        turnNoise = m.turnNoise
+    }
 }
 
 /// The interacting multiple model estimator (Blom & Bar-Shalom 1988) over a bank of motion
@@ -457,6 +495,8 @@ public struct ModelBank: Sendable {
     public let hasCustom: Bool
     /// The modes' figures, inline (copying a bank retains no more than `models`).
     @usableFromInline let figures: InlineArray<4, ModeFigures>
+    /// Whether the bank is one `estimatedTurn` model: its states carry a turn rate (`FilterState.turn`).
+    public let estimatesTurn: Bool
 
     public init(models: [MotionModel], frame: TrackingFrame, filter: FilterKind) {
         precondition(!models.isEmpty && models.count <= 4, "a model bank has 1 to 4 models")
@@ -465,6 +505,18 @@ public struct ModelBank: Sendable {
         var f = InlineArray<4, ModeFigures>(repeating: ModeFigures(kind: .constantVelocity, q: 0, turnRate: 0, sojourn: 1))
         for (i, m) in models.enumerated() { f[i] = ModeFigures(m) }
         figures = f
+        precondition(models.count == 1 || !models.contains { $0.kind == .estimatedTurn },
+                     "an estimated-turn model runs alone, not in an IMM bank")
+        estimatesTurn = models[0].kind == .estimatedTurn
+    }
+
+    /// A new track's state: x, P as given, every mode alike and equally likely; for an
+    /// estimated turn, the rate zero with the model's spread, uncorrelated with x.
+    @inlinable
+    public func initialState(time: Double, x: Vector6, P: Matrix6) -> FilterState {
+        var s = FilterState(time: time, x: x, P: P, models: models.count)
+        if estimatesTurn { s.turn[6] = figures[0].turnRate * figures[0].turnRate }
+        return s
     }
 
     /// IMM interaction and prediction of every mode to `t` (mode probabilities become the
@@ -495,6 +547,12 @@ public struct ModelBank: Sendable {
             if model.kind == .custom {
                 let custom = models[0].transition
                 return s.withStorage { x, P, _, _ in FilterKernel.predictUser(custom, q: model.q, x: x, P: P, dt: dt, frame: frame) } ? 0 : 1
+            }
+            if model.kind == .estimatedTurn {
+                s.withTurnStorage { x, P, turn in
+                    FilterKernel.predictEstimatedTurn(x: x, P: P, turn: turn, q: model.q, turnNoise: model.turnNoise, dt: dt, frame: frame)
+                }
+                return 0
             }
             s.withStorage { x, P, _, _ in FilterKernel.predictBuiltIn(model, x: x, P: P, dt: dt, frame: frame) }
             return 0
@@ -571,6 +629,7 @@ public struct ModelBank: Sendable {
     @inlinable
     public func predictedMean(_ s: FilterState, to t: Double) -> Vector6 {
         let dt = t - s.time
+        if estimatesTurn { return FilterKernel.turnMean(s.x, rate: s.turn[7], dt: dt, frame: frame) }
         if s.modeCount == 1 { return models[0].predictMean(s.x, dt: dt, frame: frame) }
         var m = Vector6()
         for j in 0..<s.modeCount {
@@ -596,19 +655,21 @@ public struct ModelBank: Sendable {
         let linear = filter == .ekf || source.kind == .position2D
         let lin = hasCustom ? nil : lin
         if s.modeCount == 1 {
-            let l: Double?
-            if linear, let lin {
-                let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: lin.h)
-                l = s.withStorage { x, P, _, _ in
+            // An estimated turn's rate is updated with x, P (lin is a linearisation, so `linear` holds).
+            let turns = estimatesTurn && linear
+            let l: Double? = s.withTurnStorage { x, P, turn in
+                let turn = turns ? turn : nil
+                if linear, let lin {
+                    let y0 = MeasurementModel.innovation(kind: source.kind, z: z, h: lin.h)
                     let y = y0 - lin.Hp * (Vector3(x[0], x[1], x[2]) - lin.position)
-                    return FilterKernel.updateLinear(x: x, P: P, source: source, y: y, Hp: lin.Hp)
+                    return FilterKernel.updateLinear(x: x, P: P, source: source, y: y, Hp: lin.Hp, turn: turn)
                 }
-            } else {
-                l = s.withStorage { x, P, _, _ in FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter) }
+                if turns { return FilterKernel.updateEKF(x: x, P: P, source: source, z: z, turn: turn) }
+                return FilterKernel.update(x: x, P: P, source: source, z: z, filter: filter)
             }
             guard let l, let rr else { return l }
-            return l + (s.withStorage { x, P, _, _ in
-                FilterKernel.updateRangeRate(x: x, P: P, origin: rr.origin, rate: rr.rate, variance: rr.variance)
+            return l + (s.withTurnStorage { x, P, turn in
+                FilterKernel.updateRangeRate(x: x, P: P, origin: rr.origin, rate: rr.rate, variance: rr.variance, turn: turns ? turn : nil)
             } ?? 0)
         }
         let n = s.modeCount

@@ -104,6 +104,20 @@ public struct TrackerConfiguration: Sendable {
             if m.kind == .coordinatedTurn && !(m.turnRate.isFinite && abs(m.turnRate) <= .pi / 2) {
                 out.append("\(p).turnRate: must be within ±π/2 rad/s (got \(m.turnRate))")
             }
+            if m.kind == .estimatedTurn {
+                if !(m.turnRate.isFinite && m.turnRate > 0 && m.turnRate <= .pi / 2) {
+                    out.append("\(p).turnRate: an estimated turn's starting spread of rates must be in (0, π/2] rad/s (got \(m.turnRate))")
+                }
+                if !(m.turnNoise.isFinite && m.turnNoise > 0) {
+                    out.append("\(p).turnNoise: must be a number of rad²/s³ > 0 (got \(m.turnNoise))")
+                }
+                if models.count > 1 {
+                    out.append("\(p): an estimated turn (nct) runs alone, as the only model (it follows turns of either sense itself)")
+                }
+                if filter != .ekf {
+                    out.append("\(p): an estimated turn (nct) runs with filter ekf (got \(filter.rawValue))")
+                }
+            }
             guard m.kind == .custom else { continue }
             guard let t = m.transition else {
                 out.append("\(p): a custom model needs its TransitionModel (make it with MotionModel.custom(_:))")
@@ -366,6 +380,8 @@ public final class Tracker {
     @exclusivity(unchecked) private var lins: [MeasurementLinearisation] = []
     @exclusivity(unchecked) private var detLin: [Int32] = []
     @exclusivity(unchecked) private var updateOrder: [UInt64] = []
+    /// `orderByTrack`'s slots, a detection by track (−1 between uses).
+    @exclusivity(unchecked) private var trackSlot: [Int32] = []
     @exclusivity(unchecked) private var linBuffer: [Int32] = []
     @exclusivity(unchecked) private var doomedBuffer: [Bool] = []
     /// Each detection of the batch in hand as a Cartesian plot, once a one-plot track has needed it.
@@ -394,8 +410,9 @@ public final class Tracker {
                  ChiSquare.quantile(probability: p, dof: 3))
         // Gating predicts with one constant-velocity model: widen it for the manoeuvres of the bank.
         var q = configuration.gatingProcessNoise
-        for m in configuration.models where m.kind == .coordinatedTurn {
-            // A turn at ω of a 300 m/s target: acceleration ω·v, as white noise over a second.
+        for m in configuration.models where m.kind == .coordinatedTurn || m.kind == .estimatedTurn {
+            // A turn at ω of a 300 m/s target: acceleration ω·v, as white noise over a second
+            // (for an estimated turn, at the spread of rates a track starts with).
             let a = abs(m.turnRate) * 300
             q = max(q, a * a)
         }
@@ -428,8 +445,7 @@ public final class Tracker {
         for i in 0..<3 { for j in 0..<3 { P[i, j] = s.covariance[i, j] } }
         let sv = configuration.maxSpeed / 3
         for i in 3..<6 { P[i, i] = sv * sv }
-        return Track(id: s.id, status: .tentative, state: FilterState(time: s.time, x: Vector6(position: s.position, velocity: .zero), P: P,
-                                                                      models: bank.models.count),
+        return Track(id: s.id, status: .tentative, state: bank.initialState(time: s.time, x: Vector6(position: s.position, velocity: .zero), P: P),
                      hasVelocity: false, hits: 1, createdAt: s.time, confirmedAt: nil, lastUpdate: s.time,
                      confirmDeadline: s.confirmDeadline, lastDetection: s.lastDetection, radarUpdates: 1, bearingUpdates: 0,
                      score: s.score, peakScore: s.score, oosm: nil)
@@ -642,7 +658,7 @@ public final class Tracker {
             let ti = detAssigned[di]
             if ti >= 0 && detWeight[di] == 0 { updateOrder.append(UInt64(UInt32(ti)) << 32 | UInt64(di)) }
         }
-        updateOrder.sort()
+        orderByTrack(&updateOrder, span: nt + singles.count)
         for key in updateOrder {
             let ti = Int(key >> 32), di = Int(key & 0xFFFF_FFFF)
             if ti >= nt {
@@ -677,6 +693,39 @@ public final class Tracker {
             }
         }
         lap(\.initiation)
+    }
+
+    /// Sorts (track << 32 | detection) keys by track. A scan that updates many of the tracks
+    /// (a radar's, most of them) is ordered by marking each track's slot and reading the slots in
+    /// order, O(tracks), where the library's sort cost a twentieth of the tracking time; a few keys
+    /// (a live feed's batches) are sorted. A track named twice (which GNN never does) is sorted too.
+    private func orderByTrack(_ keys: inout [UInt64], span: Int) {
+        guard keys.count > 1 else { return }
+        guard keys.count * 8 >= span else { keys.sort(); return }
+        if trackSlot.count < span { trackSlot.append(contentsOf: repeatElement(-1, count: span - trackSlot.count)) }
+        let sorted = trackSlot.withUnsafeMutableBufferPointer { slot -> Bool in
+            var marked = 0
+            for k in keys {
+                let ti = Int(k >> 32)
+                guard ti < span, slot[ti] < 0 else { break }
+                slot[ti] = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
+                marked += 1
+            }
+            guard marked == keys.count else {
+                for k in keys.prefix(marked) { slot[Int(k >> 32)] = -1 }
+                return false
+            }
+            var w = 0
+            keys.withUnsafeMutableBufferPointer { out in
+                for ti in 0..<span where slot[ti] >= 0 {
+                    out[w] = UInt64(UInt32(ti)) << 32 | UInt64(UInt32(slot[ti]))
+                    slot[ti] = -1
+                    w += 1
+                }
+            }
+            return true
+        }
+        if !sorted { keys.sort() }
     }
 
     /// Sets the first n entries of a to v, growing it when shorter.
@@ -1275,7 +1324,10 @@ public final class Tracker {
         transitionFallbacks += bank.predict(&st, to: t)
         let dim = MeasurementModel.dimension(src.kind)
         var logL = SIMD4<Double>(repeating: -.infinity)
-        func pda(_ x: inout Vector6, _ P: inout Matrix6) -> Double? {
+        // `turn`: an estimated turn rate's lanes (`FilterState.turn`), updated as the 7-D state's
+        // seventh row: with b = Hp c and Kω = S⁻¹ b, ω += Kω·ν, c ← c − β₀' K b + K spread Kω,
+        // var ω ← var ω − β₀' bᵀ S⁻¹ b + Kωᵀ spread Kω (β₀' = 1 − β₀).
+        func pda(_ x: inout Vector6, _ P: inout Matrix6, _ turn: UnsafeMutablePointer<SIMD8<Double>>? = nil) -> Double? {
             guard let inn0 = MeasurementUpdate.innovation(x: x, P: P, source: src, z: batch[Int(clusterDets[betas[0].0])].z,
                                                           filter: bank.filter) else { return nil }
             var nu = Vector3.zero
@@ -1291,6 +1343,19 @@ public final class Tracker {
             spread = spread - Matrix3(columns: (nu * nu.x, nu * nu.y, nu * nu.z))
             let Pc = MeasurementUpdate.posterior(inn0, P: P, source: src)
             let K = inn0.K
+            if let turn {
+                var t = turn.pointee
+                let b = inn0.Hp * Vector3(t[0], t[1], t[2])
+                let kw = inn0.Si * b
+                let sk = spread * kw
+                t[7] += dot(kw, nu)
+                for i in 0..<6 {
+                    t[i] -= (1 - beta0) * (K.0[i] * b.x + K.1[i] * b.y + K.2[i] * b.z)
+                    t[i] += K.0[i] * sk.x + K.1[i] * sk.y + K.2[i] * sk.z
+                }
+                t[6] = max(t[6] - (1 - beta0) * dot(b, kw) + dot(kw, sk), FilterKernel.minimumTurnVariance)
+                turn.pointee = t
+            }
             for i in 0..<6 { x[i] += K.0[i] * nu.x + K.1[i] * nu.y + K.2[i] * nu.z }
             var newP = Matrix6()
             for a in 0..<6 {
@@ -1305,7 +1370,10 @@ public final class Tracker {
             return Foundation.log(max(lik, 1e-300))
         }
         if st.modeCount == 1 {
-            guard pda(&st.x, &st.P) != nil else { return }
+            var turn = st.turn
+            let ok = bank.estimatesTurn ? withUnsafeMutablePointer(to: &turn) { pda(&st.x, &st.P, $0) } : pda(&st.x, &st.P)
+            guard ok != nil else { return }
+            st.turn = turn
         } else {
             for j in 0..<st.modeCount {
                 var xj = st.mx[j], Pj = st.mP[j]
@@ -1367,7 +1435,7 @@ public final class Tracker {
                 }
             }
         }
-        let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
+        let st = bank.initialState(time: t, x: x, P: P)
         // Its out-of-sequence store is made when the state first changes (`ensureStore`): most
         // such tracks are clutter pairs that take nothing more.
         tracks.append(Track(id: one.id, status: .tentative, state: st, hasVelocity: true, hits: 1, createdAt: one.time,
@@ -1433,7 +1501,11 @@ public final class Tracker {
         let Hv = Matrix3(columns: (Hp.c0 * -lag, Hp.c1 * -lag, Hp.c2 * -lag))
         var x = st.x, P = st.P
         guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
-        st = FilterState(time: st.time, x: x, P: P, models: bank.models.count)
+        // The modes start again from the updated estimate; an estimated turn keeps its rate and
+        // its spread, no longer correlated with x (this update ignored the rate).
+        let turn = st.turn
+        st = bank.initialState(time: st.time, x: x, P: P)
+        if bank.estimatesTurn { st.turn[7] = turn[7]; st.turn[6] = turn[6] }
         tracks[ti].oosm?.removeAll()
         tracks[ti].checkpoint = st
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)
@@ -1601,7 +1673,7 @@ public final class Tracker {
             let sv = configuration.bearingInitVelocitySigma
             for i in 3..<6 { P[i, i] = sv * sv }
         }
-        let st = FilterState(time: t, x: x, P: P, models: bank.models.count)
+        let st = bank.initialState(time: t, x: x, P: P)
         let trk = Track(id: nextID, status: .tentative, state: st, hasVelocity: true, hits: 1,
                         createdAt: t, confirmedAt: nil, lastUpdate: t, confirmDeadline: t + window,
                         lastDetection: det.id, radarUpdates: 0,

@@ -53,7 +53,27 @@ struct TrackCLITests {
         // A model of the user's cannot come from a file.
         try "models:\n  - {type: custom, q: 1}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         let custom = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
-        #expect(custom.status == 1 && custom.stderr.contains("models[0].type: must be one of cv, ct, ballistic (got custom"), "\(custom.stderr)")
+        #expect(custom.status == 1 && custom.stderr.contains("models[0].type: must be one of cv, ct, ballistic, nct (got custom"), "\(custom.stderr)")
+        // An estimated turn (nct) runs alone and with the EKF; its keys belong to it.
+        try "filter: ukf\nmodels:\n  - {type: nct, q: 0.3, turn_rate: 3, turn_noise: 0.1}\n  - {type: cv, q: 1, turn_noise: 2}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let nct = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(nct.status == 1)
+        #expect(nct.stderr.contains("models[0].type: an nct model runs alone"), "\(nct.stderr)")
+        #expect(nct.stderr.contains("models[1].turn_noise: applies only to type nct"), "\(nct.stderr)")
+        try "filter: ukf\nmodels:\n  - {type: nct, q: 0.3, turn_noise: -1}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let ukf = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(ukf.status == 1 && ukf.stderr.contains("models[0].turn_noise"), "\(ukf.stderr)")
+        try "filter: ukf\nmodels:\n  - {type: nct, q: 0.3}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let ukf2 = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(ukf2.status == 1 && ukf2.stderr.contains("filter: must be ekf with an nct model"), "\(ukf2.stderr)")
+        // The IMM bank that was the default, from a file, tracks n10 as well.
+        let imm = dir + "/imm.yaml"
+        try "models:\n  - {type: cv, q: 0.3, sojourn: 30}\n  - {type: ct, q: 0.3, turn_rate: 3, sojourn: 15}\n  - {type: ct, q: 0.3, turn_rate: -3, sojourn: 15}\n"
+            .write(toFile: imm, atomically: true, encoding: .utf8)
+        let i = try runCanopy(["track", scenario, "--out", dir + "/imm.json", "--config", imm, "--score"])
+        #expect(i.status == 0, "\(i.stderr)")
+        #expect(i.stdout.contains("gospa_mean"), "\(i.stdout)")
         // The tracks are never written over the scenario or the configuration.
         let before = FileManager.default.contents(atPath: cfg)
         for target in [scenario, cfg] {

@@ -104,9 +104,17 @@ struct ScenarioValidationTests {
         #expect(imm.tracker.models.count == 2 && imm.tracker.models[1].kind == .coordinatedTurn)
         #expect(abs(imm.tracker.models[1].turnRate - 3 * .pi / 180) < 1e-12 && imm.tracker.models[1].sojourn == 10)
         #expect(problems(validYAML + "\ntracker: {models: [{type: custom, q: 1}, {type: cv, q: 0, turnRate: 2}]}\n")
-                == ["test.yaml: tracker.models[0].type: must be one of cv, ct, ballistic (got custom: a model of your own is given in Swift, RunOptions.trackerModels; docs/library.md)",
+                == ["test.yaml: tracker.models[0].type: must be one of cv, ct, ballistic, nct (got custom: a model of your own is given in Swift, RunOptions.trackerModels; docs/library.md)",
                     "test.yaml: tracker.models[1].q: must be > 0 (got 0)",
-                    "test.yaml: tracker.models[1].turnRate: applies only to type ct"])
+                    "test.yaml: tracker.models[1].turnRate: applies only to types ct and nct"])
+        // An estimated turn: alone, its spread in °/s and its noise in °²/s³.
+        let nct = try load(validYAML + "\ntracker: {models: [{type: nct, q: 5, turnRate: 2, turnNoise: 0.5}]}\n")
+        #expect(nct.tracker.models.count == 1 && nct.tracker.models[0].kind == .estimatedTurn)
+        #expect(abs(nct.tracker.models[0].turnRate - 2 * .pi / 180) < 1e-12)
+        #expect(abs(nct.tracker.models[0].turnNoise - 0.5 * (.pi / 180) * (.pi / 180)) < 1e-15)
+        #expect(problems(validYAML + "\ntracker: {models: [{type: nct, q: 5}, {type: cv, q: 5, turnNoise: 1}]}\n")
+                == ["test.yaml: tracker.models[0].type: an nct model runs alone (it follows turns of either sense itself): list it as the only model, or use cv and ct models in an IMM",
+                    "test.yaml: tracker.models[1].turnNoise: applies only to type nct"])
         #expect(problems(validYAML + "\ntracker: {models: []}\n") == ["test.yaml: tracker.models: must list 1 to 4 motion models (got 0)"])
         // Angles in the catalogue arrive in radians.
         let radar = try #require(s.catalogue.sensors["radar-medium"]?.radar)

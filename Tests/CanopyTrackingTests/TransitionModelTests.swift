@@ -119,7 +119,8 @@ struct TransitionModelTests {
     func n10WithCustomMode() throws {
         let url = try #require(Bundle.module.url(forResource: "n10.json", withExtension: "gz", subdirectory: "Fixtures"))
         let scenario = try BenchmarkScenario.load(path: url.path)
-        let base = BenchmarkRunner.defaultConfiguration()
+        var base = BenchmarkRunner.defaultConfiguration()
+        base.models = BenchmarkRunner.immModels
         var config = base
         let cv = try #require(base.models.first { $0.kind == .constantVelocity })
         config.models = base.models.map { $0.kind == .constantVelocity ? .custom(PlainCV(q: cv.q), q: cv.q, sojourn: cv.sojourn) : $0 }
