@@ -352,7 +352,9 @@ public final class Tracker {
     private let offX: Int, offP: Int
     // Work buffers reused across batches.
     @exclusivity(unchecked) private var pairs: [Pair] = []
-    @exclusivity(unchecked) private var candidateBuffer: [Int32] = []
+    /// A query's candidates (room for every indexed item: a query yields each at most once).
+    @exclusivity(unchecked) private var candidates = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    @exclusivity(unchecked) private var candidateCapacity = 64
     @exclusivity(unchecked) private var solver = LinearAssignmentSolver()
     @exclusivity(unchecked) private var sparseSolver = SparseAssignmentSolver()
     @exclusivity(unchecked) private var refilterTail: [UpdateRecord] = []
@@ -400,6 +402,8 @@ public final class Tracker {
         var root: Int32
         var lin: Int32     // the gate's linearisation in `lins`, or −1
     }
+
+    deinit { candidates.deallocate() }
 
     public init(configuration: TrackerConfiguration, sensors: [TrackerSensor]) {
         self.configuration = configuration
@@ -554,8 +558,14 @@ public final class Tracker {
         let radar = src.kind == .rangeAzimuthElevation
         denseTracks = nt
         Self.fill(&plots, batch.count, nil)
-        var found = pairs, near = candidateBuffer, foundLins = lins
-        pairs = []; candidateBuffer = []; lins = []
+        var found = pairs, foundLins = lins
+        pairs = []; lins = []
+        if candidateCapacity < grid.count {
+            candidates.deallocate()
+            candidateCapacity = max(2 * candidateCapacity, grid.count)
+            candidates = .allocate(capacity: candidateCapacity)
+        }
+        let near = candidates
         foundLins.removeAll(keepingCapacity: true)
         let grid = self.grid
         var lin = MeasurementLinearisation(position: .zero, h: .zero, Hp: .zero)
@@ -565,7 +575,6 @@ public final class Tracker {
         singles.withUnsafeBufferPointer { ones in
         gridRef.withUnsafeBufferPointer { refs in
         for (di, det) in batch.enumerated() {
-            near.removeAll(keepingCapacity: true)
             let center: Vector3, radius: Double, spread2: Double
             var ray = SIMD2<Double>.zero  // a bearing's direction (east, north) in the sensor's axes
             switch src.kind {
@@ -588,12 +597,13 @@ public final class Tracker {
             // The plot's radial speed, when the radar measures one (NaN: no Doppler test).
             let rangeRate = src.kind == .rangeAzimuthElevation && sensor.sigmaRangeRate > 0 && configuration.radialSpeed != .ignore
                 ? det.rangeRate.flatMap { $0.isFinite ? $0 : nil } ?? .nan : .nan
-            grid.query(near: center, radius: radius, into: &near)
-            examined += near.count
+            let nearCount = grid.query(near: center, radius: radius, into: near)
+            examined += nearCount
             let logPd = rangePd.map { Foundation.log(max($0.probability(range: det.z.x), 1e-9)) } ?? flatLogPd
             var plot: RadarPlot? = nil  // made by the first one-plot track gated, for all of them
             defer { if let p = plot { plots[di] = p } }
-            for item in near {
+            for n in 0..<nearCount {
+                let item = near[n]
                 let ti = refs[Int(item)]
                 if ti < 0 {
                     // A one-plot track: only a radar plot can make its pair.
@@ -630,7 +640,6 @@ public final class Tracker {
         }
         lap(\.gating)
         pairs = found
-        candidateBuffer = near
         lins = foundLins
 
         // 2. Association per cluster.
@@ -1941,6 +1950,9 @@ struct HashGrid {
 
     init(cellSize: Double) { self.cellSize = cellSize }
 
+    /// Items indexed.
+    var count: Int { keys.count }
+
     @inline(__always) private func key(_ p: Vector3, dx: Int64 = 0, dy: Int64 = 0) -> Int64 {
         Self.key(p, cellSize: cellSize, dx: dx, dy: dy)
     }
@@ -2010,15 +2022,19 @@ struct HashGrid {
         return true
     }
 
-    func query(near p: Vector3, radius: Double, into out: inout [Int32]) {
+    /// Writes the items near p into `out`, which has room for `count` (a query yields each item at
+    /// most once: the cells of its square have distinct keys), and returns how many. Cell by cell
+    /// in the order (dx, dy) of the square, each cell's items newest first.
+    func query(near p: Vector3, radius: Double, into out: UnsafeMutablePointer<Int32>) -> Int {
         let span = (radius / cellSize).rounded(.up)
         // A square of far more cells than the table has buckets (a bearing sensor's reach of
         // thousands of kilometres, a corrupt range): every item is a candidate, in index order,
         // rather than a walk over millions of empty cells. The caller's exact tests sort them out.
         guard span <= 1e4, (2 * span + 1) * (2 * span + 1) <= Double(max(4 * head.count, 1 << 16)) else {
-            out.append(contentsOf: 0..<Int32(keys.count))
-            return
+            for i in 0..<keys.count { out[i] = Int32(i) }
+            return keys.count
         }
+        var n = 0
         let reach = Int64(max(span, 0))
         let cx = Self.floor(p.x / cellSize), cy = Self.floor(p.y / cellSize)
         head.withUnsafeBufferPointer { head in
@@ -2029,7 +2045,7 @@ struct HashGrid {
                             let k = Self.key(cx: cx &+ dx, cy: cy &+ dy)
                             var i = head[bucket(k)]
                             while i >= 0 {
-                                if keys[Int(i)] == k { out.append(i) }
+                                if keys[Int(i)] == k { out[n] = i; n += 1 }
                                 i = next[Int(i)]
                             }
                         }
@@ -2037,6 +2053,7 @@ struct HashGrid {
                 }
             }
         }
+        return n
     }
 }
 
