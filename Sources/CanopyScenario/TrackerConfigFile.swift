@@ -47,11 +47,14 @@ public enum TrackerConfigFile {
                 let models = r.motionModels(node, "models", turnRateKey: "turn_rate", turnNoiseKey: "turn_noise",
                                             customHint: "as MotionModel.custom")
                 if !models.isEmpty && r.problems.isEmpty { c.models = models.map(\.motionModel) }
-                if models.contains(where: { $0.kind == .estimatedTurn }) && c.filter != .ekf {
-                    r.fail("filter", "must be ekf with an nct model (got \(c.filter.rawValue)): the estimated turn rate is updated by the extended Kalman filter", m["filter"] ?? node)
-                }
             } else if m["process_noise"] != nil {
                 c.models = [.cv(q: c.processNoise)]
+            }
+            // Whether the models are the file's or the default's (an nct model).
+            if c.models.contains(where: { $0.kind == .estimatedTurn }) && c.filter != .ekf {
+                let given = m["models"] == nil ? " (the default models are one nct model; give models to use another filter)" : ""
+                r.fail("filter", "must be ekf with an nct model (got \(c.filter.rawValue)): the estimated turn rate is updated by the extended Kalman filter\(given)",
+                       m["filter"] ?? doc)
             }
         }
         if !r.problems.isEmpty { throw ScenarioError(problems: r.problems) }

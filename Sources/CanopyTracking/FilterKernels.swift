@@ -48,7 +48,9 @@ enum FilterKernel {
         switch model.kind {
         case .custom:
             return
-        case .constantVelocity, .ballistic:
+        case .constantVelocity, .ballistic, .estimatedTurn:
+            // (An estimated turn's rate is not in a 6-D state: here it goes straight, as
+            // `MotionModel.predict` has it; `predictEstimatedTurn` predicts it with its rate.)
             if model.kind == .ballistic {
                 let g = frame.gravity(at: Vector3(x[0], x[1], x[2]))
                 for i in 0..<3 {
@@ -73,9 +75,7 @@ enum FilterKernel {
             symmetrize(P)
         case .coordinatedTurn where frame == .flat:
             predictFlatTurn(FlatTurn(rate: model.turnRate, dt: dt), x: x, P: P, q11: q11, q12: q12, q22: q22)
-        case .coordinatedTurn, .estimatedTurn:
-            // (An estimated turn's rate is not in a 6-D state: here a turn at the model's figure,
-            // zero; `predictEstimatedTurn` predicts it with its rate.)
+        case .coordinatedTurn:
             let p = Vector3(x[0], x[1], x[2])
             let (A, R) = CoordinatedTurn.matrices(axis: frame.up(at: p), rate: model.turnRate, dt: dt)
             predictTurn(A: A, R: R, x: x, P: P, q11: q11, q12: q12, q22: q22)

@@ -94,12 +94,26 @@ public enum ExtendedKalman {
     /// Updates x and P with innovation y = z − h(x̂) (angles already wrapped). Returns nil (and
     /// leaves the state unchanged) when S is not positive definite.
     @inlinable @discardableResult
+    ///
+    /// `turn`: an estimated turn rate's lanes (`FilterState.turn`), updated as the 7-D state's
+    /// seventh row (the measurement does not depend on the rate): with c = cov(x, ω) and
+    /// b = Hp c_pos + Hv c_vel, ω += bᵀS⁻¹y, c −= P Hᵀ S⁻¹ b, var ω −= bᵀS⁻¹b.
     public static func update(_ x: inout Vector6, _ P: inout Matrix6, Hp: Matrix3, Hv: Matrix3, R: Matrix3,
-                              y: Vector3) -> UpdateResult? {
+                              y: Vector3, turn: UnsafeMutablePointer<Double>? = nil) -> UpdateResult? {
         let (PHt, S) = innovation(P: P, Hp: Hp, Hv: Hv, R: R)
         guard let Si = S.inverse else { return nil }
         let det = S.determinant
         guard det > 0 else { return nil }
+        if let t = turn {
+            @inline(__always) func row(_ k: Int) -> Double {
+                Hp.c0[k] * t[0] + Hp.c1[k] * t[1] + Hp.c2[k] * t[2] + Hv.c0[k] * t[3] + Hv.c1[k] * t[4] + Hv.c2[k] * t[5]
+            }
+            let b = Vector3(row(0), row(1), row(2))
+            let sb = Si * b
+            t[7] += dot(sb, y)
+            for i in 0..<6 { t[i] -= PHt.0[i] * sb.x + PHt.1[i] * sb.y + PHt.2[i] * sb.z }
+            t[6] = max(t[6] - dot(b, sb), FilterKernel.minimumTurnVariance)
+        }
         // K = P Hᵀ S⁻¹: column l of K = Σ_k PHt_k · Si[k, l].
         var K = (Vector6(), Vector6(), Vector6())
         for i in 0..<6 {

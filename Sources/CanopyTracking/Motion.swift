@@ -498,9 +498,13 @@ public struct ModelBank: Sendable {
     /// Whether the bank is one `estimatedTurn` model: its states carry a turn rate (`FilterState.turn`).
     public let estimatesTurn: Bool
 
+    /// An estimated turn always updates by the extended Kalman filter: a `.ukf` given with one
+    /// (which `TrackerConfiguration.problems()` and the configuration readers refuse) is taken as
+    /// `.ekf`. A bank of several models that includes one is a programming error (precondition).
     public init(models: [MotionModel], frame: TrackingFrame, filter: FilterKind) {
         precondition(!models.isEmpty && models.count <= 4, "a model bank has 1 to 4 models")
-        self.models = models; self.frame = frame; self.filter = filter
+        self.models = models; self.frame = frame
+        self.filter = models.count == 1 && models[0].kind == .estimatedTurn ? .ekf : filter
         hasCustom = models.contains { $0.kind == .custom }
         var f = InlineArray<4, ModeFigures>(repeating: ModeFigures(kind: .constantVelocity, q: 0, turnRate: 0, sojourn: 1))
         for (i, m) in models.enumerated() { f[i] = ModeFigures(m) }

@@ -1508,13 +1508,16 @@ public final class Tracker {
         let v = q * lag * lag * lag / 3
         let R = MeasurementModel.noise(src) + Hp * Matrix3.diagonal(Vector3(repeating: v)) * Hp.transposed
         let Hv = Matrix3(columns: (Hp.c0 * -lag, Hp.c1 * -lag, Hp.c2 * -lag))
-        var x = st.x, P = st.P
-        guard ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y) != nil else { return }
-        // The modes start again from the updated estimate; an estimated turn keeps its rate and
-        // its spread, no longer correlated with x (this update ignored the rate).
-        let turn = st.turn
+        var x = st.x, P = st.P, turn = st.turn
+        let estimatesTurn = bank.estimatesTurn
+        guard withUnsafeMutablePointer(to: &turn, { t in
+            ExtendedKalman.update(&x, &P, Hp: Hp, Hv: Hv, R: R, y: y,
+                                  turn: estimatesTurn ? UnsafeMutableRawPointer(t).assumingMemoryBound(to: Double.self) : nil)
+        }) != nil else { return }
+        // The modes start again from the updated estimate; an estimated turn's rate is updated
+        // with it (its seventh row).
         st = bank.initialState(time: st.time, x: x, P: P)
-        if bank.estimatesTurn { st.turn[7] = turn[7]; st.turn[6] = turn[6] }
+        if estimatesTurn { st.turn = turn }
         tracks[ti].oosm?.removeAll()
         tracks[ti].checkpoint = st
         finishUpdate(trackIndex: ti, state: st, sensor: sensor, detection: det, logG: logG, record: false)

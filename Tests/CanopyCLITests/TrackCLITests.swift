@@ -67,6 +67,11 @@ struct TrackCLITests {
         try "filter: ukf\nmodels:\n  - {type: nct, q: 0.3}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         let ukf2 = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
         #expect(ukf2.status == 1 && ukf2.stderr.contains("filter: must be ekf with an nct model"), "\(ukf2.stderr)")
+        // The default models are one nct model: a file that asks for the UKF alone is refused too.
+        try "filter: ukf\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let ukf3 = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
+        #expect(ukf3.status == 1 && ukf3.stderr.contains("filter: must be ekf with an nct model") && ukf3.stderr.contains("default models"),
+                "\(ukf3.stderr)")
         // The IMM bank that was the default, from a file, tracks n10 as well.
         let imm = dir + "/imm.yaml"
         try "models:\n  - {type: cv, q: 0.3, sojourn: 30}\n  - {type: ct, q: 0.3, turn_rate: 3, sojourn: 15}\n  - {type: ct, q: 0.3, turn_rate: -3, sojourn: 15}\n"

@@ -235,7 +235,8 @@ struct AdvancedTrackerTests {
         #expect(norm(ta.position - tb.position) < 1e-6, "\(norm(ta.position - tb.position)) m apart")
         #expect(norm(ta.velocity - tb.velocity) < 1e-8)
         #expect(abs(ta.state.turnRate.rate - tb.state.turnRate.rate) < 1e-10 && abs(ta.state.turnRate.sigma - tb.state.turnRate.sigma) < 1e-10)
-        if estimatedTurn { #expect(ta.state.turnRate.sigma > 0) }
+        // The rate is learnt (the floor of its variance is 10⁻⁶ rad/s; a new track starts at 0.05).
+        if estimatedTurn { #expect(ta.state.turnRate.sigma > 1e-4 && ta.state.turnRate.sigma < 0.03, "\(ta.state.turnRate)") }
         #expect(ta.hits == tb.hits)
     }
 
@@ -254,7 +255,7 @@ struct AdvancedTrackerTests {
         // Stone Soup 1.9.1's GNN/EKF baseline: 127.1 m mean GOSPA (format document, §5).
         #expect(score.gospaMean < 127.1, "mean GOSPA \(score.gospaMean)")
         // 111.7 (IMM) and 119.2 (estimated turn) when this test was written.
-        #expect(score.gospaMean < (imm ? 115 : 122), "mean GOSPA \(score.gospaMean)")
+        #expect(score.gospaMean < (imm ? 115 : 123), "mean GOSPA \(score.gospaMean)")
         #expect(score.matchedPositionError < 30)
         #expect(score.mot.switches <= 1)
         // The tracks file round-trips through its writer and reader.

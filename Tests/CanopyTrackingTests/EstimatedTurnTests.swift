@@ -75,8 +75,8 @@ struct EstimatedTurnTests {
         return [p.x, p.y, p.z, v.x, v.y, v.z, x[6]]
     }
 
-    @Test("The 7-state prediction equals F P Fᵀ + Q with F the transition's Jacobian by central differences (flat and earth-centred frames, both ways in time)",
-          arguments: [TrackingFrame.flat, .earthCentred], [2.0, -1.5])
+    @Test("The 7-state prediction equals F P Fᵀ + Q with F the transition's Jacobian by central differences (flat and earth-centred frames, both ways in time, turns within and beyond the series' half radian)",
+          arguments: [TrackingFrame.flat, .earthCentred], [2.0, -1.5, 8.0])
     func prediction(frame: TrackingFrame, dt: Double) {
         var rng = SplitMix(seed: 71)
         for _ in 0..<20 {
@@ -151,7 +151,7 @@ struct EstimatedTurnTests {
         return out
     }
 
-    @Test("The 7-state updates (radar position, radial speed) equal the textbook Kalman update of the 7-D state")
+    @Test("The 7-state updates (radar position, an old report's retrodiction, radial speed) equal the textbook Kalman update of the 7-D state")
     func update() throws {
         var rng = SplitMix(seed: 5)
         let src = MeasurementSource(kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: Vector3(1_000, -2_000, 30)),
@@ -174,6 +174,29 @@ struct EstimatedTurnTests {
                 for j in 0..<7 {
                     let scale = (before.P[i * 7 + i] * before.P[j * 7 + j]).squareRoot()
                     #expect(abs(after.P[i * 7 + j] - expected.P[i * 7 + j]) <= 1e-9 * scale, "P[\(i), \(j)]")
+                }
+            }
+            // The one-step retrodiction of a report older than the out-of-sequence window:
+            // H = [Hp, Hv, 0] (`ExtendedKalman.update`).
+            var xr = s.x, Pr = s.P, tr = s.turn
+            let before2 = Self.state7(s)
+            let Hv = Matrix3(columns: (Hp.c0 * -1.5, Hp.c1 * -1.5, Hp.c2 * -1.5))
+            let Rr = Matrix3.diagonal(Vector3(900, 4e-6, 4e-6))
+            let ok = withUnsafeMutablePointer(to: &tr) { t in
+                ExtendedKalman.update(&xr, &Pr, Hp: Hp, Hv: Hv, R: Rr, y: y, turn: UnsafeMutableRawPointer(t).assumingMemoryBound(to: Double.self))
+            }
+            #expect(ok != nil)
+            var H7 = [Double](repeating: 0, count: 21)
+            for k in 0..<3 { for j in 0..<3 { H7[k * 7 + j] = Hp[k, j]; H7[k * 7 + 3 + j] = Hv[k, j] } }
+            let expectedR = Self.kalman(before2, y: [y.x, y.y, y.z], H: H7, R: [900, 4e-6, 4e-6])
+            var sr = s
+            sr.x = xr; sr.P = Pr; sr.turn = tr
+            let afterR = Self.state7(sr)
+            for i in 0..<7 { #expect(Self.close(afterR.x[i], expectedR.x[i], rel: 1e-9, abs: 1e-9), "retrodiction x[\(i)]") }
+            for i in 0..<7 {
+                for j in 0..<7 {
+                    let scale = (before2.P[i * 7 + i] * before2.P[j * 7 + j]).squareRoot()
+                    #expect(abs(afterR.P[i * 7 + j] - expectedR.P[i * 7 + j]) <= 1e-9 * scale, "retrodiction P[\(i), \(j)]")
                 }
             }
             // A radial speed after it: H = [(v − ṙ u)ᵀ/r, uᵀ, 0].
@@ -238,12 +261,13 @@ struct EstimatedTurnTests {
         return (ids, worst, straight, turning, last)
     }
 
-    @Test("One estimated-turn filter holds a track through a 2 g turn of either sense, and its rate is the turn's", arguments: [1.0, -1.0])
-    func twoGTurn(sense: Double) throws {
+    @Test("One estimated-turn filter holds a track through a 2 g turn of either sense, and its rate is the turn's (GNN, and JPDA's combined update)",
+          arguments: [1.0, -1.0], [AssociationMethod.gnn, .jpda])
+    func twoGTurn(sense: Double, association: AssociationMethod) throws {
         let w = sense * 2 * 9.80665 / 250
         let config = TrackerConfiguration(maxCoast: 5, processNoise: 0.5, maxSpeed: 400, cellSize: 5000,
                                           models: [.nct(q: 0.3, turnNoise: 3e-5, initialTurnRate: 0.05)],
-                                          initiation: .mOfN, frame: .flat, oosmWindow: 0)
+                                          association: association, initiation: .mOfN, frame: .flat, oosmWindow: 0)
         #expect(config.problems().isEmpty)
         let run = Self.turnRun(config, sense: sense)
         #expect(run.ids.count == 1, "one track through the turn, got \(run.ids)")
@@ -287,6 +311,9 @@ struct EstimatedTurnTests {
         #expect(TrackerConfiguration(models: [nct]).problems().isEmpty)
         #expect(TrackerConfiguration(models: [nct, .cv(q: 1)]).problems().contains { $0.contains("runs alone") })
         #expect(TrackerConfiguration(models: [nct], filter: .ukf).problems().contains { $0.contains("filter ekf") })
+        // A bank made directly with the UKF updates the rate by the EKF all the same.
+        #expect(ModelBank(models: [nct], frame: .flat, filter: .ukf).filter == .ekf)
+        #expect(ModelBank(models: [.cv(q: 1)], frame: .flat, filter: .ukf).filter == .ukf)
         #expect(TrackerConfiguration(models: [.nct(q: 0.3, turnNoise: 0, initialTurnRate: 0.05)]).problems()
             .contains { $0.contains("turnNoise") })
         #expect(TrackerConfiguration(models: [.nct(q: 0.3, turnNoise: 1e-5, initialTurnRate: -1)]).problems()
