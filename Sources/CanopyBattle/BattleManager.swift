@@ -118,6 +118,8 @@ public final class BattleManager {
     public let firstAcousticSensor: Int
     /// Index of the template sensor used for citizen reports.
     public let citizenSensor: Int
+    /// The briefing's radars and acoustic networks as the picture shows them.
+    public let sensorViews: [Picture.SensorView]
     /// Index of the first of the sensors given at creation beside the briefing's (they follow
     /// the citizen template, in the order given).
     public let firstExtraSensor: Int
@@ -148,8 +150,11 @@ public final class BattleManager {
                 models: [MotionModel]? = nil) {
         briefing = b
         var sensors: [TrackerSensor] = []
+        var views: [Picture.SensorView] = []
         for s in b.sensors {
             guard let type = b.catalogue.sensors[s.type], let r = type.radar else { continue }
+            views.append(Picture.SensorView(id: s.id, kind: "radar", type: s.type, latitude: s.position.latitudeDegrees,
+                                            longitude: s.position.longitudeDegrees, maxRange: r.maxRange, nodes: 1))
             var sensor = TrackerSensor(name: s.id, kind: .rangeAzimuthElevation, position: s.position,
                                        sigma: Vector3(r.sigmaRange, r.sigmaAzimuth, r.sigmaElevation),
                                        maxRange: r.maxRange, period: r.period, canInitiate: true,
@@ -171,7 +176,10 @@ public final class BattleManager {
         for net in b.acousticNetworks {
             guard let a = b.catalogue.sensors[net.type]?.acoustic else { continue }
             let radius = a.detectionRadius.values.max() ?? 3000
-            for (k, p) in net.nodePositions().enumerated() {
+            let nodes = net.nodePositions()
+            views.append(Picture.SensorView(id: net.id, kind: "acoustic-network", type: net.type, latitude: net.center.latitudeDegrees,
+                                            longitude: net.center.longitudeDegrees, maxRange: net.radius, nodes: nodes.count))
+            for (k, p) in nodes.enumerated() {
                 sensors.append(TrackerSensor(name: "\(net.id)#\(k)", kind: .bearing, position: p,
                                              sigma: Vector3(a.sigmaBearing, 0, 0), maxRange: radius, period: a.period,
                                              canInitiate: true, initiationRange: radius / 2,
@@ -179,6 +187,7 @@ public final class BattleManager {
             }
         }
         citizenSensor = sensors.count
+        sensorViews = views
         // Each network's bearing noise and reach (its type's), for the reports it sends; a report of
         // a network the scenario does not have (a live feed) takes the first's, else 15° and 3 km.
         citizenNoise = reportingCitizenNetworks(b.citizenNetworks, b.catalogue).map {

@@ -71,11 +71,28 @@ public struct Picture: Sendable {
         /// The earliest predicted impact inside the region among confirmed tracks (s, absolute).
         public var expectedImpact: Double?
     }
+    /// One of the defence's own sensors, or an acoustic network (hundreds of nodes in a raid's
+    /// scenario: one entry each would weigh on every stored frame), where it stands.
+    public struct SensorView: Sendable, Equatable {
+        public var id: String
+        /// "radar" or "acoustic-network".
+        public var kind: String
+        /// The catalogue type (of a network's nodes).
+        public var type: String
+        /// A radar's place, or a network's centre.
+        public var latitude: Double, longitude: Double
+        /// A radar's instrumented range, or the radius of the area a network's nodes cover (m).
+        public var maxRange: Double
+        /// A network's nodes (1 for a radar).
+        public var nodes: Int
+    }
     public var time: Double
     public var tracks: [TrackView]
     public var fireUnits: [FireUnitView]
     public var engagements: [EngagementView]
     public var regions: [RegionView]
+    /// The defence's radars and acoustic networks (citizens' reports come from no fixed place).
+    public var sensors: [SensorView] = []
 }
 
 extension BattleManager {
@@ -166,6 +183,6 @@ extension BattleManager {
             Picture.RegionView(id: region.id, name: region.name, alert: alerter.isOn[r], since: alerter.onSince[r],
                                expectedImpact: expectedImpact[r])
         }
-        return Picture(time: now, tracks: views, fireUnits: units, engagements: engagements, regions: regions)
+        return Picture(time: now, tracks: views, fireUnits: units, engagements: engagements, regions: regions, sensors: sensorViews)
     }
 }

@@ -45,6 +45,20 @@ enum PictureJSON {
         return w.text
     }
 
+    static func sensor(_ s: Picture.SensorView) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("id", s.id)
+        w.field("kind", s.kind)
+        w.field("type", s.type)
+        w.field("lat", s.latitude, digits: 6)
+        w.field("lon", s.longitude, digits: 6)
+        w.field("maxRange", s.maxRange, digits: 0)
+        w.field("nodes", s.nodes)
+        w.endObject()
+        return w.text
+    }
+
     static func engagement(_ e: Picture.EngagementView) -> String {
         var w = JSONWriter()
         w.beginObject()
@@ -89,7 +103,7 @@ struct EntityTable {
 /// Turns a stream of pictures into messages: a full snapshot, then deltas (entities whose JSON
 /// changed, ids removed, and the events that happened since the last message).
 struct PictureDiffer {
-    var tracks = EntityTable(), units = EntityTable(), engagements = EntityTable(), regions = EntityTable()
+    var tracks = EntityTable(), units = EntityTable(), engagements = EntityTable(), regions = EntityTable(), sensors = EntityTable()
     var time = 0.0
 
     /// The delta from the last picture to `p`, with `events` (JSON objects) attached. The first
@@ -100,12 +114,13 @@ struct PictureDiffer {
         let u = units.update(p.fireUnits.map { ($0.id, PictureJSON.fireUnit($0)) })
         let e = engagements.update(p.engagements.map { (String($0.id), PictureJSON.engagement($0)) })
         let r = regions.update(p.regions.map { ($0.id, PictureJSON.region($0)) })
+        let s = sensors.update(p.sensors.map { ($0.id, PictureJSON.sensor($0)) })
         var w = JSONWriter()
         w.beginObject()
         w.field("type", "delta")
         w.field("time", p.time, digits: 1)
         w.field("status", status)
-        for (name, d) in [("tracks", t), ("fireUnits", u), ("engagements", e), ("regions", r)] {
+        for (name, d) in [("tracks", t), ("fireUnits", u), ("engagements", e), ("regions", r), ("sensors", s)] {
             w.key(name); w.beginObject()
             w.key("upsert"); w.beginArray(); for j in d.upsert { w.raw(j) }; w.endArray()
             w.key("remove"); w.beginArray(); for id in d.remove { w.string(id) }; w.endArray()
@@ -123,7 +138,8 @@ struct PictureDiffer {
         w.field("type", "snapshot")
         w.field("time", time, digits: 1)
         w.field("status", status)
-        for (name, table) in [("tracks", tracks), ("fireUnits", units), ("engagements", engagements), ("regions", regions)] {
+        for (name, table) in [("tracks", tracks), ("fireUnits", units), ("engagements", engagements), ("regions", regions),
+                              ("sensors", sensors)] {
             w.key(name); w.beginArray(); for j in table.all { w.raw(j) }; w.endArray()
         }
         w.key("events"); w.beginArray(); for j in recentEvents { w.raw(j) }; w.endArray()
@@ -140,6 +156,7 @@ struct PictureDiffer {
         w.key("fireUnits"); w.beginArray(); for f in p.fireUnits { w.raw(PictureJSON.fireUnit(f)) }; w.endArray()
         w.key("engagements"); w.beginArray(); for e in p.engagements { w.raw(PictureJSON.engagement(e)) }; w.endArray()
         w.key("regions"); w.beginArray(); for r in p.regions { w.raw(PictureJSON.region(r)) }; w.endArray()
+        w.key("sensors"); w.beginArray(); for s in p.sensors { w.raw(PictureJSON.sensor(s)) }; w.endArray()
         w.endObject()
         return w.text
     }

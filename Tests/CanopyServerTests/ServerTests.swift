@@ -375,6 +375,30 @@ struct PictureStreamTests {
         #expect((snap["tracks"] as! [Any]).count == 2)
     }
 
+    @Test("the picture carries the defence's radars and acoustic networks, sent once in a stream's deltas and in every stored frame")
+    func sensorsInPicture() throws {
+        let live = try LiveSession(briefingPath: quickstart, autoTick: false)
+        defer { live.stop() }
+        let p = live.battle.picture(now: 0)
+        // The quickstart: two radars and one acoustic network (its nodes counted, not listed).
+        #expect(p.sensors.map(\.id) == ["R-medium-Kyiv-E", "R-short-Kyiv-E", "A-Kyiv"])
+        let radar = try #require(p.sensors.first)
+        #expect(radar.kind == "radar" && radar.type == "radar-medium" && abs(radar.latitude - 50.30) < 1e-9 && radar.maxRange == 250_000)
+        let net = try #require(p.sensors.last)
+        #expect(net.kind == "acoustic-network" && net.maxRange == 40_000 && net.nodes > 50 && abs(net.longitude - 30.52) < 1e-9)
+        let full = try JSONSerialization.jsonObject(with: Data(PictureDiffer.full(p).utf8)) as! [String: Any]
+        let listed = try #require(full["sensors"] as? [[String: Any]])
+        #expect(listed.map { $0["id"] as? String } == ["R-medium-Kyiv-E", "R-short-Kyiv-E", "A-Kyiv"])
+        #expect(listed[2]["nodes"] as? Int == net.nodes && listed[0]["maxRange"] as? Int == 250_000)
+        var d = PictureDiffer()
+        let first = try JSONSerialization.jsonObject(with: Data(d.delta(p, events: [], status: "live").utf8)) as! [String: Any]
+        #expect(((first["sensors"] as! [String: Any])["upsert"] as! [Any]).count == 3)
+        let later = try JSONSerialization.jsonObject(with: Data(d.delta(live.battle.picture(now: 5), events: [], status: "live").utf8)) as! [String: Any]
+        #expect(((later["sensors"] as! [String: Any])["upsert"] as! [Any]).isEmpty)
+        let snap = try JSONSerialization.jsonObject(with: Data(d.snapshot(status: "live", recentEvents: []).utf8)) as! [String: Any]
+        #expect((snap["sensors"] as! [Any]).count == 3)
+    }
+
     @Test("a subscriber that falls behind is dropped; the others get every message")
     func slowSubscriberDropped() async throws {
         let channel = PictureChannel(name: "t", epoch: Date(), queueLimit: 4)

@@ -52,9 +52,12 @@ def main():
                                    "document.querySelectorAll('#alerts li.on').length > 0", timeout=120000, polling=100)
             tracks = page.locator(".track-icon").count()
             alerts = page.locator("#alerts li.on").all_inner_texts()
+            # The quickstart's two radars are drawn.
+            radars = page.locator(".sensor-icon").count()
+            assert radars == 2, f"{radars} radar symbols on the map, expected the quickstart's 2"
             shot = os.path.join(OUT, "map.png")
             page.screenshot(path=shot)
-            print(f"browser: {tracks} track symbols on the map; alerts: {alerts}")
+            print(f"browser: {tracks} track symbols and {radars} radars on the map; alerts: {alerts}")
             print(f"screenshot: {shot}")
             assert not errors, f"page errors: {errors}"
             browser.close()

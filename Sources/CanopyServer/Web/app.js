@@ -11,7 +11,7 @@ if (typeof L === "undefined") {
 
 const state = {
   runId: null, runStatus: null, ws: null,
-  tracks: new Map(), units: new Map(), engagements: new Map(), regions: new Map(),
+  tracks: new Map(), units: new Map(), engagements: new Map(), regions: new Map(), sensors: new Map(),
   time: 0, events: [],
   replay: { times: [], frames: new Map(), playing: false, timer: null, events: [] },
 };
@@ -31,6 +31,9 @@ const layers = {
   regions: L.geoJSON(null, { style: () => regionStyle(false) }).addTo(map),
   outline: L.geoJSON(null, { style: { color: "#9fb3c2", weight: 1.5, fill: false } }).addTo(map),
   cities: L.layerGroup().addTo(map),
+  acoustic: L.layerGroup().addTo(map),
+  coverage: L.layerGroup(),
+  sensors: L.layerGroup().addTo(map),
   rings: L.layerGroup().addTo(map),
   units: L.layerGroup().addTo(map),
   paths: L.layerGroup().addTo(map),
@@ -40,7 +43,8 @@ const layers = {
   marks: L.layerGroup().addTo(map),
 };
 L.control.layers(null, {
-  "Regions": layers.regions, "Cities": layers.cities, "Range rings": layers.rings, "Fire units": layers.units,
+  "Regions": layers.regions, "Cities": layers.cities, "Radars": layers.sensors, "Radar coverage": layers.coverage,
+  "Acoustic networks": layers.acoustic, "Range rings": layers.rings, "Fire units": layers.units,
   "Predicted paths": layers.paths, "Uncertainty": layers.sigma, "Engagements": layers.engagements,
   "Tracks": layers.tracks, "Intercepts, misses, impacts": layers.marks,
 }, { collapsed: true }).addTo(map);
@@ -94,7 +98,27 @@ function trackIcon(t) {
     html: `<div class="body" style="background:${c}"></div><div class="label${dark}">${classLetter[t.class] || "?"}</div>` });
 }
 
+// The sensors stand still: drawn again only when their list changes.
+let sensorsDrawn = "";
+function drawSensors() {
+  const key = [...state.sensors.keys()].sort().join("|");
+  if (key === sensorsDrawn) return;
+  sensorsDrawn = key;
+  for (const k of ["sensors", "coverage", "acoustic"]) layers[k].clearLayers();
+  for (const s of state.sensors.values()) {
+    if (s.kind === "acoustic-network") {
+      L.circle([s.lat, s.lon], { radius: s.maxRange, color: "#81c784", weight: 1, dashArray: "2 4", fillColor: "#81c784", fillOpacity: 0.05 })
+        .bindTooltip(`${esc(s.id)}: ${s.nodes} acoustic nodes (${esc(s.type)}) within ${(s.maxRange / 1000).toFixed(0)} km`).addTo(layers.acoustic);
+      continue;
+    }
+    L.circle([s.lat, s.lon], { radius: s.maxRange, color: "#ffd54f", weight: 1, dashArray: "1 5", fill: false, interactive: false }).addTo(layers.coverage);
+    L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "sensor-icon", iconSize: [12, 12], iconAnchor: [6, 6], html: '<div class="diamond"></div>' }) })
+      .bindTooltip(`${esc(s.id)} — radar (${esc(s.type)}), range ${(s.maxRange / 1000).toFixed(0)} km`).addTo(layers.sensors);
+  }
+}
+
 function drawPicture() {
+  drawSensors();
   for (const k of ["tracks", "paths", "sigma", "engagements", "units", "rings"]) layers[k].clearLayers();
   for (const u of state.units.values()) {
     L.circle([u.lat, u.lon], { radius: u.maxRange, color: "#42a5f5", weight: 1, dashArray: "4 4", fill: false, interactive: false }).addTo(layers.rings);
@@ -204,9 +228,12 @@ function frameDefence() {
 function applyMessage(m) {
   if (m.type === "snapshot") {
     setTable(state.tracks, m.tracks); setTable(state.units, m.fireUnits); setTable(state.engagements, m.engagements); setTable(state.regions, m.regions);
+    setTable(state.sensors, m.sensors || []);
     state.time = m.time; addEvents(m.events || []);
   } else if (m.type === "delta") {
-    for (const [name, table] of [["tracks", state.tracks], ["fireUnits", state.units], ["engagements", state.engagements], ["regions", state.regions]]) {
+    for (const [name, table] of [["tracks", state.tracks], ["fireUnits", state.units], ["engagements", state.engagements], ["regions", state.regions],
+                                 ["sensors", state.sensors]]) {
+      if (!m[name]) continue;
       for (const x of m[name].upsert) table.set(String(x.id), x);
       for (const id of m[name].remove) table.delete(String(id));
     }
@@ -317,6 +344,8 @@ async function showReplayAt(t) {
   const f = await frameAt(t);
   if (!f) return;
   setTable(state.tracks, f.tracks); setTable(state.units, f.fireUnits); setTable(state.engagements, f.engagements); setTable(state.regions, f.regions);
+  // Frames stored before sensors were drawn have none.
+  setTable(state.sensors, f.sensors || []);
   state.time = t;
   frameDefence();
   if (t < lastReplayT) { layers.marks.clearLayers(); $("events").innerHTML = ""; lastReplayT = -1; }
