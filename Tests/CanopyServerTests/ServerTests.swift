@@ -495,18 +495,37 @@ struct LiveServerTests {
         let server = try CanopyServer(settings: settings(tempDir("wsend")))
         let text = try String(contentsOfFile: quickstart, encoding: .utf8)
         let run = try server.runs.start(text: text, fileName: "quickstart.yaml", speed: 0)
+        // This test has stalled, rarely, in full runs of the suites, and never alone: a watchdog
+        // names the step it stalled at, and the stream's state then, before the time limit.
+        let steps = MessageLog()
+        steps.add("waiting for the run to end")
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(30))
+            let c = server.runs.channel(run.id)
+            Issue.record("stalled after: \(steps.items.joined(separator: " → ")); channel \(c?.currentStatus ?? "none"), subscribers \(c?.subscriberCount ?? -1)")
+        }
+        defer { watchdog.cancel() }
         _ = try await waitForEnd(server, run.id)
+        steps.add("run ended in the store (channel \(server.runs.channel(run.id)?.currentStatus ?? "none"))")
         try await server.makeApplication().test(.live) { client in
             let port = client.port!
             let messages = MessageLog()
             let started = ContinuousClock.now
+            steps.add("connecting")
             // The loop ends only when the server closes: it had waited for the client.
             _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws?run=\(run.id)", configuration: .init(maxFrameSize: 1 << 24),
                                                   logger: Logger(label: "test")) { inbound, _, _ in
-                for try await frame in inbound.messages(maxSize: 1 << 24) { if case .text(let t) = frame { messages.add(t) } }
+                steps.add("connected")
+                for try await frame in inbound.messages(maxSize: 1 << 24) {
+                    if case .text(let t) = frame { messages.add(t); steps.add("message \(t.prefix(60))") }
+                }
+                steps.add("inbound over")
             }
+            steps.add("client closed")
             #expect(ContinuousClock.now - started < .seconds(10))
-            #expect(messages.items.count == 1 && messages.items[0].contains("finished"), "\(messages.items)")
+            // One message, the finished run's picture; or, when the client joined between the run's
+            // end in the store and its channel's close, that picture and then the closing status.
+            #expect((1...2).contains(messages.items.count) && messages.items.last?.contains("finished") == true, "\(messages.items)")
         }
         try await server.makeApplication().test(.router) { client in
             for (query, status, words) in [("run=999", HTTPResponse.Status.notFound, "no run 999"), ("run=abc", .badRequest, "whole number"),
