@@ -549,10 +549,9 @@ public struct TrackerModel: Sendable, Hashable {
         m.turnNoise = turnNoise
         return m
     }
-    /// An nct model's defaults when a file leaves them out: a new track's rates spread ±3°/s (a
-    /// standard-rate turn), and the rate wanders by 1°/s over 10 s (√(0.1 (°/s)²/s × 10 s)).
-    public static let nctDefaultSpread = 3 * Double.pi / 180
-    public static let nctDefaultTurnNoise = 0.1 * (Double.pi / 180) * (Double.pi / 180)
+    /// An nct model's defaults when a file leaves them out (`MotionModel`'s).
+    public static let nctDefaultSpread = MotionModel.nctDefaultSpread
+    public static let nctDefaultTurnNoise = MotionModel.nctDefaultTurnNoise
 }
 
 /// Tracker settings exposed to the scenario.

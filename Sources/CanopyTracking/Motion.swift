@@ -90,6 +90,12 @@ public struct MotionModel: Sendable, Equatable {
         MotionModel(.coordinatedTurn, q: q, turnRate: turnRate, sojourn: sojourn)
     }
     public static func ballistic(q: Double, sojourn: Double = 30) -> MotionModel { MotionModel(.ballistic, q: q, sojourn: sojourn) }
+    /// An estimated turn's figures when none are given (the tracking benchmark's, and a
+    /// configuration's `nct` without them): a new track's rates spread ±3°/s, a standard-rate
+    /// turn; the rate wanders by 1°/s in 10 s (√(0.1 (°/s)²/s × 10 s)).
+    public static let nctDefaultSpread = 3 * Double.pi / 180
+    public static let nctDefaultTurnNoise = 0.1 * (Double.pi / 180) * (Double.pi / 180)
+
     /// A nearly-coordinated turn at an estimated rate: acceleration noise q (m²/s³), the rate's
     /// random walk `turnNoise` (rad²/s³), and a new track's spread of rates `initialTurnRate`
     /// (rad/s, one standard deviation).

@@ -4,6 +4,37 @@ import Testing
 
 @testable import CanopyTracking
 
+/// 60 s straight at 250 m/s, then a 2 g turn (ω = sense · 19.6/250 rad/s) for 40 s, seen by one
+/// radar (20 m, 1 mrad) each second; `observe(k, tracker, truth at k)` after each scan and upkeep.
+/// Returns the turn's rate.
+@discardableResult
+func runTwoGTurn(_ config: TrackerConfiguration, sense: Double = 1, observe: (Int, Tracker, Vector3) -> Void) -> Double {
+    let v = 250.0, w = sense * 2 * 9.80665 / v
+    var p = Vector3(20_000, 30_000, 6_000), vel = Vector3(v, 0, 0)
+    var truth: [Vector3] = []
+    for k in 0..<100 {
+        truth.append(p)
+        if k >= 60 {
+            let (A, R) = CoordinatedTurn.matrices(axis: Vector3(0, 0, 1), rate: w, dt: 1)
+            p = p + A * vel; vel = R * vel
+        } else {
+            p = p + vel
+        }
+    }
+    let sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
+                               sigma: Vector3(20, 1e-3, 1e-3), maxRange: 200_000, period: 1, canInitiate: true, pd: 1)
+    let tracker = Tracker(configuration: config, sensors: [sensor])
+    var rng = RandomStream(seed: 3, component: "imm")
+    for k in 0..<100 {
+        var z = MeasurementModel.h(sensor.source, position: truth[k])
+        z.x += 20 * rng.normal(); z.y += 1e-3 * rng.normal(); z.z += 1e-3 * rng.normal()
+        tracker.processScan([Detection(id: UInt64(k), time: Double(k), sensor: 0, z: z)], sensor: 0, time: Double(k))
+        tracker.maintain(now: Double(k))
+        observe(k, tracker, truth[k])
+    }
+    return w
+}
+
 /// Motion models, UKF, IMM, JPDA and the benchmark scenario end to end.
 @Suite("Tracker models and association")
 struct AdvancedTrackerTests {
@@ -93,37 +124,17 @@ struct AdvancedTrackerTests {
 
     @Test("IMM: the turn model takes over in a 2 g turn and the track holds through it")
     func immSwitches() {
-        // 60 s straight at 250 m/s, then a 2 g left turn (ω = 19.6/250 rad/s) for 40 s.
-        let v = 250.0, w = 2 * 9.80665 / v
-        var p = Vector3(20_000, 30_000, 6_000), vel = Vector3(v, 0, 0)
-        var truth: [Vector3] = []
-        for k in 0..<100 {
-            truth.append(p)
-            if k >= 60 {
-                let (A, R) = CoordinatedTurn.matrices(axis: Vector3(0, 0, 1), rate: w, dt: 1)
-                p = p + A * vel; vel = R * vel
-            } else {
-                p = p + vel
-            }
-        }
+        let w = 2 * 9.80665 / 250.0
         let config = TrackerConfiguration(maxCoast: 5, processNoise: 0.5, maxSpeed: 400, cellSize: 5000,
                                           models: [.cv(q: 0.3), .ct(q: 0.3, turnRate: w), .ct(q: 0.3, turnRate: -w)],
                                           initiation: .mOfN, frame: .flat, oosmWindow: 0)
-        let sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
-                                   sigma: Vector3(20, 1e-3, 1e-3), maxRange: 200_000, period: 1, canInitiate: true, pd: 1)
-        let tracker = Tracker(configuration: config, sensors: [sensor])
-        var rng = RandomStream(seed: 3, component: "imm")
         var muStraight: [Double] = [], muTurn: [Double] = []
         var ids = Set<Int>()
         var worst = 0.0
-        for k in 0..<100 {
-            var z = MeasurementModel.h(sensor.source, position: truth[k])
-            z.x += 20 * rng.normal(); z.y += 1e-3 * rng.normal(); z.z += 1e-3 * rng.normal()
-            tracker.processScan([Detection(id: UInt64(k), time: Double(k), sensor: 0, z: z)], sensor: 0, time: Double(k))
-            tracker.maintain(now: Double(k))
-            guard let trk = tracker.confirmedTracks.first else { continue }
+        runTwoGTurn(config) { k, tracker, truth in
+            guard let trk = tracker.confirmedTracks.first else { return }
             ids.insert(trk.id)
-            if k >= 10 { worst = max(worst, norm(trk.position - truth[k])) }
+            if k >= 10 { worst = max(worst, norm(trk.position - truth)) }
             if k == 55 { muStraight = trk.modeProbabilities }
             if k == 90 { muTurn = trk.modeProbabilities }
         }

@@ -47,6 +47,21 @@ struct EstimatedTurnTests {
         return s
     }
 
+    /// Expects `got` to be `want` to 1e-9: the means relatively (or absolutely near 0), the
+    /// covariances as correlations, by the diagonal of `scale` (the state before the update).
+    static func expectSame(_ got: State7, _ want: State7, scale: State7, _ what: String,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+        for i in 0..<7 {
+            #expect(close(got.x[i], want.x[i], rel: 1e-9, abs: 1e-9), "\(what): x[\(i)]", sourceLocation: sourceLocation)
+        }
+        for i in 0..<7 {
+            for j in 0..<7 {
+                let s = (scale.P[i * 7 + i] * scale.P[j * 7 + j]).squareRoot()
+                #expect(abs(got.P[i * 7 + j] - want.P[i * 7 + j]) <= 1e-9 * s, "\(what): P[\(i), \(j)]", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     static func close(_ a: Double, _ b: Double, rel: Double, abs absTol: Double) -> Bool {
         Swift.abs(a - b) <= absTol + rel * max(Swift.abs(a), Swift.abs(b))
     }
@@ -168,14 +183,7 @@ struct EstimatedTurnTests {
             var H = [Double](repeating: 0, count: 21)
             for k in 0..<3 { for j in 0..<3 { H[k * 7 + j] = Hp[k, j] } }
             let expected = Self.kalman(before, y: [y.x, y.y, y.z], H: H, R: [625, 1e-6, 2.25e-6])
-            let after = Self.state7(s)
-            for i in 0..<7 { #expect(Self.close(after.x[i], expected.x[i], rel: 1e-9, abs: 1e-9), "x[\(i)]") }
-            for i in 0..<7 {
-                for j in 0..<7 {
-                    let scale = (before.P[i * 7 + i] * before.P[j * 7 + j]).squareRoot()
-                    #expect(abs(after.P[i * 7 + j] - expected.P[i * 7 + j]) <= 1e-9 * scale, "P[\(i), \(j)]")
-                }
-            }
+            Self.expectSame(Self.state7(s), expected, scale: before, "radar")
             // The one-step retrodiction of a report older than the out-of-sequence window:
             // H = [Hp, Hv, 0] (`ExtendedKalman.update`).
             var xr = s.x, Pr = s.P, tr = s.turn
@@ -191,14 +199,7 @@ struct EstimatedTurnTests {
             let expectedR = Self.kalman(before2, y: [y.x, y.y, y.z], H: H7, R: [900, 4e-6, 4e-6])
             var sr = s
             sr.x = xr; sr.P = Pr; sr.turn = tr
-            let afterR = Self.state7(sr)
-            for i in 0..<7 { #expect(Self.close(afterR.x[i], expectedR.x[i], rel: 1e-9, abs: 1e-9), "retrodiction x[\(i)]") }
-            for i in 0..<7 {
-                for j in 0..<7 {
-                    let scale = (before2.P[i * 7 + i] * before2.P[j * 7 + j]).squareRoot()
-                    #expect(abs(afterR.P[i * 7 + j] - expectedR.P[i * 7 + j]) <= 1e-9 * scale, "retrodiction P[\(i), \(j)]")
-                }
-            }
+            Self.expectSame(Self.state7(sr), expectedR, scale: before2, "retrodiction")
             // A radial speed after it: H = [(v − ṙ u)ᵀ/r, uᵀ, 0].
             let o = src.frame.origin
             let d = Vector3(s.x[0], s.x[1], s.x[2]) - o
@@ -209,51 +210,23 @@ struct EstimatedTurnTests {
             let lr = s.withTurnStorage { x, P, t in FilterKernel.updateRangeRate(x: x, P: P, origin: o, rate: measured, variance: 4, turn: t) }
             #expect(lr != nil)
             let expectedRR = Self.kalman(mid, y: [measured - rr], H: [hp.x, hp.y, hp.z, u.x, u.y, u.z, 0], R: [4])
-            let afterRR = Self.state7(s)
-            for i in 0..<7 { #expect(Self.close(afterRR.x[i], expectedRR.x[i], rel: 1e-9, abs: 1e-9), "ṙ x[\(i)]") }
-            for i in 0..<7 {
-                for j in 0..<7 {
-                    let scale = (mid.P[i * 7 + i] * mid.P[j * 7 + j]).squareRoot()
-                    #expect(abs(afterRR.P[i * 7 + j] - expectedRR.P[i * 7 + j]) <= 1e-9 * scale, "ṙ P[\(i), \(j)]")
-                }
-            }
+            Self.expectSame(Self.state7(s), expectedRR, scale: mid, "radial speed")
         }
     }
 
-    /// 60 s straight at 250 m/s, then a 2 g turn (ω = ±19.6/250 rad/s) for 40 s, seen by one radar
-    /// each second.
+    /// The 2 g turn of `runTwoGTurn`: the track ids seen, the largest error of the estimate as
+    /// reported, the rate in straight flight and from 15 s into the turn, and the last state.
     static func turnRun(_ config: TrackerConfiguration, sense: Double)
         -> (ids: Set<Int>, worst: Double, straight: [Double], turning: [Double], last: FilterState?) {
-        let v = 250.0, w = sense * 2 * 9.80665 / v
-        var p = Vector3(20_000, 30_000, 6_000), vel = Vector3(v, 0, 0)
-        var truth: [Vector3] = []
-        for k in 0..<100 {
-            truth.append(p)
-            if k >= 60 {
-                let (A, R) = CoordinatedTurn.matrices(axis: Vector3(0, 0, 1), rate: w, dt: 1)
-                p = p + A * vel; vel = R * vel
-            } else {
-                p = p + vel
-            }
-        }
-        let sensor = TrackerSensor(name: "r", kind: .rangeAzimuthElevation, frame: SensorFrame(flatOrigin: .zero),
-                                   sigma: Vector3(20, 1e-3, 1e-3), maxRange: 200_000, period: 1, canInitiate: true, pd: 1)
-        let tracker = Tracker(configuration: config, sensors: [sensor])
-        var rng = RandomStream(seed: 3, component: "imm")
         var ids = Set<Int>()
         var worst = 0.0
         var straight: [Double] = [], turning: [Double] = []
         var last: FilterState? = nil
-        for k in 0..<100 {
-            var z = MeasurementModel.h(sensor.source, position: truth[k])
-            z.x += 20 * rng.normal(); z.y += 1e-3 * rng.normal(); z.z += 1e-3 * rng.normal()
-            tracker.processScan([Detection(id: UInt64(k), time: Double(k), sensor: 0, z: z)], sensor: 0, time: Double(k))
-            tracker.maintain(now: Double(k))
-            guard let trk = tracker.confirmedTracks.first else { continue }
+        runTwoGTurn(config, sense: sense) { k, tracker, truth in
+            guard let trk = tracker.confirmedTracks.first else { return }
             ids.insert(trk.id)
             // The estimate as reported at k (predicted when the plot missed the gate).
-            if k >= 10 { tracker.forEachConfirmed(at: Double(k)) { _, _, x in worst = max(worst, norm(x.position - truth[k])) } }
-            // The rate in straight flight, and from 15 s into the turn.
+            if k >= 10 { tracker.forEachConfirmed(at: Double(k)) { _, _, x in worst = max(worst, norm(x.position - truth)) } }
             if (30..<60).contains(k) { straight.append(trk.state.turnRate.rate) }
             if k >= 75 { turning.append(trk.state.turnRate.rate) }
             last = trk.state

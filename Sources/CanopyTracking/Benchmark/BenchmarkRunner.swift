@@ -29,7 +29,7 @@ public enum BenchmarkRunner {
     public static func defaultConfiguration() -> TrackerConfiguration {
         TrackerConfiguration(confirmM: 3, confirmN: 4, maxCoast: 6, gateProbability: 0.9999, processNoise: 0.5,
                              maxSpeed: 450, cellSize: 5_000,
-                             models: [.nct(q: 0.3, turnNoise: 0.1 * (.pi / 180) * (.pi / 180), initialTurnRate: 3 * .pi / 180)],
+                             models: [.nct(q: 0.3, turnNoise: MotionModel.nctDefaultTurnNoise, initialTurnRate: MotionModel.nctDefaultSpread)],
                              filter: .ekf, association: .gnn, initiation: .score, frame: .flat, oosmWindow: 0,
                              scoreAlpha: 1e-6, scoreBeta: 0.1, scoreDrop: 14, newTargetDensityRatio: 0.05)
     }
