@@ -45,6 +45,22 @@ struct PhysicsTests {
         #expect(path.duration > 60 && path.duration < 200)
     }
 
+    @Test("The launch solver lands within a metre of the aim over ranges of 30–1,500 km, lofts of 15–70° and any bearing",
+          arguments: [(30_000.0, 45.0), (120_000, 15), (300_000, 35), (480_000, 40), (800_000, 55), (1_500_000, 30), (200_000, 70)])
+    func ballisticSolverReach(distance: Double, loftDegrees: Double) throws {
+        let launch = Geodetic(latitudeDegrees: 47.3, longitudeDegrees: 38.9)
+        for azimuth in stride(from: 0.0, to: 360, by: 45) {
+            let target = Geodesic.direct(from: launch, azimuth: radians(azimuth + 7), distance: distance).position
+            let path = try #require(BallisticPath(launch: launch, target: target, loft: radians(loftDegrees)), "\(distance) m, \(azimuth)°")
+            let end = WGS84.geodetic(ecef: path.position(at: path.duration))
+            #expect(Geodesic.inverse(end, target).distance < 1, "\(distance) m at \(loftDegrees)°, bearing \(azimuth)°")
+            // The time of flight agrees with the spherical earth's closed form within a few per cent.
+            let spherical = BallisticFormula.timeOfFlight(speed: BallisticPath.sphericalSpeed(distance: distance, loft: radians(loftDegrees)),
+                                                          loft: radians(loftDegrees), radius: WGS84.a)
+            #expect(abs(path.duration - spherical) / spherical < 0.05, "\(path.duration) s against \(spherical) s")
+        }
+    }
+
     @Test("An aim point beyond any arc of the loft angle has no ballistic path (not one that falls short)")
     func ballisticOutOfReach() {
         let launch = Geodetic(latitudeDegrees: 50.6, longitudeDegrees: 36.6)
