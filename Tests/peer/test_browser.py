@@ -55,9 +55,21 @@ def main():
             # The quickstart's two radars are drawn.
             radars = page.locator(".sensor-icon").count()
             assert radars == 2, f"{radars} radar symbols on the map, expected the quickstart's 2"
+            # Fire units that would overlap are drawn as one marker ("n units"): no two markers
+            # overlap, and every unit of the table is on the map, alone or in a group.
+            overlaps = page.evaluate("""() => { const r = [...document.querySelectorAll('.unit-icon')].map((e) => e.getBoundingClientRect());
+                let n = 0; for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+                  if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++;
+                return n; }""")
+            drawn = page.evaluate("""() => [...document.querySelectorAll('.unit-icon')].reduce((a, e) =>
+                a + (e.classList.contains('unit-group') ? parseInt(e.textContent) : 1), 0)""")
+            listed = page.locator("#units tbody tr").count()
+            assert overlaps == 0, f"{overlaps} pairs of fire-unit markers overlap"
+            assert drawn == listed and listed > 0, f"{drawn} fire units on the map, {listed} in the table"
             shot = os.path.join(OUT, "map.png")
             page.screenshot(path=shot)
-            print(f"browser: {tracks} track symbols and {radars} radars on the map; alerts: {alerts}")
+            print(f"browser: {tracks} track symbols, {radars} radars and {drawn} fire units in "
+                  f"{page.locator('.unit-icon').count()} markers on the map; alerts: {alerts}")
             print(f"screenshot: {shot}")
             assert not errors, f"page errors: {errors}"
             browser.close()

@@ -117,13 +117,54 @@ function drawSensors() {
   }
 }
 
+// Fire units whose markers would overlap at this zoom, in groups: units join when their markers
+// overlap, and groups join when the markers drawn for them (at their centres) would, until none
+// do. A city's dozen units had been a pile of unreadable labels.
+function unitGroups() {
+  let groups = [...state.units.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((u) => ({ p: map.latLngToLayerPoint([u.lat, u.lon]), units: [u] }));
+  const size = (g) => (g.units.length === 1 ? [30, 20] : [60, 24]);   // a marker and a margin, px
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let a = 0; a < groups.length && !merged; a++) {
+      for (let b = a + 1; b < groups.length; b++) {
+        const [wa, ha] = size(groups[a]), [wb, hb] = size(groups[b]);
+        if (Math.abs(groups[a].p.x - groups[b].p.x) < (wa + wb) / 2 && Math.abs(groups[a].p.y - groups[b].p.y) < (ha + hb) / 2) {
+          const units = groups[a].units.concat(groups[b].units);
+          const p = units.map((u) => map.latLngToLayerPoint([u.lat, u.lon])).reduce((s, q) => s.add(q), L.point(0, 0)).divideBy(units.length);
+          groups[a] = { p, units };
+          groups.splice(b, 1);
+          merged = true;
+          break;
+        }
+      }
+    }
+  }
+  return groups;
+}
+
+// Groups of fire units depend on the zoom.
+map.on("zoomend", () => drawPicture());
+
+const unitLine = (u) => `${esc(u.id)} — ${esc(u.name)}: ${u.roundsLeft} of ${u.magazine} rounds; ${u.channelsBusy}/${u.channels} channels busy; range ${(u.maxRange / 1000).toFixed(1)} km`;
+
 function drawPicture() {
   drawSensors();
   for (const k of ["tracks", "paths", "sigma", "engagements", "units", "rings"]) layers[k].clearLayers();
   for (const u of state.units.values()) {
     L.circle([u.lat, u.lon], { radius: u.maxRange, color: "#42a5f5", weight: 1, dashArray: "4 4", fill: false, interactive: false }).addTo(layers.rings);
-    L.marker([u.lat, u.lon], { icon: L.divIcon({ className: "unit-icon", iconSize: [26, 16], html: String(u.roundsLeft) }) })
-      .bindTooltip(`${esc(u.id)} — ${esc(u.name)}<br>${u.roundsLeft} of ${u.magazine} rounds; ${u.channelsBusy}/${u.channels} channels busy; range ${(u.maxRange / 1000).toFixed(1)} km`)
+  }
+  // One marker a unit (its rounds left), or one a group of units that would overlap ("n units",
+  // at the group's centre, each unit listed in its tooltip; zoom in to part them).
+  for (const g of unitGroups()) {
+    if (g.units.length === 1) {
+      const u = g.units[0];
+      L.marker([u.lat, u.lon], { icon: L.divIcon({ className: "unit-icon", iconSize: [26, 16], html: String(u.roundsLeft) }) })
+        .bindTooltip(unitLine(u)).addTo(layers.units);
+      continue;
+    }
+    L.marker(map.layerPointToLatLng(g.p), { icon: L.divIcon({ className: "unit-icon unit-group", iconSize: [56, 16], html: `${g.units.length} units` }) })
+      .bindTooltip(`<b>${g.units.length} fire units</b> (zoom in to part them)<br>` + g.units.map(unitLine).join("<br>"))
       .addTo(layers.units);
   }
   for (const t of state.tracks.values()) {
