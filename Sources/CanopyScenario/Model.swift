@@ -611,6 +611,9 @@ public struct Scenario: Sendable {
     public var doctrine: Doctrine
     public var alerting: AlertingSettings
     public var tracker: TrackerSettings
+    /// The files the scenario named and its loader read, beside the scenario file itself (a
+    /// regions GeoJSON of the user's): what a sharded study's digest covers with the scenario.
+    public var inputFiles: [String] = []
 
     public init(name: String, description: String = "", seed: UInt64 = 1, duration: Double, origin: Geodetic,
                 catalogue: Catalogue, assets: [Asset] = [], regions: [AlertRegion] = [], sensors: [Sensor] = [],

@@ -114,6 +114,8 @@ final class Reader {
     /// Names of catalogue types that were given but had problems of their own: a reference to
     /// one is not reported again as an unknown type.
     var invalidTypes: Set<String> = []
+    /// Files read besides the scenario (`Scenario.inputFiles`).
+    var filesRead: [String] = []
     init(file: String) { self.file = file }
 
     func fail(_ path: String, _ message: String, _ node: Document?) {
@@ -445,10 +447,12 @@ final class Reader {
         let alerting = self.alerting(m["alerting"])
         let tracker = self.tracker(m["tracker"])
         guard problems.isEmpty, let name, let seed, let duration, let origin else { return nil }
-        return Scenario(name: name, description: description, seed: UInt64(seed), duration: duration, origin: origin,
+        var scenario = Scenario(name: name, description: description, seed: UInt64(seed), duration: duration, origin: origin,
                         catalogue: catalogue, assets: assets, regions: regions, sensors: sensors,
                         acousticNetworks: acoustic, citizenNetworks: citizens, fireUnits: fireUnits, threats: threats,
                         waves: waves, doctrine: doctrine, alerting: alerting, tracker: tracker)
+        scenario.inputFiles = filesRead
+        return scenario
     }
 
     /// A mapping whose keys are data (asset names), kept in file order.
@@ -591,6 +595,7 @@ final class Reader {
             fail("regions", "cannot read '\(value)' (\(InputFile.whyUnreadable(path: path)): looked at \(path)); use 'ukraine-oblasts' or a GeoJSON file", node)
             return []
         }
+        if value != "ukraine-oblasts" { filesRead.append(path) }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let features = root["features"] as? [[String: Any]] else {
             fail("regions", "'\(value)' is not a GeoJSON FeatureCollection", node)

@@ -8,22 +8,56 @@ import Foundation
 /// single process would have had, and the merged report is bit-identical to it.
 public struct StudyPartial: Sendable, Equatable {
     public static let format = "canopy-study-partial"
-    public static let version = 1
+    /// 2: the program's digest (version 1 had none, and cannot be told apart by program).
+    public static let version = 2
 
     public var scenario: String
-    /// FNV-1a 64 of the scenario file's bytes, so that partials of different scenarios never merge.
+    /// FNV-1a 64 of the scenario file's bytes and of the files it names (a regions GeoJSON),
+    /// so that partials of different scenarios never merge.
     public var scenarioDigest: String
+    /// FNV-1a 64 of the canopy program that ran the shard: another build (other code, another
+    /// catalogue) can give other results, so its partials do not merge with these.
+    public var programDigest: String
     public var seed: UInt64
     public var slice: StudySlice
     public var records: [ReplicationRecord]
+    /// The file the partial was read from (not written into it): merge errors name it.
+    public var sourcePath: String? = nil
 
-    public init(scenario: String, scenarioDigest: String, seed: UInt64, slice: StudySlice, records: [ReplicationRecord]) {
-        self.scenario = scenario; self.scenarioDigest = scenarioDigest; self.seed = seed; self.slice = slice; self.records = records
+    public init(scenario: String, scenarioDigest: String, programDigest: String, seed: UInt64, slice: StudySlice,
+                records: [ReplicationRecord]) {
+        self.scenario = scenario; self.scenarioDigest = scenarioDigest; self.programDigest = programDigest
+        self.seed = seed; self.slice = slice; self.records = records
     }
+
+    /// The digest of a study's inputs: the scenario file and the files it named, in order (each
+    /// preceded by its length, so that moving bytes between files changes the digest).
+    public static func digest(scenarioFile: String, namedFiles: [String]) throws -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for path in [scenarioFile] + namedFiles {
+            let bytes = try InputFile.read(path: path)
+            for b in withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        return hex(h)
+    }
+
+    /// The digest of the running program (its executable file), computed once.
+    public static let programDigestOfThisProcess: String = {
+        guard let bytes = try? InputFile.read(path: "/proc/self/exe") else { return "unknown" }
+        return digest(bytes)
+    }()
+
+    /// A partial named in messages: its file when it was read from one, and its shard.
+    var label: String { (sourcePath.map { "\($0) " } ?? "") + "(shard \(slice.shard) of \(slice.shards))" }
 
     public static func digest(_ bytes: [UInt8]) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return hex(h)
+    }
+
+    static func hex(_ h: UInt64) -> String {
         let hex = String(h, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
@@ -36,7 +70,7 @@ public struct StudyPartial: Sendable, Equatable {
     public var text: String {
         var s = "{\"format\":\"\(Self.format)\",\"version\":\(Self.version),\"scenario\":"
         JSONText.quote(scenario, into: &s)
-        s += ",\"scenarioDigest\":\"\(scenarioDigest)\",\"seed\":\"\(seed)\",\"runs\":\(slice.runs),\"shard\":\(slice.shard),\"shards\":\(slice.shards),\n\"replications\":[\n"
+        s += ",\"scenarioDigest\":\"\(scenarioDigest)\",\"programDigest\":\"\(programDigest)\",\"seed\":\"\(seed)\",\"runs\":\(slice.runs),\"shard\":\(slice.shard),\"shards\":\(slice.shards),\n\"replications\":[\n"
         for (k, r) in records.enumerated() {
             let m = r.metrics
             s += "{\"i\":\(r.index),\"t\":\(Self.exact(m.simulatedSeconds)),\"classes\":["
@@ -79,7 +113,9 @@ public struct StudyPartial: Sendable, Equatable {
         let bytes: [UInt8]
         do { bytes = try InputFile.read(path: path) } catch { throw StudyError("\(path): \(error)") }
         do {
-            return try bytes.withUnsafeBufferPointer { try parse(JSONCursor($0)) }
+            var p = try bytes.withUnsafeBufferPointer { try parse(JSONCursor($0)) }
+            p.sourcePath = path
+            return p
         } catch let e as JSONReadError {
             throw StudyError("\(path): \(e)")
         } catch let e as StudyError {
@@ -89,7 +125,7 @@ public struct StudyPartial: Sendable, Equatable {
 
     static func parse(_ cursor: JSONCursor) throws -> StudyPartial {
         var c = cursor
-        var format: String?, version: Int?, scenario: String?, digest: String?, seed: UInt64?
+        var format: String?, version: Int?, scenario: String?, digest: String?, program: String?, seed: UInt64?
         var runs: Int?, shard: Int?, shards: Int?
         var records: [ReplicationRecord] = []
         try c.beginObject()
@@ -100,6 +136,7 @@ public struct StudyPartial: Sendable, Equatable {
             case "version": version = try c.readInt()
             case "scenario": scenario = try c.readString()
             case "scenarioDigest": digest = try c.readString()
+            case "programDigest": program = try c.readString()
             case "seed":
                 let t = try c.readString()
                 guard let v = UInt64(t) else { throw StudyError("seed: '\(t)' is not an unsigned integer") }
@@ -116,9 +153,12 @@ public struct StudyPartial: Sendable, Equatable {
         }
         try c.finish()
         guard format == Self.format else { throw StudyError("format: expected \"\(Self.format)\", found \(format.map { "\"\($0)\"" } ?? "none")") }
-        guard version == Self.version else { throw StudyError("version: expected \(Self.version), found \(version.map(String.init) ?? "none")") }
-        guard let scenario, let digest, let seed, let runs, let shard, let shards else {
-            throw StudyError("missing one of scenario, scenarioDigest, seed, runs, shard, shards")
+        guard version == Self.version else {
+            throw StudyError("version: expected \(Self.version), found \(version.map(String.init) ?? "none")"
+                             + (version.map { $0 < Self.version } ?? false ? " (made by an older canopy: run the shard again with this one)" : ""))
+        }
+        guard let scenario, let digest, let program, let seed, let runs, let shard, let shards else {
+            throw StudyError("missing one of scenario, scenarioDigest, programDigest, seed, runs, shard, shards")
         }
         guard runs >= 1, runs <= StudyLimits.maxRuns, shards >= 1, shards <= runs, shard >= 0, shard < shards else {
             throw StudyError("runs \(runs), shard \(shard), shards \(shards): need 1 ≤ runs ≤ \(StudyLimits.maxRuns), shards ≤ runs and 0 ≤ shard < shards")
@@ -128,7 +168,7 @@ public struct StudyPartial: Sendable, Equatable {
         guard records.map(\.index) == expected else {
             throw StudyError("replications: shard \(shard) of \(shards) must hold replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) in order")
         }
-        return StudyPartial(scenario: scenario, scenarioDigest: digest, seed: seed, slice: slice, records: records)
+        return StudyPartial(scenario: scenario, scenarioDigest: digest, programDigest: program, seed: seed, slice: slice, records: records)
     }
 
     static func parseRecord(_ c: inout JSONCursor) throws -> ReplicationRecord {
@@ -210,15 +250,18 @@ public struct StudyPartial: Sendable, Equatable {
         guard let p0 = partials.first else { throw StudyError("no partials to merge") }
         for p in partials.dropFirst() {
             guard p.scenarioDigest == p0.scenarioDigest, p.seed == p0.seed else {
-                throw StudyError("shard \(p.slice.shard) is of another study (scenario \(p.scenario), digest \(p.scenarioDigest), seed \(p.seed)) than shard \(p0.slice.shard) (scenario \(p0.scenario), digest \(p0.scenarioDigest), seed \(p0.seed))")
+                throw StudyError("\(p.label) is of another study (scenario \(p.scenario), inputs' digest \(p.scenarioDigest), seed \(p.seed)) than \(p0.label) (scenario \(p0.scenario), inputs' digest \(p0.scenarioDigest), seed \(p0.seed))")
+            }
+            guard p.programDigest == p0.programDigest else {
+                throw StudyError("\(p.label) was run by another build of canopy (program digest \(p.programDigest)) than \(p0.label) (\(p0.programDigest)): other code can give other results; run every shard with one build")
             }
             guard p.slice.runs == p0.slice.runs, p.slice.shards == p0.slice.shards else {
-                throw StudyError("shard \(p.slice.shard) is of \(p.slice.runs) runs in \(p.slice.shards) shards; shard \(p0.slice.shard) of \(p0.slice.runs) runs in \(p0.slice.shards) shards")
+                throw StudyError("\(p.label) is of \(p.slice.runs) runs in \(p.slice.shards) shards; \(p0.label) of \(p0.slice.runs) runs in \(p0.slice.shards) shards")
             }
         }
         var byShard = [StudyPartial?](repeating: nil, count: p0.slice.shards)
         for p in partials {
-            guard byShard[p.slice.shard] == nil else { throw StudyError("shard \(p.slice.shard) of \(p0.slice.shards) is given twice") }
+            if let earlier = byShard[p.slice.shard] { throw StudyError("shard \(p.slice.shard) of \(p0.slice.shards) is given twice: \(earlier.label) and \(p.label)") }
             byShard[p.slice.shard] = p
         }
         let missing = byShard.indices.filter { byShard[$0] == nil }

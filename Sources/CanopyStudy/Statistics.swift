@@ -10,6 +10,15 @@ public struct Estimate: Sendable, Equatable {
 
     public var lower: Double { mean - halfWidth }
     public var upper: Double { mean + halfWidth }
+    /// Whether there is an interval at all: two values or more. (A quantity defined only in some
+    /// replications, such as a lead time, can have one value; its half-width of 0 is no interval.)
+    public var hasInterval: Bool { count >= 2 }
+
+    /// "mean ± half-width", each by `f`; "mean (n = 1)" without an interval; "–" without values.
+    public func text(_ f: (Double) -> String) -> String {
+        if count == 0 { return "–" }
+        return hasInterval ? "\(f(mean)) ± \(f(halfWidth))" : "\(f(mean)) (n = 1)"
+    }
 
     /// The estimate of the values in the order given (the order fixes the rounding, so equal
     /// inputs in equal order give bit-identical estimates).

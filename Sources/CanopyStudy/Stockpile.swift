@@ -8,7 +8,7 @@ import Yams
 ///
 /// ```yaml
 /// days: 120                          # forecast horizon
-/// runs: 10                           # replications per raid kind and stock state
+/// runs: 10                           # replications per raid kind and stock state (≥ 2)
 /// paths: 200                         # Monte Carlo paths of the campaign (default 200)
 /// stocks: {patriot-pac3: 120, nasams: 200}    # rounds at day 0; types not listed never run out
 /// deliveries:
@@ -46,12 +46,20 @@ public struct StockpileSpec: Sendable {
                                                 shape: "a mapping (days, runs, stocks, deliveries, raids, doctrines)")
         func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
         guard let days = number(top["days"]), days > 0, days <= 3650 else { throw fail("days", "must be a number of days > 0 and ≤ 3650 (ten years)") }
-        guard let runs = top["runs"] as? Int, runs >= 1, runs <= StudyLimits.maxRuns else {
-            throw fail("runs", "must be a whole number from 1 to \(StudyLimits.maxRuns)")
+        guard let runs = top["runs"] as? Int, runs >= 2, runs <= StudyLimits.maxRuns else {
+            throw fail("runs", "must be a whole number from 2 (for confidence intervals) to \(StudyLimits.maxRuns)")
         }
-        let paths = (top["paths"] as? Int) ?? 200
-        guard paths >= 1, paths <= 100_000 else { throw fail("paths", "must be a whole number from 1 to 100000") }
-        let seed = (top["seed"] as? Int).map { UInt64(max($0, 0)) } ?? 1
+        // A field that is present must be of its kind: a wrong one is an error, never the default.
+        var paths = 200
+        if let p = top["paths"] {
+            guard let n = p as? Int, n >= 1, n <= 100_000 else { throw fail("paths", "must be a whole number from 1 to 100000 (got \(p))") }
+            paths = n
+        }
+        var seed: UInt64 = 1
+        if let s = top["seed"] {
+            guard let v = StudyFile.seed(s) else { throw fail("seed", StudyFile.seedRule(s)) }
+            seed = v
+        }
         guard let st = top["stocks"] as? [String: Any], !st.isEmpty else { throw fail("stocks", "must map effector types to rounds at day 0") }
         var stocks: [(String, Int)] = []
         for (k, v) in st.sorted(by: { $0.key < $1.key }) {
@@ -59,6 +67,9 @@ public struct StockpileSpec: Sendable {
             stocks.append((k, n))
         }
         var deliveries: [Delivery] = []
+        if let d = top["deliveries"], !(d is [Any]) {
+            throw fail("deliveries", "must be a list of {day or every, type, rounds} (one '- ' item each)")
+        }
         for (i, raw) in ((top["deliveries"] as? [Any]) ?? []).enumerated() {
             let f = "deliveries[\(i)]"
             guard let d = raw as? [String: Any] else { throw fail(f, "must be {day or every, type, rounds}") }
@@ -88,6 +99,9 @@ public struct StockpileSpec: Sendable {
             arrivals = v
         }
         var doctrines: [Doctrine] = []
+        if let d = top["doctrines"], !(d is [Any]) {
+            throw fail("doctrines", "must be a list of {name, set} (one '- ' item each)")
+        }
         for (i, raw) in ((top["doctrines"] as? [Any]) ?? [["name": "as written"]]).enumerated() {
             let f = "doctrines[\(i)]"
             guard let d = raw as? [String: Any], let name = d["name"] as? String else { throw fail(f + ".name", "missing") }
@@ -96,7 +110,10 @@ public struct StockpileSpec: Sendable {
                 guard let m = set as? [String: Any] else { throw fail(f + ".set", "must map paths to values") }
                 for (p, v) in m.sorted(by: { $0.key < $1.key }) {
                     if let problem = ScenarioOverride.problem(in: p) { throw fail(f + ".set." + p, problem) }
-                    overrides.append(ScenarioOverride(path: p, .set("\(v)")))
+                    guard let text = StudyFile.overrideText(v) else {
+                        throw fail(f + ".set." + p, "must be a number, a word, true/false, a list or a mapping")
+                    }
+                    overrides.append(ScenarioOverride(path: p, .set(text)))
                 }
             }
             if doctrines.contains(where: { $0.name == name }) { throw fail(f + ".name", "'\(name)' names an earlier doctrine too") }

@@ -152,8 +152,7 @@ public struct StudyReport: Sendable {
         func est(_ xs: [Double]) -> JSONValue {
             let e = Estimate(xs)
             guard e.count > 0 else { return .null }
-            return .object([("mean", .number(e.mean)), ("ci95", .array([.number(e.lower), .number(e.upper)])),
-                            ("sd", .number(e.standardDeviation)), ("n", .int(e.count))])
+            return e.json(standardDeviation: true)
         }
         var classes: [(String, JSONValue)] = []
         for c in classNames {
@@ -270,7 +269,7 @@ public struct StudyReport: Sendable {
         func ci(_ xs: [Double], _ f: (Double) -> String) -> String {
             let e = Estimate(xs)
             guard e.count > 0 else { return "-" }
-            return e.count > 1 ? "\(f(e.mean)) ± \(f(e.halfWidth))" : f(e.mean)
+            return e.text(f)
         }
         let pct = { (x: Double) in String(format: "%.1f %%", 100 * x) }
         let one = { (x: Double) in String(format: "%.2f", x) }
@@ -315,4 +314,16 @@ public struct StudyReport: Sendable {
     }
 
     public static func render(_ header: [String], _ rows: [[String]]) -> String { TextTable.render(header, rows) }
+}
+
+extension Estimate {
+    /// As written in study files: mean, 95 % interval and (optionally) standard deviation, the
+    /// last two null for a single value (no interval), with the count.
+    public func json(standardDeviation: Bool = false) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("mean", .number(mean)),
+                                             ("ci95", hasInterval ? .array([.number(lower), .number(upper)]) : .null)]
+        if standardDeviation { fields.append(("sd", hasInterval ? .number(self.standardDeviation) : .null)) }
+        fields.append(("n", .int(count)))
+        return .object(fields)
+    }
 }

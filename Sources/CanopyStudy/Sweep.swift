@@ -63,8 +63,8 @@ public struct SweepSpec: Sendable {
         }
         var seed: UInt64?
         if let s = top["seed"] {
-            guard let v = s as? Int, v >= 0 else { throw fail("seed", "must be a whole number ≥ 0") }
-            seed = UInt64(v)
+            guard let v = StudyFile.seed(s) else { throw fail("seed", StudyFile.seedRule(s)) }
+            seed = v
         }
         guard let ps = top["parameters"] as? [Any], !ps.isEmpty else { throw fail("parameters", "must be a non-empty list") }
         var params: [Parameter] = []
@@ -85,15 +85,7 @@ public struct SweepSpec: Sendable {
                 let f = "\(field).\(kind)[\(j)]"
                 switch kind {
                 case "values":
-                    let s: String
-                    if let x = v as? Int { s = String(x) } else if let x = v as? Double { s = String(x) }
-                    else if let x = v as? String { s = x } else if let x = v as? Bool { s = x ? "true" : "false" }
-                    else if v is [Any] || v is [String: Any], JSONSerialization.isValidJSONObject(v),
-                            let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
-                        // A list or a mapping: set as a structured value (JSON is YAML's flow style).
-                        s = String(decoding: data, as: UTF8.self)
-                    }
-                    else { throw fail(f, "must be a number, a word, true/false, a list or a mapping") }
+                    guard let s = StudyFile.overrideText(v) else { throw fail(f, "must be a number, a word, true/false, a list or a mapping") }
                     ops.append(.set(s)); labels.append(s)
                 case "scale":
                     guard let x = (v as? Double) ?? (v as? Int).map(Double.init), x >= 0, x.isFinite else { throw fail(f, "must be a number ≥ 0") }
@@ -142,6 +134,33 @@ enum StudyFile {
         // The folder through its links, as the shell would follow `..` from it.
         let folder = URL(fileURLWithPath: (file as NSString).deletingLastPathComponent).resolvingSymlinksInPath().path
         return URL(fileURLWithPath: folder + "/" + name).standardized.path
+    }
+
+    /// A value of a study file as the text of a scenario edit (`ScenarioOverride.Operation.set`):
+    /// a number, word or true/false as written; a list or a mapping as JSON (YAML's flow style,
+    /// keys sorted, so the same value gives the same text every time). Nil for anything else.
+    static func overrideText(_ v: Any) -> String? {
+        if let x = v as? Int { return String(x) }
+        if let x = v as? Double { return String(x) }
+        if let x = v as? String { return x }
+        if let x = v as? Bool { return x ? "true" : "false" }
+        if v is [Any] || v is [String: Any], JSONSerialization.isValidJSONObject(v),
+           let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
+            return String(decoding: data, as: UTF8.self)
+        }
+        return nil
+    }
+
+    /// A seed from a study file: a whole number from 0 to 2⁶⁴ − 1, as `--seed` takes (numbers past
+    /// 2⁶³ − 1 written in quotes, which YAML would otherwise read inexactly).
+    static func seed(_ v: Any) -> UInt64? {
+        if let n = v as? Int { return n >= 0 ? UInt64(n) : nil }
+        if let t = v as? String { return UInt64(t.trimmingCharacters(in: .whitespaces)) }
+        return nil
+    }
+
+    static func seedRule(_ v: Any) -> String {
+        "must be a whole number from 0 to 18446744073709551615 (got \(v); past 9223372036854775807, write it in quotes)"
     }
 
     static func mapping(path: String, known: [String], shape: String) throws -> ([String: Any], Fail) {
@@ -215,8 +234,9 @@ public struct SweepReport {
         for (k, p) in points.enumerated() {
             let labels = zip(spec.parameters, p.point).map { OutputWriter.csvField($0.labels[$1]) }
             for (name, e) in p.report.estimates {
-                let cells = [String(k)] + labels + [name, StudyReport.num(e.mean), StudyReport.num(e.lower), StudyReport.num(e.upper),
-                                                    StudyReport.num(e.standardDeviation), String(e.count)]
+                // A single value has no interval: its bounds and deviation are left empty.
+                let spread = e.hasInterval ? [StudyReport.num(e.lower), StudyReport.num(e.upper), StudyReport.num(e.standardDeviation)] : ["", "", ""]
+                let cells = [String(k)] + labels + [name, StudyReport.num(e.mean)] + spread + [String(e.count)]
                 out += cells.joined(separator: ",") + "\n"
             }
         }
@@ -263,7 +283,7 @@ public struct SweepReport {
             let est = Dictionary(p.report.estimates.map { ($0.name, $0.estimate) }, uniquingKeysWith: { a, _ in a })
             for m in shown {
                 let e = est[m]!
-                h += "<td>\(e.count == 0 ? "–" : Self.short(e.mean) + " ± " + Self.short(e.halfWidth))</td>"
+                h += "<td>\(Self.escape(e.text(Self.short)))</td>"
             }
             h += "</tr>\n"
         }
@@ -321,8 +341,10 @@ public struct SweepReport {
             }
             for p in pts {
                 let x = Self.f(X(p.x))
-                s += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Self.f(Y(p.e.lower)))\" y2=\"\(Self.f(Y(p.e.upper)))\" stroke=\"\(c)\"/>"
-                s += "<circle cx=\"\(x)\" cy=\"\(Self.f(Y(p.e.mean)))\" r=\"3\" fill=\"\(c)\"><title>\(Self.escape(Self.short(p.e.mean))) ± \(Self.escape(Self.short(p.e.halfWidth)))</title></circle>"
+                if p.e.hasInterval {
+                    s += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Self.f(Y(p.e.lower)))\" y2=\"\(Self.f(Y(p.e.upper)))\" stroke=\"\(c)\"/>"
+                }
+                s += "<circle cx=\"\(x)\" cy=\"\(Self.f(Y(p.e.mean)))\" r=\"3\" fill=\"\(c)\"><title>\(Self.escape(p.e.text(Self.short)))</title></circle>"
             }
             if !key.isEmpty {
                 let y = ht + Double(k) * 14 - 2

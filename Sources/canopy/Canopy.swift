@@ -12,6 +12,42 @@ struct Canopy: ParsableCommand {
         discussion: "For simulation, analysis, training and decision support.",
         subcommands: [Simulate.self, Validate.self, Study.self, Merge.self, Sweep.self, Plan.self, Stockpile.self, Serve.self, Track.self, Score.self, WTA.self, AsterixDecode.self]
     )
+
+    /// As ArgumentParser's, and a command that fails leaves no empty output folder of its own
+    /// making behind (`prepareOutputDirectory` makes them before a long run).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            OutputDirectories.removeEmptyCreated()
+            exit(withError: error)
+        }
+    }
+}
+
+/// The output folders this process made (the topmost new one of each path), so that a failed
+/// command can remove those it left empty.
+enum OutputDirectories {
+    nonisolated(unsafe) static var created: [String] = []
+    static let lock = NSLock()
+
+    static func record(_ path: String) { lock.lock(); created.append(path); lock.unlock() }
+
+    /// Removes the recorded folders that hold nothing (deepest first), and their new parents.
+    static func removeEmptyCreated() {
+        lock.lock(); defer { lock.unlock() }
+        let fm = FileManager.default
+        for top in created.reversed() {
+            // The folders from the given path up to the topmost new one, deepest first.
+            guard let contents = try? fm.subpathsOfDirectory(atPath: top) else { continue }
+            let dirs = contents.filter { var d: ObjCBool = false; return fm.fileExists(atPath: top + "/" + $0, isDirectory: &d) && d.boolValue }
+                .sorted { $0.count > $1.count }
+            for d in dirs where (try? fm.contentsOfDirectory(atPath: top + "/" + d))?.isEmpty == true { try? fm.removeItem(atPath: top + "/" + d) }
+            if (try? fm.contentsOfDirectory(atPath: top))?.isEmpty == true { try? fm.removeItem(atPath: top) }
+        }
+        created.removeAll()
+    }
 }
 
 func printError(_ s: String) {
@@ -26,8 +62,17 @@ func prepareOutputDirectory(_ dir: String) throws {
         printError("--out: an empty path; name a directory")
         throw ExitCode(1)
     }
+    // The topmost folder of the path that does not exist yet: made here, removed again if the
+    // command fails and leaves it empty.
+    var firstNew: String? = nil
+    var q = URL(fileURLWithPath: dir).standardizedFileURL
+    while q.path != "/" && !fm.fileExists(atPath: q.path) {
+        firstNew = q.path
+        q = q.deletingLastPathComponent()
+    }
     do {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if let firstNew { OutputDirectories.record(firstNew) }
     } catch {
         // Name the part of the path in the way, if a file stands where a directory should.
         var reason = error.localizedDescription

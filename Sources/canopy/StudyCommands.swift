@@ -51,7 +51,6 @@ struct Study: ParsableCommand {
     func run() throws {
         var s = try loadScenario(scenario)
         if let seed { s.seed = seed }
-        let bytes = (try? InputFile.read(path: scenario)) ?? []
         let (i, n) = shard.flatMap(StudySlice.parseShard) ?? (0, 1)
         let slice = StudySlice(runs: runs, shard: i, shards: n)
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
@@ -73,8 +72,9 @@ struct Study: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             if shard != nil {
-                let partial = StudyPartial(scenario: s.name, scenarioDigest: StudyPartial.digest(bytes), seed: s.seed,
-                                           slice: slice, records: records)
+                let inputs = try StudyPartial.digest(scenarioFile: scenario, namedFiles: s.inputFiles)
+                let partial = StudyPartial(scenario: s.name, scenarioDigest: inputs, programDigest: StudyPartial.programDigestOfThisProcess,
+                                           seed: s.seed, slice: slice, records: records)
                 let path = dir + "/" + StudyPartial.fileName(shard: i, of: n)
                 try OutputWriter.atomicWrite(partial.text, to: path)
                 print("wrote \(path): replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) of \(runs)")
@@ -235,7 +235,7 @@ struct Sweep: ParsableCommand {
             let est = Dictionary(p.report.estimates.map { ($0.name, $0.estimate) }, uniquingKeysWith: { a, _ in a })
             func cell(_ m: String, _ scale: Double, _ fmt: String) -> String {
                 guard let e = est[m], e.count > 0 else { return "-" }
-                return String(format: fmt, e.mean * scale) + " ± " + String(format: fmt, e.halfWidth * scale)
+                return e.text { String(format: fmt, $0 * scale) }
             }
             rows.append([String(k)] + zip(spec.parameters, p.point).map { $0.labels[$1] }
                         + [cell("value_protected_share", 100, "%.1f"), cell("interceptor_cost", 1e-6, "%.1f"),
@@ -433,7 +433,7 @@ func signedTenths(_ x: Double) -> String {
 }
 
 func estimateJSON(_ e: Estimate) -> JSONValue {
-    .object([("mean", .number(e.mean)), ("ci95", .array([.number(e.lower), .number(e.upper)])), ("n", .int(e.count))])
+    e.json()
 }
 
 struct Stockpile: ParsableCommand {
@@ -496,7 +496,7 @@ struct Stockpile: ParsableCommand {
                 ])))
             }
             text += StudyReport.render(["type", "stock", "runs out (paths)", "day (median)", "day (10–90 %)"], rows)
-            let pct = { (e: Estimate) in e.count == 0 ? "-" : String(format: "%.1f %% ± %.1f", 100 * e.mean, 100 * e.halfWidth) }
+            let pct = { (e: Estimate) in e.count == 0 ? "-" : e.text { String(format: "%.1f %%", 100 * $0) } }
             text += "value protected per raid while every type has stock: \(pct(d.beforeRunOut)); after a type runs out: \(pct(d.afterRunOut))\n"
             for st in d.states where !st.depleted.isEmpty {
                 text += "  \(URL(fileURLWithPath: spec.raids[st.raid].scenarioPath).lastPathComponent) without \(st.depleted.joined(separator: ", ")): \(pct(st.share))\n"

@@ -233,6 +233,8 @@ struct StudyCLITests {
         try Data("scenario: nowhere.yaml\nruns: 2\nparameters: [{path: seed, values: [1]}]\n".utf8).write(to: URL(fileURLWithPath: bad))
         let b = try runCanopy(["sweep", bad, "--out", dir + "/b"])
         #expect(b.status == 1 && b.stderr.contains("nowhere.yaml"))
+        // The output folder made before the runs is not left behind, empty, by the failure.
+        #expect(!FileManager.default.fileExists(atPath: dir + "/b"))
         // One replication has no confidence interval: refused, on the command line and in the file.
         let one = try runCanopy(["sweep", root + "/examples/sweeps/quickstart-drones.yaml", "--runs", "1", "--out", dir + "/c"])
         #expect(one.status != 0 && one.stderr.contains("--runs must be 2 (for confidence intervals)"), "\(one.stderr)")
@@ -258,12 +260,12 @@ struct StudyCLITests {
         let badKind = try runCanopy(["plan", scenario, "--candidates", sites, "--add", "1 x laser", "--runs", "2"])
         #expect(badKind.status == 1 && badKind.stderr.contains("unknown kind 'laser'"))
         let forecast = dir + "/forecast.yaml"
-        try Data("days: 3\nruns: 1\npaths: 5\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: 7}]\n".utf8)
+        try Data("days: 3\nruns: 2\npaths: 5\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: 7}]\n".utf8)
             .write(to: URL(fileURLWithPath: forecast))
         let s = try runCanopy(["stockpile", forecast, "--out", dir + "/stock", "--quiet"])
         #expect(s.status == 0, "\(s.stderr)")
         #expect(s.stdout.contains("iris-t-slm") && FileManager.default.fileExists(atPath: dir + "/stock/weekly.csv"))
-        try Data("days: 3\nruns: 1\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: -1}]\n".utf8)
+        try Data("days: 3\nruns: 2\nstocks: {iris-t-slm: 4}\nraids: [{scenario: \(scenario), perWeek: -1}]\n".utf8)
             .write(to: URL(fileURLWithPath: forecast))
         let bad = try runCanopy(["stockpile", forecast])
         #expect(bad.status == 1 && bad.stderr.contains("raids[0].perWeek"))

@@ -295,6 +295,10 @@ struct ScenarioValidationTests {
         let degrees = try geojson("[[30.4, 50.3], [30.7, 50.3], [30.7, 50.6], [30.4, 50.3]]")
         let ok = try load(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(degrees)"))
         #expect(ok.regions.count == 1)
+        // The file is among the scenario's inputs (a sharded study's digest covers it); the
+        // shipped regions are not.
+        let shipped = try load(validYAML)
+        #expect(ok.inputFiles == [degrees] && shipped.inputFiles.isEmpty)
         // Two features with one id were merged into one region without a word.
         let twice = dir.appendingPathComponent("twice.geojson").path
         let feature = { (name: String, lon: Double) in

@@ -31,6 +31,31 @@ struct StockpileTests {
         #expect(message(ok.replacingOccurrences(of: "perWeek: 1}", with: "perWeek: 1000000000}")).contains("raids[0].perWeek"))
         #expect(message(ok + "doctrines: []").contains("doctrines: must list at least one doctrine"))
         #expect(message(ok + "doctrines: [{name: a}, {name: a}]").contains("doctrines[1].name: 'a' names an earlier doctrine too"))
+        // A field present with the wrong kind of value is an error, not its default.
+        #expect(message(ok + "paths: lots").contains("paths: must be a whole number from 1 to 100000 (got lots)"))
+        #expect(message(ok + "deliveries: {day: 3, type: nasams, rounds: 4}").contains("deliveries: must be a list"))
+        #expect(message(ok + "doctrines: {name: a}").contains("doctrines: must be a list"))
+        #expect(message(ok + "seed: -5").contains("seed: must be a whole number from 0 to 18446744073709551615"))
+        #expect(message(ok + "seed: 2.5").contains("seed: must be a whole number"))
+        #expect(message(ok + "seed: '18446744073709551615'") == "")
+        #expect(message(ok.replacingOccurrences(of: "runs: 2", with: "runs: 1")).contains("runs: must be a whole number from 2"))
+    }
+
+    @Test("A doctrine's list or mapping value is set as that structure, the same text every time")
+    func doctrineStructuredValues() throws {
+        let spec = try StockpileSpec.load(path: try writeTemporary("""
+            days: 10
+            runs: 2
+            stocks: {nasams: 5}
+            raids: [{scenario: x.yaml, perWeek: 1}]
+            doctrines:
+              - name: dear rounds kept off drones
+                set: {doctrine.maxShotCost: {drone: 999999, decoy: 500000, cruise: 4000000}, doctrine.reserves: [{effector: nasams, rounds: 2, for: [cruise]}]}
+            """))
+        let o = spec.doctrines[0].overrides
+        #expect(o.map(\.path) == ["doctrine.maxShotCost", "doctrine.reserves"])
+        #expect(o[0].operation == .set("{\"cruise\":4000000,\"decoy\":500000,\"drone\":999999}"))
+        #expect(o[1].operation == .set("[{\"effector\":\"nasams\",\"for\":[\"cruise\"],\"rounds\":2}]"))
     }
 
     @Test("Raid times: evenly spaced, or a Poisson process at the tempo drawn per path and reproducible")
@@ -38,7 +63,7 @@ struct StockpileTests {
         func forecaster(_ arrivals: String) throws -> StockpileForecaster {
             let spec = try StockpileSpec.load(path: try writeTemporary("""
                 days: 70
-                runs: 1
+                runs: 2
                 stocks: {nasams: 5}
                 raids: [{scenario: x.yaml, perWeek: 3.5}, {scenario: y.yaml, perWeek: 0.5}]
                 arrivals: \(arrivals)

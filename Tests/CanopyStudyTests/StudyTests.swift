@@ -35,6 +35,14 @@ struct StatisticsTests {
         #expect(abs(e.halfWidth - 2.7764451051977987 * 1.5811388300841898 / 5.0.squareRoot()) < 1e-9)
         #expect(Estimate([4]).halfWidth == 0)
         #expect(Estimate([]).count == 0)
+        // One value has no interval: written as null and shown as such, not as ± 0.
+        #expect(!Estimate([4]).hasInterval && e.hasInterval)
+        var one = "", five = ""
+        Estimate([4]).json(standardDeviation: true).render(into: &one)
+        e.json().render(into: &five)
+        #expect(one == "{\"mean\":4,\"ci95\":null,\"sd\":null,\"n\":1}", "\(one)")
+        #expect(five.hasPrefix("{\"mean\":3,\"ci95\":[") && five.hasSuffix("],\"n\":5}"), "\(five)")
+        #expect(Estimate([4]).text { String($0) } == "4.0 (n = 1)" && Estimate([]).text { String($0) } == "–")
         #expect(percentile([1, 2, 3, 4], 0.5) == 2.5)
     }
 
@@ -72,25 +80,52 @@ struct StudyRunTests {
     @Test("A partial reads back bit for bit")
     func partialRoundTrip() throws {
         let records = (4..<8).map { ReplicationRecord(index: $0, metrics: metrics($0)) }
-        let p = StudyPartial(scenario: "A \"quoted\" name", scenarioDigest: "0123456789abcdef", seed: UInt64.max,
+        let p = StudyPartial(scenario: "A \"quoted\" name", scenarioDigest: "0123456789abcdef", programDigest: "fedcba9876543210", seed: UInt64.max,
                              slice: StudySlice(runs: 16, shard: 1, shards: 4), records: records)
         let path = NSTemporaryDirectory() + "canopy-partial-\(getpid()).json"
         try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let q = try StudyPartial.read(path: path)
-        #expect(q == p)
+        #expect(q.sourcePath == path)
+        var r = q
+        r.sourcePath = nil
+        #expect(r == p)
         for (a, b) in zip(q.records, p.records) {
             #expect(a.metrics.interceptorCost.bitPattern == b.metrics.interceptorCost.bitPattern)
             #expect(a.metrics.leadTimes.map(\.bitPattern) == b.metrics.leadTimes.map(\.bitPattern))
         }
     }
 
+    @Test("A study's inputs' digest covers the scenario and the files it names")
+    func inputsDigest() throws {
+        let dir = NSTemporaryDirectory() + "canopy-digest-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (a, b) = (dir + "/a.yaml", dir + "/b.geojson")
+        try Data("scenario".utf8).write(to: URL(fileURLWithPath: a))
+        try Data("regions".utf8).write(to: URL(fileURLWithPath: b))
+        let d = { (named: [String]) throws -> String in try StudyPartial.digest(scenarioFile: a, namedFiles: named) }
+        let d1 = try d([b]), again = try d([b]), alone = try d([])
+        #expect(d1 == again && d1 != alone)
+        try Data("regions, edited".utf8).write(to: URL(fileURLWithPath: b))
+        let edited = try d([b])
+        #expect(d1 != edited)
+        // Bytes moved from one file to the next change it too.
+        try Data("scenarior".utf8).write(to: URL(fileURLWithPath: a))
+        try Data("egions".utf8).write(to: URL(fileURLWithPath: b))
+        let moved = try d([b])
+        #expect(d1 != moved)
+        #expect(StudyPartial.programDigestOfThisProcess.count == 16)
+    }
+
     @Test("Merging refuses missing, repeated and foreign shards, naming them")
     func mergeErrors() throws {
-        func part(_ i: Int, digest: String = "d", seed: UInt64 = 1, runs: Int = 6, shards: Int = 3) -> StudyPartial {
+        func part(_ i: Int, digest: String = "d", program: String = "p", seed: UInt64 = 1, runs: Int = 6, shards: Int = 3) -> StudyPartial {
             let slice = StudySlice(runs: runs, shard: i, shards: shards)
-            return StudyPartial(scenario: "S", scenarioDigest: digest, seed: seed, slice: slice,
-                                records: slice.indices.map { ReplicationRecord(index: $0, metrics: metrics($0)) })
+            var p = StudyPartial(scenario: "S", scenarioDigest: digest, programDigest: program, seed: seed, slice: slice,
+                                 records: slice.indices.map { ReplicationRecord(index: $0, metrics: metrics($0)) })
+            p.sourcePath = "dir/partial-\(i)-of-\(shards).json"
+            return p
         }
         func message(_ ps: [StudyPartial]) -> String {
             do { _ = try StudyPartial.merge(ps); return "" } catch { return "\(error)" }
@@ -98,14 +133,16 @@ struct StudyRunTests {
         #expect(try StudyPartial.merge([part(2), part(0), part(1)]).records.map(\.index) == Array(0..<6))
         #expect(message([part(0), part(2)]).contains("missing shard 1 of 3"))
         #expect(message([part(0), part(1), part(1), part(2)]).contains("shard 1 of 3 is given twice"))
-        #expect(message([part(0), part(1, digest: "other"), part(2)]).contains("another study"))
+        // Errors name the files.
+        #expect(message([part(0), part(1, digest: "other"), part(2)]).contains("dir/partial-1-of-3.json (shard 1 of 3) is of another study"))
+        #expect(message([part(0), part(1, program: "q"), part(2)]).contains("dir/partial-1-of-3.json (shard 1 of 3) was run by another build of canopy"))
         #expect(message([part(0), part(1, seed: 2), part(2)]).contains("another study"))
         #expect(message([part(0), part(1, runs: 9), part(2)]).contains("9 runs"))
         #expect(message([]).contains("no partials"))
         // A damaged file names itself and what is wrong.
         let path = NSTemporaryDirectory() + "canopy-bad-partial-\(getpid()).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Data(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":4,"shard":0,"shards":2,"replications":[{"i":1}]}"#.utf8)
+        try Data(#"{"format":"canopy-study-partial","version":2,"scenario":"S","scenarioDigest":"d","programDigest":"p","seed":"1","runs":4,"shard":0,"shards":2,"replications":[{"i":1}]}"#.utf8)
             .write(to: URL(fileURLWithPath: path))
         var text = ""
         do { _ = try StudyPartial.read(path: path) } catch { text = "\(error)" }
@@ -115,7 +152,7 @@ struct StudyRunTests {
             try Data(json.utf8).write(to: URL(fileURLWithPath: path))
             do { _ = try StudyPartial.read(path: path); return "" } catch { return "\(error)" }
         }
-        let head = #"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":"#
+        let head = #"{"format":"canopy-study-partial","version":2,"scenario":"S","scenarioDigest":"d","programDigest":"p","seed":"1","runs":1,"shard":0,"shards":1,"replications":"#
         // A record with a class that is none, or a negative count, is refused (it was averaged in).
         text = try readError(head + #"[{"i":0,"classes":[["laser",1,1,0,0,1,0]]}]}"#)
         #expect(text.contains("'laser' is not a threat class"), "\(text)")
@@ -126,8 +163,10 @@ struct StudyRunTests {
         text = try readError(head + #"[{"i":0,"effectors":[["gepard",2,-1]]}]}"#)
         #expect(text.contains("effectors: gepard has a negative"), "\(text)")
         // More shards than replications (study --shard 0/1000000000 wrote one; merging it ran out of memory).
-        text = try readError(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#)
+        text = try readError(#"{"format":"canopy-study-partial","version":2,"scenario":"S","scenarioDigest":"d","programDigest":"p","seed":"1","runs":2,"shard":0,"shards":1000000000,"replications":[]}"#)
         #expect(text.contains("shards ≤ runs"), "\(text)")
+        text = try readError(#"{"format":"canopy-study-partial","version":1,"scenario":"S","scenarioDigest":"d","seed":"1","runs":1,"shard":0,"shards":1,"replications":[]}"#)
+        #expect(text.contains("made by an older canopy"), "\(text)")
         text = try readError(#"{"format":"something-else"}"#)
         #expect(text.contains("format"))
     }
@@ -141,7 +180,7 @@ struct StudyRunTests {
         for i in 0..<2 {
             let slice = StudySlice(runs: runs, shard: i, shards: 2)
             let recs = try StudyRunner.run(s, indices: slice.indices, threads: 2)
-            let p = StudyPartial(scenario: s.name, scenarioDigest: "x", seed: s.seed, slice: slice, records: recs)
+            let p = StudyPartial(scenario: s.name, scenarioDigest: "x", programDigest: "p", seed: s.seed, slice: slice, records: recs)
             // Through the file format, as a real merge would.
             let path = NSTemporaryDirectory() + "canopy-shard-\(getpid())-\(i).json"
             try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
@@ -176,7 +215,7 @@ struct StudyRunTests {
         let builtIn = try StudyRunner.run(s, indices: 0..<3, threads: 2)
         #expect(builtIn.allSatisfy { $0.metrics.plansRefused == 0 })
         let slice = StudySlice(runs: 3)
-        let p = StudyPartial(scenario: s.name, scenarioDigest: "x", seed: s.seed, slice: slice, records: one)
+        let p = StudyPartial(scenario: s.name, scenarioDigest: "x", programDigest: "p", seed: s.seed, slice: slice, records: one)
         let path = NSTemporaryDirectory() + "canopy-planner-\(getpid()).json"
         try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
