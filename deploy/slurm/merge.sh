@@ -1,5 +1,6 @@
 #!/bin/bash
-# Merges the partials of a Canopy study (submit.sh runs it after every array task succeeded).
+# Merges the partials of a Canopy study (submit.sh runs it once every array task has ended; run it
+# again by hand after resubmitting a failed shard).
 #   sbatch merge.sh OUTDIR SHARDS
 #SBATCH --job-name=canopy-merge
 #SBATCH --cpus-per-task=1
