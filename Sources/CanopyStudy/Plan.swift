@@ -151,12 +151,22 @@ public struct DeploymentPlanner {
     }
 
     /// The scenario with unit k of `kinds` at site `sites[k]` (−1: not placed).
+    ///
+    /// The new units are appended in one order for every arrangement of the same placements (by
+    /// kind, then site), and named by kind and site: a configuration is the multiset of (kind,
+    /// site), and its scenario — fire-unit indices included, which key the engagement draws — is
+    /// the same whichever unit number took which site. So the cache's results for a multiset are
+    /// exactly what a run of any of its arrangements would give.
     public func configured(_ sites: [Int]) -> Scenario {
         var s = scenario
-        for (k, site) in sites.enumerated() where site >= 0 {
-            let u = spec.units[kinds[k]]!
-            s.fireUnits.append(FireUnit(id: "NEW-\(k + 1)-\(kinds[k])@\(spec.sites[site].id)", type: u.type,
-                                        position: spec.sites[site].position, magazine: u.magazine, launchers: u.launchers))
+        let placed = zip(kinds, sites).filter { $0.1 >= 0 }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var seen: [String: Int] = [:]
+        for (kind, site) in placed {
+            let u = spec.units[kind]!
+            let name = "NEW-\(kind)@\(spec.sites[site].id)"
+            seen[name, default: 0] += 1
+            let id = seen[name]! == 1 ? name : "\(name)-\(seen[name]!)"
+            s.fireUnits.append(FireUnit(id: id, type: u.type, position: spec.sites[site].position, magazine: u.magazine, launchers: u.launchers))
         }
         return s
     }

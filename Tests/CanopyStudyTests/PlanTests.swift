@@ -78,6 +78,13 @@ struct PlanTests {
         #expect(lead == r.steps[0].gain && lead.count == 3)
         #expect(r.steps[0].settled == (lead.lower > 0))
         #expect(planner.configured([1]).fireUnits.last?.type == "gepard")
+        // Two units of a kind: either arrangement of the same two sites is the same scenario (the
+        // cache keys the multiset), and two at one site are told apart by name.
+        let two = DeploymentPlanner(scenario: undefended, spec: spec, kinds: ["short-range", "short-range"], runs: 3, threads: 1)
+        let a = two.configured([1, 0]).fireUnits.suffix(2), b = two.configured([0, 1]).fireUnits.suffix(2)
+        #expect(a.map(\.id) == b.map(\.id) && a.map(\.position) == b.map(\.position), "\(a.map(\.id)) against \(b.map(\.id))")
+        let same = two.configured([1, 1]).fireUnits.suffix(2).map(\.id)
+        #expect(Set(same).count == 2, "\(same)")
     }
 
     /// Normal values for a race: entrant i's replication j is μᵢ + a draw shared by every entrant
