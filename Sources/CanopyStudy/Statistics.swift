@@ -7,9 +7,12 @@ public struct Estimate: Sendable, Equatable {
     public var halfWidth: Double
     public var standardDeviation: Double
     public var count: Int
+    /// The values the quantity can take (a share's 0...1, a count's 0...∞): the interval's bounds
+    /// are kept inside them (a t interval about a share near 1 had reached 1.06).
+    public var range: ClosedRange<Double> = -Double.infinity...Double.infinity
 
-    public var lower: Double { mean - halfWidth }
-    public var upper: Double { mean + halfWidth }
+    public var lower: Double { max(mean - halfWidth, range.lowerBound) }
+    public var upper: Double { min(mean + halfWidth, range.upperBound) }
     /// Whether there is an interval at all: two values or more. (A quantity defined only in some
     /// replications, such as a lead time, can have one value; its half-width of 0 is no interval.)
     public var hasInterval: Bool { count >= 2 }
@@ -22,6 +25,11 @@ public struct Estimate: Sendable, Equatable {
 
     /// The estimate of the values in the order given (the order fixes the rounding, so equal
     /// inputs in equal order give bit-identical estimates).
+    public init(_ xs: [Double], within range: ClosedRange<Double>) {
+        self.init(xs)
+        self.range = range
+    }
+
     public init(_ xs: [Double]) {
         count = xs.count
         guard !xs.isEmpty else { mean = .nan; halfWidth = .nan; standardDeviation = .nan; return }

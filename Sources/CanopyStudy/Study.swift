@@ -149,8 +149,9 @@ public struct StudyReport: Sendable {
 
     public var json: JSONValue {
         let ms = records.map(\.metrics)
-        func est(_ xs: [Double]) -> JSONValue {
-            let e = Estimate(xs)
+        // Every quantity here is ≥ 0 and the shares ≤ 1: the intervals' bounds stay within.
+        func est(_ xs: [Double], share: Bool = false) -> JSONValue {
+            let e = Estimate(xs, within: share ? 0...1 : 0...Double.infinity)
             guard e.count > 0 else { return .null }
             return e.json(standardDeviation: true)
         }
@@ -163,7 +164,7 @@ public struct StudyReport: Sendable {
                 ("destroyed", est(o.map { Double($0.destroyed) })),
                 ("lostJammed", est(o.map { Double($0.lostJammed) })),
                 ("leaked", est(o.map { Double($0.leaked) })),
-                ("leakRate", est(o.compactMap { Self.share(Double($0.leaked), Double($0.launched)) })),
+                ("leakRate", est(o.compactMap { Self.share(Double($0.leaked), Double($0.launched)) }, share: true)),
             ])))
         }
         var effectors: [(String, JSONValue)] = []
@@ -174,7 +175,7 @@ public struct StudyReport: Sendable {
         let leads = ms.flatMap(\.leadTimes).sorted()
         let alerts: JSONValue = .object([
             ("impacts", est(ms.map { Double($0.impacts) })),
-            ("warnedShare", est(ms.compactMap { Self.share(Double($0.leadTimes.count), Double($0.impacts)) })),
+            ("warnedShare", est(ms.compactMap { Self.share(Double($0.leadTimes.count), Double($0.impacts)) }, share: true)),
             ("leadTimeMean", est(ms.compactMap { $0.leadTimes.isEmpty ? nil : $0.leadTimes.reduce(0, +) / Double($0.leadTimes.count) })),
             ("leadTimePooled", leads.isEmpty ? .null : .object([
                 ("n", .int(leads.count)), ("p10", .number(percentile(leads, 0.1))),
@@ -186,12 +187,12 @@ public struct StudyReport: Sendable {
             ("scenario", .string(scenario)),
             ("seed", .string(String(seed))),
             ("replications", .int(records.count)),
-            ("note", .string("mean and 95 % confidence interval (Student's t) over independent replications")),
+            ("note", .string("mean and 95 % confidence interval (Student's t) over independent replications, its bounds kept within the quantity's range (shares 0 to 1, the rest ≥ 0); null with one value")),
             ("threatClasses", .object(classes)),
-            ("valueProtectedShare", est(ms.compactMap { Self.share($0.valueProtected, $0.valueAtRisk) })),
+            ("valueProtectedShare", est(ms.compactMap { Self.share($0.valueProtected, $0.valueAtRisk) }, share: true)),
             ("valueProtected", est(ms.map(\.valueProtected))),
             ("valueAtRisk", est(ms.map(\.valueAtRisk))),
-            ("populationProtectedShare", est(ms.compactMap { Self.share($0.populationProtected, $0.populationAtRisk) })),
+            ("populationProtectedShare", est(ms.compactMap { Self.share($0.populationProtected, $0.populationAtRisk) }, share: true)),
             ("populationProtected", est(ms.map(\.populationProtected))),
             ("interceptors", .object(effectors)),
             ("interceptorCost", est(ms.map(\.interceptorCost))),
@@ -208,25 +209,28 @@ public struct StudyReport: Sendable {
     /// shares protected, cost, alerts, then leak rate per threat class and rounds per effector.
     public var estimates: [(name: String, estimate: Estimate)] {
         let ms = records.map(\.metrics)
+        // Shares within 0...1, the rest ≥ 0, as in the JSON.
+        let share = { (xs: [Double]) in Estimate(xs, within: 0...1) }
+        let amount = { (xs: [Double]) in Estimate(xs, within: 0...Double.infinity) }
         var out: [(String, Estimate)] = [
-            ("value_protected_share", Estimate(ms.compactMap { Self.share($0.valueProtected, $0.valueAtRisk) })),
-            ("population_protected_share", Estimate(ms.compactMap { Self.share($0.populationProtected, $0.populationAtRisk) })),
-            ("interceptor_cost", Estimate(ms.map(\.interceptorCost))),
-            ("warned_share", Estimate(ms.compactMap { Self.share(Double($0.leadTimes.count), Double($0.impacts)) })),
-            ("false_alarm_region_minutes", Estimate(ms.map(\.falseAlarmRegionMinutes))),
+            ("value_protected_share", share(ms.compactMap { Self.share($0.valueProtected, $0.valueAtRisk) })),
+            ("population_protected_share", share(ms.compactMap { Self.share($0.populationProtected, $0.populationAtRisk) })),
+            ("interceptor_cost", amount(ms.map(\.interceptorCost))),
+            ("warned_share", share(ms.compactMap { Self.share(Double($0.leadTimes.count), Double($0.impacts)) })),
+            ("false_alarm_region_minutes", amount(ms.map(\.falseAlarmRegionMinutes))),
         ]
         for c in classNames {
-            out.append(("leak_rate_\(c)", Estimate(ms.compactMap { m in
+            out.append(("leak_rate_\(c)", share(ms.compactMap { m in
                 let o = outcome(m, c)
                 return Self.share(Double(o.leaked), Double(o.launched))
             })))
         }
-        for e in effectorNames { out.append(("fired_\(e)", Estimate(ms.map { Double(use($0, e).fired) }))) }
-        out.append(("rounds_at_decoys", Estimate(ms.map { Double($0.decoyRounds) })))
-        out.append(("expensive_rounds_at_decoys", Estimate(ms.map { Double($0.expensiveDecoyRounds) })))
-        out.append(("cost_at_decoys", Estimate(ms.map(\.decoyCost))))
-        out.append(("rounds_at_false_tracks", Estimate(ms.map { Double($0.falseTrackRounds) })))
-        out.append(("cost_at_false_tracks", Estimate(ms.map(\.falseTrackCost))))
+        for e in effectorNames { out.append(("fired_\(e)", amount(ms.map { Double(use($0, e).fired) }))) }
+        out.append(("rounds_at_decoys", amount(ms.map { Double($0.decoyRounds) })))
+        out.append(("expensive_rounds_at_decoys", amount(ms.map { Double($0.expensiveDecoyRounds) })))
+        out.append(("cost_at_decoys", amount(ms.map(\.decoyCost))))
+        out.append(("rounds_at_false_tracks", amount(ms.map { Double($0.falseTrackRounds) })))
+        out.append(("cost_at_false_tracks", amount(ms.map(\.falseTrackCost))))
         return out
     }
 

@@ -43,6 +43,11 @@ struct StatisticsTests {
         #expect(one == "{\"mean\":4,\"ci95\":null,\"sd\":null,\"n\":1}", "\(one)")
         #expect(five.hasPrefix("{\"mean\":3,\"ci95\":[") && five.hasSuffix("],\"n\":5}"), "\(five)")
         #expect(Estimate([4]).text { String($0) } == "4.0 (n = 1)" && Estimate([]).text { String($0) } == "–")
+        // A share's interval stays within 0...1, a count's above 0; the half-width is the t one.
+        let nearOne = Estimate([0.8, 1, 1, 1], within: 0...1)
+        #expect(nearOne.mean + nearOne.halfWidth > 1 && nearOne.upper == 1 && nearOne.lower == nearOne.mean - nearOne.halfWidth)
+        let fewRounds = Estimate([0, 0, 0, 2], within: 0...Double.infinity)
+        #expect(fewRounds.mean - fewRounds.halfWidth < 0 && fewRounds.lower == 0)
         #expect(percentile([1, 2, 3, 4], 0.5) == 2.5)
     }
 
