@@ -49,7 +49,17 @@ public enum Asterix {
         /// Each problem names the byte offset of its block (and record), and what is wrong; decoding
         /// stops at the first block that cannot be delimited.
         public var problems: [String] = []
+        /// Problems past `Asterix.maxProblems`, counted and not listed (a 2 MiB body of empty
+        /// blocks had made a 56 MB answer).
+        public var unlistedProblems = 0
+
+        mutating func problem(_ text: @autoclosure () -> String) {
+            if problems.count < Asterix.maxProblems { problems.append(text()) } else { unlistedProblems += 1 }
+        }
     }
+
+    /// The most problems listed for one message; the rest are counted.
+    public static let maxProblems = 100
 
     static let nauticalMile = 1852.0
     static let foot = 0.3048
@@ -60,14 +70,14 @@ public enum Asterix {
         var at = 0
         while at < data.count {
             guard data.count - at >= 3 else {
-                out.problems.append("offset \(at): \(data.count - at) trailing byte(s), not a block (a block starts with CAT and a 2-byte LEN)")
+                out.problem("offset \(at): \(data.count - at) trailing byte(s), not a block (a block starts with CAT and a 2-byte LEN)")
                 break
             }
             let cat = data[at]
             let len = Int(data[at + 1]) << 8 | Int(data[at + 2])
-            guard len >= 3 else { out.problems.append("block at offset \(at): LEN \(len) is less than its own 3-byte header"); break }
+            guard len >= 3 else { out.problem("block at offset \(at): LEN \(len) is less than its own 3-byte header"); break }
             guard at + len <= data.count else {
-                out.problems.append("block at offset \(at): LEN \(len) runs past the end of the data (\(data.count - at) bytes left)")
+                out.problem("block at offset \(at): LEN \(len) runs past the end of the data (\(data.count - at) bytes left)")
                 break
             }
             out.blocks += 1
@@ -85,7 +95,7 @@ public enum Asterix {
                     out.reports.append(report)
                     r = next
                 case .failure(let e):
-                    out.problems.append("block at offset \(at), CAT048 record at offset \(r): \(e.message)")
+                    out.problem("block at offset \(at), CAT048 record at offset \(r): \(e.message)")
                     r = end
                 }
             }

@@ -68,6 +68,8 @@ final class CoTOut: @unchecked Sendable {
         defer { lock.unlock() }
         // Fire units stand still: sent on the first picture and then every 20 s (stale after 60 s).
         if now.timeIntervalSince(unitsSent[channel.name] ?? .distantPast) >= 20 {
+            // Runs that stopped publishing long ago are forgotten (one entry a run otherwise).
+            if unitsSent.count > 64 { unitsSent = unitsSent.filter { now.timeIntervalSince($0.value) < 600 } }
             unitsSent[channel.name] = now
             for f in picture.fireUnits { events.append(Self.event(fireUnit: f, source: channel.name, now: now, stale: 60)) }
         }

@@ -205,6 +205,9 @@ public final class LiveSession: @unchecked Sendable {
             let root = try JSONSerialization.jsonObject(with: data, options: [])
             if let a = root as? [Any] { items = a }
             else if let o = root as? [String: Any], let a = o["detections"] as? [Any] { items = a }
+            else if let o = root as? [String: Any], let d = o["detections"] {
+                return (0, ["detections: must be an array of detection objects (got \(JSONSerialization.isValidJSONObject([d]) ? "\(type(of: d))" : "\(d)"))"])
+            }
             else if let o = root as? [String: Any] { items = [o] }
             else { return (0, ["the body must be a detection object, an array of them, or {\"detections\": [...]}"]) }
         } catch {
@@ -328,12 +331,12 @@ public final class LiveSession: @unchecked Sendable {
     /// message, as for JSON.
     /// `skipped`: reports passed over (no detection, simulated, test, field monitor) and data
     /// blocks of other categories.
-    public func ingestAsterix(_ bytes: [UInt8], via: String = "http") -> (accepted: Int, problems: [String], skipped: Int) {
+    public func ingestAsterix(_ bytes: [UInt8], via: String = "http") -> (accepted: Int, problems: [String], skipped: Int, unlisted: Int) {
         let decoded = Asterix.decode(bytes)
         if decoded.reports.count > 10_000 {
             let p = ["at most 10000 CAT048 reports per message (got \(decoded.reports.count))"]
             lock.lock(); asterixDatagrams += 1; rejected += 1; remember(p, via: via); lock.unlock()
-            return (0, p, 0)
+            return (0, p, 0, 0)
         }
         var problems = decoded.problems
         var accepted = 0
@@ -371,11 +374,17 @@ public final class LiveSession: @unchecked Sendable {
             accepted += 1
         }
         received += accepted
-        rejected += problems.count
+        // At most `Asterix.maxProblems` listed; the rest counted.
+        var unlisted = decoded.unlistedProblems
+        if problems.count > Asterix.maxProblems {
+            unlisted += problems.count - Asterix.maxProblems
+            problems.removeLast(problems.count - Asterix.maxProblems)
+        }
+        rejected += problems.count + unlisted
         asterixSkipped += skipped
         if accepted == 0 && !problems.isEmpty { asterixRejectedDatagrams += 1 }
         remember(problems, via: via)
-        return (accepted, problems, skipped)
+        return (accepted, problems, skipped, unlisted)
     }
 
     /// A plot's elevation (rad) from its slant range, azimuth and height above the ellipsoid:
@@ -408,7 +417,7 @@ public final class LiveSession: @unchecked Sendable {
         let window = battle.tracker.configuration.oosmWindow
         if time < lastCycle - window {
             late += 1
-            return ": \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(window)) s out-of-sequence window"
+            return "\(timeField): \(String(format: "%.1f", lastCycle - time)) s older than the last cycle, beyond the tracker's \(Int(window)) s out-of-sequence window"
         }
         if autoTick && time > current + 5 { return "\(timeField): \(String(format: "%.1f", time - current)) s in the future" }
         return nil

@@ -50,7 +50,11 @@ public final class RunManager: @unchecked Sendable {
         let record = try store.createRun(name: runName, source: "simulation", seed: scenario.seed, speed: speed,
                                          scenarioFile: fileName, scenarioText: text)
         let startedAt = Date()
-        try store.markStarted(record.id, at: startedAt)
+        do { try store.markStarted(record.id, at: startedAt) } catch {
+            // No queued row that never runs.
+            _ = try? store.delete(record.id)
+            throw error
+        }
         let channel = PictureChannel(name: "run-\(record.id)", epoch: startedAt, speed: speed)
         lock.lock()
         channels[record.id] = channel
@@ -73,9 +77,24 @@ public final class RunManager: @unchecked Sendable {
 
     func isCancelled(_ id: Int64) -> Bool { lock.lock(); defer { lock.unlock() }; return cancelled.contains(id) }
 
+    /// How long a finished run's channel stays after its end, for the clients that join then
+    /// (they get its last picture and the closing status); later ones are told the stream is over
+    /// and replay the stored frames.
+    static let channelGrace: Double = 60
+
     func ended(_ id: Int64) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
         cancelled.remove(id)
+        lock.unlock()
+        // Its picture, tables, events and alert episodes are not kept for the server's life.
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.channelGrace) { [weak self] in self?.release(id) }
+    }
+
+    /// Forgets a run's channel (after its grace, or at once when the run is deleted); a run still
+    /// going keeps it.
+    public func release(_ id: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        if let c = channels[id], c.currentStatus != "running" { channels[id] = nil }
     }
 }
 
@@ -110,22 +129,38 @@ final class RunJob: @unchecked Sendable {
             flush(sim, now: result.simulatedSeconds, force: true)
             var summary = ""
             result.summary.render(into: &summary)
-            let status = wasCancelled ? "cancelled" : "finished"
-            try manager.store.finish(id, status: status, simulatedTime: result.simulatedSeconds, summary: summary, error: nil)
-            channel.close(status: status)
+            end(status: wasCancelled ? "cancelled" : "finished", simulatedTime: result.simulatedSeconds, summary: summary, error: nil)
         } catch {
-            try? manager.store.finish(id, status: "failed", simulatedTime: 0, summary: nil, error: "\(error)")
-            channel.close(status: "failed")
+            end(status: "failed", simulatedTime: 0, summary: nil, error: "\(error)")
         }
         manager.ended(id)
+    }
+
+    /// The record's last write, tried three times (the store can be busy a while): a finished
+    /// run's summary is not turned into a failure by one failed write. Then the stream closes.
+    func end(status: String, simulatedTime: Double, summary: String?, error: String?) {
+        for attempt in 1...3 {
+            do {
+                try manager.store.finish(id, status: status, simulatedTime: simulatedTime, summary: summary, error: error)
+                break
+            } catch {
+                if attempt < 3 { Thread.sleep(forTimeInterval: 1) }
+            }
+        }
+        channel.close(status: status)
     }
 
     /// After each cycle: pace, store, publish. Returns false to stop (cancelled).
     func observe(_ sim: Simulation, _ now: Double) -> Bool {
         if speed > 0 {
-            let due = wallStart + .milliseconds(Int64(now / speed * 1000))
-            let wait = due - ContinuousClock.now
-            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) * 1e-18) }
+            // In seconds of Double (no Int64 conversion to overflow), in slices of a quarter of a
+            // second so that a slow run is cancelled promptly.
+            while !manager.isCancelled(id) {
+                let elapsed = ContinuousClock.now - wallStart
+                let wait = now / speed - (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                guard wait > 0 else { break }
+                Thread.sleep(forTimeInterval: min(wait, 0.25))
+            }
         }
         flush(sim, now: now, force: false)
         return !manager.isCancelled(id)

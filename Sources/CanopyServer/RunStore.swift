@@ -237,3 +237,18 @@ public final class RunStore: Sendable {
         }
     }
 }
+
+extension RunStore {
+    /// An error from the store as an answer a client can act on: busy or locked (another process
+    /// holds the database) is 503, to try again; full, read-only or damaged is 500, with SQLite's
+    /// own words.
+    static func answer(for error: Error) -> (unavailable: Bool, message: String)? {
+        guard let e = error as? DatabaseError else { return nil }
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return (true, "the run store is busy (another process holds canopy.sqlite); try again")
+        default:
+            return (false, "the run store failed: \(e.message ?? "\(e.resultCode)")")
+        }
+    }
+}

@@ -27,6 +27,16 @@ public struct CanopyContext: RequestContext, WebSocketRequestContext {
 
 /// Settings of `canopy serve`.
 public struct ServerSettings: Sendable {
+    /// A run's pace: simulated seconds per wall second, 0 for as fast as possible. Slower than a
+    /// thousandth had overflowed the pacing's wall-clock arithmetic and stopped the server.
+    public static let speeds = 0.001...1e6
+
+    /// What is wrong with a pace, or nil (0, or within `speeds`).
+    public static func speedProblem(_ speed: Double) -> String? {
+        speed == 0 || speeds.contains(speed) ? nil
+            : "must be 0 (as fast as possible) or from 0.001 to 1000000 simulated seconds per wall second (got \(speed))"
+    }
+
     public var host = "127.0.0.1"
     public var port = 8080
     public var dataDirectory = "canopy-data"
@@ -191,11 +201,14 @@ public final class CanopyServer: Sendable {
             if r.source == "live" && r.status == "running" {
                 throw APIError(.conflict, "run \(r.id) is the live session's record, going while the server runs; it can be deleted once the server has stopped")
             }
-            if r.status == "running" {
-                _ = self.runs.cancel(r.id)
+            // A run going is asked to stop (and deleted later, by another request); one that has
+            // just ended, or whose record says running with nothing going (its last write
+            // failed), is deleted now.
+            if r.status == "running" && self.runs.cancel(r.id) {
                 return json("{\"id\":\(r.id),\"status\":\"cancelling\"}", status: .accepted)
             }
             _ = try self.store.delete(r.id)
+            self.runs.release(r.id)
             return Response(status: .noContent)
         }
         router.get("/api/runs/{id}/events") { request, context in
@@ -265,7 +278,9 @@ public final class CanopyServer: Sendable {
             let h = request.uri.queryParameters.get("history") ?? "false"
             guard h == "true" || h == "false" else { throw APIError(.badRequest, "history must be true or false (got '\(h)')") }
             let history = h == "true"
-            guard let c = self.alertChannel() else { return json("{\"alerts\":[],\"meta\":{\"source\":null}}") }
+            guard let c = self.alertChannel() else {
+                return json("{\"alerts\":[],\"meta\":{\"source\":null,\"last_updated_at\":\"\(UTC.iso(Date()))\"}}")
+            }
             return json(alertsJSON(c, activeOnly: !history))
         }
 
@@ -285,7 +300,7 @@ public final class CanopyServer: Sendable {
             }
             let body = try await self.collectBody(request, context, counter: "live.tooLarge")
             let r = live.ingestAsterix([UInt8](buffer: body))
-            return self.ingestResponse((r.accepted, r.problems), skipped: r.skipped)
+            return self.ingestResponse((r.accepted, r.problems), skipped: r.skipped, unlisted: r.unlisted, asterix: true)
         }
         router.get("/api/live") { _, _ in
             guard let live = self.live else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
@@ -311,13 +326,20 @@ public final class CanopyServer: Sendable {
         router.ws("/api/ws") { request, _ in
             // Refusals are JSON errors, as elsewhere (an empty 405 had been the answer to each).
             let q = request.uri.queryParameters
+            // A plain GET (no upgrade asked) had been answered 200 with nothing.
+            let upgrading = request.headers[.upgrade]?.lowercased().contains("websocket") == true
+            let refuseUnlessUpgrading = {
+                if !upgrading { throw APIError(.upgradeRequired, "/api/ws is a WebSocket: open it with a WebSocket client (Upgrade: websocket)") }
+            }
             if q.get("live") != nil {
                 guard self.live != nil else { throw APIError(.notFound, "no live session: start the server with --live BRIEFING.yaml") }
+                try refuseUnlessUpgrading()
                 return .upgrade([:])
             }
             guard let text = q.get("run") else { throw APIError(.badRequest, "name the stream: /api/ws?run=ID or /api/ws?live") }
             guard let id = Int64(text) else { throw APIError(.badRequest, "run must be a run's id, a whole number (got '\(text)')") }
             guard self.channel(ofRun: id) != nil || (try? self.store.run(id)) != nil else { throw APIError(.notFound, "no run \(id)") }
+            try refuseUnlessUpgrading()
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let q = context.request.uri.queryParameters
@@ -388,8 +410,11 @@ public final class CanopyServer: Sendable {
     /// server's newest run.
     func alertChannel() -> PictureChannel? {
         if let live { return live.channel }
-        let recent = ((try? store.runs(limit: 20)) ?? []).compactMap { runs.channel($0.id) }
-        return recent.first { $0.currentStatus == "running" } ?? recent.first
+        let records = (try? store.runs(limit: 20)) ?? []
+        let recent = records.compactMap { runs.channel($0.id) }
+        if let c = recent.first(where: { $0.currentStatus == "running" }) ?? recent.first { return c }
+        // The newest run's channel was released after its end: its episodes from the store.
+        return records.first.flatMap { try? alertChannel(of: $0) }
     }
 
     /// A run's alert episodes: this server's record, or, for a run of an earlier server, rebuilt
@@ -407,17 +432,24 @@ public final class CanopyServer: Sendable {
 
     /// The answer to a live ingest: 400 naming every problem when nothing was accepted, else 202
     /// with the counts and the refused items.
-    func ingestResponse(_ result: (accepted: Int, problems: [String]), skipped: Int?) -> Response {
+    func ingestResponse(_ result: (accepted: Int, problems: [String]), skipped: Int?, unlisted: Int = 0, asterix: Bool = false) -> Response {
         // Both answers name each problem as {field, message}, the field split from the item's
-        // text ("detections[3].sensor: must name …"); the 202 had given bare strings, the 400
-        // objects with an empty field.
-        let items = result.problems.map(Self.problemItem)
+        // text ("detections[3].sensor: must name …", "CAT048 report 2 (SAC/SIC 0/1): no …"); the
+        // 202 had given bare strings, the 400 objects with an empty field.
+        let items = result.problems.map { Self.problemItem($0, spaced: asterix) }
+        let more = unlisted > 0 ? " (the first \(result.problems.count) of \(result.problems.count + unlisted) problems listed)" : ""
         if result.accepted == 0 && !result.problems.isEmpty {
             counters.add("live.rejected")
-            return problemsResponse(.badRequest, "no detection accepted", items)
+            return problemsResponse(.badRequest, "no detection accepted" + more, items)
+        }
+        if result.accepted == 0 && (skipped ?? 0) == 0 {
+            counters.add("live.rejected")
+            return problemsResponse(.badRequest, asterix ? "no CAT048 report in the message: nothing to ingest"
+                                                         : "no detection in the message: nothing to ingest", [])
         }
         var w = JSONWriter()
-        w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count)
+        w.beginObject(); w.field("accepted", result.accepted); w.field("rejected", result.problems.count + unlisted)
+        if unlisted > 0 { w.field("unlisted", unlisted) }
         if let skipped { w.field("skipped", skipped) }
         w.key("problems"); w.beginArray()
         for p in items { w.beginObject(); w.field("field", p.field); w.field("message", p.message); w.endObject() }
@@ -425,9 +457,10 @@ public final class CanopyServer: Sendable {
         return json(w.text, status: .accepted)
     }
 
-    /// "FIELD: message" as its two parts, when the text before the first ": " is one word.
-    static func problemItem(_ text: String) -> (field: String, message: String) {
-        if let r = text.range(of: ": "), !text[..<r.lowerBound].contains(" "), r.lowerBound > text.startIndex {
+    /// "FIELD: message" as its two parts, when the text before the first ": " is one word (or,
+    /// `spaced`, any words: an ASTERIX report is named "CAT048 report 2 (SAC/SIC 0/1)").
+    static func problemItem(_ text: String, spaced: Bool = false) -> (field: String, message: String) {
+        if let r = text.range(of: ": "), spaced || !text[..<r.lowerBound].contains(" "), r.lowerBound > text.startIndex {
             return (String(text[..<r.lowerBound]), String(text[r.upperBound...]))
         }
         return ("", text)
@@ -465,13 +498,8 @@ public final class CanopyServer: Sendable {
     func createRun(_ request: Request, _ context: CanopyContext) async throws -> Response {
         try requireToken(request)
         let q = request.uri.queryParameters
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            counters.add("runs.tooLarge")
-            throw APIError(.contentTooLarge, "the scenario is larger than \(ServerSettings.maxBody >> 20) MiB")
-        }
+        // Over the limit is 413; a client gone or a broken stream is thrown on (it had been 413 too).
+        let body = try await collectBody(request, context, counter: "runs.tooLarge")
         guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
             counters.add("runs.malformed")
             throw APIError(.badRequest, "the scenario is not UTF-8 text")
@@ -485,7 +513,7 @@ public final class CanopyServer: Sendable {
             file += type.contains("json") ? ".json" : ".yaml"
         }
         let speed = try number(q.get("speed"), "speed") ?? settings.speed
-        guard speed >= 0 && speed <= 1e6 else { throw APIError(.badRequest, "speed must be between 0 (as fast as possible) and 1000000 (got \(speed))") }
+        if let problem = ServerSettings.speedProblem(speed) { throw APIError(.badRequest, "speed " + problem) }
         var seed: UInt64? = nil
         if let s = q.get("seed") {
             guard let v = UInt64(s) else { throw APIError(.badRequest, "seed must be a whole number ≥ 0 (got '\(s)')") }
@@ -641,6 +669,15 @@ struct ErrorJSONMiddleware: RouterMiddleware {
             default: message = e.body ?? "\(e.status)"
             }
             throw APIError(e.status, message)
+        } catch let e as CancellationError {
+            throw e
+        } catch {
+            // Anything else (the store busy, the disk full) is still an answer in JSON, not an
+            // empty 500.
+            if let (unavailable, message) = RunStore.answer(for: error) {
+                throw APIError(unavailable ? .serviceUnavailable : .internalServerError, message)
+            }
+            throw APIError(.internalServerError, "internal error: \(error)")
         }
     }
 }

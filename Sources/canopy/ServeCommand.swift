@@ -47,7 +47,7 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535 (got \(port))") }
-        guard speed >= 0 && speed <= 1e6 else { throw ValidationError("--speed must be from 0 (as fast as possible) to 1000000 (got \(speed))") }
+        if let problem = ServerSettings.speedProblem(speed) { throw ValidationError("--speed " + problem) }
         if let token, token.isEmpty || token.contains(where: { $0.isWhitespace }) {
             throw ValidationError("--token must be a word without spaces (got '\(token)'); leave it out to have one generated")
         }

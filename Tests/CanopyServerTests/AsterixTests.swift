@@ -186,6 +186,10 @@ struct AsterixTests {
         let flat: [UInt8] = [0x90, 7, 42, 0x10, 0, 0, 0]
         let f = live.ingestAsterix([48, 0, UInt8(3 + flat.count)] + flat)
         #expect(f.accepted == 0 && f.problems.first?.contains("no I048/140") == true, "\(f.problems)")
+        // Thousands of bad blocks: the first 100 problems listed, the rest counted (a 2 MiB body
+        // had made a 56 MB answer).
+        let empties = live.ingestAsterix(Array(repeating: [UInt8(48), 0, 4, 0], count: 5_000).flatMap { $0 })
+        #expect(empties.problems.count == Asterix.maxProblems && empties.unlisted == 5_000 - Asterix.maxProblems)
     }
 
     @Test("A plot's elevation from its height: the point at that elevation has that height")
@@ -267,7 +271,21 @@ struct AsterixTests {
                 #expect(r.status == .accepted)
                 let problems = body(r)["problems"] as? [[String: Any]] ?? []
                 #expect(problems.count == 1 && (problems.first?["message"] as? String)?.contains("SAC/SIC") == true, "\(body(r))")
-                #expect(problems.first?["field"] is String)
+                // The report is the field (it had been empty for every ASTERIX problem).
+                #expect((problems.first?["field"] as? String)?.hasPrefix("CAT048 report 1 (SAC/SIC 9/9)") == true, "\(body(r))")
+            }
+            // Nothing in the message: 400, for either feed (it had been 202 with nothing counted).
+            try await client.execute(uri: "/api/live/asterix", method: .post, headers: auth, body: ByteBuffer()) { r in
+                #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains("nothing to ingest") == true)
+            }
+            try await client.execute(uri: "/api/live/detections", method: .post, headers: auth, body: ByteBuffer(string: "[]")) { r in
+                #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains("nothing to ingest") == true)
+            }
+            // detections that is not an array is named as such (it was read as one detection).
+            try await client.execute(uri: "/api/live/detections", method: .post, headers: auth, body: ByteBuffer(string: #"{"detections": "x"}"#)) { r in
+                let problems = body(r)["problems"] as? [[String: Any]] ?? []
+                #expect(r.status == .badRequest && problems.first?["field"] as? String == "detections"
+                        && (problems.first?["message"] as? String)?.contains("must be an array") == true, "\(body(r))")
             }
         }
         accepting.live?.stop()

@@ -141,6 +141,12 @@ struct ServerAPITests {
                 #expect(r.status == .badRequest)
                 #expect((body(r)["error"] as? String)?.contains("speed") == true)
             }
+            // A pace slower than a thousandth had overflowed the pacing and stopped the server.
+            for speed in ["1e-20", "-1", "2e6"] {
+                try await client.execute(uri: "/api/runs?speed=\(speed)", method: .post, headers: auth, body: ByteBuffer(string: "x: 1")) { r in
+                    #expect(r.status == .badRequest && (body(r)["error"] as? String)?.contains("from 0.001 to 1000000") == true, "\(speed)")
+                }
+            }
             // Larger than the limit: refused, not read into memory.
             let huge = ByteBuffer(repeating: UInt8(ascii: "#"), count: ServerSettings.maxBody + 1)
             try await client.execute(uri: "/api/runs", method: .post, headers: auth, body: huge) { r in
@@ -516,6 +522,14 @@ struct LiveServerTests {
                     #expect((body(r)["error"] as? String)?.contains(words) == true, "\(query): \(String(buffer: r.body))")
                 }
             }
+            // A stream that could be opened, asked for without an upgrade: 426, not an empty 200.
+            try await client.execute(uri: "/api/ws?run=\(run.id)", method: .get) { r in
+                #expect(r.status == .upgradeRequired && (body(r)["error"] as? String)?.contains("WebSocket") == true)
+            }
+            // A deleted run is gone from memory too: its stream cannot be opened.
+            try await client.execute(uri: "/api/runs/\(run.id)", method: .delete, headers: auth) { r in #expect(r.status == .noContent) }
+            #expect(server.runs.channel(run.id) == nil)
+            try await client.execute(uri: "/api/ws?run=\(run.id)", method: .get) { r in #expect(r.status == .notFound) }
         }
     }
 
