@@ -23,10 +23,14 @@ public struct FireUnitState: Sendable {
     /// for every unit each cycle, where hashing the class would cost more than the rest).
     private(set) var killByClass: [Double] = []
     private(set) var reserveByClass: [Bool] = []
+    /// The type's figures the assigner reads for every unit each cycle (kept in step with
+    /// `type`: taking them from the type each time copied it, with its names and tables).
+    private(set) var figures: UnitFigures
 
     public init(id: String, type: EffectorType, position: Geodetic, magazine: Int, launchers: Int,
                 reserveRounds: Int = 0, reserveClasses: Set<ThreatClass> = []) {
         self.id = id; self.type = type; self.position = position; self.frame = LocalFrame(origin: position)
+        self.figures = UnitFigures(type)
         self.roundsLeft = magazine; self.channelsBusy = 0
         self.launcherFreeAt = Array(repeating: -.infinity, count: max(1, launchers))
         self.reserveRounds = reserveRounds; self.reserveClasses = reserveClasses
@@ -34,6 +38,7 @@ public struct FireUnitState: Sendable {
     }
 
     private mutating func refreshClassTables() {
+        figures = UnitFigures(type)
         killByClass = ThreatClass.allCases.map { type.killProbability[$0] ?? 0 }
         reserveByClass = ThreatClass.allCases.map { reserveClasses.contains($0) }
     }
@@ -269,7 +274,7 @@ public struct Assigner: Sendable {
                 freeNow.append(f.pointee.freeLaunchers(at: now))
                 rationed.append(f.pointee.type.kind != .ew)
                 frames.append(f.pointee.frame)
-                types.append(UnitFigures(f.pointee.type))
+                types.append(f.pointee.figures)
                 channelsBusy.append(f.pointee.channelsBusy)
                 nearBounds.append(Self.nearBound(types[u], frames[u], margin: planningMargin))
             }
