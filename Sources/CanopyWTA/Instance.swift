@@ -107,6 +107,19 @@ extension WTAInstance {
                 return d
             }
         }
+        // The format's keys only: a misspelt optional key ("weapon_costs") had been passed over,
+        // and the instance solved without it.
+        let known = ["name", "weapons", "targets", "values", "kill_prob", "weapon_type", "type_counts", "feasible", "weapon_cost", "meta"]
+        for key in obj.keys.sorted() where !known.contains(key) {
+            // The known key sharing the longest start with it (at least four characters).
+            let common = { (k: String) in zip(k, key).prefix { $0 == $1 }.count }
+            let hint = known.max { common($0) < common($1) }.flatMap { common($0) >= 4 ? " (did you mean \($0)?)" : nil } ?? ""
+            throw fail(key, "unknown key\(hint); the format's keys are \(known.joined(separator: ", "))")
+        }
+        if let given = obj["name"], !(given is String) { throw fail("name", "must be a string, found \(shown(given))") }
+        if obj["type_counts"] != nil && !(obj["type_counts"] is NSNull) && (obj["weapon_type"] == nil || obj["weapon_type"] is NSNull) {
+            throw fail("type_counts", "given without weapon_type, which it counts")
+        }
         let name = (obj["name"] as? String) ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let n = try int("weapons"), m = try int("targets")
         guard let vRaw = obj["values"] else { throw fail("values", "missing (\(m) positive numbers)") }

@@ -68,6 +68,12 @@ public struct WTAProblem: Sendable {
         var usable = [Int](repeating: 0, count: m)
         let first = members.map { $0[0] }
         let mask = inst.feasible ?? [], masked = inst.feasible != nil
+        // The survival kept for a certain kill (p = 1): small enough that the most valuable
+        // target's remnant is a thousandth of a millionth of a billionth of the least valuable
+        // one, so that it decides nothing (1e-12 had let a target worth 10¹² "survive" with 1
+        // and turned the optimum), yet not zero, so that logs and ratios stay finite.
+        let vMax = inst.values.max() ?? 1, vMin = inst.values.filter { $0 > 0 }.min() ?? 1
+        let certainKillSurvival = max(min(1e-12, 1e-15 * vMin / vMax), 1e-300)
         // One pass in 32 × 32 tiles, so that the row-major and the by-target writes stay in cache.
         mask.withUnsafeBufferPointer { M in
             inst.killProbability.withUnsafeBufferPointer { P in
@@ -89,7 +95,7 @@ public struct WTAProblem: Sendable {
                                                 // keeps a tiny survival so that logs and ratios
                                                 // stay finite; the objective is checked on the
                                                 // instance itself.
-                                                let qq = max(1 - pk, 1e-12)
+                                                let qq = max(1 - pk, certainKillSurvival)
                                                 let ok = masked ? (pk > 0) && M[mRow &+ j] : pk > 0
                                                 qRow[j] = qq
                                                 fRow[j] = ok

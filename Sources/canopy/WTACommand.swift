@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyCore
 import CanopySimulation
 import CanopyWTA
 import Foundation
@@ -110,9 +111,16 @@ struct WTA: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        // A bound above the objective would be the solver's arithmetic failing (values spanning
+        // more orders of magnitude than a double can weigh against each other): said, and no
+        // optimality claimed.
+        if let l = lower, l > objective + 1e-9 * max(1, abs(objective)) {
+            printError("warning: the lower bound \(l) is above the objective \(objective): the target values span too many orders of magnitude for the solver's arithmetic; the assignment is not proven optimal")
+            lower = nil
+        }
         let gap = lower.map { objective > 0 ? max(0, (objective - $0) / objective) : 0 }
         if json {
-            var fields = ["\"instance\":\"\(inst.name)\"", "\"solver\":\"\(solver.rawValue)\"", "\"objective\":\(objective)",
+            var fields = ["\"instance\":" + JSONText.quoted(inst.name), "\"solver\":\"\(solver.rawValue)\"", "\"objective\":\(objective)",
                           "\"cpu_seconds\":\(seconds)", "\"setup_cpu_seconds\":\(setup)", "\"weapons\":\(inst.weapons)", "\"targets\":\(inst.targets)"]
             if let lower, let gap { fields += ["\"lower_bound\":\(lower)", "\"gap\":\(gap)", "\"nodes\":\(nodes)"] }
             print("{" + fields.joined(separator: ",") + "}")

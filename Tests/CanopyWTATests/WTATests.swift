@@ -607,6 +607,18 @@ struct WTATests {
         }
     }
 
+    @Test("A certain kill of a target worth 10¹² times another: the optimum, and a bound not above it")
+    func certainKillScales() throws {
+        let inst = try WTAInstance.parse(Data(#"{"weapons": 2, "targets": 2, "values": [1e12, 1], "kill_prob": [[1, 0.5], [0.5, 0.5]]}"#.utf8), path: "x.json")
+        let p = WTAProblem(inst)
+        let r = WTAExact.solve(p, timeLimit: 5)
+        let objective = try #require(inst.objective(p.assignment(r.best.x)))
+        // Weapon 0 kills the big target for certain; weapon 1 halves the other: 0.5 (with the
+        // survival of a certain kill at 1e-12, the solver had taken 1.0 and a bound of 1.5).
+        #expect(abs(objective - 0.5) < 1e-9, "\(objective)")
+        #expect(r.lowerBound <= objective * (1 + 1e-9), "\(r.lowerBound)")
+    }
+
     @Test("Bad instance files are refused with the field named")
     func badFiles() throws {
         func error(_ json: String) -> String {
@@ -632,6 +644,13 @@ struct WTATests {
         #expect(error(#"{"weapons": "2", "targets": 1, "values": [5], "kill_prob": [[0.5], [0.5]]}"#)
             .contains(#"weapons: must be an integer ≥ 1, found the string "2""#))
         #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[true]]}"#).contains("kill_prob[0][0]: must be a finite number, found true"))
+        // A misspelt key is named, with the key it resembles; a name must be a string; type
+        // counts need the types they count.
+        #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[0.5]], "weapon_costs": [1]}"#)
+            .contains("weapon_costs: unknown key (did you mean weapon_cost?)"))
+        #expect(error(#"{"name": 7, "weapons": 1, "targets": 1, "values": [5], "kill_prob": [[0.5]]}"#).contains("name: must be a string"))
+        #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[0.5]], "type_counts": [1]}"#)
+            .contains("type_counts: given without weapon_type"))
         // A feasibility mask may say true/false as well as 1/0.
         #expect(error(#"{"weapons": 1, "targets": 2, "values": [5, 6], "kill_prob": [[0.5, 0.4]], "feasible": [[true, false]]}"#) == "accepted")
         #expect(error(" \n").hasSuffix("the file is empty"))
