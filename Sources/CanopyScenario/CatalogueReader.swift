@@ -4,14 +4,27 @@ import Foundation
 extension Reader {
     /// Reads `threats`, `effectors` and `sensors` lists into `cat`, replacing types of the same name.
     func catalogueSections(_ m: [String: Document], _ path: String, into cat: inout Catalogue, known: Catalogue) {
+        // A name given twice in one list is an error (the last had silently won); a name of the
+        // built-in catalogue is replaced, as documented.
+        var seen: [String: String] = [:]
+        func once(_ name: String, _ p: String, _ n: Document) -> Bool {
+            if let first = seen[name] { fail(Self.join(p, "name"), "'\(name)' is the name of \(first) too", n); return false }
+            seen[name] = p
+            return true
+        }
         for (k, n) in list(m["threats"], Self.join(path, "threats")).enumerated() {
-            if let t = threatType(n, "\(Self.join(path, "threats"))[\(k)]") { cat.threats[t.name] = t } else { noteInvalidType(n) }
+            let p = "\(Self.join(path, "threats"))[\(k)]"
+            if let t = threatType(n, p) { if once(t.name, p, n) { cat.threats[t.name] = t } } else { noteInvalidType(n) }
         }
+        seen = [:]
         for (k, n) in list(m["effectors"], Self.join(path, "effectors")).enumerated() {
-            if let e = effectorType(n, "\(Self.join(path, "effectors"))[\(k)]") { cat.effectors[e.name] = e } else { noteInvalidType(n) }
+            let p = "\(Self.join(path, "effectors"))[\(k)]"
+            if let e = effectorType(n, p) { if once(e.name, p, n) { cat.effectors[e.name] = e } } else { noteInvalidType(n) }
         }
+        seen = [:]
         for (k, n) in list(m["sensors"], Self.join(path, "sensors")).enumerated() {
-            if let s = sensorType(n, "\(Self.join(path, "sensors"))[\(k)]") { cat.sensors[s.name] = s } else { noteInvalidType(n) }
+            let p = "\(Self.join(path, "sensors"))[\(k)]"
+            if let s = sensorType(n, p) { if once(s.name, p, n) { cat.sensors[s.name] = s } } else { noteInvalidType(n) }
         }
     }
 
@@ -54,7 +67,9 @@ extension Reader {
         let loft = number(m, "loftAngle", p, default: 45, min: 0, minOpen: true, max: 90, maxOpen: true)
         let rcs = number(m, "rcs", p, min: 0, minOpen: true, max: 1000)
         let warhead = number(m, "warheadKg", p, min: 0, max: 10_000)
-        let cost = number(m, "unitCost", p, min: 0)
+        // Costs in dollars, at most ten billion (a costlier figure is a typo, and 1e308 had
+        // overflowed the outputs' sums to infinity).
+        let cost = number(m, "unitCost", p, min: 0, max: 1e10)
         let range = number(m, "maxRange", p, min: 0, minOpen: true, max: 20_000_000)
         let sources = provenance(m["sources"], Self.join(p, "sources"))
         guard let name, let model, let speed, let cruise, let climb, let dive, let launchAlt, let loft, let rcs, let warhead,
@@ -90,7 +105,7 @@ extension Reader {
         let reaction = number(m, "reactionTime", p, default: 10, min: 0, max: 3600)
         let reload = number(m, "reloadTime", p, default: 0, min: 0, max: 86_400)
         let channels = integer(m, "fireChannels", p, default: 1, min: 1, max: 1000)
-        let cost = number(m, "costPerShot", p, min: 0)
+        let cost = number(m, "costPerShot", p, min: 0, max: 1e10)
         let sources = provenance(m["sources"], Self.join(p, "sources"))
         guard let name, let kind, let minR, let maxR, maxR > minR, let minA, let maxA, maxA > minA, let speed, let reaction,
               let reload, let channels, let cost else { return nil }

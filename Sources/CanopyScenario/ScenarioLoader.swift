@@ -256,7 +256,16 @@ final class Reader {
         guard let m = mapping(doc, "", allowed: top) else { return nil }
         let name = string(m, "name", "")
         let description = string(m, "description", "", default: "") ?? ""
-        let seed = integer(m, "seed", "", default: 1, min: 0)
+        // The seed: any 64-bit unsigned number, as --seed takes (a number past 10¹⁵ had been refused
+        // as "not a whole number"); in quotes too, since YAML and JSON readers elsewhere may round
+        // large numbers.
+        var seed: UInt64? = 1
+        if let n = m["seed"], !n.isNull {
+            if case .scalar(let s, _, _) = n, let v = UInt64(s.trimmingCharacters(in: .whitespaces)) { seed = v } else {
+                fail("seed", "must be a whole number from 0 to 18446744073709551615 (got \(n.shown))", n)
+                seed = nil
+            }
+        }
         let duration = number(m, "duration", "", default: 86_400, min: 0, minOpen: true, max: 172_800)
         var origin: Geodetic? = nil
         if let o = m["origin"] {
@@ -351,14 +360,27 @@ final class Reader {
         var threats: [ExplicitThreat] = []
         var waves: [Wave] = []
         let assetNames = assets.map(\.name)
+        // Names that must be unique: events and tracks.csv name threats by id (two CM-1s, or two
+        // waves' shahed-east-1, had made them ambiguous).
+        var raidNames: [String: String] = [:], waveNames: [String: String] = [:], threatIDs: [String: String] = [:]
+        var waveIDs: [(name: String, count: Int, path: String, node: Document)] = []
         for (ri, rn) in list(m["raids"], "raids").enumerated() {
             let rp = "raids[\(ri)]"
             guard let rm = mapping(rn, rp, allowed: ["name", "threats", "waves"]) else { continue }
             let raidName = string(rm, "name", rp, default: "raid\(ri + 1)") ?? "raid\(ri + 1)"
+            if let first = raidNames[raidName] {
+                fail(Self.join(rp, "name"), "'\(raidName)' names \(first) too", rm["name"])
+            } else { raidNames[raidName] = rp }
+            if rm["threats"] == nil && rm["waves"] == nil {
+                fail(rp, "has neither threats nor waves: a raid needs one or the other", rn)
+            }
             for (k, tn) in list(rm["threats"], Self.join(rp, "threats")).enumerated() {
                 let p = "\(rp).threats[\(k)]"
                 guard let tm = mapping(tn, p, allowed: ["id", "type", "launchTime", "route"]) else { continue }
                 let id = string(tm, "id", p, default: "\(raidName)-\(k + 1)")!
+                if let first = threatIDs[id] {
+                    fail(Self.join(p, "id"), "'\(id)' is the id of \(first) too", tm["id"] ?? tn)
+                } else { threatIDs[id] = p }
                 let type = string(tm, "type", p)
                 let launch = number(tm, "launchTime", p, default: 0, min: 0)
                 if let launch, let duration, launch >= duration {
@@ -377,6 +399,9 @@ final class Reader {
                 guard let wm = mapping(wn, p, allowed: ["name", "type", "count", "launchArea", "launchWindow", "via",
                                                         "routeSpread", "targets", "aimSpread"]) else { continue }
                 let name = string(wm, "name", p, default: "\(raidName)-wave\(k + 1)")!
+                if let first = waveNames[name] {
+                    fail(Self.join(p, "name"), "'\(name)' names \(first) too (its threats are named \(name)-1, \(name)-2, …)", wm["name"] ?? wn)
+                } else { waveNames[name] = p }
                 let type = string(wm, "type", p)
                 let count = integer(wm, "count", p, min: 1, max: 5000)
                 var center: Geodetic? = nil, radius: Double? = 0
@@ -436,6 +461,7 @@ final class Reader {
                         checkRange(pts, t, Self.join(p, "targets.\(tw.asset)"), wm["targets"], slack: slack)
                     }
                 }
+                if let count { waveIDs.append((name, count, p, wm["name"] ?? wn)) }
                 if let type, let count, let center, let radius, let window, let spread, let aimSpread, !targets.isEmpty {
                     waves.append(Wave(name: name, type: type, count: count, launchCenter: center, launchRadius: radius,
                                       launchStart: window.0, launchEnd: window.1, via: via, routeSpread: spread,
@@ -443,11 +469,18 @@ final class Reader {
                 }
             }
         }
+        // A wave's threats are named NAME-1 … NAME-count: none may be an explicit threat's id.
+        for w in waveIDs {
+            for i in 1...max(w.count, 1) where threatIDs["\(w.name)-\(i)"] != nil {
+                fail(Self.join(w.path, "name"), "its threat \(w.name)-\(i) would have the id of \(threatIDs["\(w.name)-\(i)"]!)", w.node)
+                break
+            }
+        }
         let doctrine = self.doctrine(m["doctrine"], catalogue, assets: assets.map(\.name))
         let alerting = self.alerting(m["alerting"])
         let tracker = self.tracker(m["tracker"])
         guard problems.isEmpty, let name, let seed, let duration, let origin else { return nil }
-        var scenario = Scenario(name: name, description: description, seed: UInt64(seed), duration: duration, origin: origin,
+        var scenario = Scenario(name: name, description: description, seed: seed, duration: duration, origin: origin,
                         catalogue: catalogue, assets: assets, regions: regions, sensors: sensors,
                         acousticNetworks: acoustic, citizenNetworks: citizens, fireUnits: fireUnits, threats: threats,
                         waves: waves, doctrine: doctrine, alerting: alerting, tracker: tracker)
@@ -672,7 +705,7 @@ final class Reader {
         d.assessment = choice(m, "assessment", "doctrine", default: d.assessment) ?? d.assessment
         d.salvoSize = integer(m, "salvoSize", "doctrine", default: d.salvoSize, min: 1, max: 4) ?? d.salvoSize
         d.minKillProbability = number(m, "minKillProbability", "doctrine", default: d.minKillProbability, min: 0, max: 1) ?? d.minKillProbability
-        d.moneyWorth = number(m, "moneyWorth", "doctrine", default: d.moneyWorth, min: 0) ?? d.moneyWorth
+        d.moneyWorth = number(m, "moneyWorth", "doctrine", default: d.moneyWorth, min: 0, max: 1e3) ?? d.moneyWorth
         d.cycle = number(m, "cycle", "doctrine", default: d.cycle, min: 0.1, max: 60) ?? d.cycle
         if let n = m["maxShotCost"], !n.isNull,
            let caps = mapping(n, "doctrine.maxShotCost", allowed: ThreatClass.allCases.map(\.rawValue)) {

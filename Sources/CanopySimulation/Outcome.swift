@@ -130,7 +130,8 @@ extension Simulation {
 
         let summary: JSONValue = .object([
             ("scenario", .string(s.name)),
-            ("seed", .int(Int(truncatingIfNeeded: s.seed))),
+            // A string, as in study.json and the API: a 64-bit seed past 2⁶³ had been written negative.
+            ("seed", .string(String(s.seed))),
             ("replication", .int(Int(options.replication))),
             ("simulatedSeconds", .number(endTime)),
             ("threats", .object(byType)),
@@ -344,6 +345,8 @@ extension JSONValue {
     static func format(_ v: Double) -> String {
         guard v.isFinite else { return "null" }
         if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        // Large numbers as they are (their six decimals are not there, and v·10⁶ overflowed).
+        if abs(v) >= 1e15 { return "\(v)" }
         // Round to 6 decimals for stable, readable output.
         let r = (v * 1e6).rounded() / 1e6
         return "\(r)"

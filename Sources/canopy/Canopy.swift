@@ -109,6 +109,20 @@ func refuseOverwritingInput(out: String, option: String = "--out", inputs: [Stri
     }
 }
 
+/// Before a run: none of the files a command will write in `dir` is one of its inputs (a run would
+/// replace what it read), and none is a folder (found only after the run, when the work was done).
+func checkOutputFiles(_ files: [String], in dir: String, inputs: [String]) throws {
+    for f in files {
+        let path = dir + "/" + f
+        try refuseOverwritingInput(out: path, inputs: inputs)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            printError("cannot write \(path): a folder of that name is in the way")
+            throw ExitCode(1)
+        }
+    }
+}
+
 func outputFailure(_ error: Error, _ fallback: @autoclosure () -> String) -> String {
     (error as? OutputWriter.WriteError)?.message ?? fallback()
 }
@@ -190,6 +204,7 @@ struct Simulate: ParsableCommand {
             throw ExitCode(1)
         }
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(["summary.json", "events.ndjson", "tracks.csv"], in: dir, inputs: [scenario] + s.inputFiles)
         let result = sim.run()
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         print(result.table)

@@ -56,6 +56,8 @@ struct Study: ParsableCommand {
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)-study"
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(shard != nil ? [StudyPartial.fileName(shard: i, of: n)] : ["study.json", "replications.csv"], in: dir,
+                             inputs: [scenario] + s.inputFiles)
         let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
         let start = Date()
@@ -124,6 +126,7 @@ struct Merge: ParsableCommand {
         let dir = out ?? URL(fileURLWithPath: partials[0]).deletingLastPathComponent().path
         let report = StudyReport(scenario: merged.scenario, seed: merged.seed, records: merged.records)
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(["study.json", "replications.csv"], in: dir, inputs: partials)
         do {
             try writeReport(report, to: dir)
         } catch {
@@ -207,6 +210,7 @@ struct Sweep: ParsableCommand {
         let name = URL(fileURLWithPath: sweep).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)"
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(["sweep.csv", "report.html"], in: dir, inputs: [sweep, spec.scenarioPath])
         let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
         let start = Date()
         let points: [SweepPoint]
@@ -322,6 +326,7 @@ struct Plan: ParsableCommand {
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)-plan"
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(["plan.json", "plan.txt"], in: dir, inputs: [scenario, candidates] + s.inputFiles)
         var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                         firstStage: firstStage ?? min(10, runs), indifference: indifference)
@@ -466,6 +471,7 @@ struct Stockpile: ParsableCommand {
         }
         let dir = out ?? "out/\(URL(fileURLWithPath: forecast).deletingPathExtension().lastPathComponent)"
         try prepareOutputDirectory(dir)
+        try checkOutputFiles(["stockpile.json", "weekly.csv", "stockpile.txt"], in: dir, inputs: [forecast] + spec.raids.map(\.scenarioPath))
         var f = StockpileForecaster(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let result: [StockpileForecaster.DoctrineForecast]
         do { result = try f.forecast(log: quiet ? nil : { printError("  " + $0) }) } catch {

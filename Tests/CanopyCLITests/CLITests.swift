@@ -100,8 +100,10 @@ struct CLITests {
         // file as its store is named.
         let port = try runCanopy(["serve", "--port", "-1"])
         #expect(port.status != 0 && port.stderr.contains("--port must be 1 to 65535 (got -1)"), "\(port.stderr)")
-        let speed = try runCanopy(["serve", "--speed", "-3"])
-        #expect(speed.status != 0 && speed.stderr.contains("--speed must be from 0"), "\(speed.stderr)")
+        for bad in ["-3", "1e-20"] {
+            let speed = try runCanopy(["serve", "--speed", bad])
+            #expect(speed.status != 0 && speed.stderr.contains("--speed must be 0 (as fast as possible) or from 0.001"), "\(speed.stderr)")
+        }
         let token = try runCanopy(["serve", "--token", ""])
         #expect(token.status != 0 && token.stderr.contains("--token must be a word"), "\(token.stderr)")
         let corrupt = file + "-db"
@@ -167,7 +169,7 @@ struct CLITests {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + f), "\(f) missing")
         }
         let summary = try String(contentsOfFile: dir + "/summary.json", encoding: .utf8)
-        #expect(summary.contains("\"seed\": 7"))
+        #expect(summary.contains("\"seed\": \"7\""))
     }
 }
 

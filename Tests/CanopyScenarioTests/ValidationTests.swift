@@ -264,7 +264,27 @@ struct ScenarioValidationTests {
          "test.yaml: doctrine.reserves[2].effector: 'iris-t-slm' already has a reserve (doctrine.reserves[1])"),
         ("mode: shoot-look-shoot", "mode: shoot-look-shoot\n  expectedThreats: [{type: shahed-136, count: 6000, at: Kyiv}, {type: shahed-136, count: 6000, at: Plant}]",
          "test.yaml: doctrine.expectedThreats: 12000 expected threats in all; at most 10000"),
+        // Names that must be unique: threat ids, waves, raids, a catalogue list's types.
+        ("      - id: CM1\n", "      - id: CM2\n        type: kh-101\n        launchTime: 50\n        route: [{lat: 49.0, lon: 34.0}, {lat: 50.45, lon: 30.52}]\n      - id: CM2\n",
+         "test.yaml: raids[0].threats[1].id: 'CM2' is the id of raids[0].threats[0] too"),
+        ("      - type: shahed-136\n        count: 4", "      - {name: east, type: shahed-136, count: 1, launchArea: {lat: 50.6, lon: 33.5, radius: 5000}, targets: {Kyiv: 1}}\n      - name: east\n        type: shahed-136\n        count: 4",
+         "test.yaml: raids[0].waves[1].name: 'east' names raids[0].waves[0] too"),
+        ("      - id: CM1\n", "      - id: night-wave1-3\n", "test.yaml: raids[0].waves[0].name: its threat night-wave1-3 would have the id of raids[0].threats[0]"),
+        ("doctrine:\n", "  - {name: night, waves: []}\ndoctrine:\n", "test.yaml: raids[1].name: 'night' names raids[0] too"),
+        ("doctrine:\n", "  - {name: empty}\ndoctrine:\n", "test.yaml: raids[1]: has neither threats nor waves"),
+        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n    - {name: cheap, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 10}\n    - {name: cheap, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 20}\n",
+         "test.yaml: catalogue.effectors[1].name: 'cheap' is the name of catalogue.effectors[0] too"),
+        // Costs beyond ten billion dollars a shot (1e308 had made infinite sums in the outputs).
+        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n    - {name: dear, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 1e308}\n",
+         "test.yaml: catalogue.effectors[0].costPerShot: must be ≤"),
+        ("seed: 3", "seed: -1", "test.yaml: seed: must be a whole number from 0 to 18446744073709551615 (got -1)"),
     ]
+
+    @Test("A seed takes the full unsigned 64-bit range, quoted or not")
+    func bigSeed() throws {
+        #expect(try load(validYAML.replacingOccurrences(of: "seed: 3", with: "seed: 18446744073709551615")).seed == UInt64.max)
+        #expect(try load(validYAML.replacingOccurrences(of: "seed: 3", with: "seed: '9223372036854775808'")).seed == 1 << 63)
+    }
 
     @Test("Bad input: each kind gives its message", arguments: 0..<badCases.count)
     func badInput(_ k: Int) {
