@@ -278,7 +278,8 @@ public enum Asterix {
         let link = u32(20) & 0xFFFF  // (the upper bits carry FCS flags)
         var payloads: [[UInt8]] = [], problems: [String] = []
         var at = 24
-        var packet = 0
+        var packet = 0, notUDP = 0, fragments = 0
+        if d.count < 24 { problems.append("pcap: the file ends inside its 24-byte header") }
         while at + 16 <= d.count {
             let captured = u32(at + 8)
             let start = at + 16
@@ -311,11 +312,21 @@ public enum Asterix {
                     let length = Int(d[udp + 4]) << 8 | Int(d[udp + 5])
                     let payloadEnd = min(frameEnd, udp + max(length, 8))
                     payloads.append(Array(d[(udp + 8)..<payloadEnd]))
-                }
+                } else { notUDP += 1 }
+            } else if ip >= 0, ip + 20 <= frameEnd, d[ip] >> 4 == 4, d[ip + 9] == 17 {
+                fragments += 1
+            } else {
+                notUDP += 1
             }
             at = frameEnd
             packet += 1
         }
+        // What was not read is said (a cut file, TCP or fragmented packets had passed in silence).
+        if at < d.count && at + 16 > d.count {
+            problems.append("pcap: \(d.count - at) byte(s) after packet \(packet - 1), too few for a packet header (the file is cut)")
+        }
+        if notUDP > 0 { problems.append("pcap: \(notUDP) packet(s) are not whole IPv4 UDP datagrams and were passed over") }
+        if fragments > 0 { problems.append("pcap: \(fragments) IPv4 fragment(s) passed over (fragments are not reassembled)") }
         return (payloads, problems)
     }
 }

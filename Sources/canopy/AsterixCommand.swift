@@ -24,6 +24,10 @@ struct AsterixDecode: ParsableCommand {
             printError("canopy asterix: \(e)")
             throw ExitCode(1)
         }
+        guard !bytes.isEmpty else {
+            printError("\(file): the file is empty (no ASTERIX data blocks, no pcap)")
+            throw ExitCode(1)
+        }
         var messages = [bytes]
         var problems: [String] = []
         var source = "data blocks"

@@ -104,5 +104,14 @@ struct TrackCLITests {
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
         let c = try runCanopy(["track", cut, "--out", dir + "/c.json"])
         #expect(c.status == 1 && c.stderr.contains("cut.json.gz") && c.stderr.contains("ends too soon"), "\(c.stderr)")
+        // A tracks file with a misspelt "states" (an empty track, scored as missed), or without
+        // its version, is refused by name.
+        let typo = dir + "/typo.json"
+        try Data(#"{"format":"canopy-tracks","version":1,"tracks":[{"id":1,"sates":[[0,0,0,0,0,0,0]]}]}"#.utf8).write(to: URL(fileURLWithPath: typo))
+        let ty = try runCanopy(["score", scenario, typo])
+        #expect(ty.status == 1 && ty.stderr.contains("tracks[0].sates: unknown key"), "\(ty.stderr)")
+        try Data(#"{"format":"canopy-tracks","tracks":[]}"#.utf8).write(to: URL(fileURLWithPath: typo))
+        let nv = try runCanopy(["score", scenario, typo])
+        #expect(nv.status == 1 && nv.stderr.contains("missing top-level key \"version\""), "\(nv.stderr)")
     }
 }

@@ -331,6 +331,20 @@ struct AdvancedTrackerTests {
              "scans[0].sensor_id: must be a whole number (got 0.5)"),
             ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"truth\":[{\"id\":3,\"states\":[]},{\"id\":3,\"states\":[]}],\"scans\":[]}",
              "truth[1].id: 3 is used twice"),
+            // A misspelt key is named, never passed over (an empty scan, a default), and so are
+            // values that are not finite or a scan after the end.
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":0,\"measurment\":[]}]}",
+             "scans[0].measurment: unknown key"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":0,\"sensor_id\":0}]}",
+             "scans[0]: missing \"measurements\""),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[{\"t\":11,\"sensor_id\":0,\"measurements\":[]}]}",
+             "scans[0].t: 11.0 is after the scenario's duration"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[{\"id\":0,\"min_elevaton\":0}],\"scans\":[]}",
+             "sensors[0].min_elevaton: unknown key"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"truth\":[{\"id\":3,\"states\":[[0,1e400,0,0,0,0,0]]}],\"scans\":[]}",
+             "truth[0].states[0]: must be finite"),
+            ("{\"format\":\"canopy-tracking-scenario\",\"version\":1,\"duration\":10,\"sensors\":[],\"scans\":[],\"extra\":1}",
+             "extra: unknown top-level key"),
         ]
         for (k, (text, expected)) in cases.enumerated() {
             let path = dir.appendingPathComponent("case\(k).json").path

@@ -117,6 +117,7 @@ struct ScenarioReader {
         var xs: [Double] = []
         try wrap(path) { _ = try $0.readNumberArray(into: &xs) }
         guard xs.count == 3 else { throw fail(path, "must be 3 numbers [x, y, z] (got \(xs.count))") }
+        guard xs.allSatisfy(\.isFinite) else { throw fail(path, "must be finite numbers (got \(xs))") }
         return Vector3(xs[0], xs[1], xs[2])
     }
 
@@ -175,6 +176,7 @@ struct ScenarioReader {
                     var t = Double.nan, sid = Int.min
                     let start = scenario.measurements.count
                     var originCount = -1
+                    var hasMeasurements = false
                     try wrap(path) { try $0.beginObject() }
                     var fk = true
                     while let k = try wrap(path, { try $0.nextKey(first: &fk) }) {
@@ -182,17 +184,25 @@ struct ScenarioReader {
                         case "t": t = try number(path + ".t")
                         case "sensor_id": sid = try wholeNumber(path + ".sensor_id")
                         case "measurements":
+                            hasMeasurements = true
                             try readMeasurements(path + ".measurements", into: &scenario.measurements)
                         case "origins" where readOrigins:
                             var o: [Double] = []
                             try wrap(path + ".origins") { _ = try $0.readNumberArray(into: &o) }
                             originCount = o.count
                             origins.append(contentsOf: o.map { Int32($0) })
-                        default:
+                        case "origins":
                             try wrap(path + "." + k) { try $0.skipValue() }
+                        default:
+                            // A misspelt key ("measurment") had made an empty scan.
+                            throw fail(path + "." + k, "unknown key (a scan has t, sensor_id, measurements and origins)")
                         }
                     }
                     guard t.isFinite else { throw fail(path, "missing \"t\"") }
+                    guard hasMeasurements else { throw fail(path, "missing \"measurements\" (an empty list when nothing was detected)") }
+                    if scenario.duration > 0 && t > scenario.duration {
+                        throw fail(path + ".t", "\(t) is after the scenario's duration \(scenario.duration)")
+                    }
                     guard sid != Int.min else { throw fail(path, "missing \"sensor_id\"") }
                     let n = scenario.measurements.count - start
                     if readOrigins && originCount != n {
@@ -200,8 +210,11 @@ struct ScenarioReader {
                     }
                     pendingScans.append((t, sid, start, n, path))
                 }
-            default:
+            case "truth", "frame", "generator", "summary":
+                // Informational, or (the truth) not wanted by this reader.
                 try wrap(key) { try $0.skipValue() }
+            default:
+                throw fail(key, "unknown top-level key (the format's: format, version, frame, generator, duration, state_fields, measurement_fields, sensors, truth, scans, summary)")
             }
         }
         try wrap("") { try $0.finish() }
@@ -280,7 +293,9 @@ struct ScenarioReader {
             case "max_range": s.maxRange = try number(p)
             case "min_elevation": s.minElevation = try number(p)
             case "max_elevation": s.maxElevation = try number(p)
-            default: try wrap(p) { try $0.skipValue() }
+            default:
+                // A misspelt optional key ("min_elevaton") had taken its default in silence.
+                throw fail(p, "unknown key (a sensor has id, type, position, period, time_offset, sigma_range, sigma_azimuth, sigma_elevation, pd, clutter_rate, min_range, max_range, min_elevation, max_elevation)")
             }
         }
         for k in ["id", "position", "period", "sigma_range", "sigma_azimuth", "sigma_elevation", "pd", "clutter_rate",
@@ -292,6 +307,7 @@ struct ScenarioReader {
         guard s.sigma.x > 0, s.sigma.y > 0, s.sigma.z > 0 else { throw fail(path, "sigmas must be positive") }
         guard s.pd > 0 && s.pd <= 1 else { throw fail(path + ".pd", "must be in (0, 1] (got \(s.pd))") }
         guard s.clutterRate >= 0 else { throw fail(path + ".clutter_rate", "must be ≥ 0 (got \(s.clutterRate))") }
+        guard s.minRange >= 0 else { throw fail(path + ".min_range", "must be ≥ 0 (got \(s.minRange))") }
         guard s.maxRange > s.minRange else { throw fail(path + ".max_range", "must exceed min_range") }
         guard s.maxElevation > s.minElevation else { throw fail(path + ".max_elevation", "must exceed min_elevation") }
         return s
@@ -302,6 +318,7 @@ struct ScenarioReader {
         try wrap(path) { try $0.beginObject() }
         var f = true
         var row: [Double] = []
+        var hasStates = false
         while let k = try wrap(path, { try $0.nextKey(first: &f) }) {
             switch k {
             case "id":
@@ -309,6 +326,7 @@ struct ScenarioReader {
                 guard v >= 0 else { throw fail(path + ".id", "must be ≥ 0 (got \(v); -1 marks clutter in a scan's origins)") }
                 t.id = v
             case "states":
+                hasStates = true
                 try wrap(path + ".states") { try $0.beginArray() }
                 var fs = true
                 while try wrap(path + ".states", { try $0.nextElement(first: &fs) }) {
@@ -316,15 +334,17 @@ struct ScenarioReader {
                     let rp = "\(path).states[\(t.times.count)]"
                     try wrap(rp) { _ = try $0.readNumberArray(into: &row) }
                     guard row.count == 7 else { throw fail(rp, "must be [t, x, y, z, vx, vy, vz] (got \(row.count) numbers)") }
+                    guard row.allSatisfy(\.isFinite) else { throw fail(rp, "must be finite numbers (got \(row))") }
                     if let last = t.times.last, row[0] < last { throw fail(rp, "states must be sorted by time") }
                     t.times.append(row[0])
                     t.positions.append(Vector3(row[1], row[2], row[3]))
                     t.velocities.append(Vector3(row[4], row[5], row[6]))
                 }
-            default: try wrap(path + "." + k) { try $0.skipValue() }
+            default: throw fail(path + "." + k, "unknown key (a truth object has id and states)")
             }
         }
         guard t.id >= 0 else { throw fail(path, "missing \"id\"") }
+        guard hasStates else { throw fail(path, "missing \"states\"") }
         return t
     }
 }

@@ -68,7 +68,7 @@ public enum TracksFile {
             }
             var tracks: [BenchmarkTrack] = []
             var ids = Set<String>()
-            var sawFormat = false, sawTracks = false
+            var sawFormat = false, sawTracks = false, sawVersion = false
             var scenarioName: String? = nil
             try wrap("") { try $0.beginObject() }
             var first = true
@@ -84,6 +84,7 @@ public enum TracksFile {
                 case "version":
                     let v = try wrap(key) { try $0.readDouble() }
                     guard v == 1 else { throw fail(key, "is \(v); this reader takes version 1") }
+                    sawVersion = true
                 case "tracks":
                     sawTracks = true
                     try wrap(key) { try $0.beginArray() }
@@ -91,7 +92,7 @@ public enum TracksFile {
                     while try wrap(key, { try $0.nextElement(first: &fe) }) {
                         let tp = "tracks[\(tracks.count)]"
                         var t = BenchmarkTrack(id: "", confirmedAt: nil)
-                        var hasID = false
+                        var hasID = false, hasStates = false
                         try wrap(tp) { try $0.beginObject() }
                         var fk = true
                         while let k = try wrap(tp, { try $0.nextKey(first: &fk) }) {
@@ -111,34 +112,47 @@ public enum TracksFile {
                                 }
                                 hasID = true
                             case "confirmed_at":
-                                if !c.readNull() { t.confirmedAt = try wrap(tp + ".confirmed_at") { try $0.readDouble() } }
+                                if !c.readNull() {
+                                    let v = try wrap(tp + ".confirmed_at") { try $0.readDouble() }
+                                    guard v.isFinite else { throw fail(tp + ".confirmed_at", "must be a finite time in seconds, or null (got \(v))") }
+                                    t.confirmedAt = v
+                                }
                             case "states":
+                                hasStates = true
                                 try wrap(tp + ".states") { try $0.beginArray() }
                                 var fs = true
                                 while try wrap(tp + ".states", { try $0.nextElement(first: &fs) }) {
                                     let rp = "\(tp).states[\(t.times.count)]"
                                     row.removeAll(keepingCapacity: true)
                                     try wrap(rp) { _ = try $0.readNumberArray(into: &row) }
-                                    guard row.count >= 4 else { throw fail(rp, "must be [t, x, y, z, vx, vy, vz] (got \(row.count) numbers)") }
+                                    // The format's seven numbers, or four for a tracker that gives positions only.
+                                    guard row.count == 7 || row.count == 4 else {
+                                        throw fail(rp, "must be [t, x, y, z, vx, vy, vz], or [t, x, y, z] without velocities (got \(row.count) numbers)")
+                                    }
                                     guard row.allSatisfy(\.isFinite) else { throw fail(rp, "has a value that is not finite") }
                                     t.times.append(row[0])
                                     t.positions.append(Vector3(row[1], row[2], row[3]))
                                     t.velocities.append(row.count >= 7 ? Vector3(row[4], row[5], row[6]) : .zero)
                                 }
                             default:
-                                try wrap(tp + "." + k) { try $0.skipValue() }
+                                // A misspelt "states" had made an empty track, scored as missed.
+                                throw fail(tp + "." + k, "unknown key (a track has id, confirmed_at and states)")
                             }
                         }
                         guard hasID else { throw fail(tp, "missing \"id\"") }
+                        guard hasStates else { throw fail(tp, "missing \"states\"") }
                         guard ids.insert(t.id).inserted else { throw fail(tp + ".id", "\(t.id) is used by an earlier track; ids must be unique") }
                         tracks.append(t)
                     }
+                case "tracker", "scenario":
+                    try wrap(key) { try $0.skipValue() }   // free form
                 default:
-                    try wrap(key) { try $0.skipValue() }
+                    throw fail(key, "unknown top-level key (the format's: format, version, tracker, scenario, tracks)")
                 }
             }
             try wrap("") { try $0.finish() }
             guard sawFormat else { throw BenchmarkFileError(file: path, path: "", message: "missing top-level key \"format\"") }
+            guard sawVersion else { throw BenchmarkFileError(file: path, path: "", message: "missing top-level key \"version\" (1)") }
             guard sawTracks else { throw BenchmarkFileError(file: path, path: "", message: "missing top-level key \"tracks\"") }
             return (tracks, scenarioName)
         }
