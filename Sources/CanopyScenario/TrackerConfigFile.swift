@@ -21,6 +21,8 @@ public enum TrackerConfigFile {
         let r = Reader(file: name)
         var c = base
         if let m = r.mapping(doc, "", allowed: keys) {
+            // A key given null does not mean its default: it is written and says nothing.
+            for k in m.keys.sorted() where m[k]!.isNull { r.fail(k, "is null: give a value, or leave the key out for the default", m[k]) }
             c.filter = r.choice(m, "filter", "", default: base.filter) ?? base.filter
             c.association = r.choice(m, "association", "", default: base.association) ?? base.association
             c.initiation = r.choice(m, "initiation", "", default: base.initiation) ?? base.initiation
@@ -49,6 +51,19 @@ public enum TrackerConfigFile {
                 if !models.isEmpty && r.problems.isEmpty { c.models = models.map(\.motionModel) }
             } else if m["process_noise"] != nil {
                 c.models = [.cv(q: c.processNoise)]
+            }
+            // Settings that the chosen methods do not read are refused, not kept in silence
+            // (confirm_m under score initiation had changed nothing).
+            if c.initiation != .mOfN {
+                for k in ["confirm_m", "confirm_n"] where m[k] != nil {
+                    r.fail(k, "applies only with initiation m-of-n (the initiation is \(c.initiation.rawValue))", m[k])
+                }
+            }
+            if c.initiation != .score, m["score"] != nil {
+                r.fail("score", "applies only with initiation score (the initiation is \(c.initiation.rawValue))", m["score"])
+            }
+            if c.association != .jpda, m["jpda_max_events"] != nil {
+                r.fail("jpda_max_events", "applies only with association jpda (the association is \(c.association.rawValue))", m["jpda_max_events"])
             }
             // Whether the models are the file's or the default's (an nct model).
             if c.models.contains(where: { $0.kind == .estimatedTurn }) && c.filter != .ekf {

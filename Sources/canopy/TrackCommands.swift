@@ -47,10 +47,15 @@ struct Track: ParsableCommand {
             throw ExitCode(1)
         }
         try refuseOverwritingInput(out: out, inputs: [scenario] + (config.map { [$0] } ?? []))
-        guard !out.hasSuffix(".gz") else {
+        guard !out.lowercased().hasSuffix(".gz") else {
             printError("--out \(out): writing gzip is not supported; name the file .json")
             throw ExitCode(1)
         }
+        // Where the tracks go, checked before the run (a folder in the way, or a file where the
+        // folder should be, had been found only after it).
+        let outDir = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        try prepareOutputDirectory(outDir)
+        try checkOutputFiles([URL(fileURLWithPath: out).lastPathComponent], in: outDir, inputs: [scenario] + (config.map { [$0] } ?? []))
         var cfg = BenchmarkRunner.defaultConfiguration()
         if let config {
             do { cfg = try TrackerConfigFile.load(path: config, base: cfg) } catch let e as ScenarioError {

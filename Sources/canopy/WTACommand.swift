@@ -43,6 +43,10 @@ struct WTA: ParsableCommand {
         guard timeLimit > 0, timeLimit.isFinite else { throw ValidationError("--time-limit must be a positive number of seconds") }
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeat must be between 1 and 1000") }
         guard kicks >= 0 && kicks <= 1_000_000 else { throw ValidationError("--kicks must be between 0 and 1000000") }
+        // Options of the local search, given to another solver, had been passed over.
+        if solver != .local && (quick || kicks > 0) {
+            throw ValidationError("--quick and --kicks are options of --solver local (the solver is \(solver.rawValue))")
+        }
     }
 
     func run() throws {

@@ -50,6 +50,11 @@ struct TrackCLITests {
         #expect(b.stderr.contains("bad.yaml: filter") && b.stderr.contains("did you mean 'ekf'"))
         #expect(b.stderr.contains("models[0].q"))
         #expect(b.stderr.contains("jpda_max_events: must be ≤ 10000000"), "\(b.stderr)")
+        // Settings the chosen methods do not read are refused, and so is null.
+        try "confirm_m: 1\nconfirm_n: 1\njpda_max_events: 5\nmax_coast: null\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let unread = try runCanopy(["track", scenario, "--config", cfg, "--out", dir + "/u.json"])
+        #expect(unread.status == 1 && unread.stderr.contains("confirm_m: applies only with initiation m-of-n (the initiation is score)")
+                && unread.stderr.contains("jpda_max_events: applies only with association jpda") && unread.stderr.contains("max_coast: is null"), "\(unread.stderr)")
         // A model of the user's cannot come from a file.
         try "models:\n  - {type: custom, q: 1}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         let custom = try runCanopy(["track", scenario, "--out", dir + "/x.json", "--config", cfg])
