@@ -99,6 +99,10 @@ indirect enum Document {
              .composer(let context, let problem, _, _):
             let c = context.map { "\($0.text) " } ?? ""
             return "not valid YAML: \(c)\(problem)".trimmingCharacters(in: .whitespaces)
+        case .duplicatedKeysInMapping(let duplicates, _):
+            // (Yams's own text quoted the whole mapping: the file, for a key at the top.)
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return "\(keys) \(duplicates.count == 1 ? "is" : "are") given twice in one mapping: give each key once"
         default:
             return "not valid YAML: \(e)"
         }
@@ -107,6 +111,7 @@ indirect enum Document {
     private static func line(of e: YamlError) -> Int? {
         switch e {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .duplicatedKeysInMapping(_, let context): context.mark.line
         default: nil
         }
     }

@@ -503,12 +503,14 @@ final class Reader {
             return []
         }
         var out: [Waypoint] = []
+        // This list's own problems (an empty list had been named only when the file had no other).
+        let before = problems.count
         for (k, n) in list(node, path).enumerated() {
             let p = "\(path)[\(k)]"
             guard let wm = mapping(n, p, allowed: ["lat", "lon", "alt"]) else { continue }
             if let pos = position(wm, p) { out.append(Waypoint(position: pos, altitudeGiven: wm["alt"] != nil)) }
         }
-        if required && out.isEmpty && problems.isEmpty { fail(path, "needs at least 2 points (got 0)", node) }
+        if required && out.isEmpty && problems.count == before { fail(path, "needs at least 2 points (got 0)", node) }
         return out
     }
 
@@ -573,6 +575,10 @@ final class Reader {
                     continue
                 }
                 let name = string(am, "name", p, default: c.name) ?? c.name
+                // A city is a city at ground level: kind and alt had been accepted and not read.
+                for k in ["kind", "alt"] where am[k] != nil {
+                    fail(Self.join(p, k), "does not apply to a city asset (city: \(cityName)); give name, lat and lon instead of city for a site", am[k])
+                }
                 var pos = c.position
                 if am["lat"] != nil || am["lon"] != nil, let given = position(am, p) { pos = given }
                 let pop = number(am, "population", p, default: c.population, min: 0, max: Self.maxPopulation) ?? c.population
@@ -729,6 +735,10 @@ final class Reader {
                 }
             }
             if rm["for"] == nil { fail(Self.join(p, "for"), "is required (the threat classes the rounds are kept for)", nil) }
+            else if case .sequence(let items, _) = rm["for"]!, items.isEmpty {
+                // Rounds kept for no class are rounds no threat may use: the unit out of action.
+                fail(Self.join(p, "for"), "must name at least one threat class (rounds kept for none can never be fired)", rm["for"])
+            }
             // One reserve per effector type: a unit keeps one reserve (a second entry was ignored).
             if let eff, let j = reserveEntry[eff] {
                 fail(Self.join(p, "effector"), "'\(eff)' already has a reserve (doctrine.reserves[\(j)]); give one entry per effector type, listing every class its rounds are kept for", rm["effector"])

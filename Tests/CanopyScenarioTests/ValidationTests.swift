@@ -278,6 +278,12 @@ struct ScenarioValidationTests {
         ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n    - {name: dear, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 1e308}\n",
          "test.yaml: catalogue.effectors[0].costPerShot: must be ≤"),
         ("seed: 3", "seed: -1", "test.yaml: seed: must be a whole number from 0 to 18446744073709551615 (got -1)"),
+        // An empty route is named (beside other problems too: it had been named only alone).
+        ("          - {lat: 49.0, lon: 34.0}\n          - {lat: 50.45, lon: 30.52}\n", "          []\n", "test.yaml: raids[0].threats[0].route: needs at least 2 points (got 0)"),
+        ("    - {effector: iris-t-slm, rounds: 2, for: [ballistic]}", "    - {effector: iris-t-slm, rounds: 2, for: []}",
+         "test.yaml: doctrine.reserves[0].for: must name at least one threat class"),
+        ("  - city: Kyiv\n", "  - city: Kyiv\n    alt: 5000\n", "test.yaml: assets[0].alt: does not apply to a city asset"),
+        ("seed: 3", "seed: 3\nseed: 4", "test.yaml: 'seed' is given twice in one mapping"),
     ]
 
     @Test("A seed takes the full unsigned 64-bit range, quoted or not")
