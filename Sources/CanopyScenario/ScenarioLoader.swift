@@ -611,7 +611,13 @@ final class Reader {
     }
 
     func regions(_ m: [String: Document], baseDirectory: String?) -> [AlertRegion] {
-        guard let node = m["regions"], !node.isNull else { return [] }
+        guard let node = m["regions"], !node.isNull else {
+            // The properties name a regions file's fields: without one they say nothing.
+            for k in ["regionIdProperty", "regionNameProperty"] where m[k] != nil {
+                fail(k, "applies to a regions file: give regions too", m[k])
+            }
+            return []
+        }
         guard case .scalar(let value, _, _) = node else {
             fail("regions", "must be 'ukraine-oblasts' or the path of a GeoJSON file (got \(node.shown))", node)
             return []
@@ -639,6 +645,14 @@ final class Reader {
               let features = root["features"] as? [[String: Any]] else {
             fail("regions", "'\(value)' is not a GeoJSON FeatureCollection", node)
             return []
+        }
+        // A property asked for by name must be in the file (a misspelt one had fallen back to the
+        // file's ids, or to region-1, region-2, …).
+        for (key, property) in [("regionIdProperty", idProperty), ("regionNameProperty", nameProperty)]
+            where m[key] != nil && !property.isEmpty
+            && !features.contains(where: { ($0["properties"] as? [String: Any])?[property] != nil }) {
+            let seen = Set(features.flatMap { (($0["properties"] as? [String: Any]) ?? [:]).keys }).sorted()
+            fail(key, "'\(property)' is a property of no feature of '\(value)' (its properties: \(seen.prefix(20).joined(separator: ", ")))", m[key])
         }
         var out: [AlertRegion] = []
         var firstWithId: [String: Int] = [:]
@@ -681,7 +695,14 @@ final class Reader {
             var polys: [GeoPolygon] = []
             switch type {
             case "Polygon": if let p = polygon(coords) { polys = [p] }
-            case "MultiPolygon": polys = (coords as? [Any] ?? []).compactMap(polygon)
+            case "MultiPolygon":
+                // Every part, or the feature is refused (a broken part had been dropped in silence).
+                let parts = coords as? [Any] ?? []
+                polys = parts.compactMap(polygon)
+                if polys.count != parts.count && outOfRange == nil {
+                    fail("regions", "'\(value)': feature \(k) (\(name)): part \(parts.indices.first { polygon(parts[$0]) == nil } ?? 0) of its MultiPolygon is not a polygon of [lon, lat] rings of 3 points or more", node)
+                    continue
+                }
             default: break
             }
             if let (lon, lat) = outOfRange {

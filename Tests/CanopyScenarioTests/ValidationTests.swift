@@ -325,6 +325,19 @@ struct ScenarioValidationTests {
         // shipped regions are not.
         let shipped = try load(validYAML)
         #expect(ok.inputFiles == [degrees] && shipped.inputFiles.isEmpty)
+        // A property named that no feature has, or named without a regions file, is refused.
+        let misspelt = problems(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(degrees)\nregionIdProperty: cod"))
+        #expect(misspelt.contains { $0.contains("regionIdProperty: 'cod' is a property of no feature") }, "\(misspelt)")
+        let alone = problems(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regionNameProperty: name"))
+        #expect(alone.contains { $0.contains("regionNameProperty: applies to a regions file") }, "\(alone)")
+        // A MultiPolygon with a broken part is refused, not trimmed.
+        let multi = dir.appendingPathComponent("multi.geojson").path
+        try """
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Two"},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[[[30.4, 50.3], [30.7, 50.3], [30.7, 50.6], [30.4, 50.3]]], [[[30.8, 50.3], [30.9]]]]}}]}
+        """.write(toFile: multi, atomically: true, encoding: .utf8)
+        let broken = problems(validYAML.replacingOccurrences(of: "regions: ukraine-oblasts", with: "regions: \(multi)"))
+        #expect(broken.contains { $0.contains("part 1 of its MultiPolygon is not a polygon") }, "\(broken)")
         // Two features with one id were merged into one region without a word.
         let twice = dir.appendingPathComponent("twice.geojson").path
         let feature = { (name: String, lon: Double) in
