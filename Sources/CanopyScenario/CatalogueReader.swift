@@ -135,11 +135,12 @@ extension Reader {
                                                        "sigmaAzimuth", "sigmaElevation", "minElevation", "clutterPerScan",
                                                        "falseAlarmProbability", "sigmaRangeRate", "rangeRateSpan"]) else { return nil }
             // Every figure is read before any is required, so that each bad one is reported.
-            let ref = number(r, "referenceRange", bp, min: 0, minOpen: true)
+            // Bounded like the maximum range: a reference range or a range noise of 1e200 ran.
+            let ref = number(r, "referenceRange", bp, min: 0, minOpen: true, max: 5_000_000)
             let rcs = number(r, "referenceRCS", bp, default: 1, min: 0, minOpen: true)
             let maxR = number(r, "maxRange", bp, min: 0, minOpen: true, max: 5_000_000)
             let period = number(r, "period", bp, min: 0.1, max: 3600)
-            let sr = number(r, "sigmaRange", bp, min: 0, minOpen: true)
+            let sr = number(r, "sigmaRange", bp, min: 0, minOpen: true, max: 100_000)
             let sa = number(r, "sigmaAzimuth", bp, min: 0, minOpen: true, max: 90)
             let se = number(r, "sigmaElevation", bp, min: 0, minOpen: true, max: 90)
             let minEl = number(r, "minElevation", bp, default: 0, min: -5, max: 45)
