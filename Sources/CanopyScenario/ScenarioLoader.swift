@@ -261,7 +261,11 @@ final class Reader {
         // large numbers.
         var seed: UInt64? = 1
         if let n = m["seed"], !n.isNull {
-            if case .scalar(let s, _, _) = n, let v = UInt64(s.trimmingCharacters(in: .whitespaces)) { seed = v } else {
+            let text: String? = if case .scalar(let s, _, _) = n { s.trimmingCharacters(in: .whitespaces) } else { nil }
+            // Written as digits, or as a whole number in another notation (42.0, 1e3) within 2⁵³.
+            if let text, let v = UInt64(text) ?? Double(text).flatMap({ $0 >= 0 && $0 <= 9_007_199_254_740_992 && $0 == $0.rounded() ? UInt64($0) : nil }) {
+                seed = v
+            } else {
                 fail("seed", "must be a whole number from 0 to 18446744073709551615 (got \(n.shown))", n)
                 seed = nil
             }

@@ -260,15 +260,17 @@ public enum Asterix {
     }
 
     /// The UDP payloads of a classic pcap file (Ethernet, Linux cooked or raw IPv4 frames; IPv4,
-    /// UDP), in capture order. Nil when the data is not a pcap file.
-    public static func pcapPayloads(_ d: [UInt8]) -> (payloads: [[UInt8]], problems: [String])? {
+    /// UDP), in capture order, with the file's problems (a cut file) and notes (packets passed
+    /// over: other protocols, fragments; a capture of a radar network has them). Nil when the data
+    /// is not a pcap file.
+    public static func pcapPayloads(_ d: [UInt8]) -> (payloads: [[UInt8]], problems: [String], notes: [String])? {
         guard d.count >= 24 else { return nil }
         let magic = UInt32(d[0]) << 24 | UInt32(d[1]) << 16 | UInt32(d[2]) << 8 | UInt32(d[3])
         let little: Bool
         switch magic {
         case 0xD4C3_B2A1, 0x4D3C_B2A1: little = true
         case 0xA1B2_C3D4, 0xA1B2_3C4D: little = false
-        case 0x0A0D_0D0A: return ([], ["a pcapng file, which is not read: save it as classic pcap (editcap -F pcap IN OUT)"])
+        case 0x0A0D_0D0A: return ([], ["a pcapng file, which is not read: save it as classic pcap (editcap -F pcap IN OUT)"], [])
         default: return nil
         }
         func u32(_ i: Int) -> Int {
@@ -279,7 +281,6 @@ public enum Asterix {
         var payloads: [[UInt8]] = [], problems: [String] = []
         var at = 24
         var packet = 0, notUDP = 0, fragments = 0
-        if d.count < 24 { problems.append("pcap: the file ends inside its 24-byte header") }
         while at + 16 <= d.count {
             let captured = u32(at + 8)
             let start = at + 16
@@ -300,7 +301,7 @@ public enum Asterix {
             case 101, 228: ip = start  // raw IPv4
             default:
                 problems.append("pcap link type \(link) is not read (Ethernet, Linux cooked or raw IP)")
-                return (payloads, problems)
+                return (payloads, problems, [])
             }
             let frameEnd = start + captured
             // IPv4 carrying UDP, a whole datagram (not a fragment: MF clear, offset 0).
@@ -325,9 +326,10 @@ public enum Asterix {
         if at < d.count && at + 16 > d.count {
             problems.append("pcap: \(d.count - at) byte(s) after packet \(packet - 1), too few for a packet header (the file is cut)")
         }
-        if notUDP > 0 { problems.append("pcap: \(notUDP) packet(s) are not whole IPv4 UDP datagrams and were passed over") }
-        if fragments > 0 { problems.append("pcap: \(fragments) IPv4 fragment(s) passed over (fragments are not reassembled)") }
-        return (payloads, problems)
+        var notes: [String] = []
+        if notUDP > 0 { notes.append("pcap: \(notUDP) packet(s) are not whole IPv4 UDP datagrams and were passed over") }
+        if fragments > 0 { notes.append("pcap: \(fragments) IPv4 fragment(s) passed over (fragments are not reassembled)") }
+        return (payloads, problems, notes)
     }
 }
 

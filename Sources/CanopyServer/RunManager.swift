@@ -32,6 +32,9 @@ public final class RunManager: @unchecked Sendable {
         self.planner = planner
     }
 
+    /// The runs this server ran whose channels it has released (`release`).
+    private var released = Set<Int64>()
+
     public func channel(_ id: Int64) -> PictureChannel? { lock.lock(); defer { lock.unlock() }; return channels[id] }
 
     public var runningCount: Int { lock.lock(); defer { lock.unlock() }; return channels.values.filter { $0.currentStatus == "running" }.count }
@@ -94,8 +97,11 @@ public final class RunManager: @unchecked Sendable {
     /// going keeps it.
     public func release(_ id: Int64) {
         lock.lock(); defer { lock.unlock() }
-        if let c = channels[id], c.currentStatus != "running" { channels[id] = nil }
+        if let c = channels[id], c.currentStatus != "running" { channels[id] = nil; released.insert(id) }
     }
+
+    /// Whether this server ran the run and has let its channel go.
+    public func wasReleased(_ id: Int64) -> Bool { lock.lock(); defer { lock.unlock() }; return released.contains(id) }
 }
 
 /// One run on its thread.

@@ -348,7 +348,7 @@ public final class CanopyServer: Sendable {
             guard let channel else {
                 // A run from before the last restart: its stream is over.
                 try await outbound.write(.text("{\"type\":\"status\",\"status\":\"ended\"}"))
-                try await outbound.close(.normalClosure, reason: "the run ended before this server started")
+                try await outbound.close(.normalClosure, reason: "the stream is over (the run has ended): replay it from its frames")
                 return
             }
             // The connection lasts until the stream ends (the run is over) or the client
@@ -413,8 +413,10 @@ public final class CanopyServer: Sendable {
         let records = (try? store.runs(limit: 20)) ?? []
         let recent = records.compactMap { runs.channel($0.id) }
         if let c = recent.first(where: { $0.currentStatus == "running" }) ?? recent.first { return c }
-        // The newest run's channel was released after its end: its episodes from the store.
-        return records.first.flatMap { try? alertChannel(of: $0) }
+        // The newest run, of this server, had its channel released after its end: its episodes
+        // from the store (not an earlier server's run, whose alerts may have been cut off on).
+        guard let newest = records.first, runs.wasReleased(newest.id) else { return nil }
+        return try? alertChannel(of: newest)
     }
 
     /// A run's alert episodes: this server's record, or, for a run of an earlier server, rebuilt
@@ -471,9 +473,13 @@ public final class CanopyServer: Sendable {
         do {
             return try await request.body.collect(upTo: context.maxUploadSize)
         } catch let e where e is NIOTooManyBytesError || (e as? HTTPError)?.status == .contentTooLarge {
-            // Over the limit (a client gone or a broken stream is not: it is thrown on).
             counters.add(counter)
             throw APIError(.contentTooLarge, "the body is larger than \(ServerSettings.maxBody >> 20) MiB")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A client gone or a broken stream: the client's fault, not the server's.
+            throw APIError(.badRequest, "the request body could not be read: it broke off")
         }
     }
 
@@ -677,7 +683,7 @@ struct ErrorJSONMiddleware: RouterMiddleware {
             if let (unavailable, message) = RunStore.answer(for: error) {
                 throw APIError(unavailable ? .serviceUnavailable : .internalServerError, message)
             }
-            throw APIError(.internalServerError, "internal error: \(error)")
+            throw APIError(.internalServerError, "internal error (\(type(of: error))); the server's log may say more")
         }
     }
 }

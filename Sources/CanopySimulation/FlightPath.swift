@@ -236,7 +236,9 @@ public final class BallisticPath: Sendable {
                     v = g < 0 ? min(v + reach, hi) : max(v - reach, lo)
                     reach *= 2
                 }
-                if !(v > lo && v < hi) || hi - lo < 1e-9 { v = 0.5 * (lo + hi) }
+                // Inside the bracket, or at its ceiling while that is untried (short there: out of
+                // reach, said at once); otherwise its middle.
+                if !(v > lo && (v < hi || !gHi.isFinite)) || hi - lo < 1e-9 { v = 0.5 * (lo + hi) }
             }
             guard let f = found else { return nil }
             best = (f.speed, azimuth, f.end)

@@ -42,10 +42,22 @@ public struct StudyPartial: Sendable, Equatable {
         return hex(h)
     }
 
-    /// The digest of the running program (its executable file), computed once.
+    /// The digest of the running program: its executable file and the built-in data it reads
+    /// (the catalogue, the regions, the cities: the scenario module's resources), computed once.
     public static let programDigestOfThisProcess: String = {
-        guard let bytes = try? InputFile.read(path: "/proc/self/exe") else { return "unknown" }
-        return digest(bytes)
+        guard let exe = try? InputFile.read(path: "/proc/self/exe") else { return "unknown" }
+        var files: [String] = []
+        if let catalogue = ScenarioLoader.resourcePath("catalogue", "yaml") {
+            let folder = (catalogue as NSString).deletingLastPathComponent
+            files = ((try? FileManager.default.subpathsOfDirectory(atPath: folder)) ?? []).sorted().map { folder + "/" + $0 }
+                .filter { var d: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && !d.boolValue }
+        }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for bytes in [exe] + files.map({ (try? InputFile.read(path: $0)) ?? [] }) {
+            for b in withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        return hex(h)
     }()
 
     /// A partial named in messages: its file when it was read from one, and its shard.

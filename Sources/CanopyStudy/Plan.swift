@@ -165,7 +165,7 @@ public struct DeploymentPlanner {
             let u = spec.units[kind]!
             let name = "NEW-\(kind)@\(spec.sites[site].id)"
             seen[name, default: 0] += 1
-            let id = seen[name]! == 1 ? name : "\(name)-\(seen[name]!)"
+            let id = seen[name]! == 1 ? name : "\(name)#\(seen[name]!)"   // (# in no site id: the names cannot meet)
             s.fireUnits.append(FireUnit(id: id, type: u.type, position: spec.sites[site].position, magazine: u.magazine, launchers: u.launchers))
         }
         return s

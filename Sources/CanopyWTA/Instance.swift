@@ -141,6 +141,11 @@ extension WTAInstance {
             }
             p.append(contentsOf: row)
         }
+        // A certain kill is weighed by a tiny survival (WTAProblem): exact enough while the values
+        // span at most 10¹⁸.
+        if p.contains(1), let lo = values.min(), let hi = values.max(), hi / lo > 1e18 {
+            throw fail("values", "span from \(lo) to \(hi) with a certain kill (a kill_prob of 1): more than 10^18 apart, which the solvers cannot weigh exactly; scale the values or give the kill probability below 1")
+        }
         var inst = WTAInstance(name: name, weapons: n, targets: m, values: values, killProbability: p)
         if let ft = obj["feasible"], !(ft is NSNull) {
             guard let rows = ft as? [Any], rows.count == n else { throw fail("feasible", "must be \(n) rows of \(m) zeros and ones") }

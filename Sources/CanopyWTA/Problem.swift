@@ -68,12 +68,15 @@ public struct WTAProblem: Sendable {
         var usable = [Int](repeating: 0, count: m)
         let first = members.map { $0[0] }
         let mask = inst.feasible ?? [], masked = inst.feasible != nil
-        // The survival kept for a certain kill (p = 1): small enough that the most valuable
-        // target's remnant is a thousandth of a millionth of a billionth of the least valuable
-        // one, so that it decides nothing (1e-12 had let a target worth 10¹² "survive" with 1
-        // and turned the optimum), yet not zero, so that logs and ratios stay finite.
+        // The survival kept for a certain kill (p = 1): 1e-12 of the least valuable target's
+        // value over the most valuable one's (1e-12 when they are equal), so that the remnant
+        // is within the solvers' tolerance of the objective and decides nothing (1e-12 had let a
+        // target worth 10¹² "survive" with 1 and turned the optimum); not below 1e-24, so that a dozen certain
+        // kills of one target stay a normal double (the solvers divide by it to take a shot
+        // back). Not zero, so that logs and ratios stay finite. Instances whose values span more
+        // than 10¹⁸ with a certain kill are refused when read (`WTAInstance.parse`).
         let vMax = inst.values.max() ?? 1, vMin = inst.values.filter { $0 > 0 }.min() ?? 1
-        let certainKillSurvival = max(min(1e-12, 1e-15 * vMin / vMax), 1e-300)
+        let certainKillSurvival = max(min(1e-12, 1e-12 * vMin / vMax), 1e-24)
         // One pass in 32 × 32 tiles, so that the row-major and the by-target writes stay in cache.
         mask.withUnsafeBufferPointer { M in
             inst.killProbability.withUnsafeBufferPointer { P in

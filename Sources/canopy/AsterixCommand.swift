@@ -34,6 +34,8 @@ struct AsterixDecode: ParsableCommand {
         if let pcap = Asterix.pcapPayloads(bytes) {
             messages = pcap.payloads
             problems += pcap.problems.map { "\(file): \($0)" }
+            // Packets of other protocols are said, not failed (a network capture has them).
+            for n in pcap.notes { printError("\(file): note: \(n)") }
             source = "pcap, \(pcap.payloads.count) UDP datagram\(pcap.payloads.count == 1 ? "" : "s")"
         }
         var reports = 0, blocks = 0
@@ -46,6 +48,9 @@ struct AsterixDecode: ParsableCommand {
             for (c, n) in d.otherCategories { other[c, default: 0] += n }
             for r in d.reports { out += r.json + "\n" }
             problems += d.problems.map { messages.count > 1 ? "\(file): datagram \(k): \($0)" : "\(file): \($0)" }
+            if d.unlistedProblems > 0 {
+                problems.append("\(file): \(messages.count > 1 ? "datagram \(k): " : "")\(d.unlistedProblems) more problem(s), not listed")
+            }
         }
         FileHandle.standardOutput.write(Data(out.utf8))
         let others = other.keys.sorted().map { String(format: "CAT%03d: %d", Int($0), other[$0]!) }.joined(separator: ", ")

@@ -34,17 +34,16 @@ enum OutputDirectories {
 
     static func record(_ path: String) { lock.lock(); created.append(path); lock.unlock() }
 
-    /// Removes the recorded folders that hold nothing (deepest first), and their new parents.
+    /// Removes the recorded folders, and the new ones inside them, that hold nothing, deepest
+    /// first, by rmdir(2): a folder something else has written into since is left, whatever the
+    /// timing (a recursive delete after a check could have taken another process's file).
     static func removeEmptyCreated() {
         lock.lock(); defer { lock.unlock() }
         let fm = FileManager.default
         for top in created.reversed() {
-            // The folders from the given path up to the topmost new one, deepest first.
-            guard let contents = try? fm.subpathsOfDirectory(atPath: top) else { continue }
-            let dirs = contents.filter { var d: ObjCBool = false; return fm.fileExists(atPath: top + "/" + $0, isDirectory: &d) && d.boolValue }
-                .sorted { $0.count > $1.count }
-            for d in dirs where (try? fm.contentsOfDirectory(atPath: top + "/" + d))?.isEmpty == true { try? fm.removeItem(atPath: top + "/" + d) }
-            if (try? fm.contentsOfDirectory(atPath: top))?.isEmpty == true { try? fm.removeItem(atPath: top) }
+            let inner = ((try? fm.subpathsOfDirectory(atPath: top)) ?? []).sorted { $0.count > $1.count }
+            for d in inner { _ = rmdir(top + "/" + d) }
+            _ = rmdir(top)
         }
         created.removeAll()
     }
@@ -56,7 +55,7 @@ func printError(_ s: String) {
 
 /// Makes an output directory (with its parents) and checks that a file can be written in it,
 /// before a long run: a study whose results cannot be written at the end is lost.
-func prepareOutputDirectory(_ dir: String) throws {
+func prepareOutputDirectory(_ dir: String, removableOnFailure: Bool = true) throws {
     let fm = FileManager.default
     guard !dir.isEmpty else {
         printError("--out: an empty path; name a directory")
@@ -72,7 +71,7 @@ func prepareOutputDirectory(_ dir: String) throws {
     }
     do {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if let firstNew { OutputDirectories.record(firstNew) }
+        if let firstNew, removableOnFailure { OutputDirectories.record(firstNew) }
     } catch {
         // Name the part of the path in the way, if a file stands where a directory should.
         var reason = error.localizedDescription

@@ -55,9 +55,19 @@ struct Study: ParsableCommand {
         let slice = StudySlice(runs: runs, shard: i, shards: n)
         let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
         let dir = out ?? "out/\(name)-study"
-        try prepareOutputDirectory(dir)
+        // A shard's folder is shared with the other shards: never removed by this one's failure.
+        try prepareOutputDirectory(dir, removableOnFailure: shard == nil)
         try checkOutputFiles(shard != nil ? [StudyPartial.fileName(shard: i, of: n)] : ["study.json", "replications.csv"], in: dir,
                              inputs: [scenario] + s.inputFiles)
+        // A shard's digests, of its inputs as read now (before the run: an error reading them
+        // costs no work, and an edit during the run cannot pass for the inputs it ran).
+        var inputsDigest = ""
+        if shard != nil {
+            do { inputsDigest = try StudyPartial.digest(scenarioFile: scenario, namedFiles: s.inputFiles) } catch {
+                printError("\(scenario): cannot read the inputs to digest them: \(error)")
+                throw ExitCode(1)
+            }
+        }
         let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let bar = ProgressBar(enabled: !quiet && isatty(2) != 0, label: "replications")
         let start = Date()
@@ -74,8 +84,7 @@ struct Study: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             if shard != nil {
-                let inputs = try StudyPartial.digest(scenarioFile: scenario, namedFiles: s.inputFiles)
-                let partial = StudyPartial(scenario: s.name, scenarioDigest: inputs, programDigest: StudyPartial.programDigestOfThisProcess,
+                let partial = StudyPartial(scenario: s.name, scenarioDigest: inputsDigest, programDigest: StudyPartial.programDigestOfThisProcess,
                                            seed: s.seed, slice: slice, records: records)
                 let path = dir + "/" + StudyPartial.fileName(shard: i, of: n)
                 try OutputWriter.atomicWrite(partial.text, to: path)

@@ -290,6 +290,8 @@ struct ScenarioValidationTests {
     func bigSeed() throws {
         #expect(try load(validYAML.replacingOccurrences(of: "seed: 3", with: "seed: 18446744073709551615")).seed == UInt64.max)
         #expect(try load(validYAML.replacingOccurrences(of: "seed: 3", with: "seed: '9223372036854775808'")).seed == 1 << 63)
+        // A whole number in another notation, as before.
+        #expect(try load(validYAML.replacingOccurrences(of: "seed: 3", with: "seed: 42.0")).seed == 42)
     }
 
     @Test("Bad input: each kind gives its message", arguments: 0..<badCases.count)

@@ -67,6 +67,11 @@ struct PhysicsTests {
         let paris = Geodetic(latitudeDegrees: 48.85, longitudeDegrees: 2.35)  // about 2,500 km
         // At 88° even the search's top speed lands a few hundred kilometres out.
         #expect(BallisticPath(launch: launch, target: paris, loft: radians(88)) == nil)
+        // At an ordinary loft too, and said at the ceiling's one trial (it had bisected 60 times
+        // for each of 8 azimuths).
+        let t0 = ContinuousClock.now
+        #expect(BallisticPath(launch: launch, target: Geodetic(latitudeDegrees: -50.6, longitudeDegrees: -143.4), loft: radians(40)) == nil)
+        #expect(ContinuousClock.now - t0 < .seconds(2))
     }
 
     @Test("Cruise legs stay on the great circle and have the geodesic's length")

@@ -651,6 +651,8 @@ struct WTATests {
         #expect(error(#"{"name": 7, "weapons": 1, "targets": 1, "values": [5], "kill_prob": [[0.5]]}"#).contains("name: must be a string"))
         #expect(error(#"{"weapons": 1, "targets": 1, "values": [5], "kill_prob": [[0.5]], "type_counts": [1]}"#)
             .contains("type_counts: given without weapon_type"))
+        // A certain kill among values more than 10¹⁸ apart cannot be weighed exactly: refused.
+        #expect(error(#"{"weapons": 1, "targets": 2, "values": [1e300, 1], "kill_prob": [[1, 0.5]]}"#).contains("values: span from"))
         // A feasibility mask may say true/false as well as 1/0.
         #expect(error(#"{"weapons": 1, "targets": 2, "values": [5, 6], "kill_prob": [[0.5, 0.4]], "feasible": [[true, false]]}"#) == "accepted")
         #expect(error(" \n").hasSuffix("the file is empty"))
