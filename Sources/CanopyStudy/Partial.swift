@@ -33,13 +33,9 @@ public struct StudyPartial: Sendable, Equatable {
     /// The digest of a study's inputs: the scenario file and the files it named, in order (each
     /// preceded by its length, so that moving bytes between files changes the digest).
     public static func digest(scenarioFile: String, namedFiles: [String]) throws -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for path in [scenarioFile] + namedFiles {
-            let bytes = try InputFile.read(path: path)
-            for b in withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        }
-        return hex(h)
+        var h = FNV1a64()
+        for path in [scenarioFile] + namedFiles { h.add(framed: try InputFile.read(path: path)) }
+        return h.hex
     }
 
     /// The digest of the running program: its executable file and the built-in data it reads
@@ -52,27 +48,15 @@ public struct StudyPartial: Sendable, Equatable {
             files = ((try? FileManager.default.subpathsOfDirectory(atPath: folder)) ?? []).sorted().map { folder + "/" + $0 }
                 .filter { var d: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && !d.boolValue }
         }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for bytes in [exe] + files.map({ (try? InputFile.read(path: $0)) ?? [] }) {
-            for b in withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        }
-        return hex(h)
+        var h = FNV1a64()
+        h.add(framed: exe)
+        for f in files { h.add(framed: (try? InputFile.read(path: f)) ?? []) }
+        return h.hex
     }()
 
     /// A partial named in messages: its file when it was read from one, and its shard.
     var label: String { (sourcePath.map { "\($0) " } ?? "") + "(shard \(slice.shard) of \(slice.shards))" }
 
-    public static func digest(_ bytes: [UInt8]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return hex(h)
-    }
-
-    static func hex(_ h: UInt64) -> String {
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
 
     /// The file name of shard i of n.
     public static func fileName(shard: Int, of n: Int) -> String { "partial-\(shard)-of-\(n).json" }
@@ -281,5 +265,23 @@ public struct StudyPartial: Sendable, Equatable {
             throw StudyError("missing shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(p0.slice.shards)")
         }
         return (p0.scenario, p0.seed, byShard.flatMap { $0!.records })
+    }
+}
+
+/// FNV-1a 64 over byte strings, each preceded by its length (8 bytes, little-endian), written as
+/// 16 hexadecimal digits: the partials' digests.
+struct FNV1a64 {
+    private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(framed bytes: [UInt8]) {
+        withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { for b in $0 { mix(b) } }
+        for b in bytes { mix(b) }
+    }
+
+    @inline(__always) private mutating func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+
+    var hex: String {
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

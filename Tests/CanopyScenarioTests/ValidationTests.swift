@@ -49,6 +49,11 @@ func load(_ yaml: String, file: String = "test.yaml") throws -> Scenario {
     try ScenarioLoader.load(text: yaml, fileName: file, baseDirectory: nil)
 }
 
+/// A catalogue entry of a gun effector type (a list item of `catalogue.effectors`), with its cost a shot.
+func gun(_ name: String, cost: String) -> String {
+    "    - {name: \(name), kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: \(cost)}\n"
+}
+
 /// The messages of a scenario that must fail.
 func problems(_ yaml: String, file: String = "test.yaml") -> [String] {
     do {
@@ -272,10 +277,10 @@ struct ScenarioValidationTests {
         ("      - id: CM1\n", "      - id: night-wave1-3\n", "test.yaml: raids[0].waves[0].name: its threat night-wave1-3 would have the id of raids[0].threats[0]"),
         ("doctrine:\n", "  - {name: night, waves: []}\ndoctrine:\n", "test.yaml: raids[1].name: 'night' names raids[0] too"),
         ("doctrine:\n", "  - {name: empty}\ndoctrine:\n", "test.yaml: raids[1]: has neither threats nor waves"),
-        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n    - {name: cheap, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 10}\n    - {name: cheap, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 20}\n",
+        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n" + gun("cheap", cost: "10") + gun("cheap", cost: "20"),
          "test.yaml: catalogue.effectors[1].name: 'cheap' is the name of catalogue.effectors[0] too"),
         // Costs beyond ten billion dollars a shot (1e308 had made infinite sums in the outputs).
-        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n    - {name: dear, kind: gun, killProbability: {drone: 0.3}, maxRange: 2000, maxAltitude: 1000, interceptorSpeed: 900, reactionTime: 2, costPerShot: 1e308}\n",
+        ("name: Test\n", "name: Test\ncatalogue:\n  effectors:\n" + gun("dear", cost: "1e308"),
          "test.yaml: catalogue.effectors[0].costPerShot: must be ≤"),
         ("seed: 3", "seed: -1", "test.yaml: seed: must be a whole number from 0 to 18446744073709551615 (got -1)"),
         // An empty route is named (beside other problems too: it had been named only alone).
