@@ -99,6 +99,23 @@ extension Assigner {
     }
 }
 
+/// A confirmed track as the decision stages read it.
+public struct TrackReport: Sendable {
+    public var id: Int
+    /// Position and velocity (ECEF, m and m/s) at the time of the decision.
+    public var state: Vector6
+    /// Detections the track has taken.
+    public var hits: Int
+    /// Whether the track's heading is known well enough to alert by (its velocity's standard
+    /// deviation under half its speed, or 10 m/s); ballistic tracks alert regardless.
+    public var directionSettled: Bool
+    /// The detection that would cue an engagement of it (its caller's id).
+    public var cue: UInt64
+    public init(id: Int, state: Vector6, hits: Int, directionSettled: Bool, cue: UInt64) {
+        self.id = id; self.state = state; self.hits = hits; self.directionSettled = directionSettled; self.cue = cue
+    }
+}
+
 /// The BattleManager: detections in; tracks, threat assessments, engagement orders and civil
 /// alerts out. It never sees truth — only detections, its own fire units and its briefing — so
 /// the same code runs in simulation and live.
@@ -140,6 +157,7 @@ public final class BattleManager {
     private var lastAlertTime = -Double.infinity
     private let alertPeriod: Double
     private var batch: [Detection] = []
+    private var reports: [TrackReport] = []
 
     /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
     /// stage (nil: the built-in, by the briefing's doctrine); `extraSensors` join the tracker's
@@ -318,38 +336,69 @@ public final class BattleManager {
         }
         lap(&stageTimes.tracking)
 
-        // Assessment of confirmed tracks.
-        var current: [ThreatAssessment] = []
-        var currentIndex: [Int] = []   // index in tracker.tracks of each assessment
-        var currentState: [Vector6] = []  // each assessed track's state predicted to now
-        // The tracks the assigner may engage: their state at now, and the detection that cues them.
-        var stateByID: [Int: Vector6] = [:], cueByID: [Int: UInt64] = [:]
-        // The tracks are read in place (each is 1.8 KB of filter states).
+        // The confirmed tracks as the decision stages read them (each track is 1.8 KB of filter
+        // states: read in place).
+        reports.removeAll(keepingCapacity: true)
         let q = tracker.configuration.processNoise
         tracker.tracks.withUnsafeBufferPointer { tb in
             for ti in tb.indices where tb[ti].status == .confirmed {
-                let id = tb[ti].id, hits = tb[ti].hits
-                var h = histories[id] ?? TrackHistory()
-                let (x, _) = tb[ti].predicted(to: now, processNoise: q)
-                let speed = norm(x.velocity)
-                let alt = WGS84.geodetic(ecef: x.position).height
-                if hits >= 4 {
-                    h.maxSpeed = max(h.maxSpeed, speed)
-                    h.maxAltitude = max(h.maxAltitude, alt)
-                    h.speedSum += speed
-                    h.speedSamples += 1
-                }
-                h.updates = hits
-                histories[id] = h
-                let a = assessor.assess(track: tb[ti], now: now, history: h, processNoise: q)
-                assessments[id] = a
-                current.append(a)
-                currentIndex.append(ti)
-                currentState.append(x)
-                if a.valueAtRisk > 0 && engagedTracks[id] == nil {
-                    stateByID[id] = x
-                    cueByID[id] = tb[ti].lastDetection
-                }
+                let P = tb[ti].P
+                let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
+                reports.append(TrackReport(id: tb[ti].id, state: tb[ti].predicted(to: now, processNoise: q).x, hits: tb[ti].hits,
+                                           directionSettled: velocitySigma < 0.5 * max(norm(tb[ti].velocity), 20),
+                                           cue: tb[ti].lastDetection))
+            }
+        }
+        decide(now: now, tracks: reports, into: &out, clock: &clock)
+        return out
+    }
+
+    /// The decision stages (assessment, assignment, alerting) of one cycle at `now`, on confirmed
+    /// tracks given from outside: a tracker of the caller's, or the event model's tracks (whose
+    /// engagement reports must name these ids). Tracks not given since their last decision are
+    /// forgotten (their history and assessment), as a dropped track is.
+    public func decide(now: Double, tracks: [TrackReport]) -> CycleOutput {
+        var out = CycleOutput()
+        var clock = ContinuousClock.now
+        var seen = Set<Int>()
+        for t in tracks { seen.insert(t.id) }
+        for id in histories.keys where !seen.contains(id) { histories.removeValue(forKey: id) }
+        for id in assessments.keys where !seen.contains(id) { assessments.removeValue(forKey: id) }
+        decide(now: now, tracks: tracks, into: &out, clock: &clock)
+        return out
+    }
+
+    private func decide(now: Double, tracks: [TrackReport], into out: inout CycleOutput, clock: inout ContinuousClock.Instant) {
+        func lap(_ field: inout Double) {
+            let n = ContinuousClock.now
+            let d = n - clock
+            field += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            clock = n
+        }
+        // Assessment of confirmed tracks.
+        var current: [ThreatAssessment] = []
+        current.reserveCapacity(tracks.count)
+        // The tracks the assigner may engage: their state at now, and the detection that cues them.
+        var stateByID: [Int: Vector6] = [:], cueByID: [Int: UInt64] = [:]
+        for t in tracks {
+            let x = t.state
+            var h = histories[t.id] ?? TrackHistory()
+            let speed = norm(x.velocity)
+            let alt = WGS84.geodetic(ecef: x.position).height
+            if t.hits >= 4 {
+                h.maxSpeed = max(h.maxSpeed, speed)
+                h.maxAltitude = max(h.maxAltitude, alt)
+                h.speedSum += speed
+                h.speedSamples += 1
+            }
+            h.updates = t.hits
+            histories[t.id] = h
+            let a = assessor.assess(id: t.id, state: x, history: h)
+            assessments[t.id] = a
+            current.append(a)
+            if a.valueAtRisk > 0 && engagedTracks[t.id] == nil {
+                stateByID[t.id] = x
+                cueByID[t.id] = t.cue
             }
         }
         lap(&stageTimes.assessment)
@@ -385,21 +434,16 @@ public final class BattleManager {
         if now - lastAlertTime >= alertPeriod - 1e-9 {
             lastAlertTime = now
             var paths: [PredictedPath] = []
-            tracker.tracks.withUnsafeBufferPointer { tb in
-                for (k, a) in current.enumerated() {
-                    let ti = currentIndex[k]
-                    guard tb[ti].hits >= 5 else { continue }
-                    // A direction still this uncertain would alert regions the threat is not heading for.
-                    let P = tb[ti].P
-                    let velocitySigma = (P[3, 3] + P[4, 4] + P[5, 5]).squareRoot()
-                    guard a.ballistic || velocitySigma < 0.5 * max(norm(tb[ti].velocity), 20) else { continue }
-                    paths.append(predictedPath(track: tb[ti].id, state: currentState[k], a, now: now))
-                }
+            for (k, a) in current.enumerated() {
+                let t = tracks[k]
+                guard t.hits >= 5 else { continue }
+                // A direction still this uncertain would alert regions the threat is not heading for.
+                guard a.ballistic || t.directionSettled else { continue }
+                paths.append(predictedPath(track: t.id, state: t.state, a, now: now))
             }
             out.alertChanges = alerter.update(now: now, paths: paths)
         }
         lap(&stageTimes.alerting)
-        return out
     }
 
     /// Ground points of a track's predicted path over the alert horizon, ending at the predicted

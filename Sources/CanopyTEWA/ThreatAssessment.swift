@@ -107,9 +107,16 @@ public struct ThreatAssessor: Sendable {
 
     /// Assesses one track at time `now`.
     public func assess(track: Track, now: Double, history: TrackHistory, processNoise: Double) -> ThreatAssessment {
-        let k = Kinematics(track: track, now: now, processNoise: processNoise)
-        return rule == .kinematic ? assessKinematic(track: track, k, history: history)
-            : assessProbabilistic(track: track, k, history: history)
+        assess(id: track.id, state: track.predicted(to: now, processNoise: processNoise).x, history: history)
+    }
+
+    /// Assesses a track given by its id and its state at the time of the assessment (ECEF, m and
+    /// m/s): a track of this battle manager's tracker predicted to now, or one reported from
+    /// outside (the event model's).
+    public func assess(id: Int, state x: Vector6, history: TrackHistory) -> ThreatAssessment {
+        let k = Kinematics(state: x)
+        return rule == .kinematic ? assessKinematic(id: id, k, history: history)
+            : assessProbabilistic(id: id, k, history: history)
     }
 
     /// Probability of each slow type given the mean speed and the altitude: Gaussian likelihoods
@@ -134,8 +141,8 @@ public struct ThreatAssessor: Sendable {
 
     /// The probabilistic rule: a distribution over threat types (hence classes and warheads) and
     /// over the assets ahead; value at risk is its expectation.
-    func assessProbabilistic(track: Track, _ k: Kinematics, history: TrackHistory) -> ThreatAssessment {
-        var r = assessKinematic(track: track, k, history: history, aim: false)
+    func assessProbabilistic(id: Int, _ k: Kinematics, history: TrackHistory) -> ThreatAssessment {
+        var r = assessKinematic(id: id, k, history: history, aim: false)
         let classes = ThreatClass.allCases
         var probs = [Double](repeating: 0, count: classes.count)
         // Expected damage fraction at an asset: Σ over types of P(type) · min(1, warhead · damage per kg).
@@ -235,8 +242,7 @@ public struct ThreatAssessor: Sendable {
         var here: Geodetic, frame: LocalFrame
         var venu: Vector3, ground: Double
 
-        init(track: Track, now: Double, processNoise: Double) {
-            let (x, _) = track.predicted(to: now, processNoise: processNoise)
+        init(state x: Vector6) {
             position = x.position; velocity = x.velocity
             here = WGS84.geodetic(ecef: position)
             frame = LocalFrame(origin: here)
@@ -247,11 +253,11 @@ public struct ThreatAssessor: Sendable {
 
     /// The kinematic rule: one class from speed and altitude, one aim point (the asset nearest the
     /// track's line ahead), the class's mean warhead.
-    func assessKinematic(track: Track, _ k: Kinematics, history: TrackHistory, aim: Bool = true) -> ThreatAssessment {
+    func assessKinematic(id: Int, _ k: Kinematics, history: TrackHistory, aim: Bool = true) -> ThreatAssessment {
         let p = k.position, v = k.velocity, here = k.here, venu = k.venu, ground = k.ground
         let cls = Self.classify(speed: norm(v), altitude: here.height, verticalSpeed: venu.z, history: history)
         let warhead = warheadByClass[cls] ?? 100
-        var result = ThreatAssessment(track: track.id, threatClass: cls, aimAsset: nil, aimPoint: here,
+        var result = ThreatAssessment(track: id, threatClass: cls, aimAsset: nil, aimPoint: here,
                                       timeToImpact: .infinity, valueAtRisk: 0, populationAtRisk: 0,
                                       speed: ground, altitude: here.height, ballistic: false)
         result.classProbabilities = ThreatClass.allCases.map { $0 == cls ? 1 : 0 }
