@@ -245,6 +245,10 @@ public struct Assigner: Sendable {
                        fireUnits: [FireUnitState], engaged: Set<Int>) -> [EngagementPlan] {
         // Nothing to decide (most cycles of a long raid): skip the per-unit tables.
         guard assessments.contains(where: { !engaged.contains($0.track) && $0.valueAtRisk > 0 && tracks[$0.track] != nil }) else { return [] }
+        // Nor when no pair passes the cheap tests a shot now must pass (kill probability, cost
+        // rule, a free launcher, rounds and a channel, distance): no shot can be planned, and
+        // the rounds kept for later threats are weighed only against shots now.
+        guard anyShotPossible(now: now, assessments: assessments, states: tracks, fireUnits: fireUnits, engaged: engaged) else { return [] }
         var candidates: [EngagementPlan] = []
         // Pairs a unit cannot engage now but will be able to before the threat's impact (the
         // optimal rule keeps rounds for them).
@@ -279,6 +283,10 @@ public struct Assigner: Sendable {
                 nearBounds.append(Self.nearBound(types[u], frames[u], margin: planningMargin))
             }
         }
+        // Two passes over the pairs: the shots possible now, then (only when there is one, under
+        // the optimal rule) the pairs possible later, which weigh against them.
+        for pass in 0..<2 {
+        if pass == 1 && (!optimalRule || candidates.isEmpty) { break }
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let xNow = tracks[a.track] else { continue }
             var path: ((Double) -> Vector3)? = nil
@@ -299,10 +307,10 @@ public struct Assigner: Sendable {
                 guard pk1 > 0, pk1 >= doctrine.minKillProbability else { continue }
                 // The rule of engagement on dear rounds: neither now nor kept for later.
                 guard types[u].costPerShot <= maxCost else { continue }
-                var engagedNow = false
-                defer {
+                if pass == 1 {
+                    let engagedNow = candidates.contains { $0.fireUnit == u && $0.track == a.track }
                     // Jammers are not rationed: no reservations for them.
-                    if optimalRule && !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFlat[u * nc + ci] > 0
+                    if !engagedNow && a.timeToImpact.isFinite && rationed[u] && roundsFlat[u * nc + ci] > 0
                         // Cheap reject: it cannot come within range before its impact.
                         && norm(pNow - unitECEF[u]) - max(a.speed, 100) * 1.5 * min(a.timeToImpact, 1_800) <= types[u].maxRange + 10_000 {
                         let from = now + types[u].reactionTime, until = now + min(a.timeToImpact, 1_800)
@@ -320,6 +328,7 @@ public struct Assigner: Sendable {
                             }
                         }
                     }
+                    continue
                 }
                 guard freeNow[u] > 0 else { continue }
                 let type = types[u]
@@ -332,6 +341,7 @@ public struct Assigner: Sendable {
                 let flyout = type.maxFlyout
                 let reach = maxRange + 2_000 + max(a.speed, 100) * (reaction + flyout) * 1.5
                 if dist > reach + 30_000 { continue }
+                if !a.ballistic && Self.beyondReach(type, frames[u], dist: dist, speed: norm(xNow.velocity), margin: planningMargin) { continue }
                 guard roundsFlat[u * nc + ci] > 0, channelsBusy[u] < type.fireChannels else { continue }
                 let launch = now + reaction
                 if path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
@@ -345,14 +355,56 @@ public struct Assigner: Sendable {
                 guard gain > 0 else { continue }
                 candidates.append(EngagementPlan(fireUnit: u, track: a.track, rounds: rounds, killProbability: pk,
                                                  launchTime: launch, intercept: solution, expectedGain: gain))
-                engagedNow = true
             }
+        }
         }
         if optimalRule {
             return optimal(candidates, later: later, now: now, assessments: assessments, fireUnits: fireUnits)
         }
         // Best first; ties broken by unit then track so the result is deterministic.
         return Self.book(candidates, oncePerTrack: true, now: now, assessments: assessments, fireUnits: fireUnits)
+    }
+
+    /// Whether some unengaged threat of value and some fire unit pass every test of `assign`'s
+    /// candidate loop that comes before the intercept's geometry, with the kill probability
+    /// bounded above by the best of the classes the value is spread over: when none does,
+    /// `assign` has no candidate.
+    func anyShotPossible(now: Double, assessments: [ThreatAssessment], states tracks: [Int: Vector6],
+                         fireUnits: [FireUnitState], engaged: Set<Int>) -> Bool {
+        let classes = ThreatClass.allCases
+        let nc = classes.count
+        for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
+            guard let xNow = tracks[a.track] else { continue }
+            let ci = classes.firstIndex(of: a.threatClass) ?? 0
+            let spread = a.valueByClass.count == nc
+            let maxCost = doctrine.maxShotCost[a.threatClass] ?? .infinity
+            for u in fireUnits.indices {
+                let f = fireUnits[u].figures
+                var pk = fireUnits[u].killByClass[ci]
+                if spread {
+                    for c in 0..<nc where a.valueByClass[c] > 0 { pk = max(pk, fireUnits[u].killByClass[c]) }
+                }
+                guard pk > 0, pk >= doctrine.minKillProbability, f.costPerShot <= maxCost else { continue }
+                guard fireUnits[u].channelsBusy < f.fireChannels, fireUnits[u].roundsAvailable(classIndex: ci) > 0,
+                      fireUnits[u].launcherFreeAt.contains(where: { $0 <= now }) else { continue }
+                let reach = f.maxRange + 2_000 + max(a.speed, 100) * (f.reactionTime + f.maxFlyout) * 1.5
+                let dist = norm(xNow.position - fireUnits[u].frame.originECEF)
+                guard dist <= reach + 30_000 else { continue }
+                if !a.ballistic && Self.beyondReach(f, fireUnits[u].frame, dist: dist, speed: norm(xNow.velocity), margin: planningMargin) {
+                    continue
+                }
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Whether a threat on a straight path (at `speed`, now `dist` from the unit) is too far for
+    /// any shot launched now: an accepted intercept point lies within √nearBound of the unit and
+    /// is met within the reaction and the flyout, in which the threat closes at most speed × that.
+    @inline(__always) static func beyondReach(_ f: UnitFigures, _ frame: LocalFrame, dist: Double, speed: Double, margin: Double) -> Bool {
+        guard let bound2 = nearBound(f, frame, margin: margin) else { return true }
+        return dist > bound2.squareRoot() + speed * (f.reactionTime + f.maxFlyout) + 1
     }
 
     /// Each class's share of a threat's value at risk (nil when it is all the most probable class's,
