@@ -7,6 +7,9 @@ public struct PredictedPath: Sendable {
     public var track: Int
     /// (latitude, longitude) radians and time (s), in time order.
     public var points: [(lat: Double, lon: Double, time: Double)]
+    /// Each point's region (−1: none), when worked out beforehand (`RegionMap.region`); nil: the
+    /// alerter looks them up.
+    public var regions: [Int32]? = nil
     public init(track: Int, points: [(lat: Double, lon: Double, time: Double)]) {
         self.track = track; self.points = points
     }
@@ -60,8 +63,13 @@ public struct Alerter: Sendable {
         for k in threatenedNow.indices { threatenedNow[k] = false }
         for path in paths {
             var last = -1
-            for p in path.points where p.time <= now + horizon {
-                guard let r = map.region(latitude: p.lat, longitude: p.lon), r != last else { continue }
+            // (A path kept from an earlier update has points already flown: passed over.)
+            for (k, p) in path.points.enumerated() where p.time <= now + horizon && p.time >= now {
+                let found: Int?
+                if let regions = path.regions { found = regions[k] >= 0 ? Int(regions[k]) : nil } else {
+                    found = map.region(latitude: p.lat, longitude: p.lon)
+                }
+                guard let r = found, r != last else { continue }
                 last = r
                 if !threatenedNow[r] { threatenedNow[r] = true }
                 causes[r, default: []].append(path.track)

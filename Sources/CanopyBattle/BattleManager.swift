@@ -111,8 +111,13 @@ public struct TrackReport: Sendable {
     public var directionSettled: Bool
     /// The detection that would cue an engagement of it (its caller's id).
     public var cue: UInt64
-    public init(id: Int, state: Vector6, hits: Int, directionSettled: Bool, cue: UInt64) {
+    /// The caller vouches that the track is as when it last reported it fresh: its state then,
+    /// flown straight on. The battle manager keeping pictures (`keepsPictures`) then takes its
+    /// assessment and predicted path from then (the time to impact less the time since).
+    public var unchanged = false
+    public init(id: Int, state: Vector6, hits: Int, directionSettled: Bool, cue: UInt64, unchanged: Bool = false) {
         self.id = id; self.state = state; self.hits = hits; self.directionSettled = directionSettled; self.cue = cue
+        self.unchanged = unchanged
     }
 }
 
@@ -158,6 +163,11 @@ public final class BattleManager {
     private let alertPeriod: Double
     private var batch: [Detection] = []
     private var reports: [TrackReport] = []
+    /// Keep each track's last fresh assessment and predicted path (the path over the alert
+    /// horizon and `pictureReuse` more), for reports marked unchanged.
+    public var keepsPictures = false
+    public var pictureReuse = 60.0
+    private var pictures: [Int: (time: Double, assessment: ThreatAssessment, path: PredictedPath?)] = [:]
 
     /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
     /// stage (nil: the built-in, by the briefing's doctrine); `extraSensors` join the tracker's
@@ -357,18 +367,22 @@ public final class BattleManager {
     /// tracks given from outside: a tracker of the caller's, or the event model's tracks (whose
     /// engagement reports must name these ids). Tracks not given since their last decision are
     /// forgotten (their history and assessment), as a dropped track is.
-    public func decide(now: Double, tracks: [TrackReport]) -> CycleOutput {
+    /// `assign`: false when the caller knows no track can be engaged now (the assigner is then
+    /// not asked; its answer would be empty).
+    public func decide(now: Double, tracks: [TrackReport], assign: Bool = true) -> CycleOutput {
         var out = CycleOutput()
         var clock = ContinuousClock.now
         var seen = Set<Int>()
         for t in tracks { seen.insert(t.id) }
         for id in histories.keys where !seen.contains(id) { histories.removeValue(forKey: id) }
         for id in assessments.keys where !seen.contains(id) { assessments.removeValue(forKey: id) }
-        decide(now: now, tracks: tracks, into: &out, clock: &clock)
+        if keepsPictures { for id in pictures.keys where !seen.contains(id) { pictures.removeValue(forKey: id) } }
+        decide(now: now, tracks: tracks, assign: assign, into: &out, clock: &clock)
         return out
     }
 
-    private func decide(now: Double, tracks: [TrackReport], into out: inout CycleOutput, clock: inout ContinuousClock.Instant) {
+    private func decide(now: Double, tracks: [TrackReport], assign: Bool = true, into out: inout CycleOutput,
+                        clock: inout ContinuousClock.Instant) {
         func lap(_ field: inout Double) {
             let n = ContinuousClock.now
             let d = n - clock
@@ -382,18 +396,21 @@ public final class BattleManager {
         var stateByID: [Int: Vector6] = [:], cueByID: [Int: UInt64] = [:]
         for t in tracks {
             let x = t.state
-            var h = histories[t.id] ?? TrackHistory()
-            let speed = norm(x.velocity)
-            let alt = WGS84.geodetic(ecef: x.position).height
-            if t.hits >= 4 {
-                h.maxSpeed = max(h.maxSpeed, speed)
-                h.maxAltitude = max(h.maxAltitude, alt)
-                h.speedSum += speed
-                h.speedSamples += 1
+            if keepsPictures && t.unchanged, let kept = pictures[t.id] {
+                var a = kept.assessment
+                if a.timeToImpact.isFinite { a.timeToImpact -= now - kept.time }
+                assessments[t.id] = a
+                current.append(a)
+                if a.valueAtRisk > 0 && engagedTracks[t.id] == nil {
+                    stateByID[t.id] = x
+                    cueByID[t.id] = t.cue
+                }
+                continue
             }
-            h.updates = t.hits
+            var h = histories[t.id] ?? TrackHistory()
+            let a = assessor.assess(id: t.id, state: x, history: &h, hits: t.hits)
             histories[t.id] = h
-            let a = assessor.assess(id: t.id, state: x, history: h)
+            if keepsPictures { pictures[t.id] = (now, a, nil) }
             assessments[t.id] = a
             current.append(a)
             if a.valueAtRisk > 0 && engagedTracks[t.id] == nil {
@@ -404,31 +421,33 @@ public final class BattleManager {
         lap(&stageTimes.assessment)
 
         // Assignment.
-        let situation = EngagementSituation(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
-                                            engaged: Set(engagedTracks.keys), doctrine: briefing.doctrine)
-        let plans = planner.plan(situation)
-        for p in plans {
-            // Whatever planned it, a plan must be one the fire unit can carry out now, with the
-            // plans before it booked.
-            if let reason = situation.refusal(of: p, units: fireUnits) {
-                out.refusedPlans.append(RefusedPlan(plan: p, reason: reason))
-                continue
+        if assign {
+            let situation = EngagementSituation(now: now, assessments: current, states: stateByID, fireUnits: fireUnits,
+                                                engaged: Set(engagedTracks.keys), doctrine: briefing.doctrine)
+            let plans = planner.plan(situation)
+            for p in plans {
+                // Whatever planned it, a plan must be one the fire unit can carry out now, with the
+                // plans before it booked.
+                if let reason = situation.refusal(of: p, units: fireUnits) {
+                    out.refusedPlans.append(RefusedPlan(plan: p, reason: reason))
+                    continue
+                }
+                let order = EngagementOrder(id: nextOrder, fireUnit: p.fireUnit, track: p.track,
+                                            cueDetection: cueByID[p.track] ?? 0, rounds: p.rounds,
+                                            orderTime: now, launchTime: p.launchTime, predictedIntercept: p.intercept,
+                                            killProbability: p.killProbability,
+                                            threatClass: assessments[p.track]?.threatClass ?? .drone)
+                nextOrder += 1
+                fireUnits[p.fireUnit].commit(rounds: p.rounds, at: p.launchTime)
+                engagedTracks[p.track, default: []].append(order.id)
+                openOrders[order.id] = order
+                out.orders.append(order)
             }
-            let order = EngagementOrder(id: nextOrder, fireUnit: p.fireUnit, track: p.track,
-                                        cueDetection: cueByID[p.track] ?? 0, rounds: p.rounds,
-                                        orderTime: now, launchTime: p.launchTime, predictedIntercept: p.intercept,
-                                        killProbability: p.killProbability,
-                                        threatClass: assessments[p.track]?.threatClass ?? .drone)
-            nextOrder += 1
-            fireUnits[p.fireUnit].commit(rounds: p.rounds, at: p.launchTime)
-            engagedTracks[p.track, default: []].append(order.id)
-            openOrders[order.id] = order
-            out.orders.append(order)
+            let before = stageTimes.assignment
+            lap(&stageTimes.assignment)
+            stageTimes.longestAssignment = max(stageTimes.longestAssignment, stageTimes.assignment - before)
+            stageTimes.cycles += 1
         }
-        let before = stageTimes.assignment
-        lap(&stageTimes.assignment)
-        stageTimes.longestAssignment = max(stageTimes.longestAssignment, stageTimes.assignment - before)
-        stageTimes.cycles += 1
 
         // Alerting.
         if now - lastAlertTime >= alertPeriod - 1e-9 {
@@ -439,7 +458,19 @@ public final class BattleManager {
                 guard t.hits >= 5 else { continue }
                 // A direction still this uncertain would alert regions the threat is not heading for.
                 guard a.ballistic || t.directionSettled else { continue }
-                paths.append(predictedPath(track: t.id, state: t.state, a, now: now))
+                guard keepsPictures else {
+                    paths.append(predictedPath(track: t.id, state: t.state, a, now: now))
+                    continue
+                }
+                if t.unchanged, let kept = pictures[t.id]?.path {
+                    paths.append(kept)
+                    continue
+                }
+                // Kept beyond the horizon by as long as it may be reused, with its regions.
+                var path = predictedPath(track: t.id, state: t.state, a, now: now, beyond: pictureReuse, interpolated: true)
+                path.regions = path.points.map { p in Int32(alerter.map.region(latitude: p.lat, longitude: p.lon) ?? -1) }
+                if let kept = pictures[t.id] { pictures[t.id] = (kept.time, kept.assessment, path) }
+                paths.append(path)
             }
             out.alertChanges = alerter.update(now: now, paths: paths)
         }
@@ -448,18 +479,45 @@ public final class BattleManager {
 
     /// Ground points of a track's predicted path over the alert horizon, ending at the predicted
     /// impact, from its state x predicted to now.
-    func predictedPath(track id: Int, state x: Vector6, _ a: ThreatAssessment, now: Double) -> PredictedPath {
-        let horizon = min(briefing.alerting.horizon, a.timeToImpact)
+    /// `beyond`: the path goes on that much past the alert horizon (to be kept and reused).
+    /// `interpolated`: a straight (not ballistic) path's latitude and longitude are worked out at
+    /// every fourth point and the last, and between them along the line in latitude and longitude
+    /// (within metres over some ten kilometres).
+    func predictedPath(track id: Int, state x: Vector6, _ a: ThreatAssessment, now: Double, beyond: Double = 0,
+                       interpolated: Bool = false) -> PredictedPath {
+        let horizon = min(briefing.alerting.horizon + beyond, a.timeToImpact)
         let path = Assigner.path(state: x, now: now, ballistic: a.ballistic)
         let step = max(5, min(30, 2_000 / max(a.speed, 1)))
         var pts: [(lat: Double, lon: Double, time: Double)] = []
         var t = 0.0
-        while t <= horizon {
-            let g = WGS84.geodetic(ecef: path(now + t))
-            pts.append((g.latitude, g.longitude, now + t))
-            t += step
+        if interpolated && !a.ballistic {
+            let count = Int((horizon / step).rounded(.down)) + 1
+            pts.reserveCapacity(count + 1)
+            var k = 0
+            var g0 = WGS84.geodetic(ecef: path(now))
+            while k < count {
+                let k1 = min(k + 4, count - 1)
+                let g1 = WGS84.geodetic(ecef: path(now + Double(k1) * step))
+                var dlon = g1.longitude - g0.longitude
+                if dlon > .pi { dlon -= 2 * .pi } else if dlon < -.pi { dlon += 2 * .pi }
+                let span = Double(max(k1 - k, 1))
+                for j in k..<(k1 == count - 1 ? count : k1) {
+                    let f = Double(j - k) / span
+                    var lon = g0.longitude + dlon * f
+                    if lon > .pi { lon -= 2 * .pi } else if lon < -.pi { lon += 2 * .pi }
+                    pts.append((g0.latitude + (g1.latitude - g0.latitude) * f, lon, now + Double(j) * step))
+                }
+                g0 = g1
+                k = k1 == count - 1 ? count : k1
+            }
+        } else {
+            while t <= horizon {
+                let g = WGS84.geodetic(ecef: path(now + t))
+                pts.append((g.latitude, g.longitude, now + t))
+                t += step
+            }
         }
-        if a.timeToImpact.isFinite && a.timeToImpact <= briefing.alerting.horizon {
+        if a.timeToImpact.isFinite && a.timeToImpact <= briefing.alerting.horizon + beyond {
             pts.append((a.aimPoint.latitude, a.aimPoint.longitude, now + a.timeToImpact))
         }
         return PredictedPath(track: id, points: pts)

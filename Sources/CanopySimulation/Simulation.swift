@@ -43,6 +43,11 @@ public struct RunOptions: Sendable {
     /// for motion models of the user's (`MotionModel.custom`), 1 to 4 (nil: the scenario's).
     /// Checked when the run is made (`TrackerConfiguration.problems`).
     public var trackerModels: [MotionModel]? = nil
+    /// The model of the battle (`BattleModel`): every look (the default), or the event model for studies.
+    public var model: BattleModel = .looks
+    /// The event model decides at every cycle, as the look model does (for tests: its answers
+    /// must be those of its wake-ups).
+    var eventsDecideEveryCycle = false
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
                 cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
                 planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil, sensors: (@Sendable () -> [any SensorModel])? = nil) {
@@ -254,6 +259,7 @@ public final class Simulation {
     // MARK: The loop
 
     public func run() -> RunResult {
+        if options.model == .events { return runEvents() }
         let wallStart = ContinuousClock.now
         var timings = RunTimings()
         let cycle = scenario.doctrine.cycle

@@ -19,6 +19,8 @@ public struct StudyPartial: Sendable, Equatable {
     /// catalogue) can give other results, so its partials do not merge with these.
     public var programDigest: String
     public var seed: UInt64
+    /// The model of the battle the shard ran under (a partial without one ran under `looks`).
+    public var model: BattleModel = .looks
     public var slice: StudySlice
     public var records: [ReplicationRecord]
     /// The file the partial was read from (not written into it): merge errors name it.
@@ -66,7 +68,9 @@ public struct StudyPartial: Sendable, Equatable {
     public var text: String {
         var s = "{\"format\":\"\(Self.format)\",\"version\":\(Self.version),\"scenario\":"
         JSONText.quote(scenario, into: &s)
-        s += ",\"scenarioDigest\":\"\(scenarioDigest)\",\"programDigest\":\"\(programDigest)\",\"seed\":\"\(seed)\",\"runs\":\(slice.runs),\"shard\":\(slice.shard),\"shards\":\(slice.shards),\n\"replications\":[\n"
+        s += ",\"scenarioDigest\":\"\(scenarioDigest)\",\"programDigest\":\"\(programDigest)\",\"seed\":\"\(seed)\","
+        if model != .looks { s += "\"model\":\"\(model.rawValue)\"," }
+        s += "\"runs\":\(slice.runs),\"shard\":\(slice.shard),\"shards\":\(slice.shards),\n\"replications\":[\n"
         for (k, r) in records.enumerated() {
             let m = r.metrics
             s += "{\"i\":\(r.index),\"t\":\(Self.exact(m.simulatedSeconds)),\"classes\":["
@@ -123,6 +127,7 @@ public struct StudyPartial: Sendable, Equatable {
         var c = cursor
         var format: String?, version: Int?, scenario: String?, digest: String?, program: String?, seed: UInt64?
         var runs: Int?, shard: Int?, shards: Int?
+        var model = BattleModel.looks
         var records: [ReplicationRecord] = []
         try c.beginObject()
         var first = true
@@ -137,6 +142,12 @@ public struct StudyPartial: Sendable, Equatable {
                 let t = try c.readString()
                 guard let v = UInt64(t) else { throw StudyError("seed: '\(t)' is not an unsigned integer") }
                 seed = v
+            case "model":
+                let t = try c.readString()
+                guard let m = BattleModel(rawValue: t) else {
+                    throw StudyError("model: '\(t)' is not a model of the battle (\(BattleModel.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                model = m
             case "runs": runs = try c.readInt()
             case "shard": shard = try c.readInt()
             case "shards": shards = try c.readInt()
@@ -164,7 +175,9 @@ public struct StudyPartial: Sendable, Equatable {
         guard records.map(\.index) == expected else {
             throw StudyError("replications: shard \(shard) of \(shards) must hold replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) in order")
         }
-        return StudyPartial(scenario: scenario, scenarioDigest: digest, programDigest: program, seed: seed, slice: slice, records: records)
+        var p = StudyPartial(scenario: scenario, scenarioDigest: digest, programDigest: program, seed: seed, slice: slice, records: records)
+        p.model = model
+        return p
     }
 
     static func parseRecord(_ c: inout JSONCursor) throws -> ReplicationRecord {
@@ -242,11 +255,14 @@ public struct StudyPartial: Sendable, Equatable {
 
     /// Combines the partials of one study: same scenario, seed, runs and shard count, every
     /// shard exactly once. Returns the records of all replications in order.
-    public static func merge(_ partials: [StudyPartial]) throws -> (scenario: String, seed: UInt64, records: [ReplicationRecord]) {
+    public static func merge(_ partials: [StudyPartial]) throws -> (scenario: String, seed: UInt64, model: BattleModel, records: [ReplicationRecord]) {
         guard let p0 = partials.first else { throw StudyError("no partials to merge") }
         for p in partials.dropFirst() {
             guard p.scenarioDigest == p0.scenarioDigest, p.seed == p0.seed else {
                 throw StudyError("\(p.label) is of another study (scenario \(p.scenario), inputs' digest \(p.scenarioDigest), seed \(p.seed)) than \(p0.label) (scenario \(p0.scenario), inputs' digest \(p0.scenarioDigest), seed \(p0.seed))")
+            }
+            guard p.model == p0.model else {
+                throw StudyError("\(p.label) ran under the \(p.model.rawValue) model, \(p0.label) under the \(p0.model.rawValue) model: their replications are not of one study")
             }
             guard p.programDigest == p0.programDigest else {
                 throw StudyError("\(p.label) was run by another build of canopy (program digest \(p.programDigest)) than \(p0.label) (\(p0.programDigest)): other code can give other results; run every shard with one build")
@@ -264,7 +280,7 @@ public struct StudyPartial: Sendable, Equatable {
         guard missing.isEmpty else {
             throw StudyError("missing shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(p0.slice.shards)")
         }
-        return (p0.scenario, p0.seed, byShard.flatMap { $0!.records })
+        return (p0.scenario, p0.seed, p0.model, byShard.flatMap { $0!.records })
     }
 }
 

@@ -57,7 +57,7 @@ public enum StudyRunner {
                            progress: (@Sendable (Int, Int) -> Void)? = nil,
                            planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil,
                            sensors: (@Sendable () -> [any SensorModel])? = nil,
-                           trackerModels: [MotionModel]? = nil) throws -> [ReplicationRecord] {
+                           trackerModels: [MotionModel]? = nil, model: BattleModel = .looks) throws -> [ReplicationRecord] {
         let work = Work(indices: indices)
         let workers = max(1, min(threads, indices.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -65,6 +65,7 @@ public enum StudyRunner {
                 do {
                     var options = RunOptions(replication: UInt64(i), trackRowInterval: 0, planner: planner, sensors: sensors)
                     options.trackerModels = trackerModels
+                    options.model = model
                     let sim = try Simulation(scenario: scenario, options: options)
                     let result = sim.run()
                     let done = work.finish(ReplicationRecord(index: i, metrics: result.metrics))
@@ -124,10 +125,12 @@ public enum StudyRunner {
 public struct StudyReport: Sendable {
     public var scenario: String
     public var seed: UInt64
+    /// The model of the battle the replications ran under.
+    public var model: BattleModel
     public var records: [ReplicationRecord]
 
-    public init(scenario: String, seed: UInt64, records: [ReplicationRecord]) {
-        self.scenario = scenario; self.seed = seed
+    public init(scenario: String, seed: UInt64, model: BattleModel = .looks, records: [ReplicationRecord]) {
+        self.scenario = scenario; self.seed = seed; self.model = model
         self.records = records.sorted { $0.index < $1.index }
     }
 
@@ -186,6 +189,7 @@ public struct StudyReport: Sendable {
         return .object([
             ("scenario", .string(scenario)),
             ("seed", .string(String(seed))),
+            ("model", .string(model.rawValue)),
             ("replications", .int(records.count)),
             ("note", .string("mean and 95 % confidence interval (Student's t) over independent replications, its bounds kept within the quantity's range (shares 0 to 1, the rest ≥ 0); null with one value")),
             ("threatClasses", .object(classes)),
@@ -283,7 +287,8 @@ public struct StudyReport: Sendable {
             return a >= 1e6 ? String(format: "$%.1fM", x / 1e6) : a >= 1e4 ? String(format: "$%.0fk", x / 1e3)
                 : a >= 1e3 ? String(format: "$%.1fk", x / 1e3) : String(format: "$%.0f", x)
         }
-        var s = "Canopy study — \(scenario) (seed \(seed)), \(records.count) replications; mean ± 95 % CI\n\n"
+        var s = "Canopy study — \(scenario) (seed \(seed)), \(records.count) replications"
+            + (model == .looks ? "" : " under the \(model.rawValue) model") + "; mean ± 95 % CI\n\n"
         var rows: [[String]] = []
         for c in classNames {
             let o = ms.map { outcome($0, c) }

@@ -366,15 +366,16 @@ public struct Assigner: Sendable {
     }
 
     /// Whether some unengaged threat of value and some fire unit pass every test of `assign`'s
-    /// candidate loop that comes before the intercept's geometry, with the kill probability
-    /// bounded above by the best of the classes the value is spread over: when none does,
-    /// `assign` has no candidate.
+    /// candidate loop (the intercept's geometry included), with the kill probability bounded
+    /// above by the best of the classes the value is spread over: when none does, `assign` has
+    /// no candidate.
     func anyShotPossible(now: Double, assessments: [ThreatAssessment], states tracks: [Int: Vector6],
                          fireUnits: [FireUnitState], engaged: Set<Int>) -> Bool {
         let classes = ThreatClass.allCases
         let nc = classes.count
         for a in assessments where !engaged.contains(a.track) && a.valueAtRisk > 0 {
             guard let xNow = tracks[a.track] else { continue }
+            var path: ((Double) -> Vector3)? = nil
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             let spread = a.valueByClass.count == nc
             let maxCost = doctrine.maxShotCost[a.threatClass] ?? .infinity
@@ -393,6 +394,17 @@ public struct Assigner: Sendable {
                 if !a.ballistic && Self.beyondReach(f, fireUnits[u].frame, dist: dist, speed: norm(xNow.velocity), margin: planningMargin) {
                     continue
                 }
+                // The intercept as `assign` solves it, and its gain with the kill probability's bound.
+                if path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
+                let launch = now + f.reactionTime
+                guard let solution = InterceptGeometry.first(fireUnit: fireUnits[u].frame, jammer: f.kind == .ew, launchTime: launch,
+                                                             speed: f.interceptorSpeed, maxFlyout: f.maxFlyout, path: path!),
+                      InterceptGeometry.inEnvelope(solution, f, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
+                let free = fireUnits[u].freeLaunchers(at: now)
+                let rounds = doctrine.mode == .salvo && f.kind == .missile
+                    ? min(doctrine.salvoSize, fireUnits[u].roundsAvailable(classIndex: ci), free) : 1
+                let pkBound = 1 - pow(1 - pk, Double(rounds))
+                guard pkBound * a.valueAtRisk - doctrine.moneyWorth * f.costPerShot * Double(rounds) > 0 else { continue }
                 return true
             }
         }

@@ -113,6 +113,21 @@ public struct ThreatAssessor: Sendable {
     /// Assesses a track given by its id and its state at the time of the assessment (ECEF, m and
     /// m/s): a track of this battle manager's tracker predicted to now, or one reported from
     /// outside (the event model's).
+    /// As `assess(id:state:history:)`, first taking this look into the history: once the
+    /// track has `hits` ≥ 4 detections, its speed and height (the fastest, the highest, the mean speed).
+    public func assess(id: Int, state x: Vector6, history h: inout TrackHistory, hits: Int) -> ThreatAssessment {
+        let k = Kinematics(state: x)
+        if hits >= 4 {
+            let speed = norm(x.velocity)
+            h.maxSpeed = max(h.maxSpeed, speed)
+            h.maxAltitude = max(h.maxAltitude, k.here.height)
+            h.speedSum += speed
+            h.speedSamples += 1
+        }
+        h.updates = hits
+        return rule == .kinematic ? assessKinematic(id: id, k, history: h) : assessProbabilistic(id: id, k, history: h)
+    }
+
     public func assess(id: Int, state x: Vector6, history: TrackHistory) -> ThreatAssessment {
         let k = Kinematics(state: x)
         return rule == .kinematic ? assessKinematic(id: id, k, history: history)

@@ -180,6 +180,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Output directory for summary.json, events.ndjson and tracks.csv (default: out/<scenario file name>).")
     var out: String?
 
+    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (for studies; docs/study.md#the-event-model).")
+    var model: BattleModel = .looks
+
     @Flag(help: "No progress line and no timing report.")
     var quiet = false
 
@@ -197,7 +200,9 @@ struct Simulate: ParsableCommand {
         }
         let sim: Simulation
         do {
-            sim = try Simulation(scenario: s, options: RunOptions(progress: progress))
+            var options = RunOptions(progress: progress)
+            options.model = model
+            sim = try Simulation(scenario: s, options: options)
         } catch {
             printError("\(scenario): \(error)")
             throw ExitCode(1)
@@ -229,3 +234,5 @@ func clock(_ t: Double) -> String {
     let s = Int(t.rounded())
     return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
 }
+
+extension BattleModel: ExpressibleByArgument {}

@@ -34,6 +34,9 @@ struct Study: ParsableCommand {
     @Option(help: "Output directory (default: out/<scenario file name>-study).")
     var out: String?
 
+    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    var model: BattleModel = .looks
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -73,7 +76,8 @@ struct Study: ParsableCommand {
         let start = Date()
         let records: [ReplicationRecord]
         do {
-            records = try StudyRunner.run(s, indices: slice.indices, threads: workers) { done, total in bar.update(done, total) }
+            records = try StudyRunner.run(s, indices: slice.indices, threads: workers, progress: { done, total in bar.update(done, total) },
+                                          model: model)
         } catch {
             bar.clear()
             printError("\(scenario): \(error)")
@@ -84,13 +88,14 @@ struct Study: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             if shard != nil {
-                let partial = StudyPartial(scenario: s.name, scenarioDigest: inputsDigest, programDigest: StudyPartial.programDigestOfThisProcess,
+                var partial = StudyPartial(scenario: s.name, scenarioDigest: inputsDigest, programDigest: StudyPartial.programDigestOfThisProcess,
                                            seed: s.seed, slice: slice, records: records)
+                partial.model = model
                 let path = dir + "/" + StudyPartial.fileName(shard: i, of: n)
                 try OutputWriter.atomicWrite(partial.text, to: path)
                 print("wrote \(path): replications \(slice.indices.lowerBound)..<\(slice.indices.upperBound) of \(runs)")
             } else {
-                let report = StudyReport(scenario: s.name, seed: s.seed, records: records)
+                let report = StudyReport(scenario: s.name, seed: s.seed, model: model, records: records)
                 try writeReport(report, to: dir)
                 print(report.table)
                 print("wrote \(dir)/study.json and \(dir)/replications.csv")
@@ -125,7 +130,7 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        let merged: (scenario: String, seed: UInt64, records: [ReplicationRecord])
+        let merged: (scenario: String, seed: UInt64, model: BattleModel, records: [ReplicationRecord])
         do {
             merged = try StudyPartial.merge(partials.map { try StudyPartial.read(path: $0) })
         } catch {
@@ -133,7 +138,7 @@ struct Merge: ParsableCommand {
             throw ExitCode(1)
         }
         let dir = out ?? URL(fileURLWithPath: partials[0]).deletingLastPathComponent().path
-        let report = StudyReport(scenario: merged.scenario, seed: merged.seed, records: merged.records)
+        let report = StudyReport(scenario: merged.scenario, seed: merged.seed, model: merged.model, records: merged.records)
         try prepareOutputDirectory(dir)
         try checkOutputFiles(["study.json", "replications.csv"], in: dir, inputs: partials)
         do {

@@ -144,6 +144,10 @@ struct StudyRunTests {
         #expect(message([part(0), part(1, seed: 2), part(2)]).contains("another study"))
         #expect(message([part(0), part(1, runs: 9), part(2)]).contains("9 runs"))
         #expect(message([]).contains("no partials"))
+        // Shards of the event model are not replications of the look model's study.
+        var events = part(1)
+        events.model = .events
+        #expect(message([part(0), events, part(2)]).contains("ran under the events model"))
         // A damaged file names itself and what is wrong.
         let path = NSTemporaryDirectory() + "canopy-bad-partial-\(getpid()).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -201,6 +205,35 @@ struct StudyRunTests {
         // Replications differ from one another (independent streams), and the report says how many.
         #expect(Set(single.map { $0.metrics.interceptorCost }).count > 1 || Set(single.map { $0.metrics.falseAlarmRegionMinutes }).count > 1)
         #expect(a.json.rendered().contains("\"replications\":4"))
+    }
+
+    @Test("An event-model study: the same on 1 and 2 threads, its shards merge to it and say their model")
+    func eventModelStudy() throws {
+        let s = try ScenarioLoader.load(path: repositoryRoot + "/examples/quickstart.yaml")
+        let one = try StudyRunner.run(s, indices: 0..<4, threads: 1, model: .events)
+        let two = try StudyRunner.run(s, indices: 0..<4, threads: 2, model: .events)
+        #expect(one == two)
+        #expect(one != (try StudyRunner.run(s, indices: 0..<4, threads: 2)))
+        var partials: [StudyPartial] = []
+        for i in 0..<2 {
+            let slice = StudySlice(runs: 4, shard: i, shards: 2)
+            var p = StudyPartial(scenario: s.name, scenarioDigest: "x", programDigest: "p", seed: s.seed, slice: slice,
+                                 records: try StudyRunner.run(s, indices: slice.indices, threads: 1, model: .events))
+            p.model = .events
+            #expect(p.text.contains("\"model\":\"events\""))
+            let path = NSTemporaryDirectory() + "canopy-event-shard-\(getpid())-\(i).json"
+            try Data(p.text.utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let q = try StudyPartial.read(path: path)
+            #expect(q.model == .events)
+            partials.append(q)
+        }
+        let merged = try StudyPartial.merge(partials)
+        #expect(merged.model == .events && merged.records == one)
+        let report = StudyReport(scenario: s.name, seed: s.seed, model: .events, records: one)
+        #expect(report.json.rendered().contains("\"model\":\"events\""))
+        #expect(report.table.contains("under the events model"))
+        #expect(StudyReport(scenario: s.name, seed: s.seed, records: one).json.rendered().contains("\"model\":\"looks\""))
     }
 
     @Test("A plug-in planner's study: the same on 1 and 2 threads; its refused plans survive a partial file")
