@@ -102,6 +102,18 @@ public struct Alerter: Sendable {
         return changes
     }
 
+    /// The earliest time after `now` at which an update could change a region with no change of
+    /// the paths: a siren decided and not yet on, or one on whose clear delay runs out (if no
+    /// path threatens its region again before). Infinity if none.
+    public func nextChange(after now: Double) -> Double {
+        var t = Double.infinity
+        for r in isOn.indices {
+            if let due = pendingOn[r], !isOn[r] { t = min(t, max(due, now)) }
+            if isOn[r] { let clear = lastThreatened[r] + clearDelay; if clear > now { t = min(t, clear) } }
+        }
+        return t
+    }
+
     /// Clears every region (end of run); returns the changes.
     public mutating func clearAll(now: Double) -> [AlertChange] {
         var changes: [AlertChange] = []

@@ -477,6 +477,30 @@ public final class BattleManager {
         lap(&stageTimes.alerting)
     }
 
+    /// With pictures kept, the earliest time after `now` at which an alert update could change
+    /// something while the tracks stay as reported: a region on a kept path coming within the
+    /// horizon or passed by, a siren due, a clear delay running out; never before the alert
+    /// period since the last update.
+    public func nextAlertChange(after now: Double) -> Double {
+        var t = alerter.nextChange(after: now)
+        let horizon = briefing.alerting.horizon
+        for (_, kept) in pictures {
+            guard let path = kept.path, let regions = path.regions else { continue }
+            var k = 0
+            while k < path.points.count {
+                let r = regions[k]
+                var j = k
+                while j + 1 < path.points.count && regions[j + 1] == r { j += 1 }
+                if r >= 0 {
+                    let enters = path.points[k].time - horizon, leaves = path.points[j].time
+                    if enters > now { t = min(t, enters) } else if leaves > now { t = min(t, leaves) }
+                }
+                k = j + 1
+            }
+        }
+        return max(t, lastAlertTime + alertPeriod)
+    }
+
     /// Ground points of a track's predicted path over the alert horizon, ending at the predicted
     /// impact, from its state x predicted to now.
     /// `beyond`: the path goes on that much past the alert horizon (to be kept and reused).

@@ -24,9 +24,11 @@ final class EventModel {
     unowned let sim: Simulation
     let confirmM: Int, confirmN: Int, maxCoast: Double
     let cycle: Double
-    /// A track's estimate is drawn afresh at least this often (s); in between, unless it turns
-    /// or nears a fire unit, it is its threat's truth with the errors of its last draw, and the
-    /// battle manager keeps its assessment and predicted path.
+    /// The tracker's process noise (m²/s³), for the steady state of a track's errors.
+    let processNoise: Double
+    /// A track's estimate is drawn afresh at least this often (s); in between, unless its threat
+    /// turns, it is its threat's truth with the errors of its last draw, and the battle manager
+    /// keeps its assessment and predicted path.
     let refreshPeriod = 20.0
     /// Threats whose speed bound (m/s) is at least this are decided on every cycle near a fire
     /// unit; slower ones every alert period.
@@ -44,6 +46,11 @@ final class EventModel {
         /// Its position error (m, 1σ): across the line of sight or on the ground (horizontal), and
         /// in height (vertical).
         var sigmaH: Double, sigmaV: Double
+        /// A radar's: its error along the line of sight (range) and of the radial speed (m/s,
+        /// infinite without Doppler), and the line of sight (a unit vector from the radar; zero
+        /// for other sensors, whose horizontal error is the same every way).
+        var sigmaAlong: Double = 0, sigmaRadialSpeed: Double = .infinity
+        var lineOfSight: Vector3 = .zero
     }
 
     /// A track of one threat: from its first sighting to its drop.
@@ -67,24 +74,35 @@ final class EventModel {
         /// path's step it was on.
         var offset = Vector3.zero, velocityOffset = Vector3.zero
         var refreshHits = 0, refreshStep = -1
+        /// When the battle manager was last given it fresh (to assess it and predict its path).
+        var pictureTime = -Double.infinity
+        /// The velocity's standard deviation (m/s) at the last refresh.
+        var velocitySigma = Double.infinity
         var cue: UInt64
         var startEmitted = false, confirmEmitted = false, dropEmitted = false
         /// Before this time the threat cannot be near any fire unit's reach (a bound from its speed).
         var notNearBefore = -Double.infinity
     }
 
-    var segments: [Segment] = []
-    var sightingTimes: [Double] = []
+    @exclusivity(unchecked) var segments: [Segment] = []
+    @exclusivity(unchecked) var sightingTimes: [Double] = []
     /// Each sighting's horizontal and vertical error (m, 1σ), beside its time.
-    var sightingSigma: [SIMD2<Double>] = []
+    @exclusivity(unchecked) var sightingSigma: [SIMD4<Double>] = []
+    /// Each radar sighting's line of sight (zero for other sensors'), beside its time.
+    @exclusivity(unchecked) var sightingLine: [Vector3] = []
     /// Each threat's segments (indices into `segments`), in time order.
-    var segmentsOf: [[Int]]
+    @exclusivity(unchecked) var segmentsOf: [[Int]]
     /// Each threat's sampled path: positions (ECEF) every `sampleStep[k]` seconds from launch.
-    var samples: [[Vector3]]
-    var sampleStep: [Double]
+    @exclusivity(unchecked) var samples: [[Vector3]]
+    @exclusivity(unchecked) var sampleStep: [Double]
     /// Each threat's speed bound (m/s) and its first sighting's time.
     var speedBound: [Double]
     var firstSighting: [Double]
+    /// Whether each threat flies a ballistic or aeroballistic arc.
+    var ballistic: [Bool]
+    /// Each threat's turns: the times (from its launch) of its path's steps at which its heading
+    /// or speed changes by over a degree or 2 % from the step before.
+    var turns: [[Double]]
     var nextTrackID = 1
     /// Whether threat k's tracks were ended at its end (`truncate`).
     var ended: [Bool]
@@ -105,6 +123,7 @@ final class EventModel {
         confirmN = s.tracker.confirmN
         maxCoast = s.tracker.maxCoast
         cycle = s.doctrine.cycle
+        processNoise = s.tracker.processNoise
         let n = sim.threats.count
         segmentsOf = Array(repeating: [], count: n)
         samples = Array(repeating: [], count: n)
@@ -112,6 +131,8 @@ final class EventModel {
         speedBound = Array(repeating: 0, count: n)
         firstSighting = Array(repeating: .infinity, count: n)
         ended = Array(repeating: false, count: n)
+        ballistic = sim.threats.map { $0.type.flightModel == .ballistic || $0.type.flightModel == .aeroballistic }
+        turns = Array(repeating: [], count: n)
         for fu in s.fireUnits {
             let e = WGS84.ecef(fu.position)
             unitECEF.append(e)
@@ -129,6 +150,10 @@ final class EventModel {
                                        && (t?.costPerShot ?? .infinity) <= (s.doctrine.maxShotCost[c] ?? .infinity))
             }
         }
+        // (Some hundreds of sightings a threat: reserved at once, not grown step by step.)
+        sightingTimes.reserveCapacity(400 * n)
+        sightingSigma.reserveCapacity(400 * n)
+        sightingLine.reserveCapacity(400 * n)
         var scratch: [Sighting] = []
         for k in 0..<n { build(threat: k, scratch: &scratch) }
     }
@@ -158,17 +183,23 @@ final class EventModel {
         }
         samples[k] = pts
         sampleStep[k] = step
+        if !ballistic && count > 2 {
+            for i in 1..<(count - 1) where Self.turned(pts[i] - pts[i - 1], pts[i + 1] - pts[i]) { turns[k].append(Double(i) * step) }
+        }
         speedBound[k] = max(fastest * 1.2 + 50, ballistic ? 4_000 : th.type.speed * 1.1 + 50)
         let t0 = th.launchTime, t1 = th.launchTime + duration
         scratch.removeAll(keepingCapacity: true)
 
-        @inline(__always) func at(_ t: Double) -> (Vector3, Double) {
-            let u = (t - t0) / step
-            let i = min(max(Int(u), 0), count - 2 < 0 ? 0 : count - 2)
+        // Position and height at t: along the chord of the step that holds it.
+        let last = max(count - 2, 0)
+        @inline(__always) func at(_ t: Double, _ pts: UnsafeBufferPointer<Vector3>, _ heights: UnsafeBufferPointer<Double>) -> (Vector3, Double) {
             guard count > 1 else { return (pts[0], heights[0]) }
+            let u = (t - t0) / step
+            let i = min(max(Int(u), 0), last)
             let f = min(max(u - Double(i), 0), 1)
             return (pts[i] + (pts[i + 1] - pts[i]) * f, heights[i] + (heights[i + 1] - heights[i]) * f)
         }
+        pts.withUnsafeBufferPointer { pts in heights.withUnsafeBufferPointer { heights in
 
         // Radars: a look at every scan inside the path's span, Pd by range (Swerling I), within
         // the instrumented range, above the beam's lowest elevation and the 4/3-earth horizon.
@@ -183,21 +214,33 @@ final class EventModel {
             guard near else { continue }
             var rng = sim.radarRNG.child(Simulation.key(21, UInt64(k), UInt64(r)))
             let sinMin = sin(p.minElevation)
+            let upAxis = sim.radars[r].frame.up
             let phase = sim.radars[r].nextScan  // the first look's offset (no look made yet)
+            // The radar equation of `Simulation.detectionProbability` with its constants taken out:
+            // Pd = exp(ln Pfa / (1 + c / R⁴)); the 4/3-earth horizon's antenna term.
+            let lnPfa = Foundation.log(p.falseAlarmProbability)
+            let r2 = p.referenceRange * p.referenceRange
+            let c = (lnPfa / Foundation.log(0.5) - 1) * (th.type.rcs / p.referenceRCS) * r2 * r2
+            let kEarth = 2 * 4.0 / 3.0 * WGS84.meanRadius
+            let antennaHorizon = (kEarth * max(antenna, 0)).squareRoot()
+            let maxRange2 = p.maxRange * p.maxRange
             var t = phase + ((t0 - phase) / p.period).rounded(.up) * p.period
             while t < t1 {
-                let (pos, h) = at(t)
+                let (pos, h) = at(t, pts, heights)
                 let d = pos - site
                 let range2 = dot(d, d)
-                if range2 <= p.maxRange * p.maxRange {
+                if range2 <= maxRange2 {
                     let range = range2.squareRoot()
-                    let up = sim.radars[r].frame.enu(ecef: pos).z
-                    if up >= range * sinMin && range <= Simulation.horizonDistance(antennaHeight: antenna, targetHeight: h) {
-                        let pd = Simulation.detectionProbability(p, rcs: th.type.rcs, range: range)
+                    if dot(d, upAxis) >= range * sinMin && range <= antennaHorizon + (kEarth * max(h, 0)).squareRoot() {
+                        let clamped = max(range2, 1)
+                        let pd = Foundation.exp(lnPfa / (1 + c / (clamped * clamped)))
                         if rng.bernoulli(pd) {
                             scratch.append(Sighting(time: t, initiates: true, period: p.period,
                                                     sigmaH: max(p.sigmaRange, range * p.sigmaAzimuth),
-                                                    sigmaV: max(p.sigmaRange, range * p.sigmaElevation)))
+                                                    sigmaV: max(p.sigmaRange, range * p.sigmaElevation),
+                                                    sigmaAlong: p.sigmaRange,
+                                                    sigmaRadialSpeed: p.sigmaRangeRate > 0 ? p.sigmaRangeRate : .infinity,
+                                                    lineOfSight: range > 0 ? d / range : .zero))
                         }
                     }
                 } else {
@@ -225,7 +268,7 @@ final class EventModel {
             var t = phase + ((t0 - phase) / p.period).rounded(.up) * p.period
             while t < t1 {
                 defer { t += p.period }
-                let (pos, h) = at(t)
+                let (pos, h) = at(t, pts, heights)
                 let d = pos - centre
                 guard dot(d, d) <= (net.radius + radius) * (net.radius + radius), h <= p.altitudeCeiling else { continue }
                 let enu = net.frame.enu(ecef: pos)
@@ -258,7 +301,7 @@ final class EventModel {
             var t = cn.nextTick + ((t0 - cn.nextTick) / sim.citizenTick).rounded(.up) * sim.citizenTick
             while t < t1 {
                 defer { t += sim.citizenTick }
-                let (pos, h) = at(t)
+                let (pos, h) = at(t, pts, heights)
                 guard h <= p.altitudeCeiling, norm(pos - cn.centre) <= cn.net.radius else { continue }
                 for _ in 0..<rng.poisson(perTick) {
                     scratch.append(Sighting(time: t + rng.exponential(mean: p.meanDelay), initiates: false, period: sim.citizenTick,
@@ -266,6 +309,7 @@ final class EventModel {
                 }
             }
         }
+        } }
         guard !scratch.isEmpty else { return }
         scratch.sort { $0.time < $1.time }
         firstSighting[k] = scratch[0].time
@@ -299,7 +343,9 @@ final class EventModel {
             while m < sightings.count && (m == i || sightings[m].time - last <= maxCoast) {
                 last = sightings[m].time
                 sightingTimes.append(last)
-                sightingSigma.append(SIMD2(sightings[m].sigmaH, sightings[m].sigmaV))
+                let g = sightings[m]
+                sightingSigma.append(SIMD4(g.lineOfSight == .zero ? g.sigmaH : g.sigmaAlong, g.sigmaH, g.sigmaV, g.sigmaRadialSpeed))
+                sightingLine.append(g.lineOfSight)
                 m += 1
             }
             segmentsOf[k].append(segments.count)
@@ -378,11 +424,10 @@ final class EventModel {
         let s = segments[si]
         let n = max(min(hits, 10), 2)
         guard hits >= 1 else { return truth }
-        var sh = Double.infinity, sv = Double.infinity
-        for j in max(0, hits - 5)..<hits {
-            sh = min(sh, sightingSigma[s.first + j].x)
-            sv = min(sv, sightingSigma[s.first + j].y)
-        }
+        // The best of the last five sightings (the least error across).
+        var best = s.first + hits - 1
+        for j in max(0, hits - 5)..<hits where sightingSigma[s.first + j].y < sightingSigma[best].y { best = s.first + j }
+        let sigma = sightingSigma[best]
         let span = hits >= 2 ? sightingTimes[s.first + hits - 1] - sightingTimes[s.first + max(0, hits - 10)] : 0
         let spacing = max(span / Double(max(min(hits, 10) - 1, 1)), 0.5)
         let nd = Double(n)
@@ -398,24 +443,75 @@ final class EventModel {
         segments[si].velocityError = ve
         segments[si].errorTime = t
         segments[si].errors = rng
-        // East, north and up at the threat (the sphere's: within a fraction of a degree of the ellipsoid's).
+        // Along the line of sight on the ground, across it, and up at the threat (the sphere's up:
+        // within a fraction of a degree of the ellipsoid's); east and north without a line of sight.
         let p = truth.position
         let up = p / norm(p)
-        var east = Vector3(-p.y, p.x, 0)
-        let el = norm(east)
-        east = el > 0 ? east / el : Vector3(1, 0, 0)
-        let north = cross(up, east)
-        let dp = (east * pe.x + north * pe.y) * (sh * kp) + up * (pe.z * sv * kp)
-        let dv = (east * ve.x + north * ve.y) * (sh * kv) + up * (ve.z * sv * kv)
+        var along = sightingLine[best] - up * dot(sightingLine[best], up)
+        if norm(along) < 1e-6 { along = Vector3(-p.y, p.x, 0) }
+        let al = norm(along)
+        along = al > 0 ? along / al : Vector3(1, 0, 0)
+        let across = cross(up, along)
+        // Per axis, the larger of the fit's error and the look model's filter's in steady state.
+        // That filter's gain is set for manoeuvres (its process noise): on a threat flying
+        // straight its errors are smaller than it believes. The errors drawn are the true ones;
+        // the velocity's standard deviation it believes decides whether its heading is settled.
+        // Along the line of sight the radial speeds give the velocity if better.
+        let a = Self.steadyState(sigma.x, spacing, processNoise)
+        let c = Self.steadyState(sigma.y, spacing, processNoise)
+        let u = Self.steadyState(sigma.z, spacing, processNoise)
+        let sp = SIMD3(max(sigma.x * kp, a.position), max(sigma.y * kp, c.position), max(sigma.z * kp, u.position))
+        let sv = SIMD3(min(max(sigma.x * kv, a.velocity), sigma.w), max(sigma.y * kv, c.velocity), max(sigma.z * kv, u.velocity))
+        let believed = SIMD3(min(max(sigma.x * kv, a.believedVelocity), sigma.w), max(sigma.y * kv, c.believedVelocity),
+                             max(sigma.z * kv, u.believedVelocity))
+        let dp = along * (pe.x * sp.x) + across * (pe.y * sp.y) + up * (pe.z * sp.z)
+        let dv = along * (ve.x * sv.x) + across * (ve.y * sv.y) + up * (ve.z * sv.z)
+        segments[si].velocitySigma = (believed * believed).sum().squareRoot()
         segments[si].offset = dp
         segments[si].velocityOffset = dv
         return Vector6(position: truth.position + dp, velocity: truth.velocity + dv)
+    }
+
+    /// A constant-velocity Kalman filter in steady state, updated every T seconds with
+    /// measurements of error σ and designed for white-noise acceleration of spectral density q:
+    /// the α–β filter of Kalata's tracking index λ = √(q T³)/σ (P. R. Kalata, "The tracking
+    /// index", IEEE Trans. AES 20(2), 1984). The velocity error (1σ) it believes (its covariance),
+    /// and its true position and velocity errors on a target that does not manoeuvre (the
+    /// measurement noise through its gains: Benedict and Bordner's noise reduction ratios).
+    static func steadyState(_ sigma: Double, _ T: Double, _ q: Double) -> (position: Double, velocity: Double, believedVelocity: Double) {
+        guard sigma > 0, T > 0, q > 0, sigma.isFinite else { return (0, 0, 0) }
+        let lambda = (q * T * T * T).squareRoot() / sigma
+        let r = (4 + lambda - (8 * lambda + lambda * lambda).squareRoot()) / 4
+        let alpha = 1 - r * r
+        let beta = 2 * (2 - alpha) - 4 * (1 - alpha).squareRoot()
+        let believed = beta * (2 * alpha - beta) / (2 * (1 - alpha)) * sigma * sigma / (T * T)
+        let d = alpha * (4 - 2 * alpha - beta)
+        guard d > 0 else { return (sigma, sigma / T, sigma / T) }
+        let position = (2 * alpha * alpha + 2 * beta - 3 * alpha * beta) / d * sigma * sigma
+        let velocity = 2 * beta * beta / d * sigma * sigma / (T * T)
+        return (max(position, 0).squareRoot(), max(velocity, 0).squareRoot(), max(believed, 0).squareRoot())
     }
 
     /// Segment si's track state at t with the errors of its last refresh.
     func kept(_ si: Int, at t: Double) -> Vector6 {
         let truth = state(threat: segments[si].threat, at: t)
         return Vector6(position: truth.position + segments[si].offset, velocity: truth.velocity + segments[si].velocityOffset)
+    }
+
+    /// Whether two successive chords of a path differ by over a degree in direction or 2 % in length.
+    @inline(__always) static func turned(_ a: Vector3, _ b: Vector3) -> Bool {
+        let na = norm(a), nb = norm(b)
+        guard na > 0, nb > 0 else { return true }
+        return dot(a, b) < na * nb * cos(Double.pi / 180) || abs(nb / na - 1) > 0.02
+    }
+
+    /// The first turn of threat k's path after t (absolute), if any.
+    func nextTurn(threat k: Int, after t: Double) -> Double? {
+        let tau = t - sim.threats[k].launchTime
+        let list = turns[k]
+        var lo = 0, hi = list.count
+        while lo < hi { let mid = (lo + hi) / 2; if list[mid] <= tau { lo = mid + 1 } else { hi = mid } }
+        return lo < list.count ? list[lo] + sim.threats[k].launchTime : nil
     }
 
     /// The step of threat k's sampled path that holds time t.
@@ -425,20 +521,20 @@ final class EventModel {
     }
 
     /// Whether segment si's track must be estimated afresh at t (`hits` sightings): never yet,
-    /// `refreshPeriod` since its last, near a fire unit, past the sightings at which it may be
-    /// alerted by, or its threat has turned or changed speed since (its path's steps differ
-    /// by over a degree or 2 %).
+    /// `refreshPeriod` since its last, a new sighting among its first ten (its errors shrink),
+    /// or its threat has turned or changed speed since (its path's steps differ by over a
+    /// degree or 2 %).
     func needsRefresh(_ si: Int, hits: Int, at t: Double) -> Bool {
         let s = segments[si]
-        guard s.errorTime.isFinite, t - s.errorTime < refreshPeriod, s.notNearBefore > t + cycle else { return true }
-        if (hits >= 4) != (s.refreshHits >= 4) || (hits >= 5) != (s.refreshHits >= 5) { return true }
+        // Every track is drawn afresh at each tick of the refresh period (together: one wake-up).
+        guard s.pictureTime.isFinite, (t / refreshPeriod).rounded(.down) == (s.pictureTime / refreshPeriod).rounded(.down) else { return true }
+        // Its errors shrink with each of its first ten sightings.
+        if hits != s.refreshHits && s.refreshHits < 10 { return true }
         let now = step(threat: s.threat, at: t)
-        guard now != s.refreshStep else { return false }
+        // A ballistic arc bends all along, as its predictor (free flight) has it.
+        guard now != s.refreshStep, !ballistic[s.threat] else { return false }
         let pts = samples[s.threat]
-        let a = pts[s.refreshStep + 1] - pts[s.refreshStep], b = pts[now + 1] - pts[now]
-        let na = norm(a), nb = norm(b)
-        guard na > 0, nb > 0 else { return true }
-        return dot(a, b) < na * nb * cos(Double.pi / 180) || abs(nb / na - 1) > 0.02
+        return Self.turned(pts[s.refreshStep + 1] - pts[s.refreshStep], pts[now + 1] - pts[now])
     }
 
     /// Sightings of segment s up to t.
@@ -472,11 +568,18 @@ extension Simulation {
         var nextProgress = ContinuousClock.now + .seconds(1)
         var reports: [TrackReport] = []
         let everyCycle = options.eventsDecideEveryCycle
+        let alertEveryPeriod = options.eventsAlertEveryPeriod
         // Tracks not yet started, by start time; tracks started and not yet dropped.
         let byStart = model.segments.indices.sorted { (model.segments[$0].start, $0) < (model.segments[$1].start, $1) }
         var nextStart = 0
         var active: [Int] = []
         var changes: [(time: Double, segment: Int, kind: Int)] = []
+        // Launches and planned impacts, in time order; threats by their first sighting.
+        let flightEvents = (threats.map(\.launchTime) + threats.map(\.impactTime)).sorted()
+        var nextFlightEvent = 0
+        let firstSightings = threats.indices.filter { model.firstSighting[$0].isFinite }
+            .map { (time: model.firstSighting[$0], threat: $0) }.sorted { ($0.time, $0.threat) < ($1.time, $1.threat) }
+        var nextSighted = 0
         /// The first grid time after `now` at or after t.
         func grid(_ t: Double) -> Double { max(now + cycle, (t / cycle).rounded(.up) * cycle) }
         while !finished {
@@ -493,6 +596,8 @@ extension Simulation {
                 let s = model.segments[si]
                 if s.confirm > now { wake = min(wake, grid(s.confirm)) } else {
                     anyTrack = true
+                    if s.refreshHits < 10 && s.refreshHits < s.count { wake = min(wake, grid(model.sightingTimes[s.first + s.refreshHits])) }
+                    if let turn = model.nextTurn(threat: s.threat, after: now) { wake = min(wake, grid(turn)) }
                     // A slow threat near a unit is looked at every alert period (it flies a few
                     // hundred metres in one), a fast one every cycle.
                     if s.notNearBefore > now + cycle || model.speedBound[s.threat] >= model.fastThreat {
@@ -501,13 +606,16 @@ extension Simulation {
                 }
                 wake = min(wake, grid(s.drop))
             }
-            // Every alert period while tracks or alerts are up (the assigner is asked then too),
-            // every cycle while a track may be engaged.
-            if anyTrack || battle.alerter.isOn.contains(true) { wake = min(wake, grid(now + alertPeriod)) }
-            for th in threats where th.fate == .pending || th.fate == .airborne {
-                let t = th.fate == .pending ? th.launchTime : th.impactTime
-                wake = min(wake, grid(t))
+            // While tracks are up: the refresh period's ticks, a threat's turn, a young track's
+            // next sighting, and whatever could change the alerts (a region on a kept path
+            // coming within the horizon or passed, a siren due, a clear delay running out).
+            if anyTrack { wake = min(wake, grid(((now / model.refreshPeriod).rounded(.down) + 1) * model.refreshPeriod)) }
+            if anyTrack || battle.alerter.isOn.contains(true) || battle.alerter.onSince.contains(where: { $0 != nil }) {
+                wake = min(wake, grid(battle.nextAlertChange(after: now)))
             }
+            if alertEveryPeriod && (anyTrack || battle.alerter.isOn.contains(true)) { wake = min(wake, grid(now + alertPeriod)) }
+            while nextFlightEvent < flightEvents.count && flightEvents[nextFlightEvent] <= now { nextFlightEvent += 1 }
+            if nextFlightEvent < flightEvents.count { wake = min(wake, grid(flightEvents[nextFlightEvent])) }
             if everyCycle { wake = now + cycle }
             wake = min(max(wake, now + cycle), scenario.duration)
             let t0 = ContinuousClock.now
@@ -547,7 +655,12 @@ extension Simulation {
                 }
                 active.removeAll { model.segments[$0].dropEmitted }
             }
-            for k in threats.indices where !threats[k].detected && model.firstSighting[k] <= now { threats[k].detected = true }
+            while nextSighted < firstSightings.count && firstSightings[nextSighted].time <= now {
+                let k = firstSightings[nextSighted].threat
+                // (A threat killed before its first sighting's time was not seen.)
+                if model.firstSighting[k] <= now { threats[k].detected = true }
+                nextSighted += 1
+            }
             let t1 = ContinuousClock.now
 
             // The confirmed tracks, and when each may next be engaged.
@@ -555,10 +668,17 @@ extension Simulation {
             var engageable = everyCycle
             for si in active where model.segments[si].confirm <= now {
                 let hits = model.hits(si, at: now)
+                let s0 = model.segments[si]
                 let fresh = model.needsRefresh(si, hits: hits, at: now)
-                let x = fresh ? model.estimate(si, hits: hits, at: now) : model.kept(si, at: now)
+                // Near a fire unit its errors wander from look to look (as a filter's do), for the
+                // assigner's intercepts; its assessment and path are kept all the same.
+                let near = s0.notNearBefore <= now + cycle
+                let x = fresh || near ? model.estimate(si, hits: hits, at: now) : model.kept(si, at: now)
+                if fresh { model.segments[si].pictureTime = now }
                 let s = model.segments[si]
-                reports.append(TrackReport(id: s.id, state: x, hits: hits, directionSettled: hits >= 4, cue: s.cue, unchanged: !fresh))
+                // Its heading is known well enough to alert by as the look model's filter tells it.
+                let settled = s.velocitySigma < 0.5 * max(norm(x.velocity), 20)
+                reports.append(TrackReport(id: s.id, state: x, hits: hits, directionSettled: settled, cue: s.cue, unchanged: !fresh))
                 if s.notNearBefore <= now {
                     // The earliest time it could come within the reach of a loaded unit that may
                     // shoot at it (by the classes the defence gives it some chance of), by its
@@ -596,7 +716,7 @@ extension Simulation {
                 p(now, scenario.duration)
                 nextProgress = ContinuousClock.now + .seconds(1)
             }
-            let allResolved = now > lastLaunch && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne } && flights.isEmpty
+            let allResolved = now > lastLaunch && flights.isEmpty && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne }
             if allResolved {
                 if quietSince == nil { quietSince = now }
                 let anyOn = battle.alerter.isOn.contains(true)

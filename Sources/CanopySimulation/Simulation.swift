@@ -48,6 +48,9 @@ public struct RunOptions: Sendable {
     /// The event model decides at every cycle, as the look model does (for tests: its answers
     /// must be those of its wake-ups).
     var eventsDecideEveryCycle = false
+    /// The event model wakes every alert period while tracks or alerts are up (as the look model
+    /// updates its alerts), not only when an update could change them (for tests).
+    var eventsAlertEveryPeriod = false
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
                 cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
                 planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil, sensors: (@Sendable () -> [any SensorModel])? = nil) {

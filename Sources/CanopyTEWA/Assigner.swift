@@ -379,34 +379,40 @@ public struct Assigner: Sendable {
             let ci = classes.firstIndex(of: a.threatClass) ?? 0
             let spread = a.valueByClass.count == nc
             let maxCost = doctrine.maxShotCost[a.threatClass] ?? .infinity
-            for u in fireUnits.indices {
-                let f = fireUnits[u].figures
-                var pk = fireUnits[u].killByClass[ci]
+            // The units read in place (a copy of one retains its names and tables).
+            let found = fireUnits.withUnsafeBufferPointer { fb -> Bool in
+            for u in fb.indices {
+                let unit = fb.baseAddress! + u
+                let f = unit.pointee.figures
+                var pk = unit.pointee.killByClass[ci]
                 if spread {
-                    for c in 0..<nc where a.valueByClass[c] > 0 { pk = max(pk, fireUnits[u].killByClass[c]) }
+                    for c in 0..<nc where a.valueByClass[c] > 0 { pk = max(pk, unit.pointee.killByClass[c]) }
                 }
                 guard pk > 0, pk >= doctrine.minKillProbability, f.costPerShot <= maxCost else { continue }
-                guard fireUnits[u].channelsBusy < f.fireChannels, fireUnits[u].roundsAvailable(classIndex: ci) > 0,
-                      fireUnits[u].launcherFreeAt.contains(where: { $0 <= now }) else { continue }
+                guard unit.pointee.channelsBusy < f.fireChannels, unit.pointee.roundsAvailable(classIndex: ci) > 0 else { continue }
                 let reach = f.maxRange + 2_000 + max(a.speed, 100) * (f.reactionTime + f.maxFlyout) * 1.5
-                let dist = norm(xNow.position - fireUnits[u].frame.originECEF)
+                let dist = norm(xNow.position - unit.pointee.frame.originECEF)
                 guard dist <= reach + 30_000 else { continue }
-                if !a.ballistic && Self.beyondReach(f, fireUnits[u].frame, dist: dist, speed: norm(xNow.velocity), margin: planningMargin) {
+                if !a.ballistic && Self.beyondReach(f, unit.pointee.frame, dist: dist, speed: norm(xNow.velocity), margin: planningMargin) {
                     continue
                 }
+                guard unit.pointee.launcherFreeAt.contains(where: { $0 <= now }) else { continue }
                 // The intercept as `assign` solves it, and its gain with the kill probability's bound.
                 if path == nil { path = Self.path(state: xNow, now: now, ballistic: a.ballistic) }
                 let launch = now + f.reactionTime
-                guard let solution = InterceptGeometry.first(fireUnit: fireUnits[u].frame, jammer: f.kind == .ew, launchTime: launch,
+                guard let solution = InterceptGeometry.first(fireUnit: unit.pointee.frame, jammer: f.kind == .ew, launchTime: launch,
                                                              speed: f.interceptorSpeed, maxFlyout: f.maxFlyout, path: path!),
                       InterceptGeometry.inEnvelope(solution, f, margin: planningMargin), solution.time < now + a.timeToImpact else { continue }
-                let free = fireUnits[u].freeLaunchers(at: now)
+                let free = unit.pointee.freeLaunchers(at: now)
                 let rounds = doctrine.mode == .salvo && f.kind == .missile
-                    ? min(doctrine.salvoSize, fireUnits[u].roundsAvailable(classIndex: ci), free) : 1
+                    ? min(doctrine.salvoSize, unit.pointee.roundsAvailable(classIndex: ci), free) : 1
                 let pkBound = 1 - pow(1 - pk, Double(rounds))
                 guard pkBound * a.valueAtRisk - doctrine.moneyWorth * f.costPerShot * Double(rounds) > 0 else { continue }
                 return true
             }
+            return false
+            }
+            if found { return true }
         }
         return false
     }
