@@ -1,5 +1,6 @@
 import CanopyCore
 import CanopyScenario
+import CanopySimulation
 import Foundation
 import Yams
 
@@ -125,6 +126,8 @@ public struct DeploymentPlanner {
     /// The most replications one configuration gets.
     public var runs: Int
     public var threads: Int
+    /// The model of the battle its replications run under.
+    public var model: BattleModel = .looks
     /// At most this many units of the added ones on one site.
     public var perSite = 1
     /// Replications every site of a race gets before any is dropped (2…runs; runs: no racing).
@@ -178,7 +181,7 @@ public struct DeploymentPlanner {
         let key = zip(kinds, sites).filter { $0.1 >= 0 }.map { "\($0.0)@\($0.1)" }.sorted().joined(separator: ";")
         let have = cache[key] ?? []
         if have.count >= n { return Array(have.prefix(n)) }
-        let records = try StudyRunner.run(configured(sites), indices: have.count..<n, threads: threads, progress: progress)
+        let records = try StudyRunner.run(configured(sites), indices: have.count..<n, threads: threads, progress: progress, model: model)
         for rec in records where rec.index == valueAtRisk.count { valueAtRisk.append(rec.metrics.valueAtRisk) }
         let v = have + records.map { $0.metrics.valueProtected }
         cache[key] = v

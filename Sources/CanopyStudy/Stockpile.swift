@@ -133,6 +133,8 @@ public struct StockpileSpec: Sendable {
 public struct StockpileForecaster {
     public var spec: StockpileSpec
     public var threads: Int
+    /// The model of the battle its replications run under.
+    public var model: BattleModel = .looks
     private var cache: [String: [RunMetrics]] = [:]
     public private(set) var simulations = 0
 
@@ -165,7 +167,7 @@ public struct StockpileForecaster {
         var base = try ScenarioLoader.load(path: path, overrides: doctrine.overrides)
         // A type that has run out has no rounds in any unit: its units leave the defence.
         base.fireUnits.removeAll { depleted.contains($0.type) }
-        let records = try StudyRunner.run(base, indices: 0..<spec.runs, threads: threads)
+        let records = try StudyRunner.run(base, indices: 0..<spec.runs, threads: threads, model: model)
         simulations += spec.runs
         let v = records.map(\.metrics)
         cache[key] = v

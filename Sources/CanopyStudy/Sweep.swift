@@ -190,7 +190,8 @@ public struct SweepPoint: Sendable {
 public enum SweepRunner {
     /// Builds every point's scenario first (so a bad value is reported before any run), then
     /// runs each point's study.
-    public static func run(_ spec: SweepSpec, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [SweepPoint] {
+    public static func run(_ spec: SweepSpec, threads: Int, model: BattleModel = .looks,
+                           progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [SweepPoint] {
         guard spec.pointCount * Double(spec.runs) <= Double(StudyLimits.maxRuns) else {
             throw StudyError("\(String(format: "%.0f", spec.pointCount)) points × \(spec.runs) replications: at most \(StudyLimits.maxRuns) replications in all")
         }
@@ -210,10 +211,10 @@ public enum SweepRunner {
         var out: [SweepPoint] = []
         for (k, sc) in scenarios.enumerated() {
             let offset = k * spec.runs
-            let records = try StudyRunner.run(sc.scenario, indices: 0..<spec.runs, threads: threads) { done, _ in
+            let records = try StudyRunner.run(sc.scenario, indices: 0..<spec.runs, threads: threads, progress: { done, _ in
                 progress?(offset + done, total)
-            }
-            out.append(SweepPoint(point: sc.point, report: StudyReport(scenario: sc.scenario.name, seed: sc.scenario.seed, records: records)))
+            }, model: model)
+            out.append(SweepPoint(point: sc.point, report: StudyReport(scenario: sc.scenario.name, seed: sc.scenario.seed, model: model, records: records)))
         }
         return out
     }

@@ -204,6 +204,9 @@ struct Sweep: ParsableCommand {
     @Option(help: "Output directory (default: out/<sweep file name>).")
     var out: String?
 
+    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    var model: BattleModel = .looks
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -229,7 +232,7 @@ struct Sweep: ParsableCommand {
         let start = Date()
         let points: [SweepPoint]
         do {
-            points = try SweepRunner.run(spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { bar.update($0, $1) }
+            points = try SweepRunner.run(spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, model: model) { bar.update($0, $1) }
         } catch {
             bar.clear()
             printError("\(sweep): \(error)")
@@ -307,6 +310,9 @@ struct Plan: ParsableCommand {
     @Option(help: "Output directory (default: out/<scenario file name>-plan).")
     var out: String?
 
+    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    var model: BattleModel = .looks
+
     @Flag(help: "No progress lines.")
     var quiet = false
 
@@ -344,6 +350,7 @@ struct Plan: ParsableCommand {
         var planner = DeploymentPlanner(scenario: s, spec: spec, kinds: kinds, runs: runs,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                         firstStage: firstStage ?? min(10, runs), indifference: indifference)
+        planner.model = model
         let start = Date()
         let result: DeploymentPlanner.Result
         do {
@@ -420,7 +427,7 @@ struct Plan: ParsableCommand {
             movesJSON.append(.object([("unit", .int(m.unit + 1)), ("from", .string(site(m.from))), ("to", .string(site(m.to))), ("mean", .number(m.mean))]))
         }
         let fields: [(String, JSONValue)] = [
-            ("scenario", .string(s.name)), ("seed", .string(String(s.seed))), ("replications", .int(runs)),
+            ("scenario", .string(s.name)), ("seed", .string(String(s.seed))), ("model", .string(model.rawValue)), ("replications", .int(runs)),
             ("firstStage", .int(planner.firstStage)), ("indifference", .number(result.indifference)),
             ("add", .array(kinds.map { JSONValue.string($0) })),
             ("baselineValueProtected", .number(DeploymentPlanner.mean(result.baseline))),
@@ -470,6 +477,9 @@ struct Stockpile: ParsableCommand {
     @Option(help: "Output directory (default: out/<forecast file name>).")
     var out: String?
 
+    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    var model: BattleModel = .looks
+
     @Flag(help: "No progress lines.")
     var quiet = false
 
@@ -487,6 +497,7 @@ struct Stockpile: ParsableCommand {
         try prepareOutputDirectory(dir)
         try checkOutputFiles(["stockpile.json", "weekly.csv", "stockpile.txt"], in: dir, inputs: [forecast] + spec.raids.map(\.scenarioPath))
         var f = StockpileForecaster(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        f.model = model
         let result: [StockpileForecaster.DoctrineForecast]
         do { result = try f.forecast(log: quiet ? nil : { printError("  " + $0) }) } catch {
             printError("\(forecast): \(error)")
