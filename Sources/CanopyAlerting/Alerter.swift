@@ -109,7 +109,7 @@ public struct Alerter: Sendable {
         var t = Double.infinity
         for r in isOn.indices {
             if let due = pendingOn[r], !isOn[r] { t = min(t, max(due, now)) }
-            if isOn[r] { let clear = lastThreatened[r] + clearDelay; if clear > now { t = min(t, clear) } }
+            if isOn[r] { t = min(t, max(lastThreatened[r] + clearDelay, now)) }
         }
         return t
     }

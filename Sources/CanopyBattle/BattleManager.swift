@@ -168,6 +168,8 @@ public final class BattleManager {
     public var keepsPictures = false
     public var pictureReuse = 60.0
     private var pictures: [Int: (time: Double, assessment: ThreatAssessment, path: PredictedPath?)] = [:]
+    /// Some track was assessed afresh after the last alert update.
+    private var alertsStale = false
 
     /// A battle manager for the briefing; `planner` replaces the built-in assigner in the assign
     /// stage (nil: the built-in, by the briefing's doctrine); `extraSensors` join the tracker's
@@ -410,6 +412,7 @@ public final class BattleManager {
             var h = histories[t.id] ?? TrackHistory()
             let a = assessor.assess(id: t.id, state: x, history: &h, hits: t.hits)
             histories[t.id] = h
+            alertsStale = true
             if keepsPictures { pictures[t.id] = (now, a, nil) }
             assessments[t.id] = a
             current.append(a)
@@ -452,6 +455,7 @@ public final class BattleManager {
         // Alerting.
         if now - lastAlertTime >= alertPeriod - 1e-9 {
             lastAlertTime = now
+            alertsStale = false
             var paths: [PredictedPath] = []
             for (k, a) in current.enumerated() {
                 let t = tracks[k]
@@ -484,8 +488,10 @@ public final class BattleManager {
     public func nextAlertChange(after now: Double) -> Double {
         var t = alerter.nextChange(after: now)
         let horizon = briefing.alerting.horizon
+        // A track assessed afresh since the last update: the next update may change the alerts.
+        if alertsStale { t = min(t, lastAlertTime + alertPeriod) }
         for (_, kept) in pictures {
-            guard let path = kept.path, let regions = path.regions else { continue }
+            guard let path = kept.path, let regions = path.regions, regions.count == path.points.count else { continue }
             var k = 0
             while k < path.points.count {
                 let r = regions[k]

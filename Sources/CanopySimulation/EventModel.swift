@@ -33,6 +33,8 @@ final class EventModel {
     /// Threats whose speed bound (m/s) is at least this are decided on every cycle near a fire
     /// unit; slower ones every alert period.
     let fastThreat = 200.0
+    /// How often (s) a slow threat near a fire unit is decided on: four cycles.
+    var slowLook: Double { 4 * cycle }
 
     /// One detection of a threat (or a citizen's report of it), as the tracker would get it.
     struct Sighting {
@@ -151,9 +153,10 @@ final class EventModel {
             }
         }
         // (Some hundreds of sightings a threat: reserved at once, not grown step by step.)
-        sightingTimes.reserveCapacity(400 * n)
-        sightingSigma.reserveCapacity(400 * n)
-        sightingLine.reserveCapacity(400 * n)
+        let reserve = min(400 * n, 1 << 20)
+        sightingTimes.reserveCapacity(reserve)
+        sightingSigma.reserveCapacity(reserve)
+        sightingLine.reserveCapacity(reserve)
         var scratch: [Sighting] = []
         for k in 0..<n { build(threat: k, scratch: &scratch) }
     }
@@ -167,15 +170,17 @@ final class EventModel {
         let ballistic = th.type.flightModel == .ballistic || th.type.flightModel == .aeroballistic
         // Straight legs between samples are chords of the path: at 30 s and 250 m/s a chord is
         // within a metre or two of the great circle; a ballistic arc is sampled 120 times.
-        let step = ballistic ? max(0.5, duration / 120) : min(30, max(1, duration / 20))
-        let count = Int((duration / step).rounded(.up)) + 1
+        // Evenly spaced, the last at the impact (at most 30 s apart; a ballistic arc in 120).
+        let intervals = ballistic ? 120.0 : max(1, min((duration / 30).rounded(.up), max((duration / 1).rounded(.down), 1)))
+        let step = duration > 0 ? duration / intervals : 1
+        let count = duration > 0 ? Int(intervals) + 1 : 1
         var pts: [Vector3] = []
         pts.reserveCapacity(count)
         var heights: [Double] = []
         heights.reserveCapacity(count)
         var fastest = 0.0
         for i in 0..<count {
-            let tau = min(Double(i) * step, duration)
+            let tau = i == count - 1 ? duration : min(Double(i) * step, duration)
             let p = th.path.position(at: tau)
             if let last = pts.last { fastest = max(fastest, norm(p - last) / step) }
             pts.append(p)
@@ -324,23 +329,26 @@ final class EventModel {
         while i < sightings.count {
             let s0 = sightings[i]
             guard s0.initiates else { i += 1; continue }
-            let deadline = s0.time + Double(confirmN) * s0.period
+            // (The tracker's own slack on the window's end: look times here are summed.)
+            let deadline = s0.time + Double(confirmN) * s0.period + 1e-6
             var hits = 1
             var j = i + 1
             var confirmedAt: Double? = confirmM <= 1 ? s0.time : nil
+            var confirming = i
             while confirmedAt == nil && j < sightings.count && sightings[j].time <= deadline {
                 if sightings[j].initiates {
                     hits += 1
-                    if hits >= confirmM { confirmedAt = sightings[j].time }
+                    if hits >= confirmM { confirmedAt = sightings[j].time; confirming = j }
                 }
                 j += 1
             }
             guard let confirm = confirmedAt else { i += 1; continue }
-            // Confirmed: every sighting after the start keeps it, until a gap longer than maxCoast.
+            // Confirmed: its sightings up to the confirming one (a tentative track waits out its
+            // window, whatever the gaps), then every one until a gap longer than maxCoast.
             let first = sightingTimes.count
             var last = s0.time
             var m = i
-            while m < sightings.count && (m == i || sightings[m].time - last <= maxCoast) {
+            while m < sightings.count && (m <= confirming || sightings[m].time - last <= maxCoast) {
                 last = sightings[m].time
                 sightingTimes.append(last)
                 let g = sightings[m]
@@ -419,8 +427,6 @@ final class EventModel {
     func estimate(_ si: Int, hits: Int, at t: Double) -> Vector6 {
         let k = segments[si].threat
         let truth = state(threat: k, at: t)
-        segments[si].refreshHits = hits
-        segments[si].refreshStep = step(threat: k, at: t)
         let s = segments[si]
         let n = max(min(hits, 10), 2)
         guard hits >= 1 else { return truth }
@@ -567,8 +573,8 @@ extension Simulation {
         var finished = false
         var nextProgress = ContinuousClock.now + .seconds(1)
         var reports: [TrackReport] = []
-        let everyCycle = options.eventsDecideEveryCycle
-        let alertEveryPeriod = options.eventsAlertEveryPeriod
+        var resolvedNow = false
+        var nextTrackRow = 0.0
         // Tracks not yet started, by start time; tracks started and not yet dropped.
         let byStart = model.segments.indices.sorted { (model.segments[$0].start, $0) < (model.segments[$1].start, $1) }
         var nextStart = 0
@@ -598,10 +604,13 @@ extension Simulation {
                     anyTrack = true
                     if s.refreshHits < 10 && s.refreshHits < s.count { wake = min(wake, grid(model.sightingTimes[s.first + s.refreshHits])) }
                     if let turn = model.nextTurn(threat: s.threat, after: now) { wake = min(wake, grid(turn)) }
-                    // A slow threat near a unit is looked at every alert period (it flies a few
-                    // hundred metres in one), a fast one every cycle.
+                    // A fast threat near a unit is looked at every cycle, a slow one every
+                    // `slowLook` (a drone flies some 400 m in it; after an outcome the next
+                    // cycle is a look in any case).
                     if s.notNearBefore > now + cycle || model.speedBound[s.threat] >= model.fastThreat {
                         wake = min(wake, grid(s.notNearBefore))
+                    } else {
+                        wake = min(wake, grid(now + model.slowLook))
                     }
                 }
                 wake = min(wake, grid(s.drop))
@@ -610,13 +619,13 @@ extension Simulation {
             // next sighting, and whatever could change the alerts (a region on a kept path
             // coming within the horizon or passed, a siren due, a clear delay running out).
             if anyTrack { wake = min(wake, grid(((now / model.refreshPeriod).rounded(.down) + 1) * model.refreshPeriod)) }
-            if anyTrack || battle.alerter.isOn.contains(true) || battle.alerter.onSince.contains(where: { $0 != nil }) {
-                wake = min(wake, grid(battle.nextAlertChange(after: now)))
-            }
-            if alertEveryPeriod && (anyTrack || battle.alerter.isOn.contains(true)) { wake = min(wake, grid(now + alertPeriod)) }
+            wake = min(wake, grid(battle.nextAlertChange(after: now)))
+            // After an outcome the battle manager looks again at the next cycle (shoot-look-shoot).
+            if resolvedNow { wake = min(wake, now + cycle) }
+            // Once all is resolved, the end: when the alerts are off, or their clear delay is out.
+            if let since = quietSince { wake = min(wake, grid(since + 2 * cycle + cycle), grid(since + scenario.alerting.clearDelay + 60 + cycle)) }
             while nextFlightEvent < flightEvents.count && flightEvents[nextFlightEvent] <= now { nextFlightEvent += 1 }
             if nextFlightEvent < flightEvents.count { wake = min(wake, grid(flightEvents[nextFlightEvent])) }
-            if everyCycle { wake = now + cycle }
             wake = min(max(wake, now + cycle), scenario.duration)
             let t0 = ContinuousClock.now
             advanceThreats(to: wake)
@@ -665,7 +674,7 @@ extension Simulation {
 
             // The confirmed tracks, and when each may next be engaged.
             reports.removeAll(keepingCapacity: true)
-            var engageable = everyCycle
+            var engageable = false
             for si in active where model.segments[si].confirm <= now {
                 let hits = model.hits(si, at: now)
                 let s0 = model.segments[si]
@@ -674,7 +683,13 @@ extension Simulation {
                 // assigner's intercepts; its assessment and path are kept all the same.
                 let near = s0.notNearBefore <= now + cycle
                 let x = fresh || near ? model.estimate(si, hits: hits, at: now) : model.kept(si, at: now)
-                if fresh { model.segments[si].pictureTime = now }
+                if fresh {
+                    model.segments[si].pictureTime = now
+                    model.segments[si].refreshHits = hits
+                    model.segments[si].refreshStep = model.step(threat: s0.threat, at: now)
+                    // Its class may have changed: when it may come near a unit is worked out again.
+                    model.segments[si].notNearBefore = min(model.segments[si].notNearBefore, now)
+                }
                 let s = model.segments[si]
                 // Its heading is known well enough to alert by as the look model's filter tells it.
                 let settled = s.velocitySigma < 0.5 * max(norm(x.velocity), 20)
@@ -695,17 +710,37 @@ extension Simulation {
                         let gap = norm(x.position - model.unitECEF[u]) - model.unitReach[u]
                         soonest = min(soonest, gap / model.speedBound[s.threat] - model.unitLead[u])
                     }
-                    model.segments[si].notNearBefore = now + max(soonest, 0)
+                    // (At most a refresh period ahead: its class, hence the units that may shoot
+                    // at it, can change at its next refresh.)
+                    model.segments[si].notNearBefore = now + min(max(soonest, 0), model.refreshPeriod)
                 }
                 if model.segments[si].notNearBefore <= now + cycle { engageable = true }
             }
             // The assigner is asked when a track may be engaged, or tracks came or went.
             let out = battle.decide(now: now, tracks: reports, assign: engageable || !changes.isEmpty)
             let t2 = ContinuousClock.now
+            if options.trackRowInterval > 0 && now >= nextTrackRow {
+                // tracks.csv: the confirmed tracks as the battle manager has them, at the first
+                // wake-up of each interval.
+                for r in reports {
+                    let g = WGS84.geodetic(ecef: r.state.position)
+                    let venu = LocalFrame(origin: g).enuVector(r.state.velocity)
+                    var heading = atan2(venu.x, venu.y)
+                    if heading < 0 { heading += 2 * .pi }
+                    let a = battle.assessments[r.id]
+                    let truth = model.segments.first { $0.id == r.id }.map { threats[$0.threat].id } ?? ""
+                    trackRows.append(TrackRow(time: now, track: r.id, threatClass: a?.threatClass.rawValue ?? "", position: g,
+                                              speed: (venu.x * venu.x + venu.y * venu.y).squareRoot(), heading: heading,
+                                              aimAsset: a?.aimAsset.map { scenario.assets[$0].name } ?? "",
+                                              timeToImpact: a?.timeToImpact ?? .infinity, truth: truth))
+                }
+                nextTrackRow = now + options.trackRowInterval
+            }
             record(out, now: now)
             let before = flights.count
             resolveFlights(upTo: now + cycle)
-            if flights.count != before {
+            resolvedNow = flights.count != before
+            if resolvedNow {
                 // A kill or a jam ends the threat's tracks; the rest stay as drawn.
                 for k in threats.indices where (threats[k].fate == .destroyed || threats[k].fate == .lost) && !model.ended[k] {
                     model.truncate(threat: k, at: threats[k].endTime, killed: threats[k].fate == .destroyed)

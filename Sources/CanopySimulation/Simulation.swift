@@ -45,12 +45,6 @@ public struct RunOptions: Sendable {
     public var trackerModels: [MotionModel]? = nil
     /// The model of the battle (`BattleModel`): every look (the default), or the event model for studies.
     public var model: BattleModel = .looks
-    /// The event model decides at every cycle, as the look model does (for tests: its answers
-    /// must be those of its wake-ups).
-    var eventsDecideEveryCycle = false
-    /// The event model wakes every alert period while tracks or alerts are up (as the look model
-    /// updates its alerts), not only when an update could change them (for tests).
-    var eventsAlertEveryPeriod = false
     public init(replication: UInt64 = 0, trackRowInterval: Double = 10, progress: (@Sendable (Double, Double) -> Void)? = nil,
                 cycleObserver: (@Sendable (Simulation, Double) -> Bool)? = nil,
                 planner: (@Sendable (_ replication: UInt64) -> any EngagementPlanner)? = nil, sensors: (@Sendable () -> [any SensorModel])? = nil) {
@@ -115,7 +109,7 @@ public final class Simulation {
     /// The event log so far.
     public internal(set) var events: [SimEvent] = []
     /// The track rows so far (every `trackRowInterval`), for a caller that stores them as they come.
-    public private(set) var trackRows: [TrackRow] = []
+    public internal(set) var trackRows: [TrackRow] = []
 
     // Random streams, one per component.
     @exclusivity(unchecked) var radarRNG: RandomStream, acousticRNG: RandomStream, citizenRNG: RandomStream, engageRNG: RandomStream
@@ -183,6 +177,9 @@ public final class Simulation {
             if let problem = SensorModelError.problem(s) {
                 throw SensorModelError(description: "RunOptions.sensors[\(i)] (\(s.name)): \(problem)")
             }
+        }
+        if options.model == .events && (options.sensors != nil || options.trackerModels != nil) {
+            throw RunOptionsError(description: "RunOptions.sensors and RunOptions.trackerModels act on the look model's tracker: the event model has none (use model .looks)")
         }
         if let tm = options.trackerModels {
             var c = TrackerConfiguration(frame: .earthCentred)
