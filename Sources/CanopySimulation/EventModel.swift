@@ -728,7 +728,8 @@ extension Simulation {
                     var heading = atan2(venu.x, venu.y)
                     if heading < 0 { heading += 2 * .pi }
                     let a = battle.assessments[r.id]
-                    let truth = model.segments.first { $0.id == r.id }.map { threats[$0.threat].id } ?? ""
+                    // (Track ids are given in the order segments are made: id k is segment k − 1.)
+                    let truth = threats[model.segments[r.id - 1].threat].id
                     trackRows.append(TrackRow(time: now, track: r.id, threatClass: a?.threatClass.rawValue ?? "", position: g,
                                               speed: (venu.x * venu.x + venu.y * venu.y).squareRoot(), heading: heading,
                                               aimAsset: a?.aimAsset.map { scenario.assets[$0].name } ?? "",
@@ -751,16 +752,7 @@ extension Simulation {
                 p(now, scenario.duration)
                 nextProgress = ContinuousClock.now + .seconds(1)
             }
-            let allResolved = now > lastLaunch && flights.isEmpty && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne }
-            if allResolved {
-                if quietSince == nil { quietSince = now }
-                let anyOn = battle.alerter.isOn.contains(true)
-                if (!anyOn && now - quietSince! > 2 * cycle) || now - quietSince! > scenario.alerting.clearDelay + 60 { finished = true }
-            } else {
-                quietSince = nil
-            }
-            if now >= scenario.duration { finished = true }
-            if let observe = options.cycleObserver, !observe(self, now) { finished = true }
+            if isOver(now: now, lastLaunch: lastLaunch, quietSince: &quietSince) { finished = true }
         }
         for c in battle.finish(now: now) { applyAlert(c) }
         timings.total = seconds(ContinuousClock.now - wallStart)

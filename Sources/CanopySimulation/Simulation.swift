@@ -294,18 +294,7 @@ public final class Simulation {
                 p(now, scenario.duration)
                 nextProgress = ContinuousClock.now + .seconds(1)
             }
-            // End: duration reached, or everything resolved and the alerts had time to clear.
-            let allResolved = now > lastLaunch && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne }
-                && flights.isEmpty
-            if allResolved {
-                if quietSince == nil { quietSince = now }
-                let anyOn = battle.alerter.isOn.contains(true)
-                if (!anyOn && now - quietSince! > 2 * cycle) || now - quietSince! > scenario.alerting.clearDelay + 60 { finished = true }
-            } else {
-                quietSince = nil
-            }
-            if now >= scenario.duration { finished = true }
-            if let observe = options.cycleObserver, !observe(self, now) { finished = true }
+            if isOver(now: now, lastLaunch: lastLaunch, quietSince: &quietSince) { finished = true }
             // Skip idle time before the next launch.
             if !finished && threats.allSatisfy({ $0.fate != .airborne }) && flights.isEmpty && tracksIdle() {
                 if let next = threats.first(where: { $0.fate == .pending })?.launchTime, next > now + cycle {
@@ -326,6 +315,25 @@ public final class Simulation {
         timings.total = seconds(ContinuousClock.now - wallStart)
         timings.battle = battle.stageTimes
         return makeResult(endTime: now, timings: timings)
+    }
+
+    /// Whether the run ends at `now` (either model): the duration reached, the observer says stop,
+    /// or everything resolved and the alerts had time to clear (`quietSince`: since when all is
+    /// resolved, kept by the caller).
+    func isOver(now: Double, lastLaunch: Double, quietSince: inout Double?) -> Bool {
+        var over = false
+        let allResolved = now > lastLaunch && threats.allSatisfy { $0.fate != .pending && $0.fate != .airborne } && flights.isEmpty
+        if allResolved {
+            if quietSince == nil { quietSince = now }
+            let anyOn = battle.alerter.isOn.contains(true)
+            let cycle = scenario.doctrine.cycle
+            if (!anyOn && now - quietSince! > 2 * cycle) || now - quietSince! > scenario.alerting.clearDelay + 60 { over = true }
+        } else {
+            quietSince = nil
+        }
+        if now >= scenario.duration { over = true }
+        if let observe = options.cycleObserver, !observe(self, now) { over = true }
+        return over
     }
 
     func tracksIdle() -> Bool {

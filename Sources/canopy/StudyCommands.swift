@@ -34,7 +34,7 @@ struct Study: ParsableCommand {
     @Option(help: "Output directory (default: out/<scenario file name>-study).")
     var out: String?
 
-    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    @Option(help: ArgumentHelp(stringLiteral: battleModelHelp))
     var model: BattleModel = .looks
 
     @Flag(help: "No progress bar.")
@@ -204,7 +204,7 @@ struct Sweep: ParsableCommand {
     @Option(help: "Output directory (default: out/<sweep file name>).")
     var out: String?
 
-    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    @Option(help: ArgumentHelp(stringLiteral: battleModelHelp))
     var model: BattleModel = .looks
 
     @Flag(help: "No progress bar.")
@@ -310,7 +310,7 @@ struct Plan: ParsableCommand {
     @Option(help: "Output directory (default: out/<scenario file name>-plan).")
     var out: String?
 
-    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    @Option(help: ArgumentHelp(stringLiteral: battleModelHelp))
     var model: BattleModel = .looks
 
     @Flag(help: "No progress lines.")
@@ -477,7 +477,7 @@ struct Stockpile: ParsableCommand {
     @Option(help: "Output directory (default: out/<forecast file name>).")
     var out: String?
 
-    @Option(help: "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model).")
+    @Option(help: ArgumentHelp(stringLiteral: battleModelHelp))
     var model: BattleModel = .looks
 
     @Flag(help: "No progress lines.")
@@ -565,3 +565,6 @@ struct Stockpile: ParsableCommand {
         print("wrote \(dir)/stockpile.json, weekly.csv and stockpile.txt (\(f.simulations) simulations)")
     }
 }
+
+/// The help of the study commands' --model.
+let battleModelHelp = "The model of the battle: looks (every radar look and plot, the default) or events (several times faster; docs/study.md#the-event-model)."
